@@ -1,0 +1,1 @@
+"""segbot: a Slack chat-ops bot for native crashes in production services."""

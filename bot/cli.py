@@ -1,0 +1,43 @@
+"""The `segbot` command line: verbs are registered here and live in bot/commands/.
+
+Start-up stays light (symbolize is measured against addr2line as a whole command), so
+each verb imports what it needs inside its own function.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+from bot.commands import decode
+
+app = typer.Typer(
+    name="segbot",
+    help="Decode, diagnose and contain native crashes (SIGSEGV, SIGBUS, SIGILL, SIGABRT).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command("decode")(decode.command)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"segbot: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI, turning segbot's own errors into a one-line reason and an exit status."""
+    from bot.errors import SegbotError
+
+    try:
+        return app(args=argv, standalone_mode=True)
+    except SegbotError as error:
+        _fail(str(error), error.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    return None
+

@@ -1,0 +1,1 @@
+"""One module per CLI verb; each imports its heavy dependencies only when run."""

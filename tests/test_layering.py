@@ -1,0 +1,65 @@
+"""The dependency rule of DESIGN.md, enforced by walking every module's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+BOT = Path(__file__).resolve().parent.parent / "bot"
+
+# Libraries that do I/O: only adapters (and the CLI wiring) may import them.
+IO_LIBRARIES = {
+    "slack_bolt", "slack_sdk", "paramiko", "httpx", "sqlmodel", "sqlalchemy",
+    "apscheduler", "fastapi", "starlette", "uvicorn", "alembic", "psycopg",
+    "subprocess", "socket", "requests",
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((BOT / package).rglob("*.py"))
+
+
+def test_domain_is_pure() -> None:
+    for path in _modules("domain"):
+        for name in _imports(path):
+            top = name.split(".")[0]
+            assert not name.startswith(("bot.app", "bot.adapters", "bot.cli")), (path, name)
+            assert top not in IO_LIBRARIES, (path, name)
+            assert top not in {"logging", "structlog", "time", "random", "os"}, (path, name)
+
+
+def test_app_uses_ports_not_adapters() -> None:
+    for path in _modules("app"):
+        for name in _imports(path):
+            assert not name.startswith("bot.adapters"), (path, name)
+            assert name.split(".")[0] not in IO_LIBRARIES, (path, name)
+
+
+def test_symbols_do_no_network_io() -> None:
+    for path in _modules("symbols"):
+        for name in _imports(path):
+            assert not name.startswith(("bot.app", "bot.adapters")), (path, name)
+            assert name.split(".")[0] not in IO_LIBRARIES, (path, name)
+
+
+def test_io_libraries_only_in_adapters() -> None:
+    for path in sorted(BOT.rglob("*.py")):
+        relative = path.relative_to(BOT)
+        if relative.parts[0] == "adapters":
+            continue
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top in {"subprocess", "socket"} and relative.parts[0] not in {"domain", "app", "symbols"}:
+                continue
+            assert top not in IO_LIBRARIES - {"subprocess", "socket"}, (path, name)
