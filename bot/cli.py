@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from bot.commands import decode
+from bot.commands import symbolize
 
 app = typer.Typer(
     name="segbot",
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 
 app.command("decode")(decode.command)
+app.command("symbolize")(symbolize.command)
 
 
 def _fail(message: str, code: int) -> None:

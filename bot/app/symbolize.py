@@ -1,0 +1,108 @@
+"""The symbolize use case: module offsets to function, file:line and inline chain, with the debug
+file found locally or through a DebugInfoFetcher (the debuginfod port), never by network here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from bot.errors import DebugInfoNotFound, SymbolError, UsageError
+from bot.symbols.elf_file import ElfSummary, read_elf
+from bot.symbols.locate import SYSTEM_DEBUG_DIRS, find_local
+from bot.symbols.model import SymbolizedModule, SymbolizedOffset
+from bot.symbols.symbolizer import ModuleSymbolizer
+
+Artifact = Literal["debuginfo", "executable"]
+
+
+@dataclass(frozen=True)
+class Fetched:
+    path: Path  # the downloaded file in the local cache
+    url: str  # where it came from
+
+
+class DebugInfoFetcher(Protocol):
+    """Fetches a file for a build-id (debuginfod's /buildid/HEX/debuginfo or /executable).
+    Returns None when no server has it; raises SymbolError when none could be asked."""
+
+    def fetch(self, *, build_id: str, artifact: Artifact) -> Fetched | None: ...
+
+
+def symbolize_offsets(
+    *,
+    build_id: str | None,
+    binary: Path | None,
+    offsets: Sequence[int],
+    return_addresses: Sequence[bool] = (),
+    symbol_paths: Sequence[Path] = (),
+    fetcher: DebugInfoFetcher | None = None,
+    cache_dir: Path | None = None,
+    system_debug_dirs: Sequence[Path] = SYSTEM_DEBUG_DIRS,
+) -> SymbolizedModule:
+    """Symbolize module offsets (relative to the module's load base, as in `lib.so+0x1234`).
+
+    return_addresses[i] true looks up offsets[i] - 1 (caller frames hold return addresses);
+    missing entries count as false. Raises DebugInfoNotFound when nothing at all describes the
+    module, BadElf for an unreadable file, UsageError when neither build_id nor binary is given.
+    """
+    if build_id is None and binary is None:
+        raise UsageError("give a binary or a build-id")
+    summary: ElfSummary | None = read_elf(binary) if binary is not None else None
+    wanted = (build_id or (summary.build_id if summary else None) or "").lower() or None
+    if summary is not None and build_id and summary.build_id and summary.build_id != wanted:
+        raise UsageError(f"{binary} has build-id {summary.build_id}, not {build_id}")
+    source, origin = _find(wanted, summary, symbol_paths, fetcher, system_debug_dirs)
+    symbolizer = ModuleSymbolizer(source, cache_dir=cache_dir)
+    try:
+        results = []
+        for i, offset in enumerate(offsets):
+            is_return = i < len(return_addresses) and return_addresses[i]
+            frames = symbolizer.lookup(offset, return_address=is_return)
+            results.append(SymbolizedOffset(offset, frames))
+    finally:
+        symbolizer.close()
+    module = str(binary) if binary is not None else None
+    return SymbolizedModule(module, wanted, origin, tuple(results))
+
+
+def _find(
+    build_id: str | None,
+    binary: ElfSummary | None,
+    symbol_paths: Sequence[Path],
+    fetcher: DebugInfoFetcher | None,
+    system_dirs: Sequence[Path],
+) -> tuple[ElfSummary, str]:
+    local = find_local(
+        build_id=build_id, binary=binary, symbol_paths=symbol_paths, system_dirs=system_dirs
+    )
+    if local.best is not None:
+        return local.best, str(local.best.path)
+    problems = list(local.skipped)
+    if fetcher is not None and build_id:
+        fallback_remote: tuple[ElfSummary, str] | None = None
+        artifacts: tuple[Artifact, ...] = ("debuginfo", "executable")
+        for artifact in artifacts:
+            try:
+                fetched = fetcher.fetch(build_id=build_id, artifact=artifact)
+            except SymbolError as error:
+                problems.append(str(error))
+                break
+            if fetched is None:
+                continue
+            summary = read_elf(fetched.path)
+            if summary.build_id != build_id:
+                problems.append(f"{fetched.url}: build-id {summary.build_id}, not {build_id}")
+                continue
+            if summary.has_dwarf:
+                return summary, fetched.url
+            if summary.has_symtab and fallback_remote is None:
+                fallback_remote = (summary, fetched.url)
+        if fallback_remote is not None and local.fallback is None:
+            return fallback_remote
+    if local.fallback is not None:
+        return local.fallback, str(local.fallback.path)
+    what = f"build-id {build_id}" if build_id else str(binary.path if binary else "module")
+    detail = f" ({'; '.join(problems)})" if problems else ""
+    raise DebugInfoNotFound(f"no symbols for {what}{detail}")

@@ -1,0 +1,92 @@
+"""The on-disk index, one directory per build-id under the cache: `module` holds the unit map
+and the symbol table, `cu-<offset>` one unit's segments, scopes and line rows. Written once
+(atomically), read with marshal: loading is a few memory copies."""
+
+from __future__ import annotations
+
+import marshal
+import os
+import tempfile
+from array import array
+from pathlib import Path
+from typing import Any
+
+from bot.symbols.cu_map import CuMap
+from bot.symbols.dwarf_cu import CuIndex, Scope
+from bot.symbols.line_program import LineRows
+from bot.symbols.symtab import Symbols
+
+FORMAT = 1
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "segbot"
+
+
+def _arr(code: str, data: bytes) -> array:  # type: ignore[type-arg]
+    out = array(code)
+    out.frombytes(data)
+    return out
+
+
+def _load(path: Path) -> Any:
+    try:
+        data = path.read_bytes()
+        value = marshal.loads(data)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None  # missing or damaged: rebuilt by the caller
+    if not isinstance(value, dict) or value.get("format") != FORMAT:
+        return None
+    return value
+
+
+def _save(path: Path, value: dict[str, Any]) -> None:
+    value = {"format": FORMAT, **value}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(marshal.dumps(value))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache costs speed, never an answer
+
+
+def load_module(directory: Path) -> tuple[CuMap, Symbols, dict[str, Any]] | None:
+    value = _load(directory / "module")
+    if value is None:
+        return None
+    cu_map = CuMap(_arr("Q", value["cu_low"]), _arr("Q", value["cu_high"]), _arr("Q", value["cu_off"]))
+    symbols = Symbols(_arr("Q", value["sym_addr"]), _arr("Q", value["sym_size"]), value["sym_name"])
+    return cu_map, symbols, value["info"]
+
+
+def save_module(directory: Path, cu_map: CuMap, symbols: Symbols, info: dict[str, Any]) -> None:
+    _save(directory / "module", {
+        "cu_low": cu_map.low.tobytes(), "cu_high": cu_map.high.tobytes(),
+        "cu_off": cu_map.cu_offset.tobytes(), "sym_addr": symbols.address.tobytes(),
+        "sym_size": symbols.size.tobytes(), "sym_name": symbols.names, "info": info,
+    })
+
+
+def load_cu(directory: Path, offset: int) -> CuIndex | None:
+    value = _load(directory / f"cu-{offset:x}")
+    if value is None:
+        return None
+    rows = LineRows(_arr("Q", value["row_addr"]), _arr("i", value["row_file"]),
+                    _arr("I", value["row_line"]), _arr("I", value["row_col"]))
+    scopes = [Scope(*fields) for fields in value["scopes"]]
+    return CuIndex(value["files"], rows, _arr("Q", value["seg_start"]),
+                   _arr("i", value["seg_scope"]), scopes)
+
+
+def save_cu(directory: Path, offset: int, index: CuIndex) -> None:
+    _save(directory / f"cu-{offset:x}", {
+        "files": index.files,
+        "row_addr": index.rows.address.tobytes(), "row_file": index.rows.file.tobytes(),
+        "row_line": index.rows.line.tobytes(), "row_col": index.rows.column.tobytes(),
+        "seg_start": index.segment_start.tobytes(), "seg_scope": index.segment_scope.tobytes(),
+        "scopes": [(s.name, s.parent, s.entry, s.call_file, s.call_line, s.call_column)
+                   for s in index.scopes],
+    })

@@ -1,0 +1,159 @@
+"""Answer module offsets for one debug file from its per-build-id index, building the pieces of
+the index that are missing (the unit map and symbols once, each compile unit when first hit)."""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_right
+from pathlib import Path
+from typing import Any
+
+from bot.errors import BadElf
+from bot.symbols import index_store
+from bot.symbols.cu_map import CuMap, build_cu_map
+from bot.symbols.dwarf_cu import CuIndex, index_cu, unit_ranges
+from bot.symbols.elf_file import ET_EXEC, ElfSummary
+from bot.symbols.line_program import END_OF_SEQUENCE
+from bot.symbols.model import SymbolFrame
+from bot.symbols.symtab import Symbols, read_symbols
+
+
+def index_key(summary: ElfSummary) -> str:
+    if summary.build_id:
+        return summary.build_id
+    stat = summary.path.stat()
+    raw = f"{summary.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+    return "path-" + hashlib.sha256(raw).hexdigest()[:32]
+
+
+class ModuleSymbolizer:
+    """Symbolize offsets with one ELF file that holds DWARF and/or a symbol table."""
+
+    def __init__(self, summary: ElfSummary, *, cache_dir: Path | None = None) -> None:
+        self.summary = summary
+        root = cache_dir if cache_dir is not None else index_store.default_cache_dir()
+        self.directory = root / "index" / index_key(summary)
+        self._elf: Any = None
+        self._handle: Any = None
+        self._dwarf: Any = None
+        self._units: dict[int, CuIndex] = {}
+        loaded = index_store.load_module(self.directory)
+        if loaded is None:
+            self.cu_map, self.symbols = self._build_module()
+        else:
+            self.cu_map, self.symbols, _ = loaded
+
+    # -- opening the file only when an index piece has to be built ------------------------
+    def _open(self) -> Any:
+        if self._elf is None:
+            from elftools.common.exceptions import ELFError
+            from elftools.elf.elffile import ELFFile
+
+            self._handle = self.summary.path.open("rb")
+            try:
+                self._elf = ELFFile(self._handle)
+            except (ELFError, OSError, ValueError) as error:
+                self.close()
+                raise BadElf(f"{self.summary.path}: {error}") from error
+        return self._elf
+
+    def _dwarf_info(self) -> Any:
+        if self._dwarf is None and self.summary.has_dwarf:
+            from elftools.common.exceptions import DWARFError, ELFError
+
+            try:
+                self._dwarf = self._open().get_dwarf_info(relocate_dwarf_sections=False)
+            except (ELFError, DWARFError, OSError, ValueError, KeyError) as error:
+                raise BadElf(f"{self.summary.path}: unreadable DWARF: {error}") from error
+        return self._dwarf
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        self._handle = self._elf = self._dwarf = None
+
+    def _build_module(self) -> tuple[CuMap, Symbols]:
+        from array import array
+
+        symbols = read_symbols(self._open())
+        dwarf = self._dwarf_info()
+        if dwarf is not None:
+            cu_map = build_cu_map(dwarf, lambda cu: unit_ranges(dwarf, cu))
+        else:
+            cu_map = CuMap(array("Q"), array("Q"), array("Q"))
+        index_store.save_module(self.directory, cu_map, symbols, {"path": str(self.summary.path)})
+        return cu_map, symbols
+
+    def _unit(self, offset: int) -> CuIndex:
+        unit = self._units.get(offset)
+        if unit is None:
+            unit = index_store.load_cu(self.directory, offset)
+            if unit is None:
+                dwarf = self._dwarf_info()
+                from elftools.common.exceptions import DWARFError
+
+                try:
+                    unit = index_cu(dwarf, dwarf.get_CU_at(offset),
+                                    dwarf.debug_line_sec.stream.getvalue()
+                                    if dwarf.debug_line_sec is not None else b"")
+                except (DWARFError, KeyError, ValueError, IndexError) as error:
+                    raise BadElf(f"{self.summary.path}: bad DWARF in unit {offset:#x}: {error}") from error
+                index_store.save_cu(self.directory, offset, unit)
+            self._units[offset] = unit
+        return unit
+
+    # -- lookups ---------------------------------------------------------------------------
+    def address_of(self, offset: int) -> int:
+        """Module offsets count from the lowest load address; an executable that is not
+        position independent also accepts its link-time addresses."""
+        base = self.summary.load_base
+        if self.summary.elf_type == ET_EXEC and offset >= base:
+            return offset
+        return offset + base
+
+    def lookup(self, offset: int, *, return_address: bool = False) -> tuple[SymbolFrame, ...]:
+        address = self.address_of(offset)
+        query = address - 1 if return_address and address > 0 else address
+        file: str | None = None
+        line: int | None = None
+        column: int | None = None
+        unit: CuIndex | None = None
+        cu_offset = self.cu_map.find(query)
+        if cu_offset >= 0:
+            unit = self._unit(cu_offset)
+            row = bisect_right(unit.rows.address, query) - 1
+            if row >= 0 and unit.rows.file[row] != END_OF_SEQUENCE:
+                file = _file(unit, unit.rows.file[row])
+                line = unit.rows.line[row]
+                column = unit.rows.column[row] or None
+        symbol = self.symbols.containing(query)
+        symbol_offset = address - self.symbols.address[symbol] if symbol >= 0 else None
+        scope_id = -1
+        if unit is not None:
+            segment = bisect_right(unit.segment_start, query) - 1
+            if segment >= 0:
+                scope_id = unit.segment_scope[segment]
+        if unit is None or scope_id < 0:
+            if symbol >= 0:
+                return (SymbolFrame(self.symbols.names[symbol], symbol_offset, file, line, column),)
+            if file is not None:
+                return (SymbolFrame(None, None, file, line, column),)
+            return ()
+        frames: list[SymbolFrame] = []
+        while scope_id >= 0:
+            scope = unit.scopes[scope_id]
+            outermost = scope.parent < 0
+            function_offset = None
+            if outermost:
+                function_offset = symbol_offset if symbol >= 0 else address - scope.entry
+            frames.append(SymbolFrame(scope.name, function_offset, file, line, column,
+                                      inlined=not outermost))
+            file = _file(unit, scope.call_file)
+            line = scope.call_line or None
+            column = scope.call_column or None
+            scope_id = scope.parent
+        return tuple(frames)
+
+
+def _file(unit: CuIndex, index: int) -> str | None:
+    return unit.files[index] if 0 <= index < len(unit.files) else None
