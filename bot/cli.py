@@ -13,6 +13,7 @@ import typer
 
 from bot.commands import decode
 from bot.commands import symbolize
+from bot.commands import incidents, serve
 
 app = typer.Typer(
     name="segbot",
@@ -24,6 +25,9 @@ app = typer.Typer(
 
 app.command("decode")(decode.command)
 app.command("symbolize")(symbolize.command)
+app.command("serve")(serve.command)
+app.command("incidents")(incidents.command)
+app.command("incident")(incidents.show)
 
 
 def _fail(message: str, code: int) -> None:

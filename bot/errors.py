@@ -13,7 +13,8 @@
     │   └── CommandTimedOut          a remote command passed its deadline
     ├── StoreError                   the database refused or is unreachable
     ├── SlackError                   the Slack Web API failed after retries
-    └── ActionError                  a containment action failed or its outcome is unknown
+    ├── ActionError                  a containment action failed or its outcome is unknown
+    └── NotFound                     no such incident (or other stored thing)
 """
 
 from __future__ import annotations
@@ -75,3 +76,7 @@ class SlackError(SegbotError):
 
 class ActionError(SegbotError):
     pass
+
+
+class NotFound(SegbotError):
+    """What was asked for (an incident id, ...) does not exist (exit status 1)."""

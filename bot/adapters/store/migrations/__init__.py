@@ -1,0 +1,1 @@
+"""Alembic migrations for the store (script_location points here)."""

@@ -1,0 +1,205 @@
+"""The HTTP server (FastAPI): alert intake routes, /healthz, /metrics.
+
+Handlers are plain `def`s run on the thread pool: each blocks until its alerts are committed
+(group commit), so a 2xx always means "stored". Bad payloads get a 4xx with the reason.
+"""
+
+import hashlib
+import hmac
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bot.adapters.web.body_limit import BodyLimit
+from bot.adapters.web.intake import Intake
+from bot.adapters.web.metrics import IntakeMetrics
+from bot.adapters.web.models import (
+    AlertmanagerAlert,
+    AlertmanagerWebhook,
+    GenericAlert,
+    GrafanaWebhook,
+    IntakeResponse,
+    Problem,
+    RejectedAlert,
+)
+from bot.domain.alerts import (
+    AlertSource,
+    LabelRules,
+    Occurrence,
+    Rejected,
+    generic_occurrence,
+    labelled_occurrence,
+)
+from bot.errors import StoreError
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    alert_token: str | None  # None: every alert request is refused
+    grafana_hmac_secret: str | None = None
+    max_body_bytes: int = 1 << 20
+    label_rules: LabelRules = field(default_factory=LabelRules)
+    bench_baseline: bool = False  # adds POST /bench/noop, the do-nothing route for benchmarks
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "missing or wrong bearer token"},
+    403: {"model": Problem, "description": "alert intake is disabled (no token configured)"},
+    413: {"model": Problem, "description": "payload larger than the limit"},
+    422: {"model": Problem, "description": "malformed payload, or no usable alert in it"},
+    503: {"model": Problem, "description": "the store could not commit; retry"},
+}
+
+
+def create_app(*, intake: Intake, metrics: IntakeMetrics, settings: WebSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        intake.start()
+        try:
+            yield
+        finally:
+            intake.stop()
+
+    app = FastAPI(
+        title="segbot",
+        summary="Crash alert intake: alerts become incidents grouped by crash signature.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, prefix="/alerts")
+    authorized = _authorizer(settings)
+    Auth = Annotated[None, Depends(authorized)]
+
+    def answer(source: AlertSource, items: list[Occurrence | Rejected]) -> IntakeResponse:
+        started = time.perf_counter()
+        occurrences = [i for i in items if isinstance(i, Occurrence)]
+        rejected = [
+            RejectedAlert(index=i.index, reason=i.reason) for i in items if isinstance(i, Rejected)
+        ]
+        if rejected:
+            metrics.alerts.labels(source, "rejected").inc(len(rejected))
+        if items and not occurrences:
+            raise HTTPException(422, detail=[r.model_dump() for r in rejected])
+        try:
+            result = intake.take(occurrences)
+        except StoreError as error:
+            raise HTTPException(503, detail=str(error)) from None
+        metrics.alerts.labels(source, "accepted").inc(result.accepted)
+        if result.duplicates:
+            metrics.alerts.labels(source, "duplicate").inc(result.duplicates)
+        metrics.ack_seconds.labels(source).observe(time.perf_counter() - started)
+        return IntakeResponse(
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            rejected=rejected,
+            incidents=list(result.incidents),
+        )
+
+    def labelled(
+        source: AlertSource, alerts: list[AlertmanagerAlert], common: dict[str, str]
+    ) -> list[Occurrence | Rejected]:
+        now = datetime.now(UTC)
+        return [
+            labelled_occurrence(
+                source=source,
+                index=n,
+                status=a.status,
+                labels=a.labels,
+                annotations={**common, **a.annotations},
+                starts_at=a.startsAt,
+                fingerprint=a.fingerprint,
+                received_at=now,
+                rules=settings.label_rules,
+            )
+            for n, a in enumerate(alerts)
+        ]
+
+    @app.post(
+        "/alerts/alertmanager", response_model=IntakeResponse, responses=_ERRORS, tags=["alerts"]
+    )
+    def alertmanager(payload: AlertmanagerWebhook, _: Auth) -> IntakeResponse:
+        """Alertmanager's webhook (version 4), firing and resolved; re-sends count once."""
+        return answer(
+            "alertmanager", labelled("alertmanager", payload.alerts, payload.commonAnnotations)
+        )
+
+    @app.post("/alerts/grafana", response_model=IntakeResponse, responses=_ERRORS, tags=["alerts"])
+    def grafana(payload: GrafanaWebhook, _: Auth) -> IntakeResponse:
+        """Grafana's webhook contact point (unified alerting)."""
+        alerts: list[AlertmanagerAlert] = list(payload.alerts)
+        return answer("grafana", labelled("grafana", alerts, payload.commonAnnotations))
+
+    @app.post("/alerts/generic", response_model=IntakeResponse, responses=_ERRORS, tags=["alerts"])
+    def generic(payload: GenericAlert, _: Auth) -> IntakeResponse:
+        """One crash: {host, service, signal?, time?, message?, id?}; `id` makes re-sends count
+        once; `message` may carry a kernel or journal line, decoded on the way in."""
+        item = generic_occurrence(
+            host=payload.host,
+            service=payload.service,
+            signal=payload.signal,
+            time=payload.time,
+            message=payload.message,
+            alert_id=payload.id,
+            version=payload.version,
+            received_at=datetime.now(UTC),
+        )
+        return answer("generic", [item])
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    if settings.bench_baseline:
+
+        @app.post("/bench/noop", include_in_schema=False)
+        def noop(_: Auth) -> dict[str, int]:
+            return {"accepted": 0}
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, error: RecursionError) -> JSONResponse:
+        return JSONResponse({"detail": "payload nested too deeply"}, status_code=422)
+
+    return app
+
+
+def _authorizer(settings: WebSettings) -> Callable[..., Any]:
+    token = (settings.alert_token or "").encode()
+    secret = (settings.grafana_hmac_secret or "").encode()
+
+    async def authorized(
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+        x_grafana_alerting_signature: Annotated[str | None, Header()] = None,
+        x_grafana_alerting_signature_timestamp: Annotated[str | None, Header()] = None,
+    ) -> None:
+        if not token and not secret:
+            raise HTTPException(403, detail="alert intake is disabled: SEGBOT_ALERT_TOKEN is unset")
+        if token and authorization:
+            scheme, _, presented = authorization.partition(" ")
+            if scheme.lower() == "bearer" and hmac.compare_digest(
+                presented.strip().encode(), token
+            ):
+                return
+        if secret and x_grafana_alerting_signature and request.url.path == "/alerts/grafana":
+            body = await request.body()
+            if x_grafana_alerting_signature_timestamp:
+                body = x_grafana_alerting_signature_timestamp.encode() + b":" + body
+            expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
+            if hmac.compare_digest(expected.encode(), x_grafana_alerting_signature.encode()):
+                return
+        raise HTTPException(
+            401, detail="missing or wrong credentials", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+    return authorized

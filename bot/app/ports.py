@@ -1,0 +1,73 @@
+"""The ports the incident use cases need: the durable store and the diagnosis trigger."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain.alerts import Occurrence
+from bot.domain.incident import (
+    DiagnosisRequest,
+    Incident,
+    IncidentDetail,
+    OpenIncident,
+    Role,
+    Status,
+    TimelineEvent,
+)
+
+
+class StoreTx(Protocol):
+    """One transaction: everything done through it commits together or not at all."""
+
+    def known_keys(self, keys: Collection[str]) -> set[str]:
+        """Which of these dedup keys are already stored."""
+
+    def open_incidents(self, service: str) -> list[OpenIncident]: ...
+
+    def create_incident(
+        self, *, service: str, signature: str | None, status: Status, at: datetime
+    ) -> int: ...
+
+    def set_signature(self, incident_id: int, signature: str) -> None: ...
+
+    def link_related(self, incident_id: int, related_id: int) -> None: ...
+
+    def claim_diagnoses(self, incident_id: int, hosts: Collection[str], at: datetime) -> list[str]:
+        """Record a pending diagnosis for each host not yet claimed; return those hosts."""
+
+    def add_occurrences(
+        self, placed: Sequence[tuple[int, Occurrence]], received_at: datetime
+    ) -> None:
+        """Store occurrences (incident id, occurrence) and bump the incidents' counts."""
+
+    def add_event(self, incident_id: int, event: TimelineEvent) -> None: ...
+
+    def incident(self, incident_id: int) -> Incident | None: ...
+
+    def set_status(self, incident_id: int, status: Status, at: datetime) -> None: ...
+
+    def set_role(self, incident_id: int, role: Role, who: str) -> None: ...
+
+    def audit(self, *, at: datetime, actor: str, action: str, subject: str, detail: str) -> None:
+        """Append one line to the audit log (never updated or deleted)."""
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractContextManager[StoreTx]: ...
+
+    def list_incidents(self, *, limit: int = 200) -> list[Incident]: ...
+
+    def incident_detail(self, incident_id: int) -> IncidentDetail | None: ...
+
+    def pending_diagnoses(self) -> list[DiagnosisRequest]: ...
+
+    def mark_diagnoses_requested(self, requests: Sequence[DiagnosisRequest]) -> None: ...
+
+
+class DiagnosisTrigger(Protocol):
+    """Start "diagnose host X for service Y for incident Z"; must return quickly."""
+
+    def __call__(self, request: DiagnosisRequest) -> None: ...
