@@ -249,3 +249,17 @@ class CoreDumped(Fact):
 
     kind: ClassVar[str] = "core_dumped"
     path: str
+
+
+@dataclass(frozen=True)
+class KernelVersion(Fact):
+    kind: ClassVar[str] = "kernel_version"
+    release: str
+    host: str | None = None
+
+
+@dataclass(frozen=True)
+class Checksum(Fact):
+    kind: ClassVar[str] = "checksum"
+    path: str
+    sha256: str

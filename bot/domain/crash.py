@@ -1,0 +1,53 @@
+"""A crash: everything the evidence says about one occurrence, merged across sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.evidence import CodeBytes, Frame
+from bot.domain.instruction import Instruction
+from bot.domain.pagefault import PageFault
+
+
+@dataclass(frozen=True)
+class Crash:
+    sources: tuple[str, ...]
+    signal: str | None = None
+    time: datetime | None = None
+    host: str | None = None
+    pid: int | None = None
+    process: str | None = None
+    executable: str | None = None
+    unit: str | None = None
+    trap: str | None = None
+    fault_address: int | None = None
+    ip: int | None = None
+    sp: int | None = None
+    error_code: int | None = None
+    fault: PageFault | None = None
+    module: str | None = None
+    module_base: int | None = None
+    module_size: int | None = None
+    module_offset: int | None = None
+    file_offset: int | None = None
+    build_id: str | None = None
+    crashing_thread: int | None = None
+    frames: tuple[Frame, ...] = ()
+    code: CodeBytes | None = None
+    instruction: Instruction | None = None
+    command_line: str | None = None
+    corefile: str | None = None
+    uptime_seconds: float | None = None
+
+    @property
+    def has_site(self) -> bool:
+        """Whether we know where it crashed (an ip, or a frame)."""
+        return self.ip is not None or bool(self.frames)
+
+    def crashing_frames(self) -> tuple[Frame, ...]:
+        """Frames of the crashing thread only, innermost first."""
+        if not self.frames:
+            return ()
+        thread = self.frames[0].thread
+        return tuple(f for f in self.frames if f.thread == thread)

@@ -1,0 +1,126 @@
+"""The decoder's entry points: pasted text or per-command outputs in, a DecodedReport out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from bot.domain.classify import classify
+from bot.domain.correlation import changes_before_first_crash
+from bot.domain.crash import Crash
+from bot.domain.evidence import BuildId, CrashEvidence, Fact, Mapping, RestartPolicy
+from bot.domain.health import evidence_health, restart_storm
+from bot.domain.merge import merge_crashes
+from bot.domain.parsers.registry import (
+    PARSERS,
+    SELF_IDENTIFYING,
+    command_subject,
+    parsers_for_command,
+)
+from bot.domain.parsers.result import Parsed
+from bot.domain.report import DecodedReport, SectionSummary
+from bot.domain.sections import Section, split_sections
+from bot.domain.signature import crash_signature
+from bot.domain.timestamps import find_year
+from bot.domain.triage import determinism, recommend
+
+__all__ = ["DecodedReport", "Section", "decode_sections", "decode_text"]
+
+
+def decode_text(text: str, *, now: datetime | None = None, host: str | None = None) -> DecodedReport:
+    """Decode a pasted blob: any mix of command outputs, in any order, prompts or not."""
+    sections = [replace(s, host=host) for s in split_sections(text)]
+    return decode_sections(sections, now=now, host=host)
+
+
+def decode_sections(sections: Sequence[Section], *, now: datetime | None = None,
+                    host: str | None = None) -> DecodedReport:
+    year = find_year("\n".join(s.output for s in sections)) or (now.year if now else None)
+    evidence: list[CrashEvidence] = []
+    facts: list[Fact] = []
+    summaries: list[SectionSummary] = []
+    for section in sections:
+        parsed, names = _parse_section(section, year=year, host=section.host or host)
+        for result in parsed:
+            evidence.extend(result.crashes)
+            facts.extend(_named_by_command(result.facts, section.command))
+        claimed = frozenset().union(*(r.claimed for r in parsed)) if parsed else frozenset()
+        blank = {i for i, line in enumerate(_lines(section.output)) if not line.strip()}
+        total = len(_lines(section.output))
+        summaries.append(SectionSummary(command=section.command, parsers=names, lines=total - len(blank),
+                                        recognized=len(claimed - blank)))
+    facts = list(dict.fromkeys(facts))
+    mappings = [f for f in facts if isinstance(f, Mapping)]
+    crashes = _with_build_ids(merge_crashes(evidence, mappings), facts)
+    classification = classify(crashes)
+    storm = restart_storm(facts)
+    health = evidence_health(facts, crashes)
+    changes = changes_before_first_crash(facts, crashes)
+    primary_signature = None
+    report = DecodedReport(
+        crashes=tuple(crashes), facts=tuple(facts), classification=classification,
+        signature=None, recommendations=recommend(
+            crashes=crashes, facts=facts, storm=storm, health=health, changes=changes,
+            classification=classification),
+        determinism=determinism(crashes), health=health, restart_storm=storm, changes=changes,
+        sections=tuple(summaries))
+    if report.primary is not None:
+        primary_signature = crash_signature(report.primary)
+    return replace(report, signature=primary_signature)
+
+
+def _parse_section(section: Section, *, year: int | None,
+                   host: str | None) -> tuple[list[Parsed], tuple[str, ...]]:
+    if section.parser is not None:
+        spec = PARSERS[section.parser]
+        return [spec.parse(section.output, year=year, host=host, expected=True)], (spec.name,)
+    routed = parsers_for_command(section.command) if section.command else ()
+    results: list[Parsed] = []
+    used: list[str] = []
+    for name in routed:
+        results.append(PARSERS[name].parse(section.output, year=year, host=host, expected=True))
+        used.append(name)
+    for spec in SELF_IDENTIFYING:
+        if spec.name in routed:
+            continue
+        result = spec.parse(section.output, year=year, host=host)
+        if result.claimed:
+            results.append(result)
+            used.append(spec.name)
+    return results, tuple(used)
+
+
+def _named_by_command(facts: Sequence[Fact], command: str | None) -> list[Fact]:
+    """`readelf -n /opt/x` prints no path and `systemctl show x.service` no unit: take them from
+    the command line."""
+    subject = command_subject(command) if command else None
+    if subject is None:
+        return list(facts)
+    named: list[Fact] = []
+    for fact in facts:
+        if isinstance(fact, BuildId) and fact.path is None and subject.startswith("/"):
+            fact = replace(fact, path=subject)
+        elif isinstance(fact, RestartPolicy) and fact.unit is None and "." in subject:
+            fact = replace(fact, unit=subject)
+        named.append(fact)
+    return named
+
+
+def _with_build_ids(crashes: Sequence[Crash], facts: Sequence[Fact]) -> list[Crash]:
+    ids = [f for f in facts if isinstance(f, BuildId)]
+    linked: list[Crash] = []
+    for crash in crashes:
+        if crash.build_id is None and crash.executable:
+            match = next((b.build_id for b in ids if b.path == crash.executable), None)
+            if match is None and len({b.build_id for b in ids}) == 1 and ids[0].path is None:
+                match = ids[0].build_id
+            crash = replace(crash, build_id=match) if match else crash
+        linked.append(crash)
+    return linked
+
+
+def _lines(text: str) -> list[str]:
+    from bot.domain.logline import split_records
+
+    return split_records(text)

@@ -1,0 +1,135 @@
+"""Join what several sources say about one crash (kernel line, coredumpctl, gdb, journal).
+
+Evidence is about the same occurrence when it names the same pid (the kernel prints the
+faulting thread's id; coredumpctl the process id and the crashing thread), or, for systemd's
+pid-less "Main process exited" line, when it is within a few seconds of a crash of that unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from bot.domain.crash import Crash
+from bot.domain.evidence import CrashEvidence, Frame, Mapping
+from bot.domain.instruction import disassemble
+from bot.domain.pagefault import decode_error_code
+
+_SAME_TIME = timedelta(seconds=5)
+_SAME_PID_TIME = timedelta(minutes=10)
+# Which source is believed first for each field.
+_ORDER = {"kernel": 0, "coredump": 1, "gdb": 2, "systemd": 3, "journal": 4, "alert": 5}
+
+
+def merge_crashes(evidence: Iterable[CrashEvidence], mappings: Sequence[Mapping] = ()) -> list[Crash]:
+    groups: list[list[CrashEvidence]] = []
+    pidless: list[CrashEvidence] = []
+    for item in sorted(dict.fromkeys(evidence), key=lambda e: _ORDER[e.source]):
+        if item.pid is None and item.crashing_thread is None:
+            pidless.append(item)
+            continue
+        group = next((g for g in groups if _same_pid(g, item)), None)
+        if group is None:
+            groups.append([item])
+        else:
+            group.append(item)
+    for item in pidless:
+        group = next((g for g in groups if _near_in_time(g, item)), None)
+        if group is None:
+            groups.append([item])
+        else:
+            group.append(item)
+    crashes = [_combine(group, mappings) for group in groups]
+    return sorted(crashes, key=lambda c: (c.time is None, c.time or datetime.min, c.pid or 0))
+
+
+def _ids(item: CrashEvidence) -> set[int]:
+    return {i for i in (item.pid, item.crashing_thread) if i is not None}
+
+
+def _same_pid(group: list[CrashEvidence], item: CrashEvidence) -> bool:
+    ids = set().union(*(_ids(g) for g in group))
+    if not ids & _ids(item):
+        return False
+    times = [g.time for g in group if g.time]
+    return item.time is None or not times or any(abs(t - item.time) <= _SAME_PID_TIME for t in times)
+
+
+def _near_in_time(group: list[CrashEvidence], item: CrashEvidence) -> bool:
+    if item.time is None:
+        return len(group) > 0 and any(g.unit == item.unit and g.unit for g in group)
+    for other in group:
+        if other.time and abs(other.time - item.time) <= _SAME_TIME:
+            unit_ok = not (other.unit and item.unit) or other.unit == item.unit
+            signal_ok = not (other.signal and item.signal) or other.signal == item.signal
+            if unit_ok and signal_ok:
+                return True
+    return False
+
+
+def _first(group: list[CrashEvidence], name: str) -> object:
+    return next((getattr(g, name) for g in group if getattr(g, name) is not None), None)
+
+
+def _combine(group: list[CrashEvidence], mappings: Sequence[Mapping]) -> Crash:
+    def pick(name: str) -> object:
+        return _first(group, name)
+
+    kernel = next((g for g in group if g.source == "kernel"), None)
+    pid = next((g.pid for g in group if g.source in {"coredump", "kernel"} and g.pid), pick("pid"))
+    values = {name: pick(name) for name in (
+        "signal", "time", "host", "process", "executable", "unit", "trap", "fault_address",
+        "ip", "sp", "error_code", "module", "module_base", "module_size", "file_offset",
+        "build_id", "crashing_thread", "code", "command_line", "corefile", "uptime_seconds")}
+    crash = Crash(sources=tuple(dict.fromkeys(g.source for g in group)), pid=pid,  # type: ignore[arg-type]
+                  frames=_best_frames(group), **values)
+    if kernel is None and crash.ip is None and crash.frames and crash.frames[0].address:
+        crash = replace(crash, ip=crash.frames[0].address)
+    return _derive(crash, mappings)
+
+
+def _best_frames(group: list[CrashEvidence]) -> tuple[Frame, ...]:
+    """The richest stack: most frames with a function name, then most frames."""
+    stacks = [g.frames for g in group if g.frames]
+    if not stacks:
+        return ()
+    return max(stacks, key=lambda s: (sum(1 for f in s if f.function), len(s)))
+
+
+def _derive(crash: Crash, mappings: Sequence[Mapping]) -> Crash:
+    fault = decode_error_code(crash.error_code) if crash.error_code is not None and \
+        crash.trap is None else None
+    instruction = disassemble(crash.code, fault_address=crash.fault_address) if crash.code else None
+    module_offset = None
+    base, size, ip = crash.module_base, crash.module_size, crash.ip
+    if base is not None and size is not None and ip is not None and base <= ip < base + size:
+        module_offset = ip - base
+    module, base = crash.module, crash.module_base
+    if module is None and ip is not None and (found := _mapped(ip, mappings)):
+        module, base, module_offset = found
+    frames = tuple(_locate(frame, mappings) for frame in crash.frames)
+    if frames and frames[0].module_offset is None and frames[0].address == ip and module_offset \
+            is not None and not mappings:
+        frames = (replace(frames[0], module=module, module_offset=module_offset), *frames[1:])
+    return replace(crash, fault=fault, instruction=instruction, module=module, module_base=base,
+                   module_offset=module_offset, frames=frames)
+
+
+def _mapped(address: int, mappings: Sequence[Mapping]) -> tuple[str, int, int] | None:
+    """(module basename, load base, offset from load base) for an address in a mapped file."""
+    for mapping in mappings:
+        if mapping.path and mapping.path.startswith("/") and mapping.start <= address < mapping.end:
+            load_base = min(m.start for m in mappings if m.path == mapping.path)
+            return mapping.path.rsplit("/", 1)[-1], load_base, address - load_base
+    return None
+
+
+def _locate(frame: Frame, mappings: Sequence[Mapping]) -> Frame:
+    if frame.module_offset is not None or frame.address is None:
+        return frame
+    found = _mapped(frame.address, mappings)
+    if found is None:
+        return frame
+    module, _, offset = found
+    return replace(frame, module=frame.module or module, module_offset=offset)

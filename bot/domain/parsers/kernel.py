@@ -1,0 +1,144 @@
+"""Kernel log lines: segfaults, traps and general protection faults, `Code:` bytes, OOM kills.
+
+    checkout-api[24891]: segfault at 38 ip 000055c1b2f9a4d2 sp 00007ffd7b5d1a10 error 4
+        in checkout-api[55c1b2f82000+3e0000]            (or [FILE_OFF,BASE+SIZE] since 6.x)
+        likely on CPU 3 (core 1, socket 0)               (optional)
+    traps: checkout-api[24891] general protection fault ip:55c1b2f9a4d2 sp:7ffd7b5d1a10 error:0
+        in checkout-api[55c1b2f82000+3e0000]
+    Code: 48 8b 47 38 ... <48> 8b 40 08
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain.evidence import CodeBytes, CrashEvidence, Fact, OomKill
+from bot.domain.logline import LogLine, parse_line, split_records
+from bot.domain.parsers.result import Parsed
+
+_HEX = r"[0-9a-fA-F]+"
+_MODULE = (
+    rf"(?:\s+in\s+(?P<module>.*?)\[(?:(?P<file_off>{_HEX}),)?(?P<base>{_HEX})\+(?P<size>{_HEX})\])?"
+)
+_CPU = r"(?:\s+likely on CPU (?P<cpu>\d+)(?: \(core \d+, socket \d+\))?)?"
+_SEGFAULT = re.compile(
+    rf"^(?P<comm>.+?)\[(?P<pid>\d+)\]:? segfault at (?P<addr>{_HEX}) "
+    rf"(?:ip|rip) (?P<ip>{_HEX}) (?:sp|rsp) (?P<sp>{_HEX}) error (?P<error>{_HEX})"
+    rf"{_MODULE}{_CPU}"
+)
+_TRAP = re.compile(
+    rf"^(?:traps: )?(?P<comm>.+?)\[(?P<pid>\d+)\]:? "
+    rf"(?P<trap>general protection fault|general protection|trap [a-z0-9 ]+?|"
+    rf"(?:stack|alignment|bounds|overflow) [a-z ]*?)"
+    rf"(?: addr:(?P<addr>{_HEX}))? ip:(?P<ip>{_HEX}) sp:(?P<sp>{_HEX}) error:(?P<error>{_HEX})"
+    rf"{_MODULE}{_CPU}"
+)
+_CODE = re.compile(r"^Code:\s+(?P<bytes>(?:<?\(?[0-9a-fA-F]{2}\)?>?\s*)+)$")
+_OOM = re.compile(
+    r"(?:Out of memory: |Memory cgroup out of memory: )?Kill(?:ed)? process (?P<pid>\d+) \((?P<comm>[^)]*)\)"
+)
+_OOM_TASK = re.compile(r"^oom-kill:.*?\btask=(?P<comm>[^,]*),pid=(?P<pid>\d+)")
+
+_TRAP_SIGNALS = {
+    "general protection": "SIGSEGV",
+    "trap invalid opcode": "SIGILL",
+    "trap int3": "SIGTRAP",
+    "trap divide error": "SIGFPE",
+    "trap stack segment": "SIGBUS",
+    "trap alignment check": "SIGBUS",
+    "trap bounds": "SIGSEGV",
+    "trap overflow": "SIGSEGV",
+}
+
+
+def parse(text: str, *, year: int | None = None, host: str | None = None,
+          expected: bool = False) -> Parsed:
+    lines = split_records(text)
+    crashes: list[CrashEvidence] = []
+    facts: list[Fact] = []
+    claimed: set[int] = set()
+    for index, raw in enumerate(lines):
+        line = parse_line(raw, year=year)
+        message = line.message
+        if (crash := _crash(line, host)) is not None:
+            crashes.append(crash)
+            claimed.add(index)
+        elif (match := _CODE.match(message.strip())) and crashes:
+            code = code_bytes(match["bytes"])
+            if code is not None and crashes[-1].code is None:
+                crashes[-1] = _with_code(crashes[-1], code)
+            claimed.add(index)
+        elif message.startswith("Code: "):
+            claimed.add(index)  # "Code: Unable to access opcode bytes at ..." says nothing more
+        elif (match := _OOM.search(message) or _OOM_TASK.match(message)) is not None:
+            facts.append(OomKill(pid=int(match["pid"]), process=match["comm"], time=line.time,
+                                 source="kernel"))
+            claimed.add(index)
+    return Parsed(crashes=tuple(crashes), facts=_unique(facts), claimed=frozenset(claimed),
+                  lines=len(lines))
+
+
+def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
+    message = line.message
+    if "segfault at" in message and (match := _SEGFAULT.search(message)):
+        signal, trap = "SIGSEGV", None
+    elif "ip:" in message and (match := _TRAP.search(message)):
+        trap = match["trap"].strip()
+        signal = next((sig for name, sig in _TRAP_SIGNALS.items() if trap.startswith(name)),
+                      "SIGSEGV")
+    else:
+        return None
+    base = _hex(match["base"])
+    size = _hex(match["size"])
+    module = match["module"] if base is not None else None
+    return CrashEvidence(
+        source="kernel",
+        pid=int(match["pid"]),
+        time=line.time,
+        uptime_seconds=line.uptime,
+        host=host or line.host,
+        process=match["comm"].removeprefix("traps: "),
+        signal=signal,
+        trap=trap,
+        fault_address=_hex(match["addr"]),
+        ip=_hex(match["ip"]),
+        sp=_hex(match["sp"]),
+        error_code=_hex(match["error"]),
+        module=module or None,
+        module_base=base,
+        module_size=size,
+        file_offset=_hex(match["file_off"]),
+        cpu=int(match["cpu"]) if match["cpu"] else None,
+    )
+
+
+def code_bytes(text: str) -> CodeBytes | None:
+    """Bytes of a `Code:` line; the faulting one is in <>, or in () when the kernel marks a
+    fault in the bytes before the ip (prologue); None when no byte is marked."""
+    data = bytearray()
+    fault_index: int | None = None
+    for token in text.split():
+        marked = token[0] in "<(" and token[-1] in ">)"
+        digits = token.strip("<>()")
+        if len(digits) != 2:
+            return None
+        if marked and fault_index is None:
+            fault_index = len(data)
+        data.append(int(digits, 16))
+    if fault_index is None:
+        return None
+    return CodeBytes(data=bytes(data), fault_index=fault_index)
+
+
+def _with_code(crash: CrashEvidence, code: CodeBytes) -> CrashEvidence:
+    from dataclasses import replace
+
+    return replace(crash, code=code)
+
+
+def _hex(text: str | None) -> int | None:
+    return int(text, 16) if text else None
+
+
+def _unique(facts: list[Fact]) -> tuple[Fact, ...]:
+    return tuple(dict.fromkeys(facts))

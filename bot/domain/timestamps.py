@@ -1,0 +1,79 @@
+"""Wall-clock stamps as the tools print them: month names, syslog clocks, ISO 8601, coredumpctl.
+
+Stamps without a zone are read as UTC, the zone production fleets keep their clocks in.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+# English first; a few common locales so `dmesg -T` under LANG=de_DE or fr_FR still decodes.
+MONTHS: dict[str, int] = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+    "mär": 3, "mrz": 3, "mai": 5, "okt": 10, "dez": 12,
+    "janv": 1, "févr": 2, "mars": 3, "avr": 4, "juin": 6, "juil": 7, "août": 8,
+    "sept": 9, "déc": 12, "ene": 1, "abr": 4, "ago": 8, "dic": 12, "gen": 1, "set": 9,
+    "fev": 2, "out": 10, "dez.": 12,
+}
+
+_ISO = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<clock>\d{2}:\d{2}:\d{2})(?:[.,](?P<frac>\d+))?"
+    r"(?P<zone>Z|[+-]\d{2}:?\d{2})?"
+)
+_COREDUMPCTL = re.compile(
+    r"(?:[^\W\d_]{2,4}\s+)?(?P<date>\d{4}-\d{2}-\d{2})\s+(?P<clock>\d{2}:\d{2}:\d{2})"
+    r"(?:\s+(?P<zone>UTC|GMT|[+-]\d{2}:?\d{2}|[A-Z]{2,5}))?"
+)
+
+
+def build_time(year: int | None, month: int, day: int, clock: str) -> datetime | None:
+    """A UTC datetime from parts; None when the year is unknown or the parts make no date."""
+    if year is None:
+        return None
+    try:
+        hour, minute, second = (int(part) for part in clock.split(":"))
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def parse_iso(text: str) -> datetime | None:
+    match = _ISO.search(text)
+    if not match:
+        return None
+    try:
+        value = datetime.fromisoformat(f"{match['date']}T{match['clock']}")
+    except ValueError:
+        return None
+    if match["frac"]:
+        value = value.replace(microsecond=int(match["frac"][:6].ljust(6, "0")))
+    return value.replace(tzinfo=_zone(match["zone"]))
+
+
+def parse_coredumpctl_time(text: str) -> datetime | None:
+    """`Wed 2026-01-22 03:09:55 UTC` (the day name and zone are optional)."""
+    match = _COREDUMPCTL.search(text)
+    if not match:
+        return None
+    try:
+        value = datetime.fromisoformat(f"{match['date']}T{match['clock']}")
+    except ValueError:
+        return None
+    return value.replace(tzinfo=_zone(match["zone"]))
+
+
+def _zone(text: str | None) -> timezone:
+    if not text or text in {"Z", "UTC", "GMT"} or text[0] not in "+-":
+        return UTC
+    digits = text[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+    return timezone(offset if text[0] == "+" else -offset)
+
+
+def find_year(text: str) -> int | None:
+    """The year printed by any stamp in the evidence that has one (the latest such year)."""
+    years = [int(m) for m in re.findall(r"\b(20\d{2}|19\d{2})-\d{2}-\d{2}\b", text)]
+    years += [int(m) for m in re.findall(r"\d{1,2}:\d{2}:\d{2} (20\d{2})\]", text)]
+    return max(years) if years else None
