@@ -1,0 +1,294 @@
+"""Diagnose use case: run the playbook on one host (or a service's hosts) through a CommandRunner.
+
+Steps start in playbook order as soon as their `needs` are met, several at once; evidence
+preservation comes first in the playbook, so it starts first. Each step ends ok, failed,
+timed-out or skipped; a host that dies halfway still yields a (partial) decoded report.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from bot.domain.playbook import Playbook, Step, captured, render
+from bot.domain.redact import redact
+from bot.errors import ConnectFailed, HostKeyRejected, RemoteError, SegbotError
+
+Status = Literal["ok", "failed", "timed-out", "skipped"]
+_SHA256 = re.compile(r"^\\?([0-9a-f]{64})\s", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    stdout: str
+    stderr: str
+    exit_status: int | None
+    duration: float
+    truncated: bool = False
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class Fetched:
+    path: Path
+    size: int
+    sha256: str
+
+
+class CommandRunner(Protocol):
+    """One host's connection: run shell commands (bounded by `timeout`) and copy files off it."""
+
+    def run(self, command: str, *, timeout: float) -> CommandResult: ...
+
+    def fetch(self, remote: str, local: Path, *, max_bytes: int, timeout: float) -> Fetched: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    step: str
+    title: str
+    status: Status
+    reason: str | None = None
+    command: str | None = None
+    output: str = ""
+    exit_status: int | None = None
+    duration: float = 0.0
+    truncated: bool = False
+    artifact: Fetched | None = None
+    verified: bool | None = None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The values a playbook may be filled with for one host (all from config)."""
+
+    host: str
+    service: str
+    unit: str
+    binary: str
+    user: str
+    sudo: bool = True
+
+    def values(self, stamp: str) -> dict[str, str]:
+        return {
+            "host": self.host, "service": self.service, "unit": self.unit,
+            "binary": self.binary, "user": self.user,
+            "core_path": f"/var/tmp/segbot-{self.service}-{stamp}.core",
+        }
+
+
+@dataclass(frozen=True)
+class Limits:
+    run_timeout: float = 300.0
+    max_parallel_steps: int = 8
+    max_artifact_bytes: int = 4 << 30
+    max_hosts: int = 16
+
+
+@dataclass(frozen=True)
+class HostDiagnosis:
+    host: str
+    service: str
+    steps: tuple[StepOutcome, ...]
+    report: Any = None  # bot.domain.decode's report, None when nothing could be decoded
+    error: str | None = None  # why the run stopped early (host unreachable, key refused, ...)
+    captured: Mapping[str, str] = field(default_factory=dict)
+
+    def outcome(self, step_id: str) -> StepOutcome | None:
+        return next((o for o in self.steps if o.step == step_id), None)
+
+    @property
+    def crashed(self) -> bool:
+        return bool(getattr(self.report, "crashes", ())) or "pid" in self.captured
+
+
+Progress = Callable[[str, str, str], None]  # (host, step id, "running" or a final status)
+
+
+def _quiet(host: str, step: str, status: str) -> None:
+    pass
+
+
+def _command_outcome(step: Step, command: str, result: CommandResult) -> StepOutcome:
+    base = StepOutcome(step=step.id, title=step.title, status="ok", command=redact(command),
+                       output=redact(result.stdout), exit_status=result.exit_status,
+                       duration=result.duration, truncated=result.truncated)
+    if result.timed_out:
+        return replace(base, status="timed-out", reason=f"no result within {step.timeout:g}s")
+    if result.exit_status in step.ok_exit or (result.truncated and result.exit_status is None):
+        return replace(base, reason="output truncated" if result.truncated else None)
+    lines = result.stderr.strip().splitlines()
+    detail = redact(lines[-1])[:200] if lines else ""
+    reason = f"exit status {result.exit_status}" + (f": {detail}" if detail else "")
+    return replace(base, status="failed", reason=reason)
+
+
+class _HostRun:
+    """The state of one host's run; futures report back to the thread that owns this."""
+
+    def __init__(self, *, runner: CommandRunner, playbook: Playbook, inventory: Inventory,
+                 evidence_dir: Path, limits: Limits, stamp: str, progress: Progress,
+                 clock: Callable[[], float]) -> None:
+        self.runner, self.playbook, self.inventory = runner, playbook, inventory
+        self.evidence_dir, self.limits, self.progress, self.clock = (
+            evidence_dir, limits, progress, clock)
+        self.values = inventory.values(stamp)
+        self.outcomes: dict[str, StepOutcome] = {}
+        self.deadline = clock() + limits.run_timeout
+        self.dead: str | None = None
+
+    def _skip(self, step: Step, reason: str) -> StepOutcome:
+        return StepOutcome(step=step.id, title=step.title, status="skipped", reason=reason)
+
+    def _blocked(self, step: Step) -> str | None:
+        if self.dead is not None:
+            return f"host unreachable: {self.dead}"
+        for need in step.needs:
+            if self.outcomes[need].status != "ok" and not self.playbook.step(need).optional:
+                return f"needs {need}, which is {self.outcomes[need].status}"
+        missing = sorted(step.placeholders() - set(self.values))
+        if missing:
+            return "no core found" if missing == ["pid"] else f"no value for {missing}"
+        if self.deadline - self.clock() <= 0:
+            return f"run deadline ({self.limits.run_timeout:g}s) passed"
+        return None
+
+    def _execute(self, step: Step) -> StepOutcome:
+        timeout = max(0.1, min(step.timeout, self.deadline - self.clock()))
+        rendered = render(step.template, self.values)
+        try:
+            if step.fetch is not None:
+                return self._fetch(step, rendered, timeout)
+            command = rendered
+            if step.sudo and self.inventory.sudo and self.inventory.user != "root":
+                command = f"sudo -n {rendered}"
+            return _command_outcome(step, command, self.runner.run(command, timeout=timeout))
+        except RemoteError as error:
+            status: Status = "timed-out" if "timed out" in str(error) else "failed"
+            return StepOutcome(step=step.id, title=step.title, status=status,
+                               reason=redact(str(error)), command=redact(rendered))
+
+    def _fetch(self, step: Step, remote: str, timeout: float) -> StepOutcome:
+        self.evidence_dir.mkdir(parents=True, exist_ok=True)
+        local = self.evidence_dir / f"{self.inventory.host}-{Path(remote).name}"
+        fetched = self.runner.fetch(remote, local, max_bytes=self.limits.max_artifact_bytes,
+                                    timeout=timeout)
+        expected = None
+        if step.verify is not None:
+            match = _SHA256.search(self.outcomes[step.verify].output)
+            expected = match.group(1) if match else None
+        verified = None if expected is None else expected == fetched.sha256
+        status: Status = "failed" if verified is False else "ok"
+        reason = (f"sha256 {fetched.sha256} differs from the host's {expected}"
+                  if verified is False else None)
+        return StepOutcome(step=step.id, title=step.title, status=status, reason=reason,
+                           command=f"sftp get {remote}", artifact=fetched, verified=verified,
+                           duration=0.0)
+
+    def _record(self, step: Step, outcome: StepOutcome) -> None:
+        self.outcomes[step.id] = outcome
+        if outcome.status == "ok":
+            self.values.update(captured(step, outcome.output))
+        elif self.dead is None and outcome.reason and _is_fatal(outcome.reason):
+            self.dead = outcome.reason
+        self.progress(self.inventory.host, step.id, outcome.status)
+
+    def run(self) -> None:
+        pending = list(self.playbook.steps)
+        running: dict[Future[StepOutcome], Step] = {}
+        with ThreadPoolExecutor(max_workers=self.limits.max_parallel_steps) as pool:
+            while pending or running:
+                for step in list(pending):
+                    if any(need not in self.outcomes for need in step.needs):
+                        continue
+                    pending.remove(step)
+                    reason = self._blocked(step)
+                    if reason is not None:
+                        self._record(step, self._skip(step, reason))
+                        continue
+                    self.progress(self.inventory.host, step.id, "running")
+                    running[pool.submit(self._execute, step)] = step
+                if running:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        self._record(running.pop(future), future.result())
+
+
+def _is_fatal(reason: str) -> bool:
+    return any(word in reason for word in ("connection lost", "unreachable", "refused",
+                                           "host key", "authentication"))
+
+
+def _decode(outcomes: list[StepOutcome], playbook: Playbook, host: str, now: datetime) -> Any:
+    from bot.domain.decode import Section, decode_sections
+
+    sections = [
+        Section(output=o.output, command=o.command, parser=playbook.step(o.step).parser)
+        for o in outcomes
+        if o.status == "ok" and o.output and playbook.step(o.step).parser is not None
+    ]
+    return decode_sections(sections, now=now, host=host)
+
+
+def diagnose_host(*, runner: CommandRunner, playbook: Playbook, inventory: Inventory,
+                  evidence_dir: Path, now: datetime, limits: Limits = Limits(),
+                  progress: Progress = _quiet,
+                  clock: Callable[[], float] = time.monotonic) -> HostDiagnosis:
+    """Run the playbook on one host; never raises for what happens on the host."""
+    state = _HostRun(runner=runner, playbook=playbook, inventory=inventory,
+                     evidence_dir=evidence_dir, limits=limits, progress=progress, clock=clock,
+                     stamp=now.strftime("%Y%m%dT%H%M%SZ"))
+    try:
+        state.run()
+    finally:
+        runner.close()
+    outcomes = [state.outcomes[s.id] for s in playbook.steps]
+    report, error = None, state.dead
+    try:
+        report = _decode(outcomes, playbook, inventory.host, now)
+    except ImportError:
+        error = error or "decoder not available"
+    except Exception as failure:
+        error = error or f"decoding failed: {failure!r}"
+    pid = {k: v for k, v in state.values.items() if k == "pid"}
+    return HostDiagnosis(host=inventory.host, service=inventory.service, steps=tuple(outcomes),
+                         report=report, error=error, captured=pid)
+
+
+def diagnose_unreachable(inventory: Inventory, playbook: Playbook, error: SegbotError
+                         ) -> HostDiagnosis:
+    """The diagnosis of a host we could not even connect to: every step skipped."""
+    reason = redact(str(error))
+    steps = tuple(StepOutcome(step=s.id, title=s.title, status="skipped", reason=reason)
+                  for s in playbook.steps)
+    return HostDiagnosis(host=inventory.host, service=inventory.service, steps=steps,
+                         error=reason)
+
+
+def diagnose_fleet(*, connect: Callable[[str], CommandRunner], playbook: Playbook,
+                   inventories: list[Inventory], evidence_dir: Path, now: datetime,
+                   limits: Limits = Limits(), progress: Progress = _quiet,
+                   clock: Callable[[], float] = time.monotonic) -> list[HostDiagnosis]:
+    """Diagnose several hosts at once (at most `limits.max_hosts` in flight)."""
+
+    def one(inventory: Inventory) -> HostDiagnosis:
+        try:
+            runner = connect(inventory.host)
+        except (ConnectFailed, HostKeyRejected, RemoteError) as error:
+            for step in playbook.steps:
+                progress(inventory.host, step.id, "skipped")
+            return diagnose_unreachable(inventory, playbook, error)
+        return diagnose_host(runner=runner, playbook=playbook, inventory=inventory,
+                             evidence_dir=evidence_dir, now=now, limits=limits,
+                             progress=progress, clock=clock)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(limits.max_hosts, len(inventories)))) as pool:
+        return list(pool.map(one, inventories))

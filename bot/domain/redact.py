@@ -1,0 +1,66 @@
+"""Secrets redaction for command output and messages, applied before anything is stored or shown.
+
+Covers: Slack/GitHub/AWS-style tokens, JWTs, PEM private keys, `user:pass@` in URLs,
+Authorization/Cookie/API-key headers, `password=`-style assignments (env, YAML, JSON, query
+strings), `--password VALUE`, `-pVALUE`, and the password argument of mysql-family and sshpass
+commands. Redaction is idempotent and never raises.
+"""
+
+from __future__ import annotations
+
+import re
+
+MASK = "[REDACTED]"
+
+_PEM = re.compile(
+    r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.DOTALL
+)
+_TOKENS = re.compile(
+    r"\b(?:"
+    r"xox[abposr]-[A-Za-z0-9-]{6,}"  # Slack bot/user/app-level tokens
+    r"|xapp-[A-Za-z0-9-]{6,}"
+    r"|gh[pousr]_[A-Za-z0-9]{16,}"  # GitHub
+    r"|glpat-[A-Za-z0-9_-]{16,}"  # GitLab
+    r"|(?:AKIA|ASIA)[0-9A-Z]{16}"  # AWS access key id
+    r"|sk-[A-Za-z0-9_-]{20,}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # JWT
+    r")"
+)
+_URL_CREDENTIALS = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*):[^\s@/]+@")
+_HEADER = re.compile(
+    r"(?im)\b((?:proxy-)?authorization|cookie|set-cookie|x-api-key|x-auth-token|api-key)"
+    r"(\s*[:=]\s*)(?!\[REDACTED\])[^\r\n]+"
+)
+_KEY_WORDS = (
+    r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key"
+    r"|private[_-]?key|credentials?|client[_-]?secret)[A-Za-z0-9_.-]*"
+)
+# key = value, key: value, "key": "value", key='value'; the value stops at the first blank,
+# quote, comma, ampersand or semicolon (so query strings and JSON keep their shape).
+_ASSIGNMENT = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(['\"]?" + _KEY_WORDS + r"['\"]?\s*[:=]\s*['\"]?)"
+    r"(?!\[REDACTED\])([^\s'\",&;]+)"
+)
+_LONG_OPTION = re.compile(
+    r"(?i)(?<!\S)(--(?:password|passwd|pass|token|secret|api-key)(?:=|\s+))"
+    r"(?!\[REDACTED\])(\S+)"
+)
+_SHORT_P = re.compile(r"(?<!\S)-p(?!\d+(?:\s|$))(?!\[REDACTED\])([^\s-]\S*)")
+_PASSWORD_ARG = re.compile(
+    r"(?i)\b((?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump|sshpass)\b[^\n|;&]*?\s-p\s+)"
+    r"(?!\[REDACTED\])(\S+)"
+)
+_REDIS_ARG = re.compile(r"(?i)\b(redis-cli\b[^\n|;&]*?\s-a\s+)(?!\[REDACTED\])(\S+)")
+
+
+def redact(text: str) -> str:
+    """Return text with every secret it recognizes replaced by [REDACTED]."""
+    text = _PEM.sub(lambda m: f"-----BEGIN {m.group(1)}-----{MASK}-----END {m.group(1)}-----", text)
+    text = _TOKENS.sub(MASK, text)
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:{MASK}@", text)
+    text = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    text = _LONG_OPTION.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _PASSWORD_ARG.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _REDIS_ARG.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _SHORT_P.sub(f"-p{MASK}", text)
+    return _ASSIGNMENT.sub(lambda m: f"{m.group(1)}{MASK}", text)

@@ -1,0 +1,202 @@
+"""The paramiko CommandRunner against a real OpenSSH sshd on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from sshd_server import Sshd, start_sshd, target_for
+
+from bot.adapters.ssh import SshRunner
+from bot.errors import ConnectFailed, HostKeyRejected, RemoteError
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_runs_commands_on_one_reused_connection(sshd: Sshd) -> None:
+    runner = SshRunner(target_for(sshd))
+    runner.connect()
+    try:
+        first = runner.run("echo out; echo err >&2; exit 3", timeout=10)
+        assert (first.stdout, first.stderr, first.exit_status) == ("out\n", "err\n", 3)
+        assert not first.timed_out and not first.truncated
+        results = [runner.run(f"echo {i}", timeout=10) for i in range(10)]
+        assert [r.stdout for r in results] == [f"{i}\n" for i in range(10)]
+        assert runner.connections == 1
+        transport = runner.connect()
+        sock = transport.sock
+        assert isinstance(sock, socket.socket)
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        runner.close()
+
+
+def test_values_with_shell_syntax_stay_one_word(sshd: Sshd, tmp_path: Path) -> None:
+    runner = SshRunner(target_for(sshd))
+    try:
+        result = runner.run("printf '%s|' 'a b' '$(id)' '`id`' ';x'", timeout=10)
+        assert result.stdout == "a b|$(id)|`id`|;x|"
+    finally:
+        runner.close()
+
+
+def test_unknown_host_key_is_refused_and_nothing_runs(sshd: Sshd, tmp_path: Path) -> None:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    marker = tmp_path / "ran"
+    runner = SshRunner(target_for(sshd, known_hosts=empty))
+    with pytest.raises(HostKeyRejected, match="not pinned"):
+        runner.run(f"touch {marker}", timeout=5)
+    assert not marker.exists()
+    assert runner.connections == 0
+    assert empty.read_text() == ""  # never added
+
+
+def test_changed_host_key_is_refused_and_nothing_runs(sshd: Sshd, tmp_path: Path) -> None:
+    other = start_sshd(tmp_path / "other")  # a different host key
+    other.stop()
+    changed = tmp_path / "known_hosts"
+    key = other.host_key_line.split(" ", 1)[1]
+    changed.write_text(f"[127.0.0.1]:{sshd.port} {key}\n")
+    marker = tmp_path / "ran"
+    runner = SshRunner(target_for(sshd, known_hosts=changed))
+    with pytest.raises(HostKeyRejected, match="CHANGED"):
+        runner.run(f"touch {marker}", timeout=5)
+    assert not marker.exists()
+
+
+def test_hanging_command_times_out_and_the_remote_process_is_gone(
+        sshd: Sshd, tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    runner = SshRunner(target_for(sshd), kill_after=1)
+    try:
+        started = time.monotonic()
+        result = runner.run(f"sleep 300 & echo $! >> {pids}; echo $$ >> {pids}; wait",
+                            timeout=1.5)
+        elapsed = time.monotonic() - started
+    finally:
+        runner.close()
+    assert result.timed_out
+    assert elapsed < 6
+    recorded = [int(p) for p in pids.read_text().split()]
+    assert len(recorded) == 2
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in recorded) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in recorded)
+
+
+def test_flood_on_stdout_and_stderr_is_capped_with_bounded_memory(sshd: Sshd) -> None:
+    runner = SshRunner(target_for(sshd), max_output_bytes=1 << 20)
+    flood = ("(head -c 10485760 /dev/zero | tr '\\0' o) & "
+             "(head -c 10485760 /dev/zero | tr '\\0' e >&2) & wait")
+    try:
+        runner.connect()
+        tracemalloc.start()
+        result = runner.run(flood, timeout=30)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    finally:
+        runner.close()
+    assert result.truncated
+    assert len(result.stdout) <= 1 << 20
+    assert len(result.stderr) <= 64 << 10
+    assert set(result.stdout) <= {"o"}
+    assert peak < 16 << 20, peak
+
+
+def test_both_streams_drained_together_without_deadlock(sshd: Sshd) -> None:
+    runner = SshRunner(target_for(sshd), max_output_bytes=8 << 20)
+    both = ("head -c 3000000 /dev/zero | tr '\\0' o; head -c 60000 /dev/zero | tr '\\0' e >&2;"
+            " head -c 3000000 /dev/zero | tr '\\0' o")
+    try:
+        result = runner.run(both, timeout=30)
+    finally:
+        runner.close()
+    assert not result.truncated and result.exit_status == 0
+    assert len(result.stdout) == 6_000_000 and len(result.stderr) == 60_000
+
+
+def test_more_concurrent_commands_than_max_sessions_queue(sshd: Sshd) -> None:
+    runner = SshRunner(target_for(sshd), max_sessions=24)  # sshd allows 10: the rest must wait
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            results.append(runner.run(f"sleep 0.3; echo {i}", timeout=20).stdout)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(30)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        runner.close()
+    assert errors == []
+    assert sorted(results) == sorted(f"{i}\n" for i in range(30))
+    assert runner.connections == 1
+
+
+def test_dead_connection_is_replaced(sshd: Sshd) -> None:
+    runner = SshRunner(target_for(sshd))
+    try:
+        runner.connect().close()  # the connection dies under us
+        assert runner.run("echo again", timeout=10).stdout == "again\n"
+        assert runner.connections == 2
+    finally:
+        runner.close()
+
+
+def test_sftp_copy_is_checksummed_and_size_bounded(sshd: Sshd, tmp_path: Path) -> None:
+    remote = tmp_path / "core"
+    remote.write_bytes(os.urandom(3 << 20))
+    runner = SshRunner(target_for(sshd))
+    try:
+        fetched = runner.fetch(str(remote), tmp_path / "copy", max_bytes=4 << 20, timeout=30)
+        import hashlib
+
+        assert fetched.sha256 == hashlib.sha256(remote.read_bytes()).hexdigest()
+        assert (tmp_path / "copy").read_bytes() == remote.read_bytes()
+        with pytest.raises(RemoteError, match="over the"):
+            runner.fetch(str(remote), tmp_path / "small", max_bytes=1 << 20, timeout=30)
+        assert not (tmp_path / "small").exists()
+        assert not (tmp_path / "small.part").exists()
+        with pytest.raises(RemoteError):
+            runner.fetch(str(tmp_path / "missing"), tmp_path / "m", max_bytes=10, timeout=10)
+    finally:
+        runner.close()
+
+
+def test_unreachable_host_fails_fast(tmp_path: Path, sshd: Sshd) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    target = target_for(sshd).model_copy(update={"port": port})
+    with pytest.raises(ConnectFailed, match="unreachable"):
+        SshRunner(target, connect_timeout=2).connect()
+
+
+def test_silent_server_hits_the_banner_deadline(sshd: Sshd) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        target = target_for(sshd).model_copy(update={"port": silent.getsockname()[1]})
+        started = time.monotonic()
+        with pytest.raises(ConnectFailed):
+            SshRunner(target, connect_timeout=1).connect()
+        assert time.monotonic() - started < 5
