@@ -44,10 +44,16 @@ class DebuginfodClient:
         self.urls = [url.rstrip("/") for url in urls]
         root = cache_dir if cache_dir is not None else default_cache_dir()
         self.cache = root / "debuginfod"
-        self.timeout_s = timeout_s if timeout_s is not None else _env_number(
-            "DEBUGINFOD_TIMEOUT", DEFAULT_TIMEOUT_S)
-        self.max_bytes = max_bytes if max_bytes is not None else int(_env_number(
-            "DEBUGINFOD_MAXSIZE", DEFAULT_MAX_BYTES))
+        self.timeout_s = (
+            timeout_s
+            if timeout_s is not None
+            else _env_number("DEBUGINFOD_TIMEOUT", DEFAULT_TIMEOUT_S)
+        )
+        self.max_bytes = (
+            max_bytes
+            if max_bytes is not None
+            else int(_env_number("DEBUGINFOD_MAXSIZE", DEFAULT_MAX_BYTES))
+        )
         self.miss_ttl_s = miss_ttl_s
         self._transport = transport
 
@@ -65,8 +71,9 @@ class DebuginfodClient:
             return None
         errors: list[str] = []
         timeout = httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0))
-        with httpx.Client(timeout=timeout, transport=self._transport,
-                          follow_redirects=True) as client:
+        with httpx.Client(
+            timeout=timeout, transport=self._transport, follow_redirects=True
+        ) as client:
             for base in self.urls:
                 url = f"{base}/buildid/{build_id}/{artifact}"
                 try:

@@ -41,7 +41,9 @@ def command(
     ] = None,
     symbols: Annotated[
         list[Path] | None,
-        typer.Option("--symbols", help="Debug file, binary or debug directory (.build-id/ layout)."),
+        typer.Option(
+            "--symbols", help="Debug file, binary or debug directory (.build-id/ layout)."
+        ),
     ] = None,
     debuginfod: Annotated[
         list[str] | None,
@@ -53,8 +55,11 @@ def command(
     ] = False,
     callers: Annotated[
         bool,
-        typer.Option("--callers", help="Every offset but the first is a return address "
-                     "(a backtrace, crashing frame first)."),
+        typer.Option(
+            "--callers",
+            help="Every offset but the first is a return address "
+            "(a backtrace, crashing frame first).",
+        ),
     ] = False,
 ) -> None:
     """Module offsets to function+offset, file:line and inline chain (innermost first)."""

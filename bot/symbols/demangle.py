@@ -1,5 +1,5 @@
 """Demangling: C++ (Itanium) through the C++ runtime's __cxa_demangle, as c++filt prints it;
-Rust legacy names (`_ZN...17h<hash>E`) with their hash dropped and `$..$` escapes decoded."""
+Rust legacy names (`_ZN...17h<hash>E`) with their `$..$` escapes decoded (as c++filt does)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import re
 from functools import lru_cache
 from typing import Any
 
-_RUST_HASH = re.compile(r"::h[0-9a-f]{16}$")
 _RUST_ESCAPES = {
-    "$SP$": "@", "$BP$": "*", "$RF$": "&", "$LT$": "<", "$GT$": ">", "$LP$": "(", "$RP$": ")",
+    "$SP$": "@",
+    "$BP$": "*",
+    "$RF$": "&",
+    "$LT$": "<",
+    "$GT$": ">",
+    "$LP$": "(",
+    "$RP$": ")",
     "$C$": ",",
 }
 
@@ -58,8 +63,7 @@ def _rust_legacy(name: str) -> str | None:
             return None
         pos += length
         parts.append(_rust_part(part))
-    text = "::".join(parts)
-    return _RUST_HASH.sub("", text)
+    return "::".join(parts)  # c++filt keeps the ::h<hash> part; so do we
 
 
 def _rust_part(part: str) -> str:

@@ -17,12 +17,24 @@ from bot.symbols.line_program import LineHeader, LineRows, decode_rows
 
 _SCOPE_TAGS = frozenset({"DW_TAG_subprogram", "DW_TAG_inlined_subroutine"})
 _WALK_INTO = frozenset(
-    {"DW_TAG_lexical_block", "DW_TAG_namespace", "DW_TAG_try_block", "DW_TAG_catch_block",
-     "DW_TAG_module"}
+    {
+        "DW_TAG_lexical_block",
+        "DW_TAG_namespace",
+        "DW_TAG_try_block",
+        "DW_TAG_catch_block",
+        "DW_TAG_module",
+    }
 )
 _ADDRESS_FORMS = frozenset(
-    {"DW_FORM_addr", "DW_FORM_addrx", "DW_FORM_addrx1", "DW_FORM_addrx2", "DW_FORM_addrx3",
-     "DW_FORM_addrx4", "DW_FORM_GNU_addr_index"}
+    {
+        "DW_FORM_addr",
+        "DW_FORM_addrx",
+        "DW_FORM_addrx1",
+        "DW_FORM_addrx2",
+        "DW_FORM_addrx3",
+        "DW_FORM_addrx4",
+        "DW_FORM_GNU_addr_index",
+    }
 )
 
 
@@ -83,8 +95,10 @@ def _text(attr: Any) -> str | None:
 
 def _file_names(header: Any, comp_dir: str | None) -> list[str | None]:
     version = header["version"]
-    dirs = [d.decode("utf-8", "replace") if isinstance(d, bytes) else None
-            for d in header["include_directory"]]
+    dirs = [
+        d.decode("utf-8", "replace") if isinstance(d, bytes) else None
+        for d in header["include_directory"]
+    ]
     names: list[str | None] = [] if version >= 5 else [None]
     for entry in header["file_entry"]:
         name = entry.name.decode("utf-8", "replace") if isinstance(entry.name, bytes) else None
@@ -95,7 +109,9 @@ def _file_names(header: Any, comp_dir: str | None) -> list[str | None]:
         if version >= 5:
             directory = dirs[index] if index < len(dirs) else None
         else:
-            directory = comp_dir if index == 0 else (dirs[index - 1] if index <= len(dirs) else None)
+            directory = (
+                comp_dir if index == 0 else (dirs[index - 1] if index <= len(dirs) else None)
+            )
         names.append(_join(comp_dir, directory, name))
     return names
 
@@ -132,9 +148,15 @@ class _ScopeWalker:
                     name=self._name(child),
                     parent=parent if inline else -1,
                     entry=low if low is not None else min(r[0] for r in ranges),
-                    call_file=attrs["DW_AT_call_file"].value if inline and "DW_AT_call_file" in attrs else -1,
-                    call_line=attrs["DW_AT_call_line"].value if inline and "DW_AT_call_line" in attrs else 0,
-                    call_column=attrs["DW_AT_call_column"].value if inline and "DW_AT_call_column" in attrs else 0,
+                    call_file=attrs["DW_AT_call_file"].value
+                    if inline and "DW_AT_call_file" in attrs
+                    else -1,
+                    call_line=attrs["DW_AT_call_line"].value
+                    if inline and "DW_AT_call_line" in attrs
+                    else 0,
+                    call_column=attrs["DW_AT_call_column"].value
+                    if inline and "DW_AT_call_column" in attrs
+                    else 0,
                 )
                 index = len(self.scopes)
                 self.scopes.append(scope)
@@ -208,9 +230,7 @@ class _ScopeWalker:
         return plain
 
 
-def _segments(
-    ranges: list[tuple[int, int, int]], depth: list[int]
-) -> tuple[array, array]:  # type: ignore[type-arg]
+def _segments(ranges: list[tuple[int, int, int]], depth: list[int]) -> tuple[array, array]:  # type: ignore[type-arg]
     """Cut the address space into segments with one innermost scope each (the deepest one
     covering it; ties go to the later, i.e. more nested, DIE)."""
     starts: array = array("Q")  # type: ignore[type-arg]

@@ -99,10 +99,12 @@ def _summary(r: _Reader) -> ElfSummary:
     for i in range(phnum if phdrs else 0):
         if r.is64:
             p_type, _, p_offset, p_vaddr, _, p_filesz, _, p_align = struct.unpack_from(
-                e + "IIQQQQQQ", phdrs, i * phentsize)
+                e + "IIQQQQQQ", phdrs, i * phentsize
+            )
         else:
             p_type, p_offset, p_vaddr, _, p_filesz, _, _, p_align = struct.unpack_from(
-                e + "IIIIIIII", phdrs, i * phentsize)
+                e + "IIIIIIII", phdrs, i * phentsize
+            )
         if p_type == PT_LOAD:
             loads.append(p_vaddr & ~((p_align or 1) - 1) if p_align > 1 else p_vaddr)
         elif p_type == PT_NOTE and build_id is None and e_type != ET_CORE and p_filesz < 1 << 20:
@@ -114,9 +116,13 @@ def _summary(r: _Reader) -> ElfSummary:
         headers = []
         for i in range(shnum):
             if r.is64:
-                name, kind, _, _, offset, size = struct.unpack_from(e + "IIQQQQ", table, i * shentsize)
+                name, kind, _, _, offset, size = struct.unpack_from(
+                    e + "IIQQQQ", table, i * shentsize
+                )
             else:
-                name, kind, _, _, offset, size = struct.unpack_from(e + "IIIIII", table, i * shentsize)
+                name, kind, _, _, offset, size = struct.unpack_from(
+                    e + "IIIIII", table, i * shentsize
+                )
             headers.append((name, kind, offset, size))
         strtab = b""
         if shstrndx < len(headers):

@@ -57,36 +57,58 @@ def load_module(directory: Path) -> tuple[CuMap, Symbols, dict[str, Any]] | None
     value = _load(directory / "module")
     if value is None:
         return None
-    cu_map = CuMap(_arr("Q", value["cu_low"]), _arr("Q", value["cu_high"]), _arr("Q", value["cu_off"]))
+    cu_map = CuMap(
+        _arr("Q", value["cu_low"]), _arr("Q", value["cu_high"]), _arr("Q", value["cu_off"])
+    )
     symbols = Symbols(_arr("Q", value["sym_addr"]), _arr("Q", value["sym_size"]), value["sym_name"])
     return cu_map, symbols, value["info"]
 
 
 def save_module(directory: Path, cu_map: CuMap, symbols: Symbols, info: dict[str, Any]) -> None:
-    _save(directory / "module", {
-        "cu_low": cu_map.low.tobytes(), "cu_high": cu_map.high.tobytes(),
-        "cu_off": cu_map.cu_offset.tobytes(), "sym_addr": symbols.address.tobytes(),
-        "sym_size": symbols.size.tobytes(), "sym_name": symbols.names, "info": info,
-    })
+    _save(
+        directory / "module",
+        {
+            "cu_low": cu_map.low.tobytes(),
+            "cu_high": cu_map.high.tobytes(),
+            "cu_off": cu_map.cu_offset.tobytes(),
+            "sym_addr": symbols.address.tobytes(),
+            "sym_size": symbols.size.tobytes(),
+            "sym_name": symbols.names,
+            "info": info,
+        },
+    )
 
 
 def load_cu(directory: Path, offset: int) -> CuIndex | None:
     value = _load(directory / f"cu-{offset:x}")
     if value is None:
         return None
-    rows = LineRows(_arr("Q", value["row_addr"]), _arr("i", value["row_file"]),
-                    _arr("I", value["row_line"]), _arr("I", value["row_col"]))
+    rows = LineRows(
+        _arr("Q", value["row_addr"]),
+        _arr("i", value["row_file"]),
+        _arr("I", value["row_line"]),
+        _arr("I", value["row_col"]),
+    )
     scopes = [Scope(*fields) for fields in value["scopes"]]
-    return CuIndex(value["files"], rows, _arr("Q", value["seg_start"]),
-                   _arr("i", value["seg_scope"]), scopes)
+    return CuIndex(
+        value["files"], rows, _arr("Q", value["seg_start"]), _arr("i", value["seg_scope"]), scopes
+    )
 
 
 def save_cu(directory: Path, offset: int, index: CuIndex) -> None:
-    _save(directory / f"cu-{offset:x}", {
-        "files": index.files,
-        "row_addr": index.rows.address.tobytes(), "row_file": index.rows.file.tobytes(),
-        "row_line": index.rows.line.tobytes(), "row_col": index.rows.column.tobytes(),
-        "seg_start": index.segment_start.tobytes(), "seg_scope": index.segment_scope.tobytes(),
-        "scopes": [(s.name, s.parent, s.entry, s.call_file, s.call_line, s.call_column)
-                   for s in index.scopes],
-    })
+    _save(
+        directory / f"cu-{offset:x}",
+        {
+            "files": index.files,
+            "row_addr": index.rows.address.tobytes(),
+            "row_file": index.rows.file.tobytes(),
+            "row_line": index.rows.line.tobytes(),
+            "row_col": index.rows.column.tobytes(),
+            "seg_start": index.segment_start.tobytes(),
+            "seg_scope": index.segment_scope.tobytes(),
+            "scopes": [
+                (s.name, s.parent, s.entry, s.call_file, s.call_line, s.call_column)
+                for s in index.scopes
+            ],
+        },
+    )

@@ -42,7 +42,9 @@ def find_local(
                 candidates.extend(build_id_paths(path, build_id))
             if binary is not None and binary.debuglink:
                 candidates.append(path / binary.debuglink)
-                candidates.append(path / str(binary.path.parent.resolve()).lstrip("/") / binary.debuglink)
+                candidates.append(
+                    path / str(binary.path.parent.resolve()).lstrip("/") / binary.debuglink
+                )
         else:
             candidates.append(path)
     if binary is not None:

@@ -67,6 +67,12 @@ class ModuleSymbolizer:
                 raise BadElf(f"{self.summary.path}: unreadable DWARF: {error}") from error
         return self._dwarf
 
+    def __enter__(self) -> ModuleSymbolizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
@@ -93,11 +99,17 @@ class ModuleSymbolizer:
                 from elftools.common.exceptions import DWARFError
 
                 try:
-                    unit = index_cu(dwarf, dwarf.get_CU_at(offset),
-                                    dwarf.debug_line_sec.stream.getvalue()
-                                    if dwarf.debug_line_sec is not None else b"")
+                    unit = index_cu(
+                        dwarf,
+                        dwarf.get_CU_at(offset),
+                        dwarf.debug_line_sec.stream.getvalue()
+                        if dwarf.debug_line_sec is not None
+                        else b"",
+                    )
                 except (DWARFError, KeyError, ValueError, IndexError) as error:
-                    raise BadElf(f"{self.summary.path}: bad DWARF in unit {offset:#x}: {error}") from error
+                    raise BadElf(
+                        f"{self.summary.path}: bad DWARF in unit {offset:#x}: {error}"
+                    ) from error
                 index_store.save_cu(self.directory, offset, unit)
             self._units[offset] = unit
         return unit
@@ -146,8 +158,9 @@ class ModuleSymbolizer:
             function_offset = None
             if outermost:
                 function_offset = symbol_offset if symbol >= 0 else address - scope.entry
-            frames.append(SymbolFrame(scope.name, function_offset, file, line, column,
-                                      inlined=not outermost))
+            frames.append(
+                SymbolFrame(scope.name, function_offset, file, line, column, inlined=not outermost)
+            )
             file = _file(unit, scope.call_file)
             line = scope.call_line or None
             column = scope.call_column or None

@@ -28,7 +28,9 @@ def addr2line(path: Path, addresses: Sequence[int]) -> list[Chain]:
     """`addr2line -f -C -i -a`: each answer starts with the address line it was asked for."""
     out = subprocess.run(
         ["addr2line", "-f", "-C", "-i", "-a", "-e", str(path), *(hex(a) for a in addresses)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.splitlines()
     chains: list[Chain] = []
     i = 0
@@ -48,9 +50,17 @@ def llvm_symbolizer(path: Path, addresses: Sequence[int]) -> list[Chain] | None:
     if shutil.which("llvm-symbolizer") is None:
         return None
     out = subprocess.run(
-        ["llvm-symbolizer", "--inlines", "--output-style=JSON", "-e", str(path),
-         *(hex(a) for a in addresses)],
-        check=True, capture_output=True, text=True,
+        [
+            "llvm-symbolizer",
+            "--inlines",
+            "--output-style=JSON",
+            "-e",
+            str(path),
+            *(hex(a) for a in addresses),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     chains: list[Chain] = []
     records = []

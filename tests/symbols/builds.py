@@ -1,0 +1,83 @@
+"""Compiling the test binaries (gcc/g++ -O2 -g), stripping them the way distributions do, and
+reading their instructions with objdump."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class Built:
+    path: Path  # unstripped, full DWARF
+    stripped: Path  # strip --strip-all, with a .gnu_debuglink to debug
+    debug: Path  # objcopy --only-keep-debug
+    build_id: str
+    debug_root: Path  # a debug-file directory holding .build-id/xx/rest.debug
+
+
+def _run(*argv: str | Path) -> str:
+    return subprocess.run([str(a) for a in argv], check=True, capture_output=True, text=True).stdout
+
+
+def _need(*tools: str) -> None:
+    for tool in tools:
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (.ci/setup.d/20-symbols.sh installs it)")
+
+
+def build_id_of(path: Path) -> str:
+    for line in _run("readelf", "-n", path).splitlines():
+        if "Build ID:" in line:
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"{path} has no build-id")
+
+
+def _build(directory: Path, name: str, compiler: str, source: str, *flags: str) -> Built:
+    _need(compiler, "objcopy", "strip", "readelf")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    _run(compiler, "-O2", "-g", *flags, "-Wl,--build-id", "-o", path, DATA / source)
+    debug = directory / f"{name}.debug"
+    stripped = directory / f"{name}.stripped"
+    _run("objcopy", "--only-keep-debug", path, debug)
+    _run("strip", "--strip-all", "-o", stripped, path)
+    _run("objcopy", f"--add-gnu-debuglink={debug}", stripped)
+    build_id = build_id_of(path)
+    root = directory / f"{name}-debugroot"
+    target = root / ".build-id" / build_id[:2] / f"{build_id[2:]}.debug"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(debug, target)
+    return Built(path, stripped, debug, build_id, root)
+
+
+def text_addresses(path: Path) -> list[int]:
+    """Every instruction address in .text, from objdump."""
+    import re
+
+    listing = _run("objdump", "-d", "--section=.text", path)
+    return [int(m.group(1), 16) for m in re.finditer(r"^\s+([0-9a-f]+):", listing, re.M)]
+
+
+def call_sites(path: Path) -> list[tuple[int, int]]:
+    """(call instruction address, return address) for every call in .text, from objdump."""
+    import re
+
+    listing = _run("objdump", "-d", "--no-show-raw-insn", "--section=.text", path)
+    out: list[tuple[int, int]] = []
+    call: int | None = None
+    for line in listing.splitlines():
+        where = re.match(r"^\s*([0-9a-f]+)(?: <.+>)?:\s*(\S*)", line)
+        if not where:
+            continue
+        address = int(where.group(1), 16)
+        if call is not None:
+            out.append((call, address))
+        call = address if where.group(2).startswith("call") else None
+    return out

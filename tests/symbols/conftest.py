@@ -1,0 +1,35 @@
+"""Real binaries for the symbol tests, compiled once per session with gcc/g++ -O2 -g: C and C++,
+DWARF 4 and 5, a stripped copy with its separate debug file, a .build-id tree, a copy without
+.debug_aranges and one with compressed debug sections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from symbols.builds import Built, _build, _run
+
+
+@pytest.fixture(scope="session")
+def binaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
+    base = tmp_path_factory.mktemp("bin")
+    return {
+        "c-dwarf5": _build(base / "c5", "pricing", "gcc", "pricing.c", "-gdwarf-5"),
+        "c-dwarf4": _build(base / "c4", "pricing", "gcc", "pricing.c", "-gdwarf-4"),
+        "cc-dwarf5": _build(base / "cc5", "checkout", "g++", "checkout.cc", "-gdwarf-5"),
+        "cc-dwarf4": _build(base / "cc4", "checkout", "g++", "checkout.cc", "-gdwarf-4"),
+        "cc-zlib": _build(base / "ccz", "checkout", "g++", "checkout.cc", "-gdwarf-5", "-gz"),
+    }
+
+
+@pytest.fixture(scope="session")
+def no_aranges(binaries: dict[str, Built], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("noaranges") / "checkout"
+    _run("objcopy", "--remove-section=.debug_aranges", binaries["cc-dwarf5"].path, out)
+    return out
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
