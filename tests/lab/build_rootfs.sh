@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the lab's base root filesystem tarball (Debian bookworm minbase + systemd + sshd + gdb +
 # systemd-coredump), cached under $SEGBOT_LAB_CACHE keyed on the package list and this script.
-# Prints the tarball path on stdout. Idempotent: a cached tarball is reused as is.
+# Prints the tarball path on stdout (with --path: only print it, build nothing). Idempotent: a
+# cached tarball is reused as is.
 #
 # systemd-coredump is installed ONLY through systemd-nspawn inside the new root: its postinst
 # writes kernel.core_pattern, and /proc/sys is read-only inside nspawn. Never chroot-install it.
@@ -23,10 +24,11 @@ if [ -z "$mirror" ]; then
   mirror="${mirror:-http://deb.debian.org/debian}"
 fi
 
-key="$( { echo "$suite $packages $inside_packages"; cat "${BASH_SOURCE[0]}"; } \
-  | sha256sum | cut -c1-16)"
+# Bump recipe_version when the steps below change in a way that changes the result.
+recipe_version=1
+key="$(echo "$suite $packages $inside_packages $recipe_version" | sha256sum | cut -c1-16)"
 tarball="$cache/rootfs-$suite-$key.tar.zst"
-if [ -s "$tarball" ]; then
+if [ "${1:-}" = --path ] || [ -s "$tarball" ]; then
   echo "$tarball"
   exit 0
 fi

@@ -1,0 +1,12 @@
+# The lab (tests/lab): real systemd hosts booted with systemd-nspawn. Installs the machine-side
+# tools and builds (or reuses) the cached bookworm root filesystem tarball, keyed on its package
+# list, under /var/cache/segbot-lab. Sourced by .ci/run (bash, root, set -euo pipefail).
+# NEVER install systemd-coredump here: its postinst rewrites the machine's kernel.core_pattern;
+# build_rootfs.sh installs it only inside the container, through systemd-nspawn.
+apt_install systemd-container debootstrap zstd iproute2 openssh-client util-linux gcc libc6-dev
+case "$(cat /proc/sys/kernel/core_pattern)" in
+  "|"*) echo "30-lab.sh: kernel.core_pattern pipes to a helper; lab hosts will get no cores" >&2 ;;
+esac
+SEGBOT_LAB_ROOTFS_TARBALL="$(bash tests/lab/build_rootfs.sh)"
+export SEGBOT_LAB_ROOTFS_TARBALL
+echo "lab rootfs: ${SEGBOT_LAB_ROOTFS_TARBALL}"
