@@ -14,6 +14,7 @@ import typer
 from bot.commands import decode
 from bot.commands import symbolize
 from bot.commands import incidents, serve
+from bot.commands import diagnose, check_config
 
 app = typer.Typer(
     name="segbot",
@@ -28,6 +29,8 @@ app.command("symbolize")(symbolize.command)
 app.command("serve")(serve.command)
 app.command("incidents")(incidents.command)
 app.command("incident")(incidents.show)
+app.command("diagnose")(diagnose.command)
+app.command("check-config")(check_config.command)
 
 
 def _fail(message: str, code: int) -> None:

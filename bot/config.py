@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.domain.playbook import Playbook, load_playbook
 from bot.errors import ConfigError, UsageError
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -211,3 +212,14 @@ def checked_name(text: str, what: str) -> str:
 
 def default_playbook_path() -> Path:
     return Path(__file__).resolve().parent.parent / "playbooks" / "segfault.yaml"
+
+
+def load_playbook_file(explicit: Path | None = None, config: Config | None = None) -> Playbook:
+    """The playbook: --playbook, else defaults.playbook, else playbooks/segfault.yaml."""
+    configured = config.defaults.playbook if config is not None else None
+    path = explicit or (Path(configured) if configured else default_playbook_path())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read playbook: {error.strerror or error}") from None
+    return load_playbook(text, name=str(path))

@@ -14,8 +14,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
+from bot.app.enrich import SymbolSources, symbolize_report
+from bot.domain.decode import DecodedReport, Section, decode_sections
 from bot.domain.playbook import Playbook, Step, captured, render
 from bot.domain.redact import redact
 from bot.errors import ConnectFailed, HostKeyRejected, RemoteError, SegbotError
@@ -64,6 +66,7 @@ class StepOutcome:
     truncated: bool = False
     artifact: Fetched | None = None
     verified: bool | None = None
+    host_lost: bool = False  # the connection died or could not be made: stop the run
 
 
 @dataclass(frozen=True)
@@ -98,16 +101,18 @@ class HostDiagnosis:
     host: str
     service: str
     steps: tuple[StepOutcome, ...]
-    report: Any = None  # bot.domain.decode's report, None when nothing could be decoded
+    report: DecodedReport | None = None  # None only when decoding itself failed
     error: str | None = None  # why the run stopped early (host unreachable, key refused, ...)
+    decode_error: str | None = None
     captured: Mapping[str, str] = field(default_factory=dict)
+    symbol_notes: tuple[str, ...] = ()  # why some frames could not be symbolized
 
     def outcome(self, step_id: str) -> StepOutcome | None:
         return next((o for o in self.steps if o.step == step_id), None)
 
     @property
     def crashed(self) -> bool:
-        return bool(getattr(self.report, "crashes", ())) or "pid" in self.captured
+        return bool(self.report is not None and self.report.crashes) or "pid" in self.captured
 
 
 Progress = Callable[[str, str, str], None]  # (host, step id, "running" or a final status)
@@ -171,10 +176,11 @@ class _HostRun:
             if step.sudo and self.inventory.sudo and self.inventory.user != "root":
                 command = f"sudo -n {rendered}"
             return _command_outcome(step, command, self.runner.run(command, timeout=timeout))
-        except RemoteError as error:
+        except (SegbotError, OSError) as error:  # the host's trouble, or our evidence disk's
             status: Status = "timed-out" if "timed out" in str(error) else "failed"
             return StepOutcome(step=step.id, title=step.title, status=status,
-                               reason=redact(str(error)), command=redact(rendered))
+                               reason=redact(str(error)), command=redact(rendered),
+                               host_lost=isinstance(error, (ConnectFailed, HostKeyRejected)))
 
     def _fetch(self, step: Step, remote: str, timeout: float) -> StepOutcome:
         self.evidence_dir.mkdir(parents=True, exist_ok=True)
@@ -197,7 +203,7 @@ class _HostRun:
         self.outcomes[step.id] = outcome
         if outcome.status == "ok":
             self.values.update(captured(step, outcome.output))
-        elif self.dead is None and outcome.reason and _is_fatal(outcome.reason):
+        elif self.dead is None and outcome.host_lost:
             self.dead = outcome.reason
         self.progress(self.inventory.host, step.id, outcome.status)
 
@@ -222,16 +228,11 @@ class _HostRun:
                         self._record(running.pop(future), future.result())
 
 
-def _is_fatal(reason: str) -> bool:
-    return any(word in reason for word in ("connection lost", "unreachable", "refused",
-                                           "host key", "authentication"))
-
-
-def _decode(outcomes: list[StepOutcome], playbook: Playbook, host: str, now: datetime) -> Any:
-    from bot.domain.decode import Section, decode_sections
-
+def _decode(outcomes: list[StepOutcome], playbook: Playbook, host: str,
+            now: datetime) -> DecodedReport:
     sections = [
-        Section(output=o.output, command=o.command, parser=playbook.step(o.step).parser)
+        Section(output=o.output, command=o.command, parser=playbook.step(o.step).parser,
+                host=host)
         for o in outcomes
         if o.status == "ok" and o.output and playbook.step(o.step).parser is not None
     ]
@@ -251,16 +252,19 @@ def diagnose_host(*, runner: CommandRunner, playbook: Playbook, inventory: Inven
     finally:
         runner.close()
     outcomes = [state.outcomes[s.id] for s in playbook.steps]
-    report, error = None, state.dead
+    report, decode_error, notes = None, None, list[str]()
     try:
         report = _decode(outcomes, playbook, inventory.host, now)
-    except ImportError:
-        error = error or "decoder not available"
+        copies = [o.artifact.path for o in outcomes if o.artifact is not None and o.status == "ok"
+                  and playbook.step(o.step).fetch == "{binary}"]
+        if copies:  # symbolize from the copy taken off the host: the host may be gone
+            report, notes = symbolize_report(report, SymbolSources(paths=tuple(copies)))
     except Exception as failure:
-        error = error or f"decoding failed: {failure!r}"
+        decode_error = f"decoding failed: {failure!r}"
     pid = {k: v for k, v in state.values.items() if k == "pid"}
     return HostDiagnosis(host=inventory.host, service=inventory.service, steps=tuple(outcomes),
-                         report=report, error=error, captured=pid)
+                         report=report, error=state.dead, decode_error=decode_error,
+                         captured=pid, symbol_notes=tuple(notes))
 
 
 def diagnose_unreachable(inventory: Inventory, playbook: Playbook, error: SegbotError

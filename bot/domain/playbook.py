@@ -16,18 +16,10 @@ from typing import Any
 
 import yaml
 
+from bot.domain.parsers.registry import PARSER_NAMES
 from bot.errors import ConfigError
 
-try:  # the decoder's registry is the single list of parser names once it exists
-    from bot.domain.parsers.registry import PARSER_NAMES as _REGISTRY_NAMES
-
-    PARSERS: frozenset[str] = frozenset(_REGISTRY_NAMES)
-except ImportError:  # pragma: no cover - until the decoder lands
-    PARSERS = frozenset({
-        "kernel", "journal", "coredumpctl_list", "coredumpctl_info", "coredumpctl_dump",
-        "readelf_notes", "gdb", "gdb_mappings", "ulimit", "coredump_conf", "systemctl_show",
-        "ldd", "df", "core_pattern", "uname", "sha256sum",
-    })
+PARSERS: frozenset[str] = frozenset(PARSER_NAMES)
 
 #: Values the inventory and config provide for every run.
 INVENTORY_PLACEHOLDERS = frozenset({"host", "service", "unit", "binary", "user", "core_path"})

@@ -88,7 +88,8 @@ def start_sshd(directory: Path, *, max_sessions: int = 10, extra: str = "") -> S
     process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
                                stdout=subprocess.DEVNULL, stderr=log)
     server = Sshd(directory=directory, port=port, user=getpass.getuser(), identity_file=identity,
-                  known_hosts=directory / "known_hosts", host_key_line=line, process=process, log=log)
+                  known_hosts=directory / "known_hosts", host_key_line=line, process=process,
+                  log=log)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:

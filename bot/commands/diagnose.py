@@ -1,0 +1,214 @@
+"""`segbot diagnose [--config FILE] [--json] [HOST] SERVICE`: the crash playbook over SSH.
+
+With HOST: that inventory host. Without (or with --hosts): every host of the service, in
+parallel, plus the blast radius and configuration-drift leads. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from bot.app.diagnose import HostDiagnosis
+    from bot.app.fleet import BlastRadius, Lead
+
+_STYLE = {"ok": "green", "failed": "red", "timed-out": "yellow", "skipped": "dim",
+          "running": "cyan", "waiting": "dim"}
+
+
+def host_to_dict(diagnosis: HostDiagnosis) -> dict[str, Any]:
+    """The decoded report (decode --json's schema) plus the host, each step's status, copies."""
+    from bot.domain.report_json import report_to_dict
+
+    data: dict[str, Any] = (report_to_dict(diagnosis.report) if diagnosis.report is not None
+                            else {"crashes": [], "facts": []})
+    data.update(
+        host=diagnosis.host, service=diagnosis.service, error=diagnosis.error,
+        decode_error=diagnosis.decode_error,
+        symbol_notes=list(diagnosis.symbol_notes),
+        steps=[{"id": o.step, "title": o.title, "status": o.status, "reason": o.reason,
+                "command": o.command, "exit_status": o.exit_status,
+                "duration": round(o.duration, 3), "truncated": o.truncated}
+               for o in diagnosis.steps],
+        artifacts=[{"step": o.step, "path": str(o.artifact.path), "size": o.artifact.size,
+                    "sha256": o.artifact.sha256, "verified": o.verified}
+                   for o in diagnosis.steps if o.artifact is not None],
+    )
+    return data
+
+
+def fleet_to_dict(service: str, diagnoses: list[HostDiagnosis], radius: BlastRadius,
+                  leads: list[Lead]) -> dict[str, Any]:
+    def groups(pairs: tuple[tuple[str | None, tuple[str, ...]], ...]) -> list[dict[str, Any]]:
+        return [{"value": value, "hosts": list(hosts)} for value, hosts in pairs]
+
+    return {
+        "service": service,
+        "hosts": [host_to_dict(d) for d in diagnoses],
+        "blast_radius": {
+            "crashing": list(radius.crashing), "healthy": list(radius.healthy),
+            "unreachable": list(radius.unreachable), "same_signature": radius.same_signature,
+            "signatures": groups(radius.signatures), "versions": groups(radius.versions)},
+        "leads": [{"step": lead.step, "text": lead.text,
+                   "crashing": groups(lead.crashing), "healthy": groups(lead.healthy)}
+                  for lead in leads],
+    }
+
+
+def _render_host(console: Any, data: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{data['host']} / {data['service']}", show_lines=False)
+    for column in ("step", "status", "reason"):
+        table.add_column(column)
+    for step in data["steps"]:
+        status = step["status"]
+        table.add_row(step["id"], f"[{_STYLE[status]}]{status}[/]", step["reason"] or "")
+    console.print(table)
+    for crash in data["crashes"]:
+        where = f"{crash.get('module')}+{crash.get('module_offset')}"
+        console.print(f"crash: pid {crash.get('pid')} {crash.get('signal')} at "
+                      f"{crash.get('fault_address')} in {where}")
+        for frame in crash.get("frames", [])[:8]:
+            line = f"  #{frame.get('index')} {frame.get('function') or '??'}"
+            if frame.get("file"):
+                line += f" at {frame['file']}:{frame.get('line')}"
+            console.print(line)
+    if data.get("signature"):
+        console.print(f"signature: {data['signature']}")
+    if data.get("classification"):
+        c = data["classification"]
+        console.print(f"classification: {c.get('kind')} ({c.get('confidence')})")
+    for rec in data.get("recommendations", []):
+        console.print(f"recommend: {rec.get('action')}: {rec.get('reason')}")
+    for artifact in data["artifacts"]:
+        console.print(f"preserved: {artifact['path']} ({artifact['size']} bytes, sha256 "
+                      f"{artifact['sha256']}, verified={artifact['verified']})")
+    if data["error"]:
+        console.print(f"[red]stopped early: {data['error']}[/]")
+
+
+class _Progress:
+    """A live table of every host's steps, updated from the worker threads."""
+
+    def __init__(self, hosts: list[str], steps: list[str]) -> None:
+        import threading
+
+        self.state = {(h, s): "waiting" for h in hosts for s in steps}
+        self.hosts, self.steps = hosts, steps
+        self.lock = threading.Lock()
+
+    def __call__(self, host: str, step: str, status: str) -> None:
+        with self.lock:
+            self.state[(host, step)] = status
+
+    def __rich__(self) -> Any:
+        from rich.table import Table
+
+        table = Table(box=None, title="segbot diagnose")
+        table.add_column("step")
+        for host in self.hosts:
+            table.add_column(host)
+        with self.lock:
+            for step in self.steps:
+                cells = [self.state[(h, step)] for h in self.hosts]
+                table.add_row(step, *(f"[{_STYLE[c]}]{c}[/]" for c in cells))
+        return table
+
+
+def command(
+    targets: Annotated[list[str], typer.Argument(
+        metavar="[HOST] SERVICE", help="An inventory host and a service, or a service alone.")],
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Config file (default: $SEGBOT_CONFIG).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    hosts: Annotated[str | None, typer.Option(
+        "--hosts", help="Comma-separated inventory hosts (default: all of the service's).")
+    ] = None,
+    evidence_dir: Annotated[Path | None, typer.Option(
+        "--evidence-dir", help="Where copied cores and binaries go (default from config).")
+    ] = None,
+    playbook: Annotated[Path | None, typer.Option("--playbook", help="Playbook YAML.")] = None,
+) -> None:
+    """Run the crash playbook over SSH, preserve the evidence, and decode it."""
+    import json
+    from datetime import UTC, datetime
+
+    from bot.config import checked_name, load_config
+    from bot.errors import UsageError
+
+    if len(targets) not in (1, 2):
+        raise UsageError("give HOST SERVICE, or SERVICE alone to diagnose all its hosts")
+    names = [checked_name(t, "host" if i == 0 and len(targets) == 2 else "service")
+             for i, t in enumerate(targets)]
+    picked = [checked_name(h.strip(), "host") for h in hosts.split(",")] if hosts else None
+    cfg = load_config(config)
+    service = names[-1]
+    if service not in cfg.services:
+        raise UsageError(f"unknown service {service!r} (not in the config's services)")
+    host_names = [names[0]] if len(names) == 2 else (picked or cfg.service_hosts(service))
+    for name in host_names:
+        if name not in cfg.hosts:
+            raise UsageError(f"unknown host {name!r} (not in the config's hosts)")
+    if not host_names:
+        raise UsageError(f"service {service!r} selects no host")
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from bot.adapters.ssh import SshRunner
+    from bot.app.diagnose import Inventory, Limits, diagnose_fleet
+    from bot.app.fleet import blast_radius, drift_leads
+    from bot.config import load_playbook_file
+
+    book = load_playbook_file(playbook, cfg)
+    d = cfg.defaults
+    entry = cfg.services[service]
+
+    def connect(host: str) -> SshRunner:
+        runner = SshRunner(cfg.target(host), connect_timeout=d.connect_timeout,
+                           keepalive=d.keepalive, max_sessions=d.max_sessions,
+                           max_output_bytes=d.max_output_bytes)
+        runner.connect()  # refuse a bad host key (or a dead host) before any step starts
+        return runner
+
+    inventories = [Inventory(host=h, service=service, unit=entry.unit, binary=entry.binary,
+                             user=cfg.target(h).user, sudo=cfg.target(h).sudo)
+                   for h in host_names]
+    progress = _Progress(host_names, [s.id for s in book.steps])
+    stderr = Console(stderr=True)
+    with Live(progress, console=stderr, refresh_per_second=8, transient=True):
+        diagnoses = diagnose_fleet(
+            connect=connect, playbook=book, inventories=inventories,
+            evidence_dir=evidence_dir or Path(d.evidence_dir), now=datetime.now(UTC),
+            limits=Limits(run_timeout=d.run_timeout, max_parallel_steps=d.max_sessions,
+                          max_artifact_bytes=d.max_artifact_bytes, max_hosts=d.max_hosts),
+            progress=progress)
+    if len(names) == 2:
+        data = host_to_dict(diagnoses[0])
+        if json_output:
+            typer.echo(json.dumps(data, indent=2, default=str))
+        else:
+            _render_host(Console(), data)
+    else:
+        radius, leads = blast_radius(diagnoses), drift_leads(diagnoses, book)
+        fleet = fleet_to_dict(service, diagnoses, radius, leads)
+        if json_output:
+            typer.echo(json.dumps(fleet, indent=2, default=str))
+        else:
+            console = Console()
+            for host_data in fleet["hosts"]:
+                _render_host(console, host_data)
+            console.print(f"blast radius: crashing {list(radius.crashing)}, healthy "
+                          f"{list(radius.healthy)}, unreachable {list(radius.unreachable)}, "
+                          f"same signature: {radius.same_signature}")
+            for lead in leads:
+                console.print(f"lead: {lead.text}")
+    failed = [d for d in diagnoses if d.error]
+    if failed:
+        for diagnosis in failed:
+            stderr.print(f"segbot: {diagnosis.host}: {diagnosis.error}", markup=False)
+        raise typer.Exit(1)
