@@ -169,8 +169,8 @@ def labelled_occurrence(
     rules: LabelRules,
 ) -> Occurrence | Rejected:
     """One Alertmanager/Grafana alert to an occurrence keyed by fingerprint + startsAt."""
-    host = host_of(labels, rules)
-    service = service_of(labels, rules)
+    host = _opt(host_of(labels, rules), MAX_MESSAGE)  # too long is refused below, not cut
+    service = _opt(service_of(labels, rules), MAX_MESSAGE)
     if host is None:
         return Rejected(index, f"no host label (looked for {', '.join(rules.host)})")
     if service is None:
@@ -194,11 +194,11 @@ def labelled_occurrence(
         service=service,
         status="resolved" if status == "resolved" else "firing",
         time=when,
-        message=message[:MAX_MESSAGE] if message else None,
-        signal=labels.get("signal") or None,
+        message=_opt(message, MAX_MESSAGE),
+        signal=_opt(labels.get("signal"), 32),
         pid=_int(labels.get("pid")),
-        version=labels.get("version") or None,
-        build_id=labels.get("build_id") or None,
+        version=_opt(labels.get("version")),
+        build_id=_opt(labels.get("build_id"), 128),
     )
 
 
@@ -214,7 +214,7 @@ def generic_occurrence(
     received_at: datetime,
 ) -> Occurrence | Rejected:
     """The generic route's {host, service, signal?, time?, message?, id?} to an occurrence."""
-    host, service = host.strip(), service.strip()
+    host, service = clean_text(host.strip()), clean_text(service.strip())
     if service.endswith(".service"):
         service = service[: -len(".service")]
     problem = _name_problem(host, "host") or _name_problem(service, "service")
@@ -230,10 +230,21 @@ def generic_occurrence(
         service=service,
         status="firing",
         time=when or received_at,
-        message=message[:MAX_MESSAGE] if message else None,
-        signal=signal or None,
-        version=version or None,
+        message=_opt(message, MAX_MESSAGE),
+        signal=_opt(signal, 32),
+        version=_opt(version),
     )
+
+
+def clean_text(value: str) -> str:
+    """Text any database will store: lone surrogates (from JSON escapes) and NULs replaced."""
+    if not value.isascii():
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
+def _opt(value: str | None, limit: int = MAX_NAME) -> str | None:
+    return clean_text(value[:limit]) if value else None
 
 
 def _name_problem(value: str, what: str) -> str | None:

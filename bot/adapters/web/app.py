@@ -6,6 +6,7 @@ Handlers are plain `def`s run on the thread pool: each blocks until its alerts a
 
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -165,6 +167,16 @@ def create_app(*, intake: Intake, metrics: IntakeMetrics, settings: WebSettings)
         @app.post("/bench/noop", include_in_schema=False)
         def noop(_: Auth) -> dict[str, int]:
             return {"accepted": 0}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        # The reasons, without echoing the input back (it may be huge, or not encodable).
+        reasons = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in error.errors()[:20]
+        ]
+        body = json.dumps({"detail": reasons}, ensure_ascii=True, default=str)
+        return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, error: RecursionError) -> JSONResponse:

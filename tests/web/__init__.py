@@ -1,0 +1,1 @@
+"""Tests for segbot's web."""
