@@ -213,6 +213,8 @@ class _HostRun:
         with ThreadPoolExecutor(max_workers=self.limits.max_parallel_steps) as pool:
             while pending or running:
                 for step in list(pending):
+                    if len(running) >= self.limits.max_parallel_steps:
+                        break  # decide at start time: the host may die, the deadline pass
                     if any(need not in self.outcomes for need in step.needs):
                         continue
                     pending.remove(step)

@@ -12,9 +12,7 @@ import re
 
 MASK = "[REDACTED]"
 
-_PEM = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.DOTALL
-)
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.DOTALL)
 _TOKENS = re.compile(
     r"\b(?:"
     r"xox[abposr]-[A-Za-z0-9-]{6,}"  # Slack bot/user/app-level tokens
@@ -47,7 +45,7 @@ _LONG_OPTION = re.compile(
 )
 _SHORT_P = re.compile(r"(?<!\S)-p(?!\d+(?:\s|$))(?!\[REDACTED\])([^\s-]\S*)")
 _PASSWORD_ARG = re.compile(
-    r"(?i)\b((?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump|sshpass)\b[^\n|;&]*?\s-p\s+)"
+    r"(?i)\b((?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump|sshpass)\b[^\n|;&]*?\s-p\s*)"
     r"(?!\[REDACTED\])(\S+)"
 )
 _REDIS_ARG = re.compile(r"(?i)\b(redis-cli\b[^\n|;&]*?\s-a\s+)(?!\[REDACTED\])(\S+)")
