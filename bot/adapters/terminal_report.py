@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
@@ -13,10 +13,14 @@ from bot.domain.evidence import Frame
 from bot.domain.report import DecodedReport
 
 _ACTIONS = {
-    "restart_delay": "Slow the restart loop", "preserve_core": "Preserve the core",
-    "raise_core_limit": "Fix core capture", "free_disk": "Free disk space",
-    "disable_flag": "Disable the feature flag", "rollback": "Roll back",
-    "run_sanitizers": "Reproduce under sanitizers", "investigate_oom": "Check memory pressure",
+    "restart_delay": "Slow the restart loop",
+    "preserve_core": "Preserve the core",
+    "raise_core_limit": "Fix core capture",
+    "free_disk": "Free disk space",
+    "disable_flag": "Disable the feature flag",
+    "rollback": "Roll back",
+    "run_sanitizers": "Reproduce under sanitizers",
+    "investigate_oom": "Check memory pressure",
     "drain_host": "Drain the host",
 }
 MAX_FRAMES = 12
@@ -24,14 +28,17 @@ MAX_FRAMES = 12
 
 def render(report: DecodedReport, console: Console) -> None:
     crash = report.primary
-    parts: list[object] = []
+    parts: list[RenderableType] = []
     if crash is not None:
         parts.append(_headline(crash))
         parts.append(_site(report, crash))
         if crash.frames:
             parts.append(_frames(crash))
-    console.print(Panel(Group(*parts), title="segbot decode", border_style="red", expand=False)
-                  if parts else Text("no crash found; facts below"))
+    console.print(
+        Panel(Group(*parts), title="segbot decode", border_style="red", expand=False)
+        if parts
+        else Text("no crash found; facts below")
+    )
     _conclusions(report, console)
 
 
@@ -53,8 +60,11 @@ def _site(report: DecodedReport, crash: Crash) -> Table:
     table.add_column(style="bold")
     table.add_column()
     if report.classification:
-        table.add_row("what", f"{report.classification.kind.replace('-', ' ')} "
-                      f"({report.classification.confidence} confidence)")
+        table.add_row(
+            "what",
+            f"{report.classification.kind.replace('-', ' ')} "
+            f"({report.classification.confidence} confidence)",
+        )
         for line in report.classification.evidence:
             table.add_row("", Text(f"- {line}"))
     if crash.ip is not None:
@@ -71,8 +81,13 @@ def _site(report: DecodedReport, crash: Crash) -> Table:
 
 
 def _frames(crash: Crash) -> Table:
-    table = Table(title=f"backtrace (thread {crash.crashing_thread or '?'})", show_header=False,
-                  box=None, title_justify="left", padding=(0, 1))
+    table = Table(
+        title=f"backtrace (thread {crash.crashing_thread or '?'})",
+        show_header=False,
+        box=None,
+        title_justify="left",
+        padding=(0, 1),
+    )
     frames = crash.crashing_frames()
     for frame in frames[:MAX_FRAMES]:
         table.add_row(f"#{frame.index}", Text(_frame_text(frame)))
@@ -86,8 +101,11 @@ def _frame_text(frame: Frame) -> str:
     if frame.inlined:
         name += " [inlined]"
     where = f" at {frame.file}:{frame.line}" if frame.file else ""
-    module = f"  ({frame.module}+{frame.module_offset:#x})" if frame.module and \
-        frame.module_offset is not None else ""
+    module = (
+        f"  ({frame.module}+{frame.module_offset:#x})"
+        if frame.module and frame.module_offset is not None
+        else ""
+    )
     return f"{name}{where}{module}"
 
 
@@ -95,24 +113,34 @@ def _conclusions(report: DecodedReport, console: Console) -> None:
     if report.recommendations:
         console.print(Text("Do first", style="bold"))
         for rec in report.recommendations:
-            console.print(f" {rec.priority}. [bold]{_ACTIONS.get(rec.action, rec.action)}[/]: "
-                          f"{escape(rec.reason)}", highlight=False)
+            console.print(
+                f" {rec.priority}. [bold]{_ACTIONS.get(rec.action, rec.action)}[/]: "
+                f"{escape(rec.reason)}",
+                highlight=False,
+            )
     if report.restart_storm:
         storm = report.restart_storm
         state = "[red]restart storm[/]" if storm.storm else "restarts"
         console.print(f"{state}: {storm.unit or '?'} {storm.describe()}", highlight=False)
     for change in report.changes:
         when = f" at {change.time:%H:%M:%S}" if change.time else ""
-        console.print(f"change: {change.kind.replace('_', ' ')} {change.name} {change.detail}"
-                      f"{when}", highlight=False)
+        console.print(
+            f"change: {change.kind.replace('_', ' ')} {change.name} {change.detail}{when}",
+            highlight=False,
+        )
     for note in report.health:
         console.print(f"[yellow]evidence at risk[/]: {escape(note.text)}", highlight=False)
     console.print(f"determinism: {report.determinism.text}", highlight=False)
     others = [c for c in report.crashes if c is not report.primary]
     for crash in others:
         when = f" at {crash.time:%H:%M:%S}" if crash.time else ""
-        console.print(f"also: {crash.signal or 'crash'} pid {crash.pid}{when} "
-                      f"({', '.join(crash.sources)}; core {crash.corefile or '?'})",
-                      highlight=False)
-    console.print(f"[dim]{len(report.crashes)} crash(es), {len(report.facts)} facts, "
-                  f"{report.unrecognized_lines} lines not recognized[/]", highlight=False)
+        console.print(
+            f"also: {crash.signal or 'crash'} pid {crash.pid}{when} "
+            f"({', '.join(crash.sources)}; core {crash.corefile or '?'})",
+            highlight=False,
+        )
+    console.print(
+        f"[dim]{len(report.crashes)} crash(es), {len(report.facts)} facts, "
+        f"{report.unrecognized_lines} lines not recognized[/]",
+        highlight=False,
+    )

@@ -26,7 +26,9 @@ class SymbolSources:
     cache_dir: Path | None = None
 
 
-def symbolize_report(report: DecodedReport, sources: SymbolSources) -> tuple[DecodedReport, list[str]]:
+def symbolize_report(
+    report: DecodedReport, sources: SymbolSources
+) -> tuple[DecodedReport, list[str]]:
     """The report with symbolized frames, and one line per module that could not be done."""
     problems: list[str] = []
     crashes = tuple(_symbolize_crash(c, sources, problems) for c in report.crashes)
@@ -38,12 +40,18 @@ def symbolize_report(report: DecodedReport, sources: SymbolSources) -> tuple[Dec
 def _symbolize_crash(crash: Crash, sources: SymbolSources, problems: list[str]) -> Crash:
     frames = list(crash.frames)
     if not frames and crash.module and (crash.file_offset or crash.module_offset) is not None:
-        frames = [Frame(index=0, address=crash.ip, module=crash.module,
-                        module_offset=crash.file_offset or crash.module_offset,
-                        build_id=crash.build_id)]
+        frames = [
+            Frame(
+                index=0,
+                address=crash.ip,
+                module=crash.module,
+                module_offset=crash.file_offset or crash.module_offset,
+                build_id=crash.build_id,
+            )
+        ]
     groups: dict[tuple[str | None, str | None], list[int]] = {}
     for position, frame in enumerate(frames):
-        if frame.module_offset is None or frame.module is None or frame.function and frame.file:
+        if frame.module_offset is None or frame.module is None or (frame.function and frame.file):
             continue
         build_id = frame.build_id or (crash.build_id if _is_main(crash, frame) else None)
         groups.setdefault((frame.module, build_id), []).append(position)
@@ -55,10 +63,15 @@ def _symbolize_crash(crash: Crash, sources: SymbolSources, problems: list[str]) 
         offsets = [frames[p].module_offset or 0 for p in positions]
         returns = [_is_return_address(frames, p) for p in positions]
         try:
-            result = symbolize_offsets(build_id=build_id if binary is None else None, binary=binary,
-                                       offsets=offsets, return_addresses=returns,
-                                       symbol_paths=sources.paths, fetcher=sources.fetcher,
-                                       cache_dir=sources.cache_dir)
+            result = symbolize_offsets(
+                build_id=build_id if binary is None else None,
+                binary=binary,
+                offsets=offsets,
+                return_addresses=returns,
+                symbol_paths=sources.paths,
+                fetcher=sources.fetcher,
+                cache_dir=sources.cache_dir,
+            )
         except SymbolError as error:
             problems.append(f"{module}: {error}")
             continue
@@ -72,8 +85,17 @@ def _symbolize_crash(crash: Crash, sources: SymbolSources, problems: list[str]) 
 def _expand(frame: Frame, result: SymbolizedOffset) -> list[Frame]:
     if not result.frames:
         return [frame]
-    return [replace(frame, function=s.function, function_offset=s.function_offset, file=s.file,
-                    line=s.line, inlined=s.inlined) for s in result.frames]
+    return [
+        replace(
+            frame,
+            function=s.function,
+            function_offset=s.function_offset,
+            file=s.file,
+            line=s.line,
+            inlined=s.inlined,
+        )
+        for s in result.frames
+    ]
 
 
 def _is_main(crash: Crash, frame: Frame) -> bool:

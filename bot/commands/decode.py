@@ -13,12 +13,19 @@ MAX_INPUT = 64 * 1024 * 1024
 
 def command(
     files: Annotated[list[str], typer.Argument(help="Files of pasted command output; - is stdin.")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print the decoded-evidence JSON.")]
-    = False,
-    symbols: Annotated[list[Path] | None, typer.Option(
-        "--symbols", help="Binary, debug file or debug directory (.build-id/ layout).")] = None,
-    debuginfod: Annotated[list[str] | None, typer.Option(
-        "--debuginfod", help="debuginfod server URL (default: $DEBUGINFOD_URLS).")] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the decoded-evidence JSON.")
+    ] = False,
+    symbols: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--symbols", help="Binary, debug file or debug directory (.build-id/ layout)."
+        ),
+    ] = None,
+    debuginfod: Annotated[
+        list[str] | None,
+        typer.Option("--debuginfod", help="debuginfod server URL (default: $DEBUGINFOD_URLS)."),
+    ] = None,
 ) -> None:
     """Decode pasted crash evidence: kernel lines, journal, coredumpctl, gdb, host facts."""
     import json
@@ -31,16 +38,19 @@ def command(
     text = "\n".join(_read(name) for name in files)
     report = decode_text(text, now=datetime.now(UTC))
     if not report.recognized_anything:
-        raise NothingRecognized("nothing in the input looks like crash evidence "
-                                "(kernel, journal, coredumpctl, gdb or host-fact output)")
+        raise NothingRecognized(
+            "nothing in the input looks like crash evidence "
+            "(kernel, journal, coredumpctl, gdb or host-fact output)"
+        )
     urls = list(debuginfod or []) or os.environ.get("DEBUGINFOD_URLS", "").split()
     problems: list[str] = []
     if symbols or urls:
         from bot.app.enrich import SymbolSources, symbolize_report
         from bot.commands.symbolize import _LazyDebuginfod
 
-        sources = SymbolSources(paths=list(symbols or []),
-                                fetcher=_LazyDebuginfod(urls) if urls else None)
+        sources = SymbolSources(
+            paths=list(symbols or []), fetcher=_LazyDebuginfod(urls) if urls else None
+        )
         report, problems = symbolize_report(report, sources)
     if json_output:
         from bot.domain.report_json import report_to_dict

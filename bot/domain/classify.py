@@ -32,10 +32,14 @@ def classify(crashes: Sequence[Crash]) -> Classification | None:
     if len(signatures) > 1 and result.kind not in {"stack-overflow"}:
         sites = ", ".join(sorted(signatures))
         return Classification(
-            "memory-corruption-suspected", "medium",
-            (f"{len(signatures)} different crash sites ({sites}): a crash site that moves "
-             "points at memory corruption (overflow, use-after-free) earlier than the crash",
-             *result.evidence))
+            "memory-corruption-suspected",
+            "medium",
+            (
+                f"{len(signatures)} different crash sites ({sites}): a crash site that moves "
+                "points at memory corruption (overflow, use-after-free) earlier than the crash",
+                *result.evidence,
+            ),
+        )
     return result
 
 
@@ -44,7 +48,12 @@ def _richness(crash: Crash) -> tuple[int, int, int]:
 
 
 def _classify_one(crash: Crash) -> Classification:
-    signal, fault, address, instr = crash.signal, crash.fault, crash.fault_address, crash.instruction
+    signal, fault, address, instr = (
+        crash.signal,
+        crash.fault,
+        crash.fault_address,
+        crash.instruction,
+    )
     evidence: list[str] = []
     if instr is not None:
         text = f"faulting instruction `{instr.text}`"
@@ -54,27 +63,51 @@ def _classify_one(crash: Crash) -> Classification:
                 text += " (NULL or near-NULL)" if instr.base_value else " (NULL)"
         evidence.append(text)
     if signal == "SIGABRT" or _aborted(crash):
-        return Classification("abort", "high", ("the process aborted itself (abort, assert, "
-                                                "std::terminate or a fortify/heap check)",
-                                                *evidence))
+        return Classification(
+            "abort",
+            "high",
+            (
+                "the process aborted itself (abort, assert, "
+                "std::terminate or a fortify/heap check)",
+                *evidence,
+            ),
+        )
     if signal == "SIGILL":
-        return Classification("illegal-instruction", "medium", (
-            "SIGILL: a jump into corrupted code, a bad function pointer, or a binary built for "
-            "CPU features this host lacks (check -march and the CPU flags)", *evidence))
+        return Classification(
+            "illegal-instruction",
+            "medium",
+            (
+                "SIGILL: a jump into corrupted code, a bad function pointer, or a binary built for "
+                "CPU features this host lacks (check -march and the CPU flags)",
+                *evidence,
+            ),
+        )
     if signal == "SIGFPE":
-        return Classification("divide-error", "high", ("SIGFPE: integer division by zero or "
-                                                       "overflow", *evidence))
+        return Classification(
+            "divide-error", "high", ("SIGFPE: integer division by zero or overflow", *evidence)
+        )
     if signal == "SIGBUS":
-        return Classification("bus-error", "medium", (
-            "SIGBUS: a mapped file shrank under the process, or an alignment fault", *evidence))
+        return Classification(
+            "bus-error",
+            "medium",
+            ("SIGBUS: a mapped file shrank under the process, or an alignment fault", *evidence),
+        )
     if crash.trap and crash.trap.startswith("general protection"):
         if instr is not None and instr.is_call_or_jump:
-            return Classification("bad-function-pointer", "high",
-                                  ("general protection fault on an indirect call or jump",
-                                   *evidence))
-        return Classification("wild-pointer", "medium", (
-            "general protection fault: a non-canonical pointer (garbage, freed or "
-            "uninitialised memory) was used", *evidence))
+            return Classification(
+                "bad-function-pointer",
+                "high",
+                ("general protection fault on an indirect call or jump", *evidence),
+            )
+        return Classification(
+            "wild-pointer",
+            "medium",
+            (
+                "general protection fault: a non-canonical pointer (garbage, freed or "
+                "uninitialised memory) was used",
+                *evidence,
+            ),
+        )
     if fault is None or address is None:
         kind = "unknown"
         if signal == "SIGSEGV":
@@ -83,42 +116,81 @@ def _classify_one(crash: Crash) -> Classification:
     evidence.insert(0, f"fault at {address:#x}: {fault.describe()} (error {fault.code:#x})")
     if fault.access == "exec":
         if fault.cause == "protection":
-            return Classification("exec-non-exec", "high", (
-                *evidence, "jumped into memory that is not executable (stack, heap or data)"))
+            return Classification(
+                "exec-non-exec",
+                "high",
+                (*evidence, "jumped into memory that is not executable (stack, heap or data)"),
+            )
         if address < NULL_PAGE:
-            return Classification("bad-function-pointer", "high", (
-                *evidence, "call through a NULL (or near-NULL) function pointer"))
-        return Classification("bad-function-pointer", "medium", (
-            *evidence, "jumped to an unmapped address: corrupted function pointer or return "
-            "address"))
+            return Classification(
+                "bad-function-pointer",
+                "high",
+                (*evidence, "call through a NULL (or near-NULL) function pointer"),
+            )
+        return Classification(
+            "bad-function-pointer",
+            "medium",
+            (
+                *evidence,
+                "jumped to an unmapped address: corrupted function pointer or return address",
+            ),
+        )
     if fault.access == "write" and fault.cause == "protection":
-        return Classification("write-to-readonly", "high", (
-            *evidence, "wrote to read-only memory (a string literal, const data or code)"))
-    if crash.sp is not None and fault.cause == "not-present" and \
-            crash.sp - _STACK_REACH <= address <= crash.sp + 4096 and address >= NULL_PAGE:
-        return Classification("stack-overflow", "high", (
-            *evidence, f"the fault is just below the stack pointer {crash.sp:#x}: the stack "
-            "ran into its guard page (deep recursion or a huge frame)"))
+        return Classification(
+            "write-to-readonly",
+            "high",
+            (*evidence, "wrote to read-only memory (a string literal, const data or code)"),
+        )
+    if (
+        crash.sp is not None
+        and fault.cause == "not-present"
+        and crash.sp - _STACK_REACH <= address <= crash.sp + 4096
+        and address >= NULL_PAGE
+    ):
+        return Classification(
+            "stack-overflow",
+            "high",
+            (
+                *evidence,
+                f"the fault is just below the stack pointer {crash.sp:#x}: the stack "
+                "ran into its guard page (deep recursion or a huge frame)",
+            ),
+        )
     if _recursion(crash):
-        return Classification("stack-overflow", "medium", (*evidence, "the same function "
-                                                          "repeats down the stack"))
+        return Classification(
+            "stack-overflow", "medium", (*evidence, "the same function repeats down the stack")
+        )
     if address < NULL_PAGE:
-        return Classification("null-deref", "high", (
-            *evidence, f"an address this small is a field at offset {address:#x} of a NULL "
-            "pointer"))
+        return Classification(
+            "null-deref",
+            "high",
+            (
+                *evidence,
+                f"an address this small is a field at offset {address:#x} of a NULL pointer",
+            ),
+        )
     if fault.reserved_bit:
-        return Classification("memory-corruption-suspected", "low", (
-            *evidence, "reserved bit set in a page-table entry: suspect the kernel or hardware"))
+        return Classification(
+            "memory-corruption-suspected",
+            "low",
+            (*evidence, "reserved bit set in a page-table entry: suspect the kernel or hardware"),
+        )
     if address >= _NON_CANONICAL:
-        return Classification("wild-pointer", "medium", (*evidence, "the address is not a "
-                                                         "user-space address"))
-    return Classification("wild-pointer", "medium", (
-        *evidence, "an unmapped address far from NULL: a dangling, freed or corrupted pointer"))
+        return Classification(
+            "wild-pointer", "medium", (*evidence, "the address is not a user-space address")
+        )
+    return Classification(
+        "wild-pointer",
+        "medium",
+        (*evidence, "an unmapped address far from NULL: a dangling, freed or corrupted pointer"),
+    )
 
 
 def _aborted(crash: Crash) -> bool:
     names = {normalize_function(f.function) for f in crash.crashing_frames()[:6] if f.function}
-    return bool(names & {"abort", "__GI_abort", "__assert_fail", "raise", "__pthread_kill_implementation"})
+    return bool(
+        names & {"abort", "__GI_abort", "__assert_fail", "raise", "__pthread_kill_implementation"}
+    )
 
 
 def _recursion(crash: Crash) -> bool:

@@ -19,7 +19,9 @@ class Change:
     minutes_before: float | None  # before the first crash; None when either time is unknown
 
 
-def changes_before_first_crash(facts: Sequence[Fact], crashes: Sequence[Crash]) -> tuple[Change, ...]:
+def changes_before_first_crash(
+    facts: Sequence[Fact], crashes: Sequence[Crash]
+) -> tuple[Change, ...]:
     """The newest deploy and each flag's latest state at or before the first crash, newest first.
 
     With no times to compare, every marker seen is returned: a version and a flag in the logs
@@ -29,17 +31,29 @@ def changes_before_first_crash(facts: Sequence[Fact], crashes: Sequence[Crash]) 
     deploys = [f for f in facts if isinstance(f, Deploy) and f.version and _before(f.time, first)]
     if deploys:
         deploy = max(deploys, key=lambda d: d.time.timestamp() if d.time else float("-inf"))
-        changes.append(Change("deploy", deploy.version or "", f"git {deploy.git}" if deploy.git
-                              else "", deploy.time, _minutes(deploy.time, first)))
+        changes.append(
+            Change(
+                "deploy",
+                deploy.version or "",
+                f"git {deploy.git}" if deploy.git else "",
+                deploy.time,
+                _minutes(deploy.time, first),
+            )
+        )
     flags: dict[str, FeatureFlag] = {}
     for flag in (f for f in facts if isinstance(f, FeatureFlag) and _before(f.time, first)):
         flags[flag.name] = flag
     for flag in flags.values():
         if flag.state == "on":
-            changes.append(Change("feature_flag", flag.name, flag.state, flag.time,
-                                  _minutes(flag.time, first)))
-    return tuple(sorted(changes, key=lambda c: c.minutes_before if c.minutes_before is not None
-                        else float("inf")))
+            changes.append(
+                Change("feature_flag", flag.name, flag.state, flag.time, _minutes(flag.time, first))
+            )
+    return tuple(
+        sorted(
+            changes,
+            key=lambda c: c.minutes_before if c.minutes_before is not None else float("inf"),
+        )
+    )
 
 
 def _before(time: datetime | None, first: datetime | None) -> bool:

@@ -28,14 +28,17 @@ from bot.domain.triage import determinism, recommend
 __all__ = ["DecodedReport", "Section", "decode_sections", "decode_text"]
 
 
-def decode_text(text: str, *, now: datetime | None = None, host: str | None = None) -> DecodedReport:
+def decode_text(
+    text: str, *, now: datetime | None = None, host: str | None = None
+) -> DecodedReport:
     """Decode a pasted blob: any mix of command outputs, in any order, prompts or not."""
     sections = [replace(s, host=host) for s in split_sections(text)]
     return decode_sections(sections, now=now, host=host)
 
 
-def decode_sections(sections: Sequence[Section], *, now: datetime | None = None,
-                    host: str | None = None) -> DecodedReport:
+def decode_sections(
+    sections: Sequence[Section], *, now: datetime | None = None, host: str | None = None
+) -> DecodedReport:
     year = find_year("\n".join(s.output for s in sections)) or (now.year if now else None)
     evidence: list[CrashEvidence] = []
     facts: list[Fact] = []
@@ -48,8 +51,14 @@ def decode_sections(sections: Sequence[Section], *, now: datetime | None = None,
         claimed = frozenset().union(*(r.claimed for r in parsed)) if parsed else frozenset()
         blank = {i for i, line in enumerate(_lines(section.output)) if not line.strip()}
         total = len(_lines(section.output))
-        summaries.append(SectionSummary(command=section.command, parsers=names, lines=total - len(blank),
-                                        recognized=len(claimed - blank)))
+        summaries.append(
+            SectionSummary(
+                command=section.command,
+                parsers=names,
+                lines=total - len(blank),
+                recognized=len(claimed - blank),
+            )
+        )
     facts = list(dict.fromkeys(facts))
     mappings = [f for f in facts if isinstance(f, Mapping)]
     crashes = _with_build_ids(merge_crashes(evidence, mappings), facts)
@@ -59,19 +68,32 @@ def decode_sections(sections: Sequence[Section], *, now: datetime | None = None,
     changes = changes_before_first_crash(facts, crashes)
     primary_signature = None
     report = DecodedReport(
-        crashes=tuple(crashes), facts=tuple(facts), classification=classification,
-        signature=None, recommendations=recommend(
-            crashes=crashes, facts=facts, storm=storm, health=health, changes=changes,
-            classification=classification),
-        determinism=determinism(crashes), health=health, restart_storm=storm, changes=changes,
-        sections=tuple(summaries))
+        crashes=tuple(crashes),
+        facts=tuple(facts),
+        classification=classification,
+        signature=None,
+        recommendations=recommend(
+            crashes=crashes,
+            facts=facts,
+            storm=storm,
+            health=health,
+            changes=changes,
+            classification=classification,
+        ),
+        determinism=determinism(crashes),
+        health=health,
+        restart_storm=storm,
+        changes=changes,
+        sections=tuple(summaries),
+    )
     if report.primary is not None:
         primary_signature = crash_signature(report.primary)
     return replace(report, signature=primary_signature)
 
 
-def _parse_section(section: Section, *, year: int | None,
-                   host: str | None) -> tuple[list[Parsed], tuple[str, ...]]:
+def _parse_section(
+    section: Section, *, year: int | None, host: str | None
+) -> tuple[list[Parsed], tuple[str, ...]]:
     if section.parser is not None:
         spec = PARSERS[section.parser]
         return [spec.parse(section.output, year=year, host=host, expected=True)], (spec.name,)

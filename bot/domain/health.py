@@ -9,9 +9,9 @@ from typing import TypeVar
 
 from bot.domain.crash import Crash
 from bot.domain.evidence import (
+    CoredumpStorage,
     CoreFile,
     CoreLimit,
-    CoredumpStorage,
     DiskUsage,
     Fact,
     RestartCounter,
@@ -54,32 +54,61 @@ def evidence_health(facts: Sequence[Fact], crashes: Sequence[Crash]) -> tuple[He
     notes: list[HealthNote] = []
     for limit in _of(facts, CoreLimit):
         if limit.soft == 0:
-            notes.append(HealthNote("core_limit_zero", f"core size limit is 0 ({limit.source}): "
-                                    "no core is written unless the unit sets LimitCORE"))
+            notes.append(
+                HealthNote(
+                    "core_limit_zero",
+                    f"core size limit is 0 ({limit.source}): "
+                    "no core is written unless the unit sets LimitCORE",
+                )
+            )
             break
     seen_mounts: set[str] = set()
     for disk in _of(facts, DiskUsage):
-        if disk.use_percent is not None and disk.use_percent >= DISK_NEARLY_FULL \
-                and disk.mount in _CORE_MOUNTS and disk.filesystem not in seen_mounts:
+        if (
+            disk.use_percent is not None
+            and disk.use_percent >= DISK_NEARLY_FULL
+            and disk.mount in _CORE_MOUNTS
+            and disk.filesystem not in seen_mounts
+        ):
             seen_mounts.add(disk.filesystem)
             left = f", {_bytes(disk.available)} left" if disk.available is not None else ""
-            notes.append(HealthNote("disk_nearly_full", f"{disk.mount} is {disk.use_percent}% "
-                                    f"full{left}: cores and logs will soon be lost"))
+            notes.append(
+                HealthNote(
+                    "disk_nearly_full",
+                    f"{disk.mount} is {disk.use_percent}% "
+                    f"full{left}: cores and logs will soon be lost",
+                )
+            )
     for storage in _of(facts, CoredumpStorage):
         if storage.storage == "none":
-            notes.append(HealthNote("core_missing", "coredump.conf Storage=none: cores are "
-                                    "thrown away"))
-        caps = [(name, value) for name, value in (("ProcessSizeMax", storage.process_size_max),
-                                                  ("ExternalSizeMax", storage.external_size_max))
-                if value is not None]
+            notes.append(
+                HealthNote("core_missing", "coredump.conf Storage=none: cores are thrown away")
+            )
+        caps = [
+            (name, value)
+            for name, value in (
+                ("ProcessSizeMax", storage.process_size_max),
+                ("ExternalSizeMax", storage.external_size_max),
+            )
+            if value is not None
+        ]
         if caps:
             text = ", ".join(f"{name}={_bytes(value)}" for name, value in caps)
-            notes.append(HealthNote("size_cap", f"systemd-coredump caps cores at {text}: a "
-                                    "process larger than that leaves a truncated or no core"))
+            notes.append(
+                HealthNote(
+                    "size_cap",
+                    f"systemd-coredump caps cores at {text}: a "
+                    "process larger than that leaves a truncated or no core",
+                )
+            )
     for core in _of(facts, CoreFile):
         if core.corefile in {"missing", "truncated", "none", "inaccessible", "error"}:
-            notes.append(HealthNote(f"core_{'truncated' if core.corefile == 'truncated' else 'missing'}",
-                                    f"core of pid {core.pid} is {core.corefile}"))
+            notes.append(
+                HealthNote(
+                    f"core_{'truncated' if core.corefile == 'truncated' else 'missing'}",
+                    f"core of pid {core.pid} is {core.corefile}",
+                )
+            )
     return tuple(dict.fromkeys(notes))
 
 
@@ -90,15 +119,19 @@ def restart_storm(facts: Sequence[Fact]) -> RestartStorm | None:
         return None
     policy = policies[-1] if policies else None
     counted = max((c.count for c in counters), default=None)
-    restarts = max(v for v in ((policy.n_restarts if policy else None), counted) if v is not None) \
-        if (policy and policy.n_restarts is not None) or counted is not None else None
+    restarts = (
+        max(v for v in ((policy.n_restarts if policy else None), counted) if v is not None)
+        if (policy and policy.n_restarts is not None) or counted is not None
+        else None
+    )
     restart = policy.restart if policy else None
     usec = policy.restart_usec if policy else None
     fast = restart not in {None, "no"} and usec is not None and usec < FAST_RESTART_USEC
     storm = fast or (restarts is not None and restarts >= MANY_RESTARTS)
     unit = (policy.unit if policy else None) or next((c.unit for c in counters if c.unit), None)
-    return RestartStorm(unit=unit, restart=restart, restart_usec=usec, restarts=restarts,
-                        storm=storm)
+    return RestartStorm(
+        unit=unit, restart=restart, restart_usec=usec, restarts=restarts, storm=storm
+    )
 
 
 def _of(facts: Sequence[Fact], kind: type[F]) -> list[F]:

@@ -42,7 +42,7 @@ def disassemble(code: CodeBytes, *, fault_address: int | None) -> Instruction | 
     engine = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     engine.detail = True
     try:
-        found = next(engine.disasm(code.data[code.fault_index:], 0), None)
+        found = next(engine.disasm(code.data[code.fault_index :], 0), None)
     except capstone.CsError:
         return None
     if found is None:
@@ -50,12 +50,22 @@ def disassemble(code: CodeBytes, *, fault_address: int | None) -> Instruction | 
     memory = _memory_operand(found)
     writes = bool(memory) and _writes_memory(found)
     base_value = None
-    if memory and memory.base and not memory.index and fault_address is not None \
-            and memory.base not in {"rip", "rsp"}:
+    if (
+        memory
+        and memory.base
+        and not memory.index
+        and fault_address is not None
+        and memory.base not in {"rip", "rsp"}
+    ):
         base_value = (fault_address - memory.displacement) & 0xFFFFFFFFFFFFFFFF
-    return Instruction(text=f"{found.mnemonic} {found.op_str}".strip(), mnemonic=found.mnemonic,
-                       size=found.size, memory=memory, writes_memory=writes,
-                       base_value=base_value)
+    return Instruction(
+        text=f"{found.mnemonic} {found.op_str}".strip(),
+        mnemonic=found.mnemonic,
+        size=found.size,
+        memory=memory,
+        writes_memory=writes,
+        base_value=base_value,
+    )
 
 
 def _memory_operand(found: capstone.CsInsn) -> MemoryOperand | None:

@@ -67,20 +67,20 @@ def parse_line(raw: str, *, year: int | None = None) -> LogLine:
     text = _FACILITY.sub("", text)
     if match := _ISO.match(text):
         time = parse_iso(match["iso"])
-        text, host, ident, pid = _read_ident(text[match.end():], with_host=True)
+        text, host, ident, pid = _read_ident(text[match.end() :], with_host=True)
     elif match := _SYSLOG.match(text):
         month = MONTHS.get(match["month"].lower())
         if month is not None:
             time = build_time(year, month, int(match["day"]), match["clock"])
-            text, host, ident, pid = _read_ident(text[match.end():], with_host=True)
+            text, host, ident, pid = _read_ident(text[match.end() :], with_host=True)
     elif match := _DMESG_T.match(text):
         time = _dmesg_time(match)
-        text = text[match.end():]
+        text = text[match.end() :]
     if match := _UPTIME.match(text):
         uptime = float(match["uptime"])
-        text = text[match.end():]
+        text = text[match.end() :]
     elif ident == "kernel" and (match := _DMESG_T.match(text)):
-        text = text[match.end():]
+        text = text[match.end() :]
     return LogLine(message=text, time=time, uptime=uptime, host=host, ident=ident, pid=pid)
 
 
@@ -92,11 +92,12 @@ def _read_ident(rest: str, *, with_host: bool) -> tuple[str, str | None, str | N
     pid = int(match["pid"]) if match["pid"] else None
     if not with_host:
         host = None
-    return rest[match.end():], host, ident, pid
+    return rest[match.end() :], host, ident, pid
 
 
 def _dmesg_time(match: re.Match[str]) -> datetime | None:
     first, second = match["a"].rstrip(".").lower(), match["b"].rstrip(".").lower()
+    day: int | None
     if first.isdigit():
         day, month = int(first), MONTHS.get(second)
     else:

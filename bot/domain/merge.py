@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.domain.crash import Crash
 from bot.domain.evidence import CrashEvidence, Frame, Mapping
@@ -22,7 +23,9 @@ _SAME_PID_TIME = timedelta(minutes=10)
 _ORDER = {"kernel": 0, "coredump": 1, "gdb": 2, "systemd": 3, "journal": 4, "alert": 5}
 
 
-def merge_crashes(evidence: Iterable[CrashEvidence], mappings: Sequence[Mapping] = ()) -> list[Crash]:
+def merge_crashes(
+    evidence: Iterable[CrashEvidence], mappings: Sequence[Mapping] = ()
+) -> list[Crash]:
     groups: list[list[CrashEvidence]] = []
     pidless: list[CrashEvidence] = []
     for item in sorted(dict.fromkeys(evidence), key=lambda e: _ORDER[e.source]):
@@ -53,7 +56,9 @@ def _same_pid(group: list[CrashEvidence], item: CrashEvidence) -> bool:
     if not ids & _ids(item):
         return False
     times = [g.time for g in group if g.time]
-    return item.time is None or not times or any(abs(t - item.time) <= _SAME_PID_TIME for t in times)
+    return (
+        item.time is None or not times or any(abs(t - item.time) <= _SAME_PID_TIME for t in times)
+    )
 
 
 def _near_in_time(group: list[CrashEvidence], item: CrashEvidence) -> bool:
@@ -68,22 +73,48 @@ def _near_in_time(group: list[CrashEvidence], item: CrashEvidence) -> bool:
     return False
 
 
-def _first(group: list[CrashEvidence], name: str) -> object:
+def _first(group: list[CrashEvidence], name: str) -> Any:
     return next((getattr(g, name) for g in group if getattr(g, name) is not None), None)
 
 
 def _combine(group: list[CrashEvidence], mappings: Sequence[Mapping]) -> Crash:
-    def pick(name: str) -> object:
+    def pick(name: str) -> Any:
         return _first(group, name)
 
     kernel = next((g for g in group if g.source == "kernel"), None)
     pid = next((g.pid for g in group if g.source in {"coredump", "kernel"} and g.pid), pick("pid"))
-    values = {name: pick(name) for name in (
-        "signal", "time", "host", "process", "executable", "unit", "trap", "fault_address",
-        "ip", "sp", "error_code", "module", "module_base", "module_size", "file_offset",
-        "build_id", "crashing_thread", "code", "command_line", "corefile", "uptime_seconds")}
-    crash = Crash(sources=tuple(dict.fromkeys(g.source for g in group)), pid=pid,  # type: ignore[arg-type]
-                  frames=_best_frames(group), **values)
+    values = {
+        name: pick(name)
+        for name in (
+            "signal",
+            "time",
+            "host",
+            "process",
+            "executable",
+            "unit",
+            "trap",
+            "fault_address",
+            "ip",
+            "sp",
+            "error_code",
+            "module",
+            "module_base",
+            "module_size",
+            "file_offset",
+            "build_id",
+            "crashing_thread",
+            "code",
+            "command_line",
+            "corefile",
+            "uptime_seconds",
+        )
+    }
+    crash = Crash(
+        sources=tuple(dict.fromkeys(g.source for g in group)),
+        pid=pid,
+        frames=_best_frames(group),
+        **values,
+    )
     if kernel is None and crash.ip is None and crash.frames and crash.frames[0].address:
         crash = replace(crash, ip=crash.frames[0].address)
     return _derive(crash, mappings)
@@ -98,8 +129,11 @@ def _best_frames(group: list[CrashEvidence]) -> tuple[Frame, ...]:
 
 
 def _derive(crash: Crash, mappings: Sequence[Mapping]) -> Crash:
-    fault = decode_error_code(crash.error_code) if crash.error_code is not None and \
-        crash.trap is None else None
+    fault = (
+        decode_error_code(crash.error_code)
+        if crash.error_code is not None and crash.trap is None
+        else None
+    )
     instruction = disassemble(crash.code, fault_address=crash.fault_address) if crash.code else None
     module_offset = None
     base, size, ip = crash.module_base, crash.module_size, crash.ip
@@ -109,11 +143,23 @@ def _derive(crash: Crash, mappings: Sequence[Mapping]) -> Crash:
     if module is None and ip is not None and (found := _mapped(ip, mappings)):
         module, base, module_offset = found
     frames = tuple(_locate(frame, mappings) for frame in crash.frames)
-    if frames and frames[0].module_offset is None and frames[0].address == ip and module_offset \
-            is not None and not mappings:
+    if (
+        frames
+        and frames[0].module_offset is None
+        and frames[0].address == ip
+        and module_offset is not None
+        and not mappings
+    ):
         frames = (replace(frames[0], module=module, module_offset=module_offset), *frames[1:])
-    return replace(crash, fault=fault, instruction=instruction, module=module, module_base=base,
-                   module_offset=module_offset, frames=frames)
+    return replace(
+        crash,
+        fault=fault,
+        instruction=instruction,
+        module=module,
+        module_base=base,
+        module_offset=module_offset,
+        frames=frames,
+    )
 
 
 def _mapped(address: int, mappings: Sequence[Mapping]) -> tuple[str, int, int] | None:

@@ -21,9 +21,15 @@ class PageFault:
     def describe(self) -> str:
         what = {"read": "read from", "write": "write to", "exec": "instruction fetch from"}
         page = "an unmapped page" if self.cause == "not-present" else "a page that forbids it"
-        extras = [name for flag, name in ((self.reserved_bit, "reserved bit set in a page table"),
-                                          (self.protection_key, "protection key violation"),
-                                          (self.shadow_stack, "shadow stack access")) if flag]
+        extras = [
+            name
+            for flag, name in (
+                (self.reserved_bit, "reserved bit set in a page table"),
+                (self.protection_key, "protection key violation"),
+                (self.shadow_stack, "shadow stack access"),
+            )
+            if flag
+        ]
         tail = f" ({', '.join(extras)})" if extras else ""
         return f"{self.mode}-mode {what[self.access]} {page}{tail}"
 

@@ -44,9 +44,15 @@ class DecodedReport:
         """The crash the report leads with: the best-evidenced, then the latest."""
         if not self.crashes:
             return None
-        return max(self.crashes, key=lambda c: (c.fault_address is not None or c.ip is not None,
-                                                len(c.sources), len(c.frames),
-                                                c.time.timestamp() if c.time else 0))
+        return max(
+            self.crashes,
+            key=lambda c: (
+                c.fault_address is not None or c.ip is not None,
+                len(c.sources),
+                len(c.frames),
+                c.time.timestamp() if c.time else 0,
+            ),
+        )
 
     @property
     def recognized_anything(self) -> bool:

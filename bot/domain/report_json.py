@@ -10,8 +10,19 @@ from bot.domain.crash import Crash
 from bot.domain.evidence import Fact, Frame
 from bot.domain.report import DecodedReport
 
-_HEX_FIELDS = {"fault_address", "ip", "sp", "module_base", "module_offset", "file_offset",
-               "address", "function_offset", "start", "end", "offset"}
+_HEX_FIELDS = {
+    "fault_address",
+    "ip",
+    "sp",
+    "module_base",
+    "module_offset",
+    "file_offset",
+    "address",
+    "function_offset",
+    "start",
+    "end",
+    "offset",
+}
 
 
 def report_to_dict(report: DecodedReport) -> dict[str, Any]:
@@ -19,7 +30,8 @@ def report_to_dict(report: DecodedReport) -> dict[str, Any]:
         "crashes": [crash_to_dict(c) for c in report.crashes],
         "facts": [fact_to_dict(f) for f in report.facts],
         "classification": _plain(dataclasses.asdict(report.classification))
-        if report.classification else None,
+        if report.classification
+        else None,
         "signature": report.signature,
         "recommendations": [_plain(dataclasses.asdict(r)) for r in report.recommendations],
         "determinism": dataclasses.asdict(report.determinism),
@@ -63,7 +75,9 @@ def crash_to_dict(crash: Crash) -> dict[str, Any]:
             "base_register": instruction.memory.base if instruction.memory else None,
             "base_value": hex_or_none(instruction.base_value),
             "writes_memory": instruction.writes_memory,
-        } if instruction else None,
+        }
+        if instruction
+        else None,
         "frames": [frame_to_dict(f) for f in crash.frames],
     }
 

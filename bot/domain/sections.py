@@ -1,7 +1,7 @@
 """Split a pasted blob into the outputs of the commands in it, using shell prompts when present.
 
-    cr0x@server:~$ sudo dmesg -T | tail -n 8        <- a prompt starts a section
-    [Wed Jan 22 03:11:07 2026] checkout-api[24891]: segfault at ...
+cr0x@server:~$ sudo dmesg -T | tail -n 8        <- a prompt starts a section
+[Wed Jan 22 03:11:07 2026] checkout-api[24891]: segfault at ...
 """
 
 from __future__ import annotations

@@ -21,8 +21,10 @@ _IRRELEVANT = re.compile(
     r"core::panicking::\w+|std::panicking::\w+|rust_panic\w*|__rust_start_panic|"
     r"<signal handler called>|__kernel_rt_sigreturn|killpg|__GI___\w+)$"
 )
-_SYSTEM_MODULES = re.compile(r"^(?:libc\.so|libc-|libstdc\+\+|libgcc_s|ld-linux|linux-vdso|"
-                             r"libpthread|libsystemd)")
+_SYSTEM_MODULES = re.compile(
+    r"^(?:libc\.so|libc-|libstdc\+\+|libgcc_s|ld-linux|linux-vdso|"
+    r"libpthread|libsystemd)"
+)
 
 
 def crash_signature(crash: Crash) -> str | None:
@@ -62,8 +64,12 @@ def normalize_function(name: str) -> str:
 
 
 def _relevant(frames: tuple[Frame, ...]) -> list[Frame]:
-    kept = [f for f in frames if not (f.function and _IRRELEVANT.match(normalize_function(f.function)))
-            and not f.signal_handler]
+    kept = [
+        f
+        for f in frames
+        if not (f.function and _IRRELEVANT.match(normalize_function(f.function)))
+        and not f.signal_handler
+    ]
     # Library frames above the first application frame are the crash's machinery, not its cause.
     first_app = next((i for i, f in enumerate(kept) if not _is_system(f)), None)
     return kept[first_app:] if first_app is not None else kept

@@ -23,9 +23,19 @@ def parse_usec(text: str) -> int | None:
     text = text.strip()
     if text.isdigit():
         return int(text)
-    units = {"us": 1, "usec": 1, "ms": 1000, "msec": 1000, "s": 10**6, "sec": 10**6,
-             "min": 60 * 10**6, "m": 60 * 10**6, "h": 3600 * 10**6, "hr": 3600 * 10**6,
-             "d": 86400 * 10**6}
+    units = {
+        "us": 1,
+        "usec": 1,
+        "ms": 1000,
+        "msec": 1000,
+        "s": 10**6,
+        "sec": 10**6,
+        "min": 60 * 10**6,
+        "m": 60 * 10**6,
+        "h": 3600 * 10**6,
+        "hr": 3600 * 10**6,
+        "d": 86400 * 10**6,
+    }
     total = 0
     parts = re.findall(r"(\d+(?:\.\d+)?)\s*([a-zµ]+)", text)
     if not parts or re.sub(r"[\d.\sa-zµ]", "", text):

@@ -33,57 +33,117 @@ def determinism(crashes: Sequence[Crash]) -> Determinism:
         return Determinism("unknown", "no crash site known yet")
     distinct = sorted(set(signatures))
     if len(distinct) > 1:
-        return Determinism("varies", f"{len(distinct)} crash sites in {len(signatures)} crashes: "
-                           "suspect memory corruption, a race or hardware")
+        return Determinism(
+            "varies",
+            f"{len(distinct)} crash sites in {len(signatures)} crashes: "
+            "suspect memory corruption, a race or hardware",
+        )
     if len(signatures) == 1:
-        return Determinism("single", "one crash with a known site; more occurrences will tell "
-                           "whether it is deterministic")
-    return Determinism("deterministic", f"{len(signatures)} crashes at the same site "
-                       f"({distinct[0]}): a straightforward bug, likely input-triggered")
+        return Determinism(
+            "single",
+            "one crash with a known site; more occurrences will tell whether it is deterministic",
+        )
+    return Determinism(
+        "deterministic",
+        f"{len(signatures)} crashes at the same site "
+        f"({distinct[0]}): a straightforward bug, likely input-triggered",
+    )
 
 
-def recommend(*, crashes: Sequence[Crash], facts: Sequence[Fact], storm: RestartStorm | None,
-              health: Sequence[HealthNote], changes: Sequence[Change],
-              classification: Classification | None) -> tuple[Recommendation, ...]:
+def recommend(
+    *,
+    crashes: Sequence[Crash],
+    facts: Sequence[Fact],
+    storm: RestartStorm | None,
+    health: Sequence[HealthNote],
+    changes: Sequence[Change],
+    classification: Classification | None,
+) -> tuple[Recommendation, ...]:
     found: list[tuple[str, str]] = []
     if storm and storm.storm:
-        found.append(("restart_delay", f"restart storm on {storm.unit or 'the unit'} "
-                      f"({storm.describe()}): every crash restarts at once and hammers its "
-                      "dependencies; raise RestartSec to seconds and cap flapping with "
-                      "StartLimitIntervalSec/StartLimitBurst"))
+        found.append(
+            (
+                "restart_delay",
+                f"restart storm on {storm.unit or 'the unit'} "
+                f"({storm.describe()}): every crash restarts at once and hammers its "
+                "dependencies; raise RestartSec to seconds and cap flapping with "
+                "StartLimitIntervalSec/StartLimitBurst",
+            )
+        )
     present = [c for c in facts if isinstance(c, CoreFile) and c.corefile == "present"]
     if present:
         newest = max(present, key=lambda c: c.time.timestamp() if c.time else 0)
-        found.append(("preserve_core", f"the core of pid {newest.pid} is present: copy it off "
-                      "the host now, before systemd-coredump vacuums it"))
+        found.append(
+            (
+                "preserve_core",
+                f"the core of pid {newest.pid} is present: copy it off "
+                "the host now, before systemd-coredump vacuums it",
+            )
+        )
     problems = {note.problem for note in health}
-    core_reasons = [note.text for note in health if note.problem in
-                    {"core_limit_zero", "core_missing", "core_truncated", "size_cap"}]
+    core_reasons = [
+        note.text
+        for note in health
+        if note.problem in {"core_limit_zero", "core_missing", "core_truncated", "size_cap"}
+    ]
     if core_reasons:
-        found.append(("raise_core_limit", "core capture is at risk: " + "; ".join(core_reasons)
-                      + " (set LimitCORE=infinity on the unit and raise the coredump caps)"))
+        found.append(
+            (
+                "raise_core_limit",
+                "core capture is at risk: "
+                + "; ".join(core_reasons)
+                + " (set LimitCORE=infinity on the unit and raise the coredump caps)",
+            )
+        )
     if "disk_nearly_full" in problems:
         texts = [note.text for note in health if note.problem == "disk_nearly_full"]
-        found.append(("free_disk", "; ".join(texts) + ": vacuum the journal, move old cores, or "
-                      "send cores to a larger filesystem for the incident"))
+        found.append(
+            (
+                "free_disk",
+                "; ".join(texts) + ": vacuum the journal, move old cores, or "
+                "send cores to a larger filesystem for the incident",
+            )
+        )
     flag_changes = [c for c in changes if c.kind == "feature_flag"]
     deploys = [c for c in changes if c.kind == "deploy"]
     for change in flag_changes:
-        found.append(("disable_flag", f"feature flag {change.name} was {change.detail}"
-                      f"{_when(change)}: if the crashes started with it, turning it off is the "
-                      "fastest safe mitigation"))
+        found.append(
+            (
+                "disable_flag",
+                f"feature flag {change.name} was {change.detail}"
+                f"{_when(change)}: if the crashes started with it, turning it off is the "
+                "fastest safe mitigation",
+            )
+        )
     for change in deploys:
         detail = f" ({change.detail})" if change.detail else ""
-        found.append(("rollback", f"version {change.name}{detail} was running{_when(change)}: "
-                      "roll back while the core is analysed"))
+        found.append(
+            (
+                "rollback",
+                f"version {change.name}{detail} was running{_when(change)}: "
+                "roll back while the core is analysed",
+            )
+        )
     if classification and classification.kind == "memory-corruption-suspected":
-        found.append(("run_sanitizers", "the crash site varies: reproduce under ASan/UBSan "
-                      "(and TSan if it only happens under load)"))
+        found.append(
+            (
+                "run_sanitizers",
+                "the crash site varies: reproduce under ASan/UBSan "
+                "(and TSan if it only happens under load)",
+            )
+        )
     if any(isinstance(f, OomKill) for f in facts):
-        found.append(("investigate_oom", "the kernel OOM-killed processes too: treat memory "
-                      "pressure first; the segfault may be corruption under stress"))
-    return tuple(Recommendation(action, reason, priority)
-                 for priority, (action, reason) in enumerate(found, start=1))
+        found.append(
+            (
+                "investigate_oom",
+                "the kernel OOM-killed processes too: treat memory "
+                "pressure first; the segfault may be corruption under stress",
+            )
+        )
+    return tuple(
+        Recommendation(action, reason, priority)
+        for priority, (action, reason) in enumerate(found, start=1)
+    )
 
 
 def _when(change: Change) -> str:

@@ -11,8 +11,9 @@ from bot.domain.parsers.result import Parsed
 _SYSCTL = re.compile(r"^kernel\.core_pattern\s*=\s*(?P<pattern>.*)$")
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False) -> Parsed:
+def parse(
+    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
+) -> Parsed:
     lines = split_records(text)
     facts: list[Fact] = []
     claimed: set[int] = set()

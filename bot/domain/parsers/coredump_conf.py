@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import re
 
-from bot.domain.evidence import CoredumpStorage, Fact
+from bot.domain.evidence import CoredumpStorage
 from bot.domain.logline import split_records
 from bot.domain.parsers.result import Parsed
 from bot.domain.sizes import parse_size
 
-_KEY = re.compile(r"^(?:[^:\s]*coredump\.conf[^:\s]*:)?(?P<key>Storage|Compress|ProcessSizeMax|"
-                  r"ExternalSizeMax|JournalSizeMax|MaxUse|KeepFree)=(?P<value>\S*)\s*$")
-_FIELDS = {"ProcessSizeMax": "process_size_max", "ExternalSizeMax": "external_size_max",
-           "JournalSizeMax": "journal_size_max", "MaxUse": "max_use", "KeepFree": "keep_free"}
+_KEY = re.compile(
+    r"^(?:[^:\s]*coredump\.conf[^:\s]*:)?(?P<key>Storage|Compress|ProcessSizeMax|"
+    r"ExternalSizeMax|JournalSizeMax|MaxUse|KeepFree)=(?P<value>\S*)\s*$"
+)
+_FIELDS = {
+    "ProcessSizeMax": "process_size_max",
+    "ExternalSizeMax": "external_size_max",
+    "JournalSizeMax": "journal_size_max",
+    "MaxUse": "max_use",
+    "KeepFree": "keep_free",
+}
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False) -> Parsed:
+def parse(
+    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
+) -> Parsed:
     lines = split_records(text)
     values: dict[str, object] = {}
     claimed: set[int] = set()

@@ -9,8 +9,9 @@ from bot.domain.parsers import coredumpctl_info
 from bot.domain.parsers.result import Parsed
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False) -> Parsed:
+def parse(
+    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
+) -> Parsed:
     info = coredumpctl_info.parse(text, year=year, host=host, expected=expected)
     lines = split_records(text)
     facts: list[Fact] = list(info.facts)
@@ -22,5 +23,6 @@ def parse(text: str, *, year: int | None = None, host: str | None = None,
             claimed.add(index)
         elif line.startswith(("More than one entry matches", "No match found")):
             claimed.add(index)
-    return Parsed(crashes=info.crashes, facts=tuple(facts), claimed=frozenset(claimed),
-                  lines=len(lines))
+    return Parsed(
+        crashes=info.crashes, facts=tuple(facts), claimed=frozenset(claimed), lines=len(lines)
+    )

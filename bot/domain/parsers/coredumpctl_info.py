@@ -1,9 +1,9 @@
 """`coredumpctl info` (any systemd version) and systemd-coredump's journal message.
 
-    PID: 24891 (checkout-api)   Signal: 11 (SEGV)   Storage: /var/lib/... (present)
-    Module /opt/checkout/bin/checkout-api with build-id 9b7c6fd3...      (also the two older forms)
-    Stack trace of thread 24891:
-    #0  0x000055c1b2f9a4d2 n/a (checkout-api + 0x184d2)
+PID: 24891 (checkout-api)   Signal: 11 (SEGV)   Storage: /var/lib/... (present)
+Module /opt/checkout/bin/checkout-api with build-id 9b7c6fd3...      (also the two older forms)
+Stack trace of thread 24891:
+#0  0x000055c1b2f9a4d2 n/a (checkout-api + 0x184d2)
 """
 
 from __future__ import annotations
@@ -36,8 +36,20 @@ _FRAME = re.compile(
 )
 _STORAGE = re.compile(r"^(?P<path>.*?)(?:\s+\((?P<state>[a-z ]+)\))?$")
 _UNESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
-_NOISE = ("ELF object binary architecture", "Boot ID", "Machine ID", "Slice", "Owner UID",
-          "Control Group", "Hostname", "UID", "GID", "Package", "Mount", "Disk Size")
+_NOISE = (
+    "ELF object binary architecture",
+    "Boot ID",
+    "Machine ID",
+    "Slice",
+    "Owner UID",
+    "Control Group",
+    "Hostname",
+    "UID",
+    "GID",
+    "Package",
+    "Mount",
+    "Disk Size",
+)
 
 
 @dataclass
@@ -51,8 +63,9 @@ class _Entry:
     time: datetime | None = None
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False) -> Parsed:
+def parse(
+    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
+) -> Parsed:
     lines = split_records(text)
     entries: list[_Entry] = []
     claimed: set[int] = set()
@@ -90,8 +103,9 @@ def parse(text: str, *, year: int | None = None, host: str | None = None,
         entry = entries[-1]
         if match := _MODULE.match(message):
             if match["build_id"]:
-                entry.modules.append(BuildId(path=match["name"], build_id=match["build_id"],
-                                             source="coredumpctl"))
+                entry.modules.append(
+                    BuildId(path=match["name"], build_id=match["build_id"], source="coredumpctl")
+                )
             claimed.add(index)
         elif match := _THREAD.match(message):
             thread = int(match["tid"])
@@ -103,15 +117,37 @@ def parse(text: str, *, year: int | None = None, host: str | None = None,
         elif message.startswith(_NOISE) or not message:
             claimed.add(index)
     crashes, facts = _build(entries, host)
-    return Parsed(crashes=tuple(crashes), facts=tuple(facts), claimed=frozenset(claimed),
-                  lines=len(lines))
+    return Parsed(
+        crashes=tuple(crashes), facts=tuple(facts), claimed=frozenset(claimed), lines=len(lines)
+    )
 
 
-_KEYS = frozenset({
-    "PID", "UID", "GID", "Signal", "Timestamp", "Command Line", "Executable", "Control Group",
-    "Unit", "User Unit", "Slice", "Owner UID", "Boot ID", "Machine ID", "Hostname", "Storage",
-    "Size on Disk", "Disk Size", "Message", "Package", "Mount", "Coredump",
-})
+_KEYS = frozenset(
+    {
+        "PID",
+        "UID",
+        "GID",
+        "Signal",
+        "Timestamp",
+        "Command Line",
+        "Executable",
+        "Control Group",
+        "Unit",
+        "User Unit",
+        "Slice",
+        "Owner UID",
+        "Boot ID",
+        "Machine ID",
+        "Hostname",
+        "Storage",
+        "Size on Disk",
+        "Disk Size",
+        "Message",
+        "Package",
+        "Mount",
+        "Coredump",
+    }
+)
 
 
 def _frame(match: re.Match[str], thread: int) -> Frame:
@@ -138,20 +174,45 @@ def _build(entries: list[_Entry], host: str | None) -> tuple[list[CrashEvidence]
         storage, state = _storage(fields.get("Storage"))
         size = parse_size(fields.get("Size on Disk", fields.get("Disk Size", "")).split(" ")[0])
         modules = entry.modules
-        main_build_id = next((m.build_id for m in modules
-                              if executable and m.path in {executable, executable.rsplit("/", 1)[-1]}),
-                             None)
-        frames = tuple(replace(f, build_id=_module_build_id(modules, f.module)) for f in entry.frames)
-        crashes.append(CrashEvidence(
-            source="coredump", pid=entry.pid, time=time,
-            host=host or fields.get("Hostname"), process=entry.comm, executable=executable,
-            unit=fields.get("Unit") or fields.get("User Unit"), signal=signal,
-            build_id=main_build_id, crashing_thread=entry.threads[0] if entry.threads else None,
-            frames=frames, command_line=fields.get("Command Line"), corefile=state or storage,
-        ))
-        facts.append(CoreFile(pid=entry.pid, signal=signal, corefile=state or storage,
-                              executable=executable, time=time,
-                              size=size, source="coredumpctl info"))
+        main_build_id = next(
+            (
+                m.build_id
+                for m in modules
+                if executable and m.path in {executable, executable.rsplit("/", 1)[-1]}
+            ),
+            None,
+        )
+        frames = tuple(
+            replace(f, build_id=_module_build_id(modules, f.module)) for f in entry.frames
+        )
+        crashes.append(
+            CrashEvidence(
+                source="coredump",
+                pid=entry.pid,
+                time=time,
+                host=host or fields.get("Hostname"),
+                process=entry.comm,
+                executable=executable,
+                unit=fields.get("Unit") or fields.get("User Unit"),
+                signal=signal,
+                build_id=main_build_id,
+                crashing_thread=entry.threads[0] if entry.threads else None,
+                frames=frames,
+                command_line=fields.get("Command Line"),
+                corefile=state or storage,
+            )
+        )
+        facts.append(
+            CoreFile(
+                pid=entry.pid,
+                signal=signal,
+                corefile=state or storage,
+                executable=executable,
+                time=time,
+                size=size,
+                source="coredumpctl info",
+            )
+        )
         facts.extend(modules)
     return crashes, facts
 
@@ -179,5 +240,11 @@ def _storage(value: str | None) -> tuple[str | None, str | None]:
 def _module_build_id(modules: list[BuildId], module: str | None) -> str | None:
     if module is None:
         return None
-    return next((m.build_id for m in modules
-                 if m.path == module or (m.path or "").rsplit("/", 1)[-1] == module), None)
+    return next(
+        (
+            m.build_id
+            for m in modules
+            if m.path == module or (m.path or "").rsplit("/", 1)[-1] == module
+        ),
+        None,
+    )

@@ -1,7 +1,7 @@
 """`coredumpctl list`: one core per row (with or without the header), or `--json=short`.
 
-    TIME                          PID  UID  GID SIG     COREFILE EXE                            SIZE
-    Wed 2026-01-22 03:11:07 UTC 24891 1001 1001 SIGSEGV present  /opt/checkout/bin/checkout-api 1.2M
+TIME                          PID  UID  GID SIG     COREFILE EXE                            SIZE
+Wed 2026-01-22 03:11:07 UTC 24891 1001 1001 SIGSEGV present  /opt/checkout/bin/checkout-api 1.2M
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ _HEADER = re.compile(r"^\s*TIME\s+PID\s+UID\s+GID\s+SIG\s+(?:COREFILE|PRESENT)\s
 _OLD_STAR = {"*": "present", "-": "missing"}
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False) -> Parsed:
+def parse(
+    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
+) -> Parsed:
     lines = split_records(text)
     if text.lstrip().startswith("[") and (parsed := _json(text, host, len(lines))):
         return parsed
@@ -44,13 +45,21 @@ def parse(text: str, *, year: int | None = None, host: str | None = None,
         if not match:
             continue
         claimed.add(index)
-        _add(facts, crashes, host=host, pid=int(match["pid"]), uid=int(match["uid"]),
-             signal=signals.name_of(match["sig"]),
-             corefile=_OLD_STAR.get(match["corefile"], match["corefile"]),
-             exe=match["exe"], time=parse_coredumpctl_time(match["time"]),
-             size=parse_size(match["size"]) if match["size"] else None)
-    return Parsed(crashes=tuple(crashes), facts=tuple(facts), claimed=frozenset(claimed),
-                  lines=len(lines))
+        _add(
+            facts,
+            crashes,
+            host=host,
+            pid=int(match["pid"]),
+            uid=int(match["uid"]),
+            signal=signals.name_of(match["sig"]),
+            corefile=_OLD_STAR.get(match["corefile"], match["corefile"]),
+            exe=match["exe"],
+            time=parse_coredumpctl_time(match["time"]),
+            size=parse_size(match["size"]) if match["size"] else None,
+        )
+    return Parsed(
+        crashes=tuple(crashes), facts=tuple(facts), claimed=frozenset(claimed), lines=len(lines)
+    )
 
 
 def _json(text: str, host: str | None, count: int) -> Parsed | None:
@@ -66,26 +75,65 @@ def _json(text: str, host: str | None, count: int) -> Parsed | None:
         if not isinstance(row, dict) or not isinstance(row.get("pid"), int):
             continue
         stamp = row.get("time")
-        time = (datetime.fromtimestamp(stamp / 1_000_000, tz=UTC)
-                if isinstance(stamp, int) and 0 < stamp < 2**62 else None)
+        time = (
+            datetime.fromtimestamp(stamp / 1_000_000, tz=UTC)
+            if isinstance(stamp, int) and 0 < stamp < 2**62
+            else None
+        )
         sig = row.get("sig")
-        _add(facts, crashes, host=host, pid=row["pid"],
-             uid=row.get("uid") if isinstance(row.get("uid"), int) else None,
-             signal=signals.name_of(str(sig)) if sig is not None else None,
-             corefile=str(row.get("corefile")) if row.get("corefile") else None,
-             exe=str(row.get("exe")) if row.get("exe") else None, time=time,
-             size=row.get("size") if isinstance(row.get("size"), int) else None)
+        _add(
+            facts,
+            crashes,
+            host=host,
+            pid=row["pid"],
+            uid=row.get("uid") if isinstance(row.get("uid"), int) else None,
+            signal=signals.name_of(str(sig)) if sig is not None else None,
+            corefile=str(row.get("corefile")) if row.get("corefile") else None,
+            exe=str(row.get("exe")) if row.get("exe") else None,
+            time=time,
+            size=row.get("size") if isinstance(row.get("size"), int) else None,
+        )
     if not facts:
         return None
-    return Parsed(crashes=tuple(crashes), facts=tuple(facts), claimed=frozenset(range(count)),
-                  lines=count)
+    return Parsed(
+        crashes=tuple(crashes), facts=tuple(facts), claimed=frozenset(range(count)), lines=count
+    )
 
 
-def _add(facts: list[Fact], crashes: list[CrashEvidence], *, host: str | None, pid: int,
-         uid: int | None, signal: str | None, corefile: str | None, exe: str | None,
-         time: datetime | None, size: int | None) -> None:
-    facts.append(CoreFile(pid=pid, signal=signal, corefile=corefile, executable=exe, time=time,
-                          size=size, uid=uid, source="coredumpctl list"))
-    crashes.append(CrashEvidence(source="coredump", pid=pid, time=time, host=host, signal=signal,
-                                 executable=exe, corefile=corefile,
-                                 process=exe.rsplit("/", 1)[-1][:15] if exe else None))
+def _add(
+    facts: list[Fact],
+    crashes: list[CrashEvidence],
+    *,
+    host: str | None,
+    pid: int,
+    uid: int | None,
+    signal: str | None,
+    corefile: str | None,
+    exe: str | None,
+    time: datetime | None,
+    size: int | None,
+) -> None:
+    facts.append(
+        CoreFile(
+            pid=pid,
+            signal=signal,
+            corefile=corefile,
+            executable=exe,
+            time=time,
+            size=size,
+            uid=uid,
+            source="coredumpctl list",
+        )
+    )
+    crashes.append(
+        CrashEvidence(
+            source="coredump",
+            pid=pid,
+            time=time,
+            host=host,
+            signal=signal,
+            executable=exe,
+            corefile=corefile,
+            process=exe.rsplit("/", 1)[-1][:15] if exe else None,
+        )
+    )

@@ -10,18 +10,21 @@ from bot.domain.parsers.result import Parsed
 
 _HEADER = re.compile(r"^\s*Start Addr\s+End Addr\s+Size\s+Offset\s+(?P<perms>Perms\s+)?objfile")
 _HEX = r"0x([0-9a-f]+)"
-_ROW = re.compile(rf"^\s*{_HEX}\s+{_HEX}\s+{_HEX}\s+{_HEX}(?:\s+(?P<perms>[rwxsp-]{{4}}))?(?:\s+(?P<path>\S.*))?$")
+_ROW = re.compile(
+    rf"^\s*{_HEX}\s+{_HEX}\s+{_HEX}\s+{_HEX}(?:\s+(?P<perms>[rwxsp-]{{4}}))?(?:\s+(?P<path>\S.*))?$"
+)
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False) -> Parsed:
+def parse(
+    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
+) -> Parsed:
     lines = split_records(text)
     facts: list[Fact] = []
     claimed: set[int] = set()
     in_table = expected
     for index, raw in enumerate(lines):
         line = raw.strip()
-        if _HEADER.match(line) or line in {"Mapped address spaces:", ""} and in_table:
+        if _HEADER.match(line) or (line in {"Mapped address spaces:", ""} and in_table):
             in_table = True
             claimed.add(index)
             continue
@@ -32,7 +35,15 @@ def parse(text: str, *, year: int | None = None, host: str | None = None,
         if not match or not in_table:
             continue
         start, end, _size, offset = (int(match[n], 16) for n in range(1, 5))
-        facts.append(Mapping(start=start, end=end, offset=offset, path=match["path"],
-                             perms=match["perms"], source="gdb"))
+        facts.append(
+            Mapping(
+                start=start,
+                end=end,
+                offset=offset,
+                path=match["path"],
+                perms=match["perms"],
+                source="gdb",
+            )
+        )
         claimed.add(index)
     return Parsed(facts=tuple(facts), claimed=frozenset(claimed), lines=len(lines))

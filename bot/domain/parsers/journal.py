@@ -1,10 +1,10 @@
 """journalctl and syslog lines about a service: systemd's unit messages and the service's own.
 
-    systemd[1]: checkout-api.service: Main process exited, code=dumped, status=11/SEGV
-    systemd[1]: checkout-api.service: Failed with result 'core-dump'.
-    systemd[1]: checkout-api.service: Scheduled restart job, restart counter is at 6.
-    checkout-api[19822]: version=2.18.7 git=9b7c6fd3 feature_flags=pricing_v4:on
-    checkout-api[24891]: request_id=9f2b4d1f path=/checkout/confirm user_agent=MobileApp/412.3
+systemd[1]: checkout-api.service: Main process exited, code=dumped, status=11/SEGV
+systemd[1]: checkout-api.service: Failed with result 'core-dump'.
+systemd[1]: checkout-api.service: Scheduled restart job, restart counter is at 6.
+checkout-api[19822]: version=2.18.7 git=9b7c6fd3 feature_flags=pricing_v4:on
+checkout-api[24891]: request_id=9f2b4d1f path=/checkout/confirm user_agent=MobileApp/412.3
 """
 
 from __future__ import annotations
@@ -34,14 +34,18 @@ _EXITED = re.compile(
     _UNIT + r"(?:[Mm]ain|[Cc]ontrol) process exited, code=(?P<code>\w+), status=(?P<status>\d+)"
     r"(?:/(?P<name>[\w/]+))?"
 )
-_RESULT = re.compile(_UNIT + r"(?:[Ff]ailed with result|[Uu]nit entered failed state)"
-                     r"(?: '(?P<result>[\w-]+)')?")
+_RESULT = re.compile(_UNIT + r"[Ff]ailed with result '(?P<result>[\w-]+)'")
+_OLD_FAILED = re.compile(r"^Unit (?P<unit>\S+) entered failed state")
 _COUNTER = re.compile(_UNIT + r"Scheduled restart job, restart counter is at (?P<count>\d+)")
-_LIFECYCLE = re.compile(r"^(?P<unit>[\w@.:\\-]+\.service: )?(?P<event>Started|Stopped|Starting|Stopping)"
-                        r" (?P<what>.+?)\.?$")
+_LIFECYCLE = re.compile(
+    r"^(?P<unit>[\w@.:\\-]+\.service: )?(?P<event>Started|Stopped|Starting|Stopping)"
+    r" (?P<what>.+?)\.?$"
+)
 _KEYVALUE = re.compile(r"(?P<key>[\w.-]+)=(?P<value>\"[^\"]*\"|'[^']*'|\S+)")
-_FATAL = re.compile(r"\b(FATAL|fatal error|panic|PANIC|terminate called|Assertion .* failed|"
-                    r"assertion failed|abort|ERROR|CRITICAL|crashed)\b")
+_FATAL = re.compile(
+    r"\b(FATAL|fatal error|panic|PANIC|terminate called|Assertion .* failed|"
+    r"assertion failed|abort|ERROR|CRITICAL|crashed)\b"
+)
 
 _SYSTEMD_IDENTS = {"systemd", "init"}
 _NOT_APP = {"kernel", "systemd-coredump", "systemd-journald", "sudo", "sshd", "audit"}
@@ -53,8 +57,9 @@ _GIT = ("git", "commit", "git_sha", "sha", "revision")
 _FLAGS = ("feature_flags", "flags", "features")
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False) -> Parsed:
+def parse(
+    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
+) -> Parsed:
     lines = split_records(text)
     facts: list[Fact] = []
     crashes: list[CrashEvidence] = []
@@ -70,12 +75,20 @@ def parse(text: str, *, year: int | None = None, host: str | None = None,
         for fact in found:
             facts.append(fact)
             if isinstance(fact, ServiceExit) and fact.signal is not None:
-                crashes.append(CrashEvidence(source="systemd", pid=fact.pid, time=fact.time,
-                                             unit=fact.unit, signal=fact.signal,
-                                             host=host or line.host))
+                crashes.append(
+                    CrashEvidence(
+                        source="systemd",
+                        pid=fact.pid,
+                        time=fact.time,
+                        unit=fact.unit,
+                        signal=fact.signal,
+                        host=host or line.host,
+                    )
+                )
             claimed.add(index)
-    return Parsed(crashes=tuple(crashes), facts=tuple(facts), claimed=frozenset(claimed),
-                  lines=len(lines))
+    return Parsed(
+        crashes=tuple(crashes), facts=tuple(facts), claimed=frozenset(claimed), lines=len(lines)
+    )
 
 
 def _systemd(line: LogLine) -> list[Fact]:
@@ -87,18 +100,37 @@ def _systemd(line: LogLine) -> list[Fact]:
         if code in {"dumped", "killed"}:
             signal = signals.name_of(match["name"] or str(status)) or signals.name_of(str(status))
         result = "core-dump" if code == "dumped" else None
-        return [ServiceExit(unit=match["unit"], code=code, status=status, signal=signal,
-                            result=result, time=line.time, source="journal")]
-    if match := _RESULT.search(message):
-        return [ServiceResult(unit=match["unit"], result=match["result"] or "failed",
-                              time=line.time, source="journal")]
+        return [
+            ServiceExit(
+                unit=match["unit"],
+                code=code,
+                status=status,
+                signal=signal,
+                result=result,
+                time=line.time,
+                source="journal",
+            )
+        ]
+    if match := _RESULT.search(message) or _OLD_FAILED.search(message):
+        result = match.groupdict().get("result") or "failed"
+        return [ServiceResult(unit=match["unit"], result=result, time=line.time, source="journal")]
     if match := _COUNTER.search(message):
-        return [RestartCounter(unit=match["unit"], count=int(match["count"]), time=line.time,
-                               source="journal")]
+        return [
+            RestartCounter(
+                unit=match["unit"], count=int(match["count"]), time=line.time, source="journal"
+            )
+        ]
     if match := _LIFECYCLE.match(message):
         unit = match["unit"].rstrip(": ") if match["unit"] else None
-        return [ServiceLifecycle(unit=unit, event=match["event"].lower(),
-                                 description=match["what"], time=line.time, source="journal")]
+        return [
+            ServiceLifecycle(
+                unit=unit,
+                event=match["event"].lower(),
+                description=match["what"],
+                time=line.time,
+                source="journal",
+            )
+        ]
     return []
 
 
@@ -108,17 +140,28 @@ def _application(line: LogLine) -> list[Fact]:
     service, pid, time = line.ident, line.pid, line.time
     version, git = _first(fields, _VERSION), _first(fields, _GIT)
     if version or (git and _first(fields, _FLAGS)):
-        found.append(Deploy(service=service, version=version, git=git, time=time, pid=pid,
-                            source="journal"))
+        found.append(
+            Deploy(service=service, version=version, git=git, time=time, pid=pid, source="journal")
+        )
     if flags := _first(fields, _FLAGS):
         found.extend(_flags(flags, time))
     if request_id := _first(fields, _REQUEST_ID):
-        found.append(Request(request_id=request_id, path=_first(fields, _PATH),
-                             user_agent=_first(fields, _AGENT), time=time, pid=pid,
-                             source="journal"))
+        found.append(
+            Request(
+                request_id=request_id,
+                path=_first(fields, _PATH),
+                user_agent=_first(fields, _AGENT),
+                time=time,
+                pid=pid,
+                source="journal",
+            )
+        )
     if not found and _FATAL.search(line.message):
-        found.append(AppMessage(process=service, pid=pid, text=line.message[:500], time=time,
-                                source="journal"))
+        found.append(
+            AppMessage(
+                process=service, pid=pid, text=line.message[:500], time=time, source="journal"
+            )
+        )
     return found
 
 
@@ -130,7 +173,9 @@ def _fields(message: str) -> dict[str, str]:
         except ValueError:
             data = None
         if isinstance(data, dict):
-            return {str(k).lower(): str(v) for k, v in data.items() if not isinstance(v, dict | list)}
+            return {
+                str(k).lower(): str(v) for k, v in data.items() if not isinstance(v, dict | list)
+            }
     return {m["key"].lower(): m["value"].strip("\"'") for m in _KEYVALUE.finditer(message)}
 
 
@@ -145,7 +190,13 @@ def _flags(text: str, time: datetime | None) -> list[Fact]:
         if not name.strip():
             continue
         state = (state or "on").strip().lower()
-        state = {"true": "on", "1": "on", "enabled": "on", "false": "off", "0": "off",
-                 "disabled": "off"}.get(state, state)
+        state = {
+            "true": "on",
+            "1": "on",
+            "enabled": "on",
+            "false": "off",
+            "0": "off",
+            "disabled": "off",
+        }.get(state, state)
         flags.append(FeatureFlag(name=name.strip(), state=state, time=time, source="journal"))
     return flags

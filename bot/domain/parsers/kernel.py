@@ -1,11 +1,11 @@
 """Kernel log lines: segfaults, traps and general protection faults, `Code:` bytes, OOM kills.
 
-    checkout-api[24891]: segfault at 38 ip 000055c1b2f9a4d2 sp 00007ffd7b5d1a10 error 4
-        in checkout-api[55c1b2f82000+3e0000]            (or [FILE_OFF,BASE+SIZE] since 6.x)
-        likely on CPU 3 (core 1, socket 0)               (optional)
-    traps: checkout-api[24891] general protection fault ip:55c1b2f9a4d2 sp:7ffd7b5d1a10 error:0
-        in checkout-api[55c1b2f82000+3e0000]
-    Code: 48 8b 47 38 ... <48> 8b 40 08
+checkout-api[24891]: segfault at 38 ip 000055c1b2f9a4d2 sp 00007ffd7b5d1a10 error 4
+    in checkout-api[55c1b2f82000+3e0000]            (or [FILE_OFF,BASE+SIZE] since 6.x)
+    likely on CPU 3 (core 1, socket 0)               (optional)
+traps: checkout-api[24891] general protection fault ip:55c1b2f9a4d2 sp:7ffd7b5d1a10 error:0
+    in checkout-api[55c1b2f82000+3e0000]
+Code: 48 8b 47 38 ... <48> 8b 40 08
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ _TRAP = re.compile(
 )
 _CODE = re.compile(r"^Code:\s+(?P<bytes>(?:<?\(?[0-9a-fA-F]{2}\)?>?\s*)+)$")
 _OOM = re.compile(
-    r"(?:Out of memory: |Memory cgroup out of memory: )?Kill(?:ed)? process (?P<pid>\d+) \((?P<comm>[^)]*)\)"
+    r"(?:Out of memory: |Memory cgroup out of memory: )?Kill(?:ed)? process (?P<pid>\d+) "
+    r"\((?P<comm>[^)]*)\)"
 )
 _OOM_TASK = re.compile(r"^oom-kill:.*?\btask=(?P<comm>[^,]*),pid=(?P<pid>\d+)")
 
@@ -51,8 +52,9 @@ _TRAP_SIGNALS = {
 }
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False) -> Parsed:
+def parse(
+    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
+) -> Parsed:
     lines = split_records(text)
     crashes: list[CrashEvidence] = []
     facts: list[Fact] = []
@@ -71,11 +73,15 @@ def parse(text: str, *, year: int | None = None, host: str | None = None,
         elif message.startswith("Code: "):
             claimed.add(index)  # "Code: Unable to access opcode bytes at ..." says nothing more
         elif (match := _OOM.search(message) or _OOM_TASK.match(message)) is not None:
-            facts.append(OomKill(pid=int(match["pid"]), process=match["comm"], time=line.time,
-                                 source="kernel"))
+            facts.append(
+                OomKill(
+                    pid=int(match["pid"]), process=match["comm"], time=line.time, source="kernel"
+                )
+            )
             claimed.add(index)
-    return Parsed(crashes=tuple(crashes), facts=_unique(facts), claimed=frozenset(claimed),
-                  lines=len(lines))
+    return Parsed(
+        crashes=tuple(crashes), facts=_unique(facts), claimed=frozenset(claimed), lines=len(lines)
+    )
 
 
 def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
@@ -84,8 +90,9 @@ def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
         signal, trap = "SIGSEGV", None
     elif "ip:" in message and (match := _TRAP.search(message)):
         trap = match["trap"].strip()
-        signal = next((sig for name, sig in _TRAP_SIGNALS.items() if trap.startswith(name)),
-                      "SIGSEGV")
+        signal = next(
+            (sig for name, sig in _TRAP_SIGNALS.items() if trap.startswith(name)), "SIGSEGV"
+        )
     else:
         return None
     base = _hex(match["base"])

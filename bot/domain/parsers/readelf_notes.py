@@ -10,16 +10,26 @@ from bot.domain.parsers.result import Parsed
 
 _FILE_HEADER = re.compile(r"^File: (?P<path>\S+)$")
 _BUILD_ID = re.compile(r"^\s*Build ID: (?P<id>[0-9a-f]{8,128})\s*$")
-_NOTE_LINE = re.compile(r"^(?:Displaying notes found in:|Owner\s+Data size|GNU\s+0x[0-9a-f]+\s+NT_|"
-                        r"OS: |Properties: |x86 (?:feature|ISA)|Stapsdt|Provider:|Location:|"
-                        r"Arguments:|Name:|Version: |Description data:)")
+_NOTE_LINE = re.compile(
+    r"^(?:Displaying notes found in:|Owner\s+Data size|GNU\s+0x[0-9a-f]+\s+NT_|"
+    r"OS: |Properties: |x86 (?:feature|ISA)|Stapsdt|Provider:|Location:|"
+    r"Arguments:|Name:|Version: |Description data:)"
+)
 _FILE_TOOL = re.compile(r"^(?P<path>[^:]+): ELF .*BuildID\[\w+\]=(?P<id>[0-9a-f]{8,128})")
-_UNSTRIP = re.compile(r"^0x[0-9a-f]+\+0x[0-9a-f]+ (?P<id>[0-9a-f]{8,128})@0x[0-9a-f]+ "
-                      r"(?P<file>\S+) (?P<debug>\S+) (?P<name>\S+)$")
+_UNSTRIP = re.compile(
+    r"^0x[0-9a-f]+\+0x[0-9a-f]+ (?P<id>[0-9a-f]{8,128})@0x[0-9a-f]+ "
+    r"(?P<file>\S+) (?P<debug>\S+) (?P<name>\S+)$"
+)
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False, path: str | None = None) -> Parsed:
+def parse(
+    text: str,
+    *,
+    year: int | None = None,
+    host: str | None = None,
+    expected: bool = False,
+    path: str | None = None,
+) -> Parsed:
     lines = split_records(text)
     facts: list[Fact] = []
     claimed: set[int] = set()

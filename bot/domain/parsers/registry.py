@@ -30,8 +30,9 @@ from bot.domain.parsers.result import Parsed
 
 
 class ParseFunction(Protocol):
-    def __call__(self, text: str, *, year: int | None = ..., host: str | None = ...,
-                 expected: bool = ...) -> Parsed: ...
+    def __call__(
+        self, text: str, *, year: int | None = ..., host: str | None = ..., expected: bool = ...
+    ) -> Parsed: ...
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,13 @@ def parsers_for_command(command: str) -> tuple[str, ...]:
         return ("kernel", "journal") if {"-k", "--dmesg"} & set(args) else ("journal", "kernel")
     if program == "coredumpctl":
         verb = next((a for a in args if not a.startswith("-")), "list")
-        return {"list": ("coredumpctl_list",), "info": ("coredumpctl_info",),
-                "dump": ("coredumpctl_dump",), "debug": ("coredumpctl_info", "gdb"),
-                "gdb": ("coredumpctl_info", "gdb")}.get(verb, ("coredumpctl_list",))
+        return {
+            "list": ("coredumpctl_list",),
+            "info": ("coredumpctl_info",),
+            "dump": ("coredumpctl_dump",),
+            "debug": ("coredumpctl_info", "gdb"),
+            "gdb": ("coredumpctl_info", "gdb"),
+        }.get(verb, ("coredumpctl_list",))
     if program in {"readelf", "eu-readelf", "file", "eu-unstrip"}:
         return ("readelf_notes",)
     if program == "gdb":
@@ -108,13 +113,16 @@ def command_subject(command: str) -> str | None:
     operands = [w for w in words[1:] if not w.startswith("-")]
     units = [w for w in operands if w.endswith((".service", ".scope", ".socket"))]
     paths = [w for w in operands if w.startswith("/")]
-    return (units or paths or operands or [None])[0]
+    candidates = units or paths or operands
+    return candidates[0] if candidates else None
 
 
 def is_known_command(command: str) -> bool:
     words = _words(command)
-    return bool(words) and (bool(parsers_for_command(command))
-                            or words[0] in {"tail", "head", "grep", "cat", "ls", "cd", "less"})
+    return bool(words) and (
+        bool(parsers_for_command(command))
+        or words[0] in {"tail", "head", "grep", "cat", "ls", "cd", "less"}
+    )
 
 
 def _words(command: str) -> list[str]:
@@ -122,7 +130,10 @@ def _words(command: str) -> list[str]:
         words = shlex.split(command)
     except ValueError:
         words = command.split()
-    while words and (words[0] in _WRAPPERS or re.match(r"^\w+=", words[0])
-                     or (words[0].startswith("-") and len(words) > 1)):
+    while words and (
+        words[0] in _WRAPPERS
+        or re.match(r"^\w+=", words[0])
+        or (words[0].startswith("-") and len(words) > 1)
+    ):
         words = words[1:]
     return words

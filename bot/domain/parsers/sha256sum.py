@@ -11,8 +11,9 @@ from bot.domain.parsers.result import Parsed
 _LINE = re.compile(r"^(?:\\)?(?P<sum>[0-9a-f]{64}) [ *](?P<path>.+)$")
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False) -> Parsed:
+def parse(
+    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
+) -> Parsed:
     lines = split_records(text)
     facts: list[Fact] = []
     claimed: set[int] = set()

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from bot.domain.evidence import CoreLimit, Fact, RestartPolicy
 from bot.domain.logline import split_records
 from bot.domain.parsers.result import Parsed
 from bot.domain.sizes import parse_usec
 
-_KEY = re.compile(r"^(?P<key>Id|Restart|RestartUSec|RestartSec|NRestarts|LimitCORE|LimitCORESoft|"
-                  r"StartLimitBurst|StartLimitIntervalUSec|StartLimitIntervalSec)=(?P<value>.*)$")
+Limit = int | Literal["unlimited"]
+_KEY = re.compile(
+    r"^(?P<key>Id|Restart|RestartUSec|RestartSec|NRestarts|LimitCORE|LimitCORESoft|"
+    r"StartLimitBurst|StartLimitIntervalUSec|StartLimitIntervalSec)=(?P<value>.*)$"
+)
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False, unit: str | None = None) -> Parsed:
+def parse(
+    text: str,
+    *,
+    year: int | None = None,
+    host: str | None = None,
+    expected: bool = False,
+    unit: str | None = None,
+) -> Parsed:
     lines = split_records(text)
     values: dict[str, str] = {}
     claimed: set[int] = set()
@@ -27,17 +37,20 @@ def parse(text: str, *, year: int | None = None, host: str | None = None,
             claimed.add(index)
     if not values.keys() - {"Id"}:
         return Parsed(claimed=frozenset(claimed), lines=len(lines))
-    facts: list[Fact] = [RestartPolicy(
-        unit=values.get("Id") or unit,
-        restart=values.get("Restart"),
-        restart_usec=_usec(values.get("RestartUSec") or values.get("RestartSec")),
-        n_restarts=_int(values.get("NRestarts")),
-        limit_core=values.get("LimitCORE"),
-        start_limit_burst=_int(values.get("StartLimitBurst")),
-        start_limit_interval_usec=_usec(values.get("StartLimitIntervalUSec")
-                                        or values.get("StartLimitIntervalSec")),
-        source="systemctl show",
-    )]
+    facts: list[Fact] = [
+        RestartPolicy(
+            unit=values.get("Id") or unit,
+            restart=values.get("Restart"),
+            restart_usec=_usec(values.get("RestartUSec") or values.get("RestartSec")),
+            n_restarts=_int(values.get("NRestarts")),
+            limit_core=values.get("LimitCORE"),
+            start_limit_burst=_int(values.get("StartLimitBurst")),
+            start_limit_interval_usec=_usec(
+                values.get("StartLimitIntervalUSec") or values.get("StartLimitIntervalSec")
+            ),
+            source="systemctl show",
+        )
+    ]
     soft = values.get("LimitCORESoft") or values.get("LimitCORE")
     if soft:
         limit = _limit(soft)
@@ -55,7 +68,7 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def _limit(value: str) -> int | str | None:
+def _limit(value: str) -> Limit | None:
     if value == "infinity":
         return "unlimited"
     return int(value) if value.isdigit() else None

@@ -12,13 +12,16 @@ from bot.domain.parsers.result import Parsed
 
 Limit = int | Literal["unlimited"]
 _ULIMIT_A = re.compile(r"^core file size\s+\((?:blocks|kbytes), -c\)\s+(?P<value>\d+|unlimited)$")
-_PROC_LIMITS = re.compile(r"^Max core file size\s+(?P<soft>\d+|unlimited)\s+(?P<hard>\d+|unlimited)"
-                          r"\s+bytes$")
+_PROC_LIMITS = re.compile(
+    r"^Max core file size\s+(?P<soft>\d+|unlimited)\s+(?P<hard>\d+|unlimited)"
+    r"\s+bytes$"
+)
 _BARE = re.compile(r"^(?P<value>\d+|unlimited)$")
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False) -> Parsed:
+def parse(
+    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
+) -> Parsed:
     lines = split_records(text)
     facts: list[Fact] = []
     claimed: set[int] = set()
@@ -27,8 +30,11 @@ def parse(text: str, *, year: int | None = None, host: str | None = None,
         if match := _ULIMIT_A.match(line):
             facts.append(CoreLimit(soft=_blocks(match["value"]), source="ulimit -a"))
         elif match := _PROC_LIMITS.match(line):
-            facts.append(CoreLimit(soft=_value(match["soft"]), hard=_value(match["hard"]),
-                                   source="/proc/limits"))
+            facts.append(
+                CoreLimit(
+                    soft=_value(match["soft"]), hard=_value(match["hard"]), source="/proc/limits"
+                )
+            )
         elif expected and (match := _BARE.match(line)):
             facts.append(CoreLimit(soft=_blocks(match["value"]), source="ulimit -c"))
         else:

@@ -12,16 +12,18 @@ _UNAME_A = re.compile(r"^Linux (?P<host>\S+) (?P<release>\d+\.\d+\S*) #")
 _RELEASE = re.compile(r"^(?P<release>\d+\.\d+(?:\.\d+)?[\w.+~-]*)$")
 
 
-def parse(text: str, *, year: int | None = None, host: str | None = None,
-          expected: bool = False) -> Parsed:
+def parse(
+    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
+) -> Parsed:
     lines = split_records(text)
     facts: list[Fact] = []
     claimed: set[int] = set()
     for index, raw in enumerate(lines):
         line = raw.strip()
         if match := _UNAME_A.match(line):
-            facts.append(KernelVersion(release=match["release"], host=host or match["host"],
-                                       source="uname"))
+            facts.append(
+                KernelVersion(release=match["release"], host=host or match["host"], source="uname")
+            )
         elif expected and (match := _RELEASE.match(line)):
             facts.append(KernelVersion(release=match["release"], host=host, source="uname"))
         else:
