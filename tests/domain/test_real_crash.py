@@ -100,3 +100,24 @@ def test_real_null_read_decodes(tmp_path: Path) -> None:
     assert report.signature == "SIGSEGV apply_rule"
     if crash.instruction is not None:  # the Code: line is printed unless rate-limited
         assert crash.instruction.base_value == 0
+
+
+def test_kernel_line_alone_symbolized_with_the_binary(tmp_path: Path) -> None:
+    """A bare kernel line (as an alert carries it) plus the binary gives function and line."""
+    _need("gcc", "dmesg")
+    from bot.app.enrich import SymbolSources, symbolize_report
+    from bot.domain.decode import decode_text
+
+    binary = tmp_path / "nullread"
+    subprocess.run(["gcc", "-O2", "-g", "-o", str(binary), str(SOURCE)], check=True)
+    child = subprocess.run([str(binary)], cwd=tmp_path, capture_output=True, check=False)
+    assert child.returncode == -11
+    lines = subprocess.run(["dmesg"], capture_output=True, text=True, check=False).stdout
+    crash_lines = [line for line in lines.splitlines() if "nullread[" in line and "segfault" in line]
+    if not crash_lines:
+        pytest.skip("no kernel line readable (kernel.dmesg_restrict, or printk rate limit)")
+    report, problems = symbolize_report(decode_text(crash_lines[-1]), SymbolSources(paths=[binary]))
+    assert problems == []
+    frame = report.crashes[0].frames[0]
+    assert (frame.function, frame.file, frame.line) == ("apply_rule", str(SOURCE), 5)
+    assert report.signature == "SIGSEGV apply_rule"
