@@ -7,6 +7,11 @@ apt_install systemd-container debootstrap zstd iproute2 openssh-client util-linu
 case "$(cat /proc/sys/kernel/core_pattern)" in
   "|"*) echo "30-lab.sh: kernel.core_pattern pipes to a helper; lab hosts will get no cores" >&2 ;;
 esac
+# Every lab host shares this kernel's log and its printk rate limit (10 lines per 5 s by
+# default): a few crash-looping hosts would lose their "segfault at" lines. Raise the burst.
+if [ "$(cat /proc/sys/kernel/printk_ratelimit_burst)" -lt 200 ]; then
+  echo 200 > /proc/sys/kernel/printk_ratelimit_burst
+fi
 SEGBOT_LAB_ROOTFS_TARBALL="$(bash tests/lab/build_rootfs.sh)"
 export SEGBOT_LAB_ROOTFS_TARBALL
 echo "lab rootfs: ${SEGBOT_LAB_ROOTFS_TARBALL}"

@@ -109,6 +109,8 @@ def _identity(upper: Path, *, name: str, crashing: bool, address: str) -> str:
     (etc / "ssh").mkdir(parents=True)
     (etc / "default").mkdir()
     (etc / "hostname").write_text(name + "\n")
+    (etc / "hosts").write_text(f"127.0.0.1\tlocalhost\n127.0.1.1\t{name}\n"
+                               f"{address}\t{name}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
     (etc / "machine-id").write_text(uuid.uuid4().hex + "\n")
     key = etc / "ssh/ssh_host_ed25519_key"
     sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name}", "-f", str(key)])

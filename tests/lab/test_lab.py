@@ -92,14 +92,39 @@ def test_restart_policy_is_the_real_units(lab_host: LabHost) -> None:
 
 
 def test_sudo_allows_the_playbook_and_nothing_else(lab_host: LabHost) -> None:
+    lab_host.wait_for_crashes(1, timeout=60)
     allowed = ssh(lab_host, "sudo -n journalctl -u checkout-api.service -n 1 --no-pager"
                   " && sudo -n coredumpctl list --no-pager && sudo -n dmesg | tail -n 1"
                   " && sudo -n readelf -n /opt/checkout/bin/checkout-api")
     assert allowed.returncode == 0, allowed.stderr
     assert "Build ID" in allowed.stdout
+    assert "unable to resolve host" not in allowed.stderr
     refused = ssh(lab_host, "sudo -n id -u")
     assert refused.returncode != 0
     assert refused.stdout.strip() != "0"
+
+
+def test_core_and_binary_come_off_the_host_as_the_playbook_fetches_them(
+    lab_host: LabHost, tmp_path: Path
+) -> None:
+    lab_host.wait_for_crashes(1, timeout=60)
+    dumped = ssh(lab_host, "sudo -n coredumpctl dump checkout-api > /tmp/evidence.core"
+                 " && sha256sum /tmp/evidence.core /opt/checkout/bin/checkout-api")
+    assert dumped.returncode == 0, dumped.stderr
+    remote = {Path(path).name: digest for digest, path in
+              (line.split() for line in dumped.stdout.splitlines())}
+    batch = tmp_path / "batch"
+    batch.write_text(f"get /tmp/evidence.core {tmp_path}/core\n"
+                     f"get /opt/checkout/bin/checkout-api {tmp_path}/checkout-api\n")
+    argv = ["sftp", "-b", str(batch)] + [
+        a for a in lab_host.ssh_argv()[1:] if a not in ("-p", str(lab_host.port))
+    ]
+    fetched = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert fetched.returncode == 0, fetched.stderr
+    local = subprocess.run(["sha256sum", "core", "checkout-api"], cwd=tmp_path,
+                           capture_output=True, text=True, check=True).stdout
+    assert {name: digest for digest, name in (line.split() for line in local.splitlines())} == {
+        "core": remote["evidence.core"], "checkout-api": remote["checkout-api"]}
 
 
 def test_healthy_host_serves_without_crashing(lab_host_factory: HostFactory) -> None:
