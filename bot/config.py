@@ -173,7 +173,7 @@ def parse_config(text: str, *, source: str = "config") -> Config:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"{source}: not valid YAML: {error}") from None
+        raise ConfigError(f"{source}: not valid YAML: {' '.join(str(error).split())}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

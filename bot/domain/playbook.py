@@ -212,12 +212,16 @@ def _check_graph(steps: tuple[Step, ...]) -> None:
                 raise ConfigError(f"step {step.id}: {{{name}}} is captured by no step it needs")
 
 
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())
+
+
 def load_playbook(text: str, *, name: str) -> Playbook:
     """Parse and validate playbook YAML (the text; the caller reads the file)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"playbook {name}: not YAML: {error}") from None
+        raise ConfigError(f"playbook {name}: not YAML: {_one_line(error)}") from None
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise ConfigError(f"playbook {name}: expected a mapping with a 'steps' list")
     try:

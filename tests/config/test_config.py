@@ -108,7 +108,7 @@ def test_check_config_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "ok: 3 hosts, 2 services, playbook 'segfault'" in result.stdout
     path.write_text(GOOD.replace("port: 2222", "port: nope"))
-    with pytest.raises(ConfigError, match="hosts.node-18.port"):
+    with pytest.raises(ConfigError, match=r"hosts\.node-18\.port"):
         runner.invoke(app, ["check-config", "--config", str(path)], catch_exceptions=False)
 
 

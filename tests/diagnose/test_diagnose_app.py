@@ -58,7 +58,8 @@ def test_a_crashing_host_is_diagnosed_and_its_core_preserved(tmp_path: Path) -> 
                            evidence_dir=tmp_path, now=NOW)
     status = {o.step: o.status for o in result.steps}
     assert set(status.values()) == {"ok"}, status
-    assert runner.commands[0] == "sudo -n coredumpctl --no-pager list -r /opt/checkout/bin/checkout-api"
+    assert runner.commands[0] == (
+        "sudo -n coredumpctl --no-pager list -r /opt/checkout/bin/checkout-api")
     assert f"sudo -n coredumpctl --no-pager dump 24891 --output={CORE_PATH} 2>&1" in runner.commands
     core = result.outcome("fetch_core")
     assert core is not None and core.verified is True and core.artifact is not None
