@@ -6,17 +6,17 @@ in one transaction (group commit); each request still gets its own result.
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.app.ports import DiagnosisTrigger, Store, StoreTx
 from bot.domain.alerts import CrashFacts, Occurrence
+from bot.domain.decode import decode_text
 from bot.domain.incident import (
     DiagnosisRequest,
+    Incident,
     Join,
     OpenIncident,
     Role,
@@ -228,7 +228,7 @@ def assign_role(
         )
 
 
-def _require(tx: StoreTx, incident_id: int) -> Any:
+def _require(tx: StoreTx, incident_id: int) -> Incident:
     from bot.errors import UsageError
 
     incident = tx.incident(incident_id)
@@ -243,30 +243,23 @@ MessageDecoder = Callable[[str, str, datetime], CrashFacts | None]
 
 
 def message_decoder() -> MessageDecoder:
-    """Decode the kernel/journal line an alert carries with bot.domain.decode, once it exists."""
-    try:
-        module = importlib.import_module("bot.domain.decode")
-    except ImportError:
-        return lambda message, host, now: None
-    decode_text: Callable[..., Any] = module.decode_text
+    """Decode the kernel or journal line an alert carries (bot.domain.decode)."""
 
     def decode(message: str, host: str, now: datetime) -> CrashFacts | None:
         try:
             report = decode_text(message, now=now, host=host)
-        except Exception:  # a decoder bug must not cost us the alert; it is kept undecoded
+        except Exception:  # a decoder bug must not cost us the alert: keep it undecoded
             return None
-        crashes = getattr(report, "crashes", ())
-        crash = crashes[0] if crashes else None
-        signature = getattr(report, "signature", None)
-        if crash is None and signature is None:
+        crash = report.crashes[0] if report.crashes else None
+        if crash is None and report.signature is None:
             return None
         return CrashFacts(
-            signature=signature,
-            pid=getattr(crash, "pid", None),
-            signal=getattr(crash, "signal", None),
-            executable=getattr(crash, "executable", None),
-            build_id=getattr(crash, "build_id", None),
-            time=getattr(crash, "time", None),
+            signature=report.signature,
+            pid=crash.pid if crash else None,
+            signal=crash.signal if crash else None,
+            executable=crash.executable if crash else None,
+            build_id=crash.build_id if crash else None,
+            time=crash.time if crash else None,
         )
 
     return decode

@@ -41,6 +41,8 @@ def test_alertmanager_storm_is_one_incident_counted_once(
     assert again.json()["accepted"] == 15 and again.json()["duplicates"] == 25
     (incident,) = server.store.list_incidents()
     assert incident.service == "checkout-api" and incident.occurrences == 40
+    # the kernel line in the description annotation was decoded on the way in
+    assert incident.signature is not None and "checkout-api" in incident.signature
     assert incident.hosts == ("node-0", "node-1", "node-2", "node-3")
     assert sorted(r.host for r in server.diagnoses.requests) == list(incident.hosts)
 
