@@ -82,7 +82,10 @@ def _combine(group: list[CrashEvidence], mappings: Sequence[Mapping]) -> Crash:
         return _first(group, name)
 
     kernel = next((g for g in group if g.source == "kernel"), None)
-    pid = next((g.pid for g in group if g.source in {"coredump", "kernel"} and g.pid), pick("pid"))
+    # coredumpctl knows the process id; the kernel and gdb print the faulting thread's id.
+    pid = next((g.pid for g in group if g.source == "coredump" and g.pid), pick("pid"))
+    thread = next((g.crashing_thread for g in group if g.crashing_thread),
+                  kernel.pid if kernel else None)
     values = {
         name: pick(name)
         for name in (
@@ -102,7 +105,6 @@ def _combine(group: list[CrashEvidence], mappings: Sequence[Mapping]) -> Crash:
             "module_size",
             "file_offset",
             "build_id",
-            "crashing_thread",
             "code",
             "command_line",
             "corefile",
@@ -112,6 +114,7 @@ def _combine(group: list[CrashEvidence], mappings: Sequence[Mapping]) -> Crash:
     crash = Crash(
         sources=tuple(dict.fromkeys(g.source for g in group)),
         pid=pid,
+        crashing_thread=thread,
         frames=_best_frames(group),
         **values,
     )

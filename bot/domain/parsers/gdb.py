@@ -86,6 +86,8 @@ def parse(
 
 def _frame(match: re.Match[str], thread: int | None) -> Frame | None:
     rest = match["rest"].strip()
+    if rest.startswith("0x"):
+        return None  # "#0  0x... n/a (mod + 0x1)" is coredumpctl's format, not gdb's
     address = int(match["address"], 16) if match["address"] else None
     index = int(match["index"])
     if rest == "<signal handler called>":

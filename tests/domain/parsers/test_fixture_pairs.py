@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bot.domain.decode import Section, decode_sections
+from bot.domain.decode import Section, decode_sections, decode_text
 from bot.domain.report_json import report_to_dict
 from tests.fixture_pairs import FixturePair, assert_fact_present, assert_subset, fixture_pairs
 
@@ -24,12 +24,18 @@ def _section(pair: FixturePair) -> Section:
     # gdb output carries `info proc mappings` too: route it as the gdb command would be.
     if pair.parser == "gdb":
         return Section(output=pair.output, command="gdb -batch exe core")
+    if pair.parser == "bundle":  # a whole paste, prompts and all
+        return Section(output=pair.output)
     return Section(output=pair.output, parser=pair.parser)
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=[p.id for p in PAIRS])
 def test_fixture_pair(pair: FixturePair) -> None:
-    report = decode_sections([_section(pair)], now=NOW)
+    section = _section(pair)
+    if section.parser is None and section.command is None:
+        report = decode_text(section.output, now=NOW)
+    else:
+        report = decode_sections([section], now=NOW)
     actual = report_to_dict(report)
     expected = pair.expected
     if "crashes" in expected:
