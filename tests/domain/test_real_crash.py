@@ -113,7 +113,7 @@ def test_kernel_line_alone_symbolized_with_the_binary(tmp_path: Path) -> None:
     child = subprocess.run([str(binary)], cwd=tmp_path, capture_output=True, check=False)
     assert child.returncode == -11
     lines = subprocess.run(["dmesg"], capture_output=True, text=True, check=False).stdout
-    crash_lines = [line for line in lines.splitlines() if "nullread[" in line and "segfault" in line]
+    crash_lines = [ln for ln in lines.splitlines() if "nullread[" in ln and "segfault" in ln]
     if not crash_lines:
         pytest.skip("no kernel line readable (kernel.dmesg_restrict, or printk rate limit)")
     report, problems = symbolize_report(decode_text(crash_lines[-1]), SymbolSources(paths=[binary]))

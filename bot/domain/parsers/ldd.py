@@ -5,47 +5,26 @@ from __future__ import annotations
 import re
 
 from bot.domain.evidence import Fact, SharedLibrary
-from bot.domain.logline import split_records
-from bot.domain.parsers.result import Parsed
+from bot.domain.parsers.result import Parsed, read_lines
 
-_ARROW = re.compile(
-    r"^(?P<name>\S+) => (?:(?P<path>/\S*)|(?P<missing>not found))"
-    r"(?: \(0x(?P<address>[0-9a-f]+)\))?$"
-)
-_DIRECT = re.compile(r"^(?P<path>\S+) \(0x(?P<address>[0-9a-f]+)\)$")
+_ARROW = re.compile(r"^(?P<name>\S+) => (?:(?P<path>/\S*)|(?P<missing>not found))"
+                    r"(?: \(0x(?P<address>[0-9a-f]+)\))?$")
+_DIRECT = re.compile(r"^(?P<path>\S+\.so[.\d]*) \(0x(?P<address>[0-9a-f]+)\)$")
+_NOT_DYNAMIC = {"statically linked", "not a dynamic executable"}
 
 
-def parse(
-    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
-) -> Parsed:
-    lines = split_records(text)
-    facts: list[Fact] = []
-    claimed: set[int] = set()
-    for index, raw in enumerate(lines):
-        line = raw.strip()
+def parse(text: str, *, year: int | None = None, host: str | None = None,
+          expected: bool = False) -> Parsed:
+    def read(line: str) -> Fact | bool | None:
         if match := _ARROW.match(line):
-            facts.append(
-                SharedLibrary(
-                    name=match["name"],
-                    path=match["path"],
-                    missing=bool(match["missing"]),
-                    address=int(match["address"], 16) if match["address"] else None,
-                    source="ldd",
-                )
-            )
-        elif (match := _DIRECT.match(line)) and (".so" in line):
+            return SharedLibrary(
+                name=match["name"], path=match["path"], missing=bool(match["missing"]),
+                address=int(match["address"], 16) if match["address"] else None, source="ldd")
+        if match := _DIRECT.match(line):
             path = match["path"]
-            facts.append(
-                SharedLibrary(
-                    name=path.rsplit("/", 1)[-1],
-                    path=path if path.startswith("/") else None,
-                    address=int(match["address"], 16),
-                    source="ldd",
-                )
-            )
-        elif expected and line in {"statically linked", "not a dynamic executable"}:
-            pass
-        else:
-            continue
-        claimed.add(index)
-    return Parsed(facts=tuple(facts), claimed=frozenset(claimed), lines=len(lines))
+            return SharedLibrary(name=path.rsplit("/", 1)[-1],
+                                 path=path if path.startswith("/") else None,
+                                 address=int(match["address"], 16), source="ldd")
+        return (expected and line in _NOT_DYNAMIC) or None
+
+    return read_lines(text, read)

@@ -5,20 +5,16 @@ from __future__ import annotations
 import re
 
 from bot.domain.evidence import Checksum, Fact
-from bot.domain.logline import split_records
-from bot.domain.parsers.result import Parsed
+from bot.domain.parsers.result import Parsed, read_lines
 
 _LINE = re.compile(r"^(?:\\)?(?P<sum>[0-9a-f]{64}) [ *](?P<path>.+)$")
 
 
-def parse(
-    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
-) -> Parsed:
-    lines = split_records(text)
-    facts: list[Fact] = []
-    claimed: set[int] = set()
-    for index, raw in enumerate(lines):
-        if match := _LINE.match(raw.strip()):
-            facts.append(Checksum(path=match["path"], sha256=match["sum"], source="sha256sum"))
-            claimed.add(index)
-    return Parsed(facts=tuple(facts), claimed=frozenset(claimed), lines=len(lines))
+def parse(text: str, *, year: int | None = None, host: str | None = None,
+          expected: bool = False) -> Parsed:
+    def read(line: str) -> Fact | None:
+        match = _LINE.match(line)
+        return Checksum(path=match["path"], sha256=match["sum"], source="sha256sum") \
+            if match else None
+
+    return read_lines(text, read)

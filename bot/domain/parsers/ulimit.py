@@ -7,8 +7,7 @@ import re
 from typing import Literal
 
 from bot.domain.evidence import CoreLimit, Fact
-from bot.domain.logline import split_records
-from bot.domain.parsers.result import Parsed
+from bot.domain.parsers.result import Parsed, read_lines
 
 Limit = int | Literal["unlimited"]
 _ULIMIT_A = re.compile(r"^core file size\s+\((?:blocks|kbytes), -c\)\s+(?P<value>\d+|unlimited)$")
@@ -19,28 +18,19 @@ _PROC_LIMITS = re.compile(
 _BARE = re.compile(r"^(?P<value>\d+|unlimited)$")
 
 
-def parse(
-    text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
-) -> Parsed:
-    lines = split_records(text)
-    facts: list[Fact] = []
-    claimed: set[int] = set()
-    for index, raw in enumerate(lines):
-        line = raw.strip()
+def parse(text: str, *, year: int | None = None, host: str | None = None,
+          expected: bool = False) -> Parsed:
+    def read(line: str) -> Fact | None:
         if match := _ULIMIT_A.match(line):
-            facts.append(CoreLimit(soft=_blocks(match["value"]), source="ulimit -a"))
-        elif match := _PROC_LIMITS.match(line):
-            facts.append(
-                CoreLimit(
-                    soft=_value(match["soft"]), hard=_value(match["hard"]), source="/proc/limits"
-                )
-            )
-        elif expected and (match := _BARE.match(line)):
-            facts.append(CoreLimit(soft=_blocks(match["value"]), source="ulimit -c"))
-        else:
-            continue
-        claimed.add(index)
-    return Parsed(facts=tuple(facts), claimed=frozenset(claimed), lines=len(lines))
+            return CoreLimit(soft=_blocks(match["value"]), source="ulimit -a")
+        if match := _PROC_LIMITS.match(line):
+            return CoreLimit(soft=_value(match["soft"]), hard=_value(match["hard"]),
+                             source="/proc/limits")
+        if expected and (match := _BARE.match(line)):
+            return CoreLimit(soft=_blocks(match["value"]), source="ulimit -c")
+        return None
+
+    return read_lines(text, read)
 
 
 def _value(text: str) -> Limit:
