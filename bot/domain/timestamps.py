@@ -69,27 +69,24 @@ def build_time(year: int | None, month: int, day: int, clock: str) -> datetime |
 
 
 def parse_iso(text: str) -> datetime | None:
-    match = _ISO.search(text)
-    if not match:
-        return None
-    try:
-        value = datetime.fromisoformat(f"{match['date']}T{match['clock']}")
-    except ValueError:
-        return None
-    if match["frac"]:
-        value = value.replace(microsecond=int(match["frac"][:6].ljust(6, "0")))
-    return value.replace(tzinfo=_zone(match["zone"]))
+    return _stamp(_ISO, text)
 
 
 def parse_coredumpctl_time(text: str) -> datetime | None:
     """`Wed 2026-01-22 03:09:55 UTC` (the day name and zone are optional)."""
-    match = _COREDUMPCTL.search(text)
+    return _stamp(_COREDUMPCTL, text)
+
+
+def _stamp(pattern: re.Pattern[str], text: str) -> datetime | None:
+    match = pattern.search(text)
     if not match:
         return None
     try:
         value = datetime.fromisoformat(f"{match['date']}T{match['clock']}")
     except ValueError:
         return None
+    if fraction := match.groupdict().get("frac"):
+        value = value.replace(microsecond=int(fraction[:6].ljust(6, "0")))
     return value.replace(tzinfo=_zone(match["zone"]))
 
 
