@@ -64,12 +64,13 @@ class HostFactory:
         sh(["mount", "-t", "overlay", "overlay", "-o",
             f"lowerdir={self.lab_root.path},upperdir={directory / 'upper'},"
             f"workdir={directory / 'work'}", str(root)])
+        booted = time.monotonic()
         launcher = _launch(name, root=root, network=network, cgroup_paths=paths,
                            console=directory / "console.log")
         host = LabHost(
             name=name, address=network.address, identity_file=self.lab_root.identity_file,
             known_hosts=known_hosts, host_key_line=key_line, directory=directory,
-            network=network, cgroup_paths=paths, launcher=launcher,
+            network=network, cgroup_paths=paths, launcher=launcher, booted_monotonic=booted,
         )
         with self._lock:
             self.hosts.append(host)

@@ -32,6 +32,9 @@ class LabHost:
     launcher: subprocess.Popen[bytes]
     port: int = 22
     user: str = "segbot"
+    # CLOCK_MONOTONIC when the host was launched: roughly the kernel log's [seconds] clock, so
+    # `dmesg` lines older than this are not this host's (the kernel log is machine-wide).
+    booted_monotonic: float = 0.0
     _leader: int | None = field(default=None, repr=False)
     _gone: bool = field(default=False, repr=False)
 
