@@ -21,6 +21,7 @@ _IRRELEVANT = re.compile(
     r"core::panicking::\w+|std::panicking::\w+|rust_panic\w*|__rust_start_panic|"
     r"<signal handler called>|__kernel_rt_sigreturn|killpg|__GI___\w+)$"
 )
+_OPERATOR = re.compile(r"\b(operator(?:\(\)|\[\]|\s+[\w:]+|[^\w\s(]+))\s*\(")
 _SYSTEM_MODULES = re.compile(
     r"^(?:libc\.so|libc-|libstdc\+\+|libgcc_s|ld-linux|linux-vdso|"
     r"libpthread|libsystemd)"
@@ -56,6 +57,9 @@ def normalize_function(name: str) -> str:
     """`ns::Foo<int>::bar(int) const [clone .cold]` -> `ns::Foo::bar`."""
     name = re.sub(r"\s*\[clone [^\]]*\]", "", name)
     name = re.sub(r"\[abi:[^\]]*\]", "", name)
+    operator = _OPERATOR.search(name)
+    if operator:  # `operator<<(...)`, `operator()`: keep the symbol, drop the arguments
+        return _drop_bracketed(name[: operator.start(1)], "<", ">") + operator[1]
     name = _drop_bracketed(name, "(", ")")
     name = _drop_bracketed(name, "<", ">")
     name = re.sub(r"\s+(?:const|volatile|&&?|noexcept)\b.*$", "", name)
@@ -88,9 +92,7 @@ def _frame_key(frame: Frame) -> str | None:
 
 
 def _drop_bracketed(text: str, opening: str, closing: str) -> str:
-    """Remove every balanced opening...closing group (keeps `operator<`-free names readable)."""
-    if text.startswith("operator") or "operator" in text:
-        return text
+    """Remove every balanced opening...closing group."""
     out: list[str] = []
     depth = 0
     for char in text:

@@ -1,0 +1,70 @@
+"""The signature is stable across hosts, pids and load addresses, and readable."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.decode import Section, decode_sections
+from bot.domain.signature import normalize_function
+
+
+def _signature(kernel_line: str) -> str | None:
+    return decode_sections([Section(output=kernel_line, parser="kernel")]).signature
+
+
+def test_same_bug_other_host_pid_and_aslr_base() -> None:
+    one = _signature("a[1]: segfault at 38 ip 000055c1b2f9a4d2 sp 00007ffd7b5d1a10 error 4 "
+                     "in checkout-api[55c1b2f82000+3e0000]")
+    two = _signature("Jan 22 03:11:07 node-18 kernel: a[99]: segfault at 38 ip 00005600000184d2 "
+                     "sp 00007ffe00000000 error 4 in checkout-api[560000000000+3e0000]")
+    assert one == two == "SIGSEGV checkout-api+0x184d2"
+
+
+def test_library_machinery_is_skipped_in_an_abort() -> None:
+    gdb = """Program terminated with signal SIGABRT, Aborted.
+#0  __pthread_kill_implementation (threadid=1, signo=6, no_tid=0) at ./nptl/pthread_kill.c:44
+#1  0x00007f11 in __GI_raise (sig=6) at ../sysdeps/posix/raise.c:26
+#2  0x00007f12 in __GI_abort () at ./stdlib/abort.c:79
+#3  0x00007f13 in __assert_fail_base (fmt=0x0) at ./assert/assert.c:92
+#4  0x0000555500001234 in Ledger::post<Entry>(Entry const&) (this=0x0) at ledger.cc:10
+#5  0x0000555500001300 in main () at main.cc:3"""
+    report = decode_sections([Section(output=gdb, parser="gdb")])
+    assert report.signature == "SIGABRT Ledger::post"
+
+
+@pytest.mark.parametrize(("raw", "normal"), [
+    ("PricingRule::apply(Order const&) const", "PricingRule::apply"),
+    ("std::vector<int, std::allocator<int> >::at(unsigned long)", "std::vector::at"),
+    ("ns::Foo<int>::bar[abi:cxx11](int) [clone .cold]", "ns::Foo::bar"),
+    ("checkout::handler::h0123456789abcdef", "checkout::handler"),
+    ("apply_rule", "apply_rule"),
+    ("operator<<(std::ostream&, Money const&)", "operator<<"),
+    ("std::vector<int, std::allocator<int> >::operator[](unsigned long)",
+     "std::vector::operator[]"),
+    ("Cart::operator()(Item const&) const", "Cart::operator()"),
+])
+def test_function_names_are_normalized(raw: str, normal: str) -> None:
+    assert normalize_function(raw) == normal
+
+
+def test_different_sites_mean_memory_corruption() -> None:
+    lines = "\n".join([
+        "a[1]: segfault at 7f0000001000 ip 000055c1b2f9a4d2 sp 00007ffd7b5d1a10 error 4 "
+        "in svc[55c1b2f82000+3e0000]",
+        "a[2]: segfault at 7f0000002000 ip 000055c1b2f9b000 sp 00007ffd7b5d1a10 error 6 "
+        "in svc[55c1b2f82000+3e0000]",
+    ])
+    report = decode_sections([Section(output=lines, parser="kernel")])
+    assert report.classification is not None
+    assert report.classification.kind == "memory-corruption-suspected"
+    assert report.determinism.verdict == "varies"
+    assert "run_sanitizers" in {r.action for r in report.recommendations}
+
+
+def test_same_site_twice_is_deterministic() -> None:
+    line = ("a[{pid}]: segfault at 38 ip 000055c1b2f9a4d2 sp 00007ffd7b5d1a10 error 4 "
+            "in svc[55c1b2f82000+3e0000]")
+    report = decode_sections([Section(output=f"{line.format(pid=1)}\n{line.format(pid=2)}",
+                                      parser="kernel")])
+    assert report.determinism.verdict == "deterministic"
+    assert report.classification is not None and report.classification.kind == "null-deref"
