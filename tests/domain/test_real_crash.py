@@ -29,8 +29,9 @@ def _kernel_lines(pid: int) -> str:
         if out.returncode != 0:
             pytest.skip("dmesg is not readable here (kernel.dmesg_restrict): run as root")
         lines = out.stdout.splitlines()
-        for index, line in enumerate(lines):
-            if f"[{pid}]: segfault at" in line:
+        # Pids are reused (the lab's crash loops churn through them): take the newest line.
+        for index in range(len(lines) - 1, -1, -1):
+            if f"nullread[{pid}]: segfault at" in lines[index]:
                 return "\n".join(lines[index : index + 2])
         time.sleep(0.1)
     pytest.fail(f"no kernel segfault line for pid {pid}")
