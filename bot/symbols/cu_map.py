@@ -5,43 +5,10 @@ from __future__ import annotations
 
 import struct
 from array import array
-from dataclasses import dataclass
-from typing import Any
 
-
-@dataclass
-class CuMap:
-    low: array  # type: ignore[type-arg]  # sorted
-    high: array  # type: ignore[type-arg]
-    cu_offset: array  # type: ignore[type-arg]
-
-    def find(self, address: int) -> int:
-        """Offset of the unit covering address, or -1."""
-        from bisect import bisect_right
-
-        i = bisect_right(self.low, address) - 1
-        stop = max(-1, i - 64)  # ranges rarely overlap; look back a little for one that does
-        while i > stop:
-            if self.high[i] > address:
-                return int(self.cu_offset[i])
-            i -= 1
-        return -1
-
-
-def _unit_offsets(info: bytes) -> list[int]:
-    offsets = []
-    pos = 0
-    while pos + 4 <= len(info):
-        (length,) = struct.unpack_from("<I", info, pos)
-        header = 4
-        if length == 0xFFFFFFFF:
-            (length,) = struct.unpack_from("<Q", info, pos + 4)
-            header = 12
-        if length == 0:
-            break
-        offsets.append(pos)
-        pos += header + length
-    return offsets
+from bot.symbols.dwarf_cu import unit_ranges
+from bot.symbols.dwarf_reader import DwarfReader
+from bot.symbols.index_model import CuMap
 
 
 def _aranges(data: bytes) -> list[tuple[int, int, int]]:
@@ -74,18 +41,13 @@ def _aranges(data: bytes) -> list[tuple[int, int, int]]:
     return out
 
 
-def build_cu_map(dwarf: Any, top_ranges: Any) -> CuMap:
-    """top_ranges(cu) gives the address ranges of a unit's top DIE (used for units that
-    .debug_aranges does not list)."""
-    ranges: list[tuple[int, int, int]] = []
-    if dwarf.debug_aranges_sec is not None:
-        ranges = _aranges(dwarf.debug_aranges_sec.stream.getvalue())
+def build_cu_map(reader: DwarfReader) -> CuMap:
+    """Units from .debug_aranges, plus the top-DIE ranges of every unit it does not list."""
+    ranges = _aranges(reader.s.aranges) if reader.s.aranges else []
     listed = {r[2] for r in ranges}
-    for offset in _unit_offsets(dwarf.debug_info_sec.stream.getvalue()):
-        if offset in listed:
-            continue
-        cu = dwarf.get_CU_at(offset)
-        ranges.extend((low, high, offset) for low, high in top_ranges(cu))
+    for offset in reader.unit_offsets():
+        if offset not in listed:
+            ranges.extend((low, high, offset) for low, high in unit_ranges(reader, offset))
     ranges.sort()
     return CuMap(
         array("Q", (r[0] for r in ranges)),

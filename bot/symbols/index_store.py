@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import marshal
 import os
-import tempfile
 from array import array
 from pathlib import Path
 from typing import Any
 
-from bot.symbols.cu_map import CuMap
-from bot.symbols.dwarf_cu import CuIndex, Scope
+from bot.symbols.index_model import CuIndex, CuMap, Scope, Symbols
 from bot.symbols.line_program import LineRows
-from bot.symbols.symtab import Symbols
 
-FORMAT = 1
+FORMAT = 2
 
 
 def default_cache_dir() -> Path:
@@ -43,6 +40,8 @@ def _load(path: Path) -> Any:
 
 def _save(path: Path, value: dict[str, Any]) -> None:
     value = {"format": FORMAT, **value}
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

@@ -41,8 +41,18 @@ def decode_rows(data: bytes, start: int, end: int, header: LineHeader) -> LineRo
     lengths = header.standard_opcode_lengths
     const_add = ((255 - opcode_base) // line_range) * min_inst
     addr_size = header.address_size
-    out: list[tuple[int, int, int, int]] = []
-    emit = out.append
+    out: list[tuple[int, int, int, int, int]] = []
+    last_address = -1
+
+    def emit(row: tuple[int, int, int, int, int]) -> None:
+        # rows at one address within a sequence: only the last one counts
+        nonlocal last_address
+        if row[0] == last_address and out:
+            out[-1] = row
+        else:
+            out.append(row)
+            last_address = row[0]
+
     address, file, line, column = 0, 1, 1, 0
     pos = start
     while pos < end:
@@ -52,7 +62,7 @@ def decode_rows(data: bytes, start: int, end: int, header: LineHeader) -> LineRo
             adj = op - opcode_base
             address += (adj // line_range) * min_inst
             line += line_base + adj % line_range
-            emit((address, file, line, column))
+            emit((address, 1, file, line, column))
         elif op == 0:
             length, shift = 0, 0
             while True:
@@ -66,14 +76,15 @@ def decode_rows(data: bytes, start: int, end: int, header: LineHeader) -> LineRo
                 continue
             sub = data[pos]
             if sub == 1:  # DW_LNE_end_sequence
-                emit((address, END_OF_SEQUENCE, 0, 0))
+                emit((address, 0, END_OF_SEQUENCE, 0, 0))
                 address, file, line, column = 0, 1, 1, 0
+                last_address = -1
             elif sub == 2:  # DW_LNE_set_address
                 size = min(length - 1, addr_size) or length - 1
                 address = int.from_bytes(data[pos + 1 : pos + 1 + size], "little")
             pos += length
         elif op == 1:  # DW_LNS_copy
-            emit((address, file, line, column))
+            emit((address, 1, file, line, column))
         elif op == 2:  # DW_LNS_advance_pc
             value, shift = 0, 0
             while True:
@@ -124,21 +135,18 @@ def decode_rows(data: bytes, start: int, end: int, header: LineHeader) -> LineRo
     return _sorted_rows(out)
 
 
-def _sorted_rows(out: list[tuple[int, int, int, int]]) -> LineRows:
-    # An end of sequence sorts before a row starting at the same address (the next sequence);
-    # Python's sort is stable, so the last row emitted at an address stays last.
-    out.sort(key=lambda row: (row[0], row[1] != END_OF_SEQUENCE))
-    rows = LineRows(array("Q"), array("i"), array("I"), array("I"))
-    last = -1
-    for address, file, line, column in out:
-        if address == last:
-            rows.file[-1] = file
-            rows.line[-1] = line
-            rows.column[-1] = column
-            continue
-        rows.address.append(address)
-        rows.file.append(file)
-        rows.line.append(line)
-        rows.column.append(column)
-        last = address
-    return rows
+def _sorted_rows(out: list[tuple[int, int, int, int, int]]) -> LineRows:
+    # Sequences come out sorted inside; sorting plain tuples merges them cheaply, and puts the
+    # end of one sequence (flag 0) before a sequence starting at the same address (flag 1).
+    out.sort()
+    keep = [i for i in range(len(out) - 1) if out[i][0] != out[i + 1][0]]
+    if out:
+        keep.append(len(out) - 1)
+    if len(keep) != len(out):
+        out = [out[i] for i in keep]
+    return LineRows(
+        array("Q", [r[0] for r in out]),
+        array("i", [r[2] for r in out]),
+        array("I", [r[3] for r in out]),
+        array("I", [r[4] for r in out]),
+    )

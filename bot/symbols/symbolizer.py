@@ -3,24 +3,23 @@ the index that are missing (the unit map and symbols once, each compile unit whe
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_right
 from pathlib import Path
 from typing import Any
 
 from bot.errors import BadElf
 from bot.symbols import index_store
-from bot.symbols.cu_map import CuMap, build_cu_map
-from bot.symbols.dwarf_cu import CuIndex, index_cu, unit_ranges
 from bot.symbols.elf_file import ET_EXEC, ElfSummary
+from bot.symbols.index_model import CuIndex, CuMap, Symbols
 from bot.symbols.line_program import END_OF_SEQUENCE
 from bot.symbols.model import SymbolFrame
-from bot.symbols.symtab import Symbols, read_symbols
 
 
 def index_key(summary: ElfSummary) -> str:
     if summary.build_id:
         return summary.build_id
+    import hashlib
+
     stat = summary.path.stat()
     raw = f"{summary.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
     return "path-" + hashlib.sha256(raw).hexdigest()[:32]
@@ -35,7 +34,7 @@ class ModuleSymbolizer:
         self.directory = root / "index" / index_key(summary)
         self._elf: Any = None
         self._handle: Any = None
-        self._dwarf: Any = None
+        self._dwarf: Any = None  # a DwarfReader once a piece of the index has to be built
         self._units: dict[int, CuIndex] = {}
         loaded = index_store.load_module(self.directory)
         if loaded is None:
@@ -57,13 +56,18 @@ class ModuleSymbolizer:
                 raise BadElf(f"{self.summary.path}: {error}") from error
         return self._elf
 
-    def _dwarf_info(self) -> Any:
+    def _reader(self) -> Any:
         if self._dwarf is None and self.summary.has_dwarf:
-            from elftools.common.exceptions import DWARFError, ELFError
+            import zlib
+
+            from elftools.common.exceptions import ELFError
+
+            from bot.symbols.dwarf_reader import DwarfReader
+            from bot.symbols.sections import load_sections
 
             try:
-                self._dwarf = self._open().get_dwarf_info(relocate_dwarf_sections=False)
-            except (ELFError, DWARFError, OSError, ValueError, KeyError) as error:
+                self._dwarf = DwarfReader(load_sections(self._open()))
+            except (ELFError, OSError, ValueError, KeyError, zlib.error) as error:
                 raise BadElf(f"{self.summary.path}: unreadable DWARF: {error}") from error
         return self._dwarf
 
@@ -81,10 +85,16 @@ class ModuleSymbolizer:
     def _build_module(self) -> tuple[CuMap, Symbols]:
         from array import array
 
+        from bot.symbols.cu_map import build_cu_map
+        from bot.symbols.symtab import read_symbols
+
         symbols = read_symbols(self._open())
-        dwarf = self._dwarf_info()
-        if dwarf is not None:
-            cu_map = build_cu_map(dwarf, lambda cu: unit_ranges(dwarf, cu))
+        reader = self._reader()
+        if reader is not None:
+            try:
+                cu_map = build_cu_map(reader)
+            except (ValueError, IndexError, KeyError) as error:
+                raise BadElf(f"{self.summary.path}: bad DWARF: {error}") from error
         else:
             cu_map = CuMap(array("Q"), array("Q"), array("Q"))
         index_store.save_module(self.directory, cu_map, symbols, {"path": str(self.summary.path)})
@@ -95,18 +105,14 @@ class ModuleSymbolizer:
         if unit is None:
             unit = index_store.load_cu(self.directory, offset)
             if unit is None:
-                dwarf = self._dwarf_info()
-                from elftools.common.exceptions import DWARFError
+                reader = self._reader()
+                if reader is None:
+                    raise BadElf(f"{self.summary.path}: no DWARF")
+                from bot.symbols.dwarf_cu import index_cu
 
                 try:
-                    unit = index_cu(
-                        dwarf,
-                        dwarf.get_CU_at(offset),
-                        dwarf.debug_line_sec.stream.getvalue()
-                        if dwarf.debug_line_sec is not None
-                        else b"",
-                    )
-                except (DWARFError, KeyError, ValueError, IndexError) as error:
+                    unit = index_cu(reader, offset)
+                except (ValueError, IndexError, KeyError) as error:
                     raise BadElf(
                         f"{self.summary.path}: bad DWARF in unit {offset:#x}: {error}"
                     ) from error

@@ -5,36 +5,13 @@ from __future__ import annotations
 
 import struct
 from array import array
-from dataclasses import dataclass
 from typing import Any
 
 from bot.symbols.demangle import demangle
+from bot.symbols.index_model import Symbols
 
 STT_NOTYPE, STT_FUNC, STT_GNU_IFUNC = 0, 2, 10
 _BIND_RANK = {1: 0, 2: 1, 0: 2}  # GLOBAL before WEAK before LOCAL at the same address
-
-
-@dataclass
-class Symbols:
-    address: array  # type: ignore[type-arg]
-    size: array  # type: ignore[type-arg]
-    names: list[str]
-
-    def containing(self, address: int) -> int:
-        """Index of the function symbol covering address, or -1."""
-        from bisect import bisect_right
-
-        i = bisect_right(self.address, address) - 1
-        # aliases share an address; the preferred one is first among equals, so step back
-        while i > 0 and self.address[i - 1] == self.address[i]:
-            i -= 1
-        if i < 0:
-            return -1
-        start = self.address[i]
-        size = self.size[i]
-        if start <= address < start + size or size == 0:
-            return i  # a symbol without a size (assembly) runs to the next one, as addr2line has it
-        return -1
 
 
 def read_symbols(elf: Any) -> Symbols:

@@ -1,0 +1,426 @@
+"""A direct reader for the parts of DWARF 2-5 symbolization needs: unit headers, abbreviation
+tables, DIE attributes, strings, addresses and range lists, over the raw section bytes (which
+pyelftools loads and decompresses). pyelftools' own DIE parsing costs ~60 µs a DIE; this ~5."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.symbols.dwarf_abbrev import Abbrev, AbbrevTable
+
+# forms with a fixed size whatever the unit (0 = no data in the DIE)
+_FIXED = {
+    0x0B: 1,
+    0x05: 2,
+    0x06: 4,
+    0x07: 8,
+    0x0C: 1,
+    0x11: 1,
+    0x12: 2,
+    0x13: 4,
+    0x14: 8,
+    0x19: 0,
+    0x1C: 4,
+    0x1E: 16,
+    0x20: 8,
+    0x21: 0,
+    0x24: 8,
+    0x25: 1,
+    0x26: 2,
+    0x27: 3,
+    0x28: 4,
+    0x29: 1,
+    0x2A: 2,
+    0x2B: 3,
+    0x2C: 4,
+}
+_OFFSET_FORMS = {0x0E, 0x17, 0x1D, 0x1F, 0x1F20, 0x1F21}  # offset_size wide
+_ULEB_FORMS = {0x0F, 0x15, 0x1A, 0x1B, 0x22, 0x23, 0x1F01, 0x1F02}
+_REF_FORMS = {0x11, 0x12, 0x13, 0x14, 0x15}  # unit-relative references
+_STRX = {0x1A, 0x25, 0x26, 0x27, 0x28, 0x1F02}
+_ADDRX = {0x1B, 0x29, 0x2A, 0x2B, 0x2C, 0x1F01}
+
+AT_SIBLING, AT_NAME, AT_STMT_LIST, AT_LOW_PC, AT_HIGH_PC = 0x01, 0x03, 0x10, 0x11, 0x12
+AT_COMP_DIR, AT_ABSTRACT_ORIGIN, AT_SPECIFICATION, AT_RANGES = 0x1B, 0x31, 0x47, 0x55
+AT_CALL_COLUMN, AT_CALL_FILE, AT_CALL_LINE, AT_LINKAGE_NAME = 0x57, 0x58, 0x59, 0x6E
+AT_STR_OFFSETS_BASE, AT_ADDR_BASE, AT_RNGLISTS_BASE = 0x72, 0x73, 0x74
+AT_MIPS_LINKAGE_NAME, AT_GNU_RANGES_BASE, AT_GNU_ADDR_BASE = 0x2007, 0x2132, 0x2133
+
+
+def uleb(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+
+
+def sleb(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            if byte & 0x40:
+                result -= 1 << shift
+            return result, pos
+
+
+def cstring(data: bytes, pos: int) -> str:
+    end = data.find(b"\0", pos)
+    return data[pos : end if end >= 0 else len(data)].decode("utf-8", "replace")
+
+
+@dataclass
+class Sections:
+    info: bytes = b""
+    abbrev: bytes = b""
+    line: bytes = b""
+    str: bytes = b""
+    line_str: bytes = b""
+    addr: bytes = b""
+    str_offsets: bytes = b""
+    ranges: bytes = b""
+    rnglists: bytes = b""
+    aranges: bytes = b""
+
+
+@dataclass
+class Unit:
+    offset: int
+    end: int
+    version: int
+    offset_size: int
+    address_size: int
+    die_offset: int
+    abbrevs: AbbrevTable
+    base: dict[int, int] = field(default_factory=dict)  # str_offsets/addr/rnglists bases
+
+
+Die = dict[int, tuple[int, Any]]  # attribute -> (form, raw value)
+
+
+class DwarfReader:
+    def __init__(self, sections: Sections) -> None:
+        self.s = sections
+        self._abbrev_cache: dict[tuple[int, int, int, int], AbbrevTable] = {}
+        self._unit_offsets: list[int] | None = None
+        self._units: dict[int, Unit] = {}
+
+    # -- units --------------------------------------------------------------------------------
+    def unit_offsets(self) -> list[int]:
+        if self._unit_offsets is None:
+            info = self.s.info
+            offsets, pos = [], 0
+            while pos + 4 <= len(info):
+                length = int.from_bytes(info[pos : pos + 4], "little")
+                header = 4
+                if length == 0xFFFFFFFF:
+                    length = int.from_bytes(info[pos + 4 : pos + 12], "little")
+                    header = 12
+                if length == 0:
+                    break
+                offsets.append(pos)
+                pos += header + length
+            self._unit_offsets = offsets
+        return self._unit_offsets
+
+    def unit_containing(self, offset: int) -> Unit:
+        from bisect import bisect_right
+
+        offsets = self.unit_offsets()
+        return self.unit(offsets[bisect_right(offsets, offset) - 1])
+
+    def unit(self, offset: int) -> Unit:
+        found = self._units.get(offset)
+        if found is not None:
+            return found
+        info = self.s.info
+        length = int.from_bytes(info[offset : offset + 4], "little")
+        offset_size, pos = 4, offset + 4
+        if length == 0xFFFFFFFF:
+            length = int.from_bytes(info[offset + 4 : offset + 12], "little")
+            offset_size, pos = 8, offset + 12
+        end = pos + length
+        version = int.from_bytes(info[pos : pos + 2], "little")
+        pos += 2
+        if version >= 5:
+            unit_type, address_size = info[pos], info[pos + 1]
+            abbrev_offset = int.from_bytes(info[pos + 2 : pos + 2 + offset_size], "little")
+            pos += 2 + offset_size
+            if unit_type in (4, 5):  # skeleton / split compile: dwo id
+                pos += 8
+            elif unit_type in (2, 6):  # type units: signature and type offset
+                pos += 8 + offset_size
+        else:
+            abbrev_offset = int.from_bytes(info[pos : pos + offset_size], "little")
+            address_size = info[pos + offset_size]
+            pos += offset_size + 1
+        unit = Unit(
+            offset,
+            end,
+            version,
+            offset_size,
+            address_size,
+            pos,
+            self._abbrevs(abbrev_offset, offset_size, address_size, version),
+        )
+        top = self.die(unit, pos)[0]
+        if top is not None:
+            for attr in (
+                AT_STR_OFFSETS_BASE,
+                AT_ADDR_BASE,
+                AT_RNGLISTS_BASE,
+                AT_GNU_ADDR_BASE,
+                AT_GNU_RANGES_BASE,
+            ):
+                if attr in top:
+                    unit.base[attr] = top[attr][1]
+        self._units[offset] = unit
+        return unit
+
+    def _abbrevs(
+        self, offset: int, offset_size: int, address_size: int, version: int
+    ) -> AbbrevTable:
+        key = (offset, offset_size, address_size, version)
+        cached = self._abbrev_cache.get(key)
+        if cached is None:
+            sizes = dict(_FIXED)
+            sizes.update({form: offset_size for form in _OFFSET_FORMS})
+            sizes[0x01] = address_size
+            sizes[0x10] = address_size if version <= 2 else offset_size
+            cached = AbbrevTable(self.s.abbrev, offset, sizes)
+            self._abbrev_cache[key] = cached
+        return cached
+
+    # -- DIEs ---------------------------------------------------------------------------------
+    def die(self, unit: Unit, pos: int) -> tuple[Die | None, Abbrev | None, int]:
+        """(attributes, abbreviation, offset after the DIE); (None, None, next) for a null."""
+        data = self.s.info
+        code, pos = uleb(data, pos)
+        if code == 0:
+            return None, None, pos
+        abbrev = unit.abbrevs[code]
+        attrs: Die = {}
+        for attr, form, implicit in abbrev.attrs:
+            if form == 0x16:  # indirect
+                form, pos = uleb(data, pos)
+            if form in _FIXED:
+                size = _FIXED[form]
+                value: Any = (
+                    int.from_bytes(data[pos : pos + size], "little")
+                    if size
+                    else (implicit if form == 0x21 else 1)
+                )
+                pos += size
+            elif form in _ULEB_FORMS:
+                value, pos = uleb(data, pos)
+            elif form in _OFFSET_FORMS:
+                value = int.from_bytes(data[pos : pos + unit.offset_size], "little")
+                pos += unit.offset_size
+            elif form == 0x01:  # addr
+                value = int.from_bytes(data[pos : pos + unit.address_size], "little")
+                pos += unit.address_size
+            elif form == 0x08:  # inline string
+                end = data.index(b"\0", pos)
+                value = data[pos:end]
+                pos = end + 1
+            elif form == 0x0D:
+                value, pos = sleb(data, pos)
+            elif form == 0x10:  # ref_addr
+                size = unit.address_size if unit.version <= 2 else unit.offset_size
+                value = int.from_bytes(data[pos : pos + size], "little")
+                pos += size
+            elif form in (0x09, 0x18):  # block, exprloc
+                size, pos = uleb(data, pos)
+                value = None
+                pos += size
+            elif form in (0x0A, 0x03, 0x04):  # block1/2/4
+                width = {0x0A: 1, 0x03: 2, 0x04: 4}[form]
+                size = int.from_bytes(data[pos : pos + width], "little")
+                value = None
+                pos += width + size
+            else:
+                raise ValueError(f"unknown DWARF form {form:#x} at {pos:#x}")
+            attrs[attr] = (form, value)
+        return attrs, abbrev, pos
+
+    def children(
+        self, unit: Unit, pos: int, wanted: frozenset[int]
+    ) -> Iterator[tuple[int, Die, Abbrev, int]]:
+        """(offset, attributes, abbrev, where its own children start) of each child with a tag
+        in wanted, of the DIE whose children start at pos. Other children and all grandchildren
+        are jumped over (DW_AT_sibling; fixed-size DIEs without decoding their attributes)."""
+        data = self.s.info
+        abbrevs = unit.abbrevs
+        while pos < unit.end:
+            offset = pos
+            code = data[pos]
+            if code < 0x80 and code:
+                quick = abbrevs[code]
+                if quick.tag not in wanted and quick.fixed_size >= 0:
+                    if not quick.has_children:
+                        pos += 1 + quick.fixed_size
+                        continue
+                    if quick.sibling_at >= 0:
+                        at = pos + 1 + quick.sibling_at
+                        pos = unit.offset + int.from_bytes(data[at : at + 4], "little")
+                        continue
+            attrs, abbrev, pos = self.die(unit, pos)
+            if attrs is None or abbrev is None:
+                return
+            if abbrev.tag in wanted:
+                yield offset, attrs, abbrev, pos
+            if abbrev.has_children:
+                sibling = attrs.get(AT_SIBLING)
+                if sibling is not None and sibling[0] in _REF_FORMS:
+                    pos = unit.offset + sibling[1]
+                else:
+                    pos = self.skip_children(unit, pos)
+
+    def skip_children(self, unit: Unit, pos: int) -> int:
+        data = self.s.info
+        abbrevs = unit.abbrevs
+        depth = 1
+        while depth and pos < unit.end:
+            code = data[pos]
+            if code == 0:
+                depth -= 1
+                pos += 1
+                continue
+            if code < 0x80:
+                abbrev = abbrevs[code]
+                if abbrev.fixed_size >= 0:
+                    if abbrev.sibling_at >= 0:
+                        at = pos + 1 + abbrev.sibling_at
+                        pos = unit.offset + int.from_bytes(data[at : at + 4], "little")
+                    else:
+                        pos += 1 + abbrev.fixed_size
+                        depth += abbrev.has_children
+                    continue
+            attrs, found, pos = self.die(unit, pos)
+            if attrs is None or found is None:
+                depth -= 1
+            elif found.has_children:
+                sibling = attrs.get(AT_SIBLING)
+                if sibling is not None and sibling[0] in _REF_FORMS:
+                    pos = unit.offset + sibling[1]
+                else:
+                    depth += 1
+        return pos
+
+    def reference(self, unit: Unit, form: int, value: int) -> int | None:
+        """The .debug_info offset a reference attribute points at (None: another file)."""
+        if form in _REF_FORMS:
+            return unit.offset + value
+        if form == 0x10:
+            return value
+        return None
+
+    # -- values -------------------------------------------------------------------------------
+    def string(self, unit: Unit, form: int, value: Any) -> str | None:
+        if form == 0x08:
+            return bytes(value).decode("utf-8", "replace")
+        if form == 0x0E:
+            return cstring(self.s.str, value)
+        if form == 0x1F:
+            return cstring(self.s.line_str, value)
+        if form in _STRX:
+            base = unit.base.get(AT_STR_OFFSETS_BASE, 8 if unit.offset_size == 4 else 16)
+            at = base + value * unit.offset_size
+            offset = int.from_bytes(self.s.str_offsets[at : at + unit.offset_size], "little")
+            return cstring(self.s.str, offset)
+        return None  # strings in a supplementary file (dwz) are not followed
+
+    def address(self, unit: Unit, form: int, value: int) -> int:
+        if form in _ADDRX:
+            base = unit.base.get(AT_ADDR_BASE, unit.base.get(AT_GNU_ADDR_BASE, 8))
+            at = base + value * unit.address_size
+            return int.from_bytes(self.s.addr[at : at + unit.address_size], "little")
+        return value
+
+    def ranges(self, unit: Unit, die: Die, base: int) -> list[tuple[int, int]]:
+        low = die.get(AT_LOW_PC)
+        high = die.get(AT_HIGH_PC)
+        if low is not None and high is not None:
+            start = self.address(unit, *low)
+            if high[0] == 0x01 or high[0] in _ADDRX:
+                end = self.address(unit, *high)
+            else:
+                end = start + high[1]
+            return [(start, end)] if end > start else []
+        ranges = die.get(AT_RANGES)
+        if ranges is None:
+            return []
+        form, value = ranges
+        if unit.version >= 5:
+            if form == 0x23:  # rnglistx
+                table = unit.base.get(AT_RNGLISTS_BASE, 12 if unit.offset_size == 4 else 20)
+                at = table + value * unit.offset_size
+                value = table + int.from_bytes(
+                    self.s.rnglists[at : at + unit.offset_size], "little"
+                )
+            return self._rnglist(unit, value, base)
+        if AT_GNU_RANGES_BASE in unit.base:
+            value += unit.base[AT_GNU_RANGES_BASE]
+        return self._ranges_v4(unit, value, base)
+
+    def _ranges_v4(self, unit: Unit, pos: int, base: int) -> list[tuple[int, int]]:
+        data, size = self.s.ranges, unit.address_size
+        top = (1 << (8 * size)) - 1
+        out = []
+        while pos + 2 * size <= len(data):
+            begin = int.from_bytes(data[pos : pos + size], "little")
+            end = int.from_bytes(data[pos + size : pos + 2 * size], "little")
+            pos += 2 * size
+            if begin == 0 and end == 0:
+                break
+            if begin == top:
+                base = end
+            elif end > begin:
+                out.append((base + begin, base + end))
+        return out
+
+    def _rnglist(self, unit: Unit, pos: int, base: int) -> list[tuple[int, int]]:
+        data, size = self.s.rnglists, unit.address_size
+        out = []
+        while pos < len(data):
+            kind = data[pos]
+            pos += 1
+            if kind == 0:
+                break
+            if kind == 1:
+                index, pos = uleb(data, pos)
+                base = self.address(unit, 0x1B, index)
+            elif kind in (2, 3):
+                first, pos = uleb(data, pos)
+                second, pos = uleb(data, pos)
+                start = self.address(unit, 0x1B, first)
+                end = self.address(unit, 0x1B, second) if kind == 2 else start + second
+                out.append((start, end))
+            elif kind == 4:
+                first, pos = uleb(data, pos)
+                second, pos = uleb(data, pos)
+                out.append((base + first, base + second))
+            elif kind == 5:
+                base = int.from_bytes(data[pos : pos + size], "little")
+                pos += size
+            elif kind == 6:
+                start = int.from_bytes(data[pos : pos + size], "little")
+                end = int.from_bytes(data[pos + size : pos + 2 * size], "little")
+                pos += 2 * size
+                out.append((start, end))
+            elif kind == 7:
+                start = int.from_bytes(data[pos : pos + size], "little")
+                length, pos = uleb(data, pos + size)
+                out.append((start, start + length))
+            else:
+                raise ValueError(f"unknown range list entry {kind:#x}")
+        return [(a, b) for a, b in out if b > a]

@@ -1,0 +1,69 @@
+"""The pieces of the per-build-id index as they live in memory: a unit map, a symbol table, and
+per compile unit its scopes, segments and line rows. Light to import (the warm path only loads)."""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from bot.symbols.line_program import LineRows
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A function body (parent -1) or an inlined call inside one (parent is the caller scope)."""
+
+    name: str | None
+    parent: int
+    entry: int  # where the function starts: DW_AT_low_pc, else its lowest range
+    call_file: int  # index into the unit's files, -1 if unknown
+    call_line: int
+    call_column: int
+
+
+@dataclass
+class CuIndex:
+    files: list[str | None]
+    rows: LineRows
+    segment_start: array  # type: ignore[type-arg]  # sorted; a segment runs to the next start
+    segment_scope: array  # type: ignore[type-arg]  # innermost scope there, -1 for none
+    scopes: list[Scope]
+
+
+@dataclass
+class CuMap:
+    low: array  # type: ignore[type-arg]  # sorted
+    high: array  # type: ignore[type-arg]
+    cu_offset: array  # type: ignore[type-arg]
+
+    def find(self, address: int) -> int:
+        """Offset of the unit covering address, or -1."""
+        i = bisect_right(self.low, address) - 1
+        stop = max(-1, i - 64)  # ranges rarely overlap; look back a little for one that does
+        while i > stop:
+            if self.high[i] > address:
+                return int(self.cu_offset[i])
+            i -= 1
+        return -1
+
+
+@dataclass
+class Symbols:
+    address: array  # type: ignore[type-arg]
+    size: array  # type: ignore[type-arg]
+    names: list[str]
+
+    def containing(self, address: int) -> int:
+        """Index of the function symbol covering address, or -1."""
+        i = bisect_right(self.address, address) - 1
+        # aliases share an address; the preferred one is first among equals, so step back
+        while i > 0 and self.address[i - 1] == self.address[i]:
+            i -= 1
+        if i < 0:
+            return -1
+        start = self.address[i]
+        size = self.size[i]
+        if start <= address < start + size or size == 0:
+            return i  # a symbol without a size (assembly) runs to the next one, as addr2line has it
+        return -1
