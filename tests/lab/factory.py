@@ -91,6 +91,8 @@ class HostFactory:
             except LabError as exc:
                 errors.append(str(exc))
         sweep(only=self.session)
+        for n in self._numbers:
+            netns.unfence(n)
         if errors:
             raise LabError("; ".join(errors))
 
@@ -175,6 +177,7 @@ def sweep(*, only: Path | None = None) -> None:
             cgroups.remove(paths, timeout=5)
             sh_quiet(["ip", "link", "del", state["link"]])
             sh_quiet(["ip", "netns", "del", state["netns"]])
+            netns.unfence(int(state["netns"].rsplit("-", 1)[1]))
         _remove_tree(session)
 
 

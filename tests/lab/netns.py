@@ -44,7 +44,7 @@ def _in_use(n: int) -> bool:
     if (NETNS_DIR / f"{PREFIX}{n}").exists() or Path(f"/sys/class/net/sblab{n}").exists():
         return True
     routes = sh(["ip", "-4", "route", "show", "to", "match", f"169.254.{n}.2"])
-    return any(line.startswith(f"169.254.{n}.") for line in routes.splitlines())
+    return any(f"169.254.{n}." in line for line in routes.splitlines())
 
 
 def allocate(taken: set[int]) -> HostNetwork:
@@ -77,11 +77,23 @@ def _wire(net: HostNetwork) -> None:
 
 
 def link_down(net: HostNetwork) -> None:
-    """Cut the wire: peers see silence, as with a host that lost power."""
-    sh_quiet(["ip", "link", "set", net.outside_link, "down"])
+    """Cut the wire at the host's end: peers see silence, as with a host that lost power.
+
+    The machine's end stays up (NO-CARRIER), so its route stays and packets die in the veth; an
+    admin-down machine end would drop the route and send them out of the default route."""
+    sh_quiet(["ip", "-n", net.netns, "link", "set", "eth0", "down"])
 
 
 def release(net: HostNetwork) -> None:
-    """Delete the veth pair and the namespace (deleting one end of a veth deletes both)."""
+    """Delete the veth pair and the namespace, and fence the address range off.
+
+    Without the fence, traffic for a dead host's address would leave through the machine's
+    default route; with it, clients get "No route to host" at once, as for a dead host."""
     sh_quiet(["ip", "link", "del", net.outside_link])
     sh_quiet(["ip", "netns", "del", net.netns])
+    sh_quiet(["ip", "route", "replace", "unreachable", f"169.254.{net.n}.0/24"])
+
+
+def unfence(n: int) -> None:
+    """Drop the fence of a released host's range (at session end)."""
+    sh_quiet(["ip", "route", "del", "unreachable", f"169.254.{n}.0/24"])

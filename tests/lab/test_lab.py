@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -177,8 +178,33 @@ def test_killed_host_is_gone_and_leaves_nothing(lab_host_factory: HostFactory) -
     assert not os.path.ismount(host.directory / "root")
     assert not host.network.netns_path.exists()
     assert not any(p.exists() for p in host.cgroup_paths)
+    with pytest.raises(OSError, match="No route to host"):  # never the machine's default route
+        socket.create_connection((host.address, 22), timeout=1).close()
     with pytest.raises(LabError):
         host.run(["true"])
+
+
+def test_power_loss_leaves_peers_in_silence(lab_host_factory: HostFactory) -> None:
+    host = lab_host_factory("lab-blackout")
+    held = subprocess.Popen(
+        [*host.ssh_argv()[:-1], "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2",
+         f"{host.user}@{host.address}", "sleep 60"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(1.5)
+    host.kill(drop_network=True)
+    time.sleep(1)
+    assert held.poll() is None  # no reset, no EOF: the peer only hears silence
+    _, stderr = held.communicate(timeout=20)
+    assert held.returncode == 255
+    assert "Timeout" in stderr
+    with pytest.raises(TimeoutError):  # not refused, not answered by anything else
+        socket.create_connection((host.address, 22), timeout=1).close()
+    assert host.network.netns_path.exists()
+    host.release_network()
+    assert not host.network.netns_path.exists()
+    with pytest.raises(OSError, match="No route to host"):
+        socket.create_connection((host.address, 22), timeout=1).close()
 
 
 def test_eight_hosts_at_once(lab_host_factory: HostFactory) -> None:
