@@ -1,22 +1,29 @@
-"""`segbot symbolize`: module offsets to function+offset, file:line and inline chain."""
+"""`segbot symbolize`: module offsets to function+offset, file:line and inline chain.
+
+Two entry points share one implementation: `command` (the typer verb) and `fast_main` (plain
+argparse, for a start-up that does not pay for typer: `python -m bot.commands.symbolize`, or
+bot.cli dispatching to it before importing typer). The whole command is measured against
+addr2line, so nothing heavy is imported at module level; typer itself is imported on first use.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import typer
+if TYPE_CHECKING:
+    import typer
+else:
 
+    class _LazyTyper:
+        def __getattr__(self, name: str) -> Any:
+            import typer as real
 
-def _parse_offset(text: str) -> int:
-    from bot.errors import UsageError
+            return getattr(real, name)
 
-    raw = text.strip().lower()
-    raw = raw.removeprefix("+")
-    try:
-        return int(raw, 16)  # hex with or without 0x, as addr2line reads addresses
-    except ValueError:
-        raise UsageError(f"not a hex offset: {text!r}") from None
+    typer = _LazyTyper()
 
 
 class _LazyDebuginfod:
@@ -31,6 +38,67 @@ class _LazyDebuginfod:
         return DebuginfodClient(self.urls).fetch(build_id=build_id, artifact=artifact)
 
 
+LazyDebuginfod = _LazyDebuginfod
+
+
+def _parse_offset(text: str) -> int:
+    from bot.errors import UsageError
+
+    raw = text.strip().lower().removeprefix("+")
+    try:
+        return int(raw, 16)  # hex with or without 0x, as addr2line reads addresses
+    except ValueError:
+        raise UsageError(f"not a hex offset: {text!r}") from None
+
+
+def run(
+    *,
+    offsets: Sequence[str],
+    binary: Path | None,
+    build_id: str | None,
+    symbols: Sequence[Path],
+    debuginfod: Sequence[str],
+    json_output: bool,
+    return_address: bool,
+    callers: bool,
+) -> str:
+    """The text the verb prints (without the final newline)."""
+    from bot.errors import UsageError
+
+    if (binary is None) == (build_id is None):
+        raise UsageError("give exactly one of --binary PATH or --build-id HEX")
+    if not offsets:
+        raise UsageError("give at least one OFFSET")
+    parsed = [_parse_offset(text) for text in offsets]
+    flags = [return_address or (callers and i > 0) for i in range(len(parsed))]
+
+    from bot.app.symbolize import DebugInfoFetcher, symbolize_offsets
+
+    urls = list(debuginfod)
+    if not urls:
+        import os
+
+        urls = os.environ.get("DEBUGINFOD_URLS", "").split()
+    fetcher: DebugInfoFetcher | None = _LazyDebuginfod(urls) if urls else None
+    result = symbolize_offsets(
+        build_id=build_id.lower() if build_id else None,
+        binary=binary,
+        offsets=parsed,
+        return_addresses=flags,
+        symbol_paths=list(symbols),
+        fetcher=fetcher,
+    )
+    if json_output:
+        import json
+
+        from bot.symbols.model import module_to_dict
+
+        return json.dumps(module_to_dict(result), indent=2)
+    from bot.symbols.model import describe_offset
+
+    return "\n".join(describe_offset(item) for item in result.results)
+
+
 def command(
     offsets: Annotated[list[str], typer.Argument(help="Module offsets in hex (0x184d2).")],
     binary: Annotated[
@@ -41,9 +109,7 @@ def command(
     ] = None,
     symbols: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--symbols", help="Debug file, binary or debug directory (.build-id/ layout)."
-        ),
+        typer.Option("--symbols", help="Debug file, binary or debug directory (.build-id/)."),
     ] = None,
     debuginfod: Annotated[
         list[str] | None,
@@ -57,45 +123,48 @@ def command(
         bool,
         typer.Option(
             "--callers",
-            help="Every offset but the first is a return address "
-            "(a backtrace, crashing frame first).",
+            help="Every offset but the first is a return address (a backtrace, crash first).",
         ),
     ] = False,
 ) -> None:
     """Module offsets to function+offset, file:line and inline chain (innermost first)."""
-    from bot.errors import UsageError
-
-    if (binary is None) == (build_id is None):
-        raise UsageError("give exactly one of --binary PATH or --build-id HEX")
-    parsed = [_parse_offset(text) for text in offsets]
-    flags = [return_address or (callers and i > 0) for i in range(len(parsed))]
-
-    from bot.app.symbolize import DebugInfoFetcher, symbolize_offsets
-
-    fetcher: DebugInfoFetcher | None = None
-    urls = list(debuginfod or [])
-    if not urls:
-        import os
-
-        urls = os.environ.get("DEBUGINFOD_URLS", "").split()
-    if urls:
-        fetcher = _LazyDebuginfod(urls)
-    result = symbolize_offsets(
-        build_id=build_id.lower() if build_id else None,
+    text = run(
+        offsets=offsets,
         binary=binary,
-        offsets=parsed,
-        return_addresses=flags,
-        symbol_paths=list(symbols or []),
-        fetcher=fetcher,
+        build_id=build_id,
+        symbols=symbols or [],
+        debuginfod=debuginfod or [],
+        json_output=json_output,
+        return_address=return_address,
+        callers=callers,
     )
-    if json_output:
-        import json
+    typer.echo(text)
 
-        from bot.symbols.model import module_to_dict
 
-        typer.echo(json.dumps(module_to_dict(result), indent=2))
-        return
-    from bot.symbols.model import describe_offset
+def fast_main(argv: Sequence[str]) -> int:
+    """The same verb without typer; prints errors as `segbot: reason` and returns the status."""
+    import argparse
 
-    for item in result.results:
-        typer.echo(describe_offset(item))
+    from bot.errors import SegbotError
+
+    parser = argparse.ArgumentParser(prog="segbot symbolize")
+    parser.add_argument("offsets", nargs="+")
+    parser.add_argument("--binary", type=Path)
+    parser.add_argument("--build-id")
+    parser.add_argument("--symbols", type=Path, action="append", default=[])
+    parser.add_argument("--debuginfod", action="append", default=[])
+    parser.add_argument("--json", dest="json_output", action="store_true")
+    parser.add_argument("--return-address", action="store_true")
+    parser.add_argument("--callers", action="store_true")
+    args = parser.parse_args(list(argv))
+    try:
+        text = run(**vars(args))
+    except SegbotError as error:
+        print(f"segbot: {error}", file=sys.stderr)
+        return error.exit_code
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(fast_main(sys.argv[1:]))
