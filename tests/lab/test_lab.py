@@ -141,6 +141,8 @@ def test_healthy_host_serves_without_crashing(lab_host_factory: HostFactory) -> 
         assert "code=dumped" not in journal
         state = host.run(["systemctl", "is-active", "checkout-api.service"]).stdout.strip()
         assert state == "active"
+        with pytest.raises(TimeoutError, match="0 of 1 checkout-api cores"):
+            host.wait_for_crashes(1, timeout=1)
     finally:
         host.stop()
 
