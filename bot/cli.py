@@ -15,6 +15,7 @@ from bot.commands import decode
 from bot.commands import symbolize
 from bot.commands import incidents, serve
 from bot.commands import diagnose, check_config
+from bot.commands import postmortem
 
 app = typer.Typer(
     name="segbot",
@@ -31,6 +32,7 @@ app.command("incidents")(incidents.command)
 app.command("incident")(incidents.show)
 app.command("diagnose")(diagnose.command)
 app.command("check-config")(check_config.command)
+app.command("postmortem")(postmortem.command)
 
 
 def _fail(message: str, code: int) -> None:
