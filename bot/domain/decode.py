@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.domain.classify import classify
@@ -25,7 +25,25 @@ from bot.domain.signature import crash_signature
 from bot.domain.timestamps import find_year
 from bot.domain.triage import determinism, recommend
 
-__all__ = ["DecodedReport", "Section", "decode_sections", "decode_text"]
+__all__ = ["DecodedReport", "Focus", "Section", "decode_sections", "decode_text"]
+
+
+@dataclass(frozen=True)
+class Focus:
+    """The program under investigation; any one matching name is enough."""
+
+    process: str | None = None  # the kernel's comm (cut to 15 characters)
+    executable: str | None = None
+    unit: str | None = None
+
+    def matches(self, crash: Crash) -> bool:
+        if self.executable and crash.executable:
+            return crash.executable == self.executable
+        if self.unit and crash.unit:
+            return crash.unit == self.unit
+        if self.process and crash.process:
+            return crash.process[:15] == self.process[:15]
+        return not (crash.process or crash.executable or crash.unit)
 
 
 def decode_text(
@@ -37,8 +55,14 @@ def decode_text(
 
 
 def decode_sections(
-    sections: Sequence[Section], *, now: datetime | None = None, host: str | None = None
+    sections: Sequence[Section],
+    *,
+    now: datetime | None = None,
+    host: str | None = None,
+    focus: Focus | None = None,
 ) -> DecodedReport:
+    """Decode per-command outputs. With `focus`, crashes of other programs (a shared dmesg
+    shows every process's, and a container's shows its neighbours') are left out."""
     year = find_year("\n".join(s.output for s in sections)) or (now.year if now else None)
     evidence: list[CrashEvidence] = []
     facts: list[Fact] = []
@@ -62,6 +86,8 @@ def decode_sections(
     facts = list(dict.fromkeys(facts))
     mappings = [f for f in facts if isinstance(f, Mapping)]
     crashes = _with_build_ids(merge_crashes(evidence, mappings), facts)
+    if focus is not None:
+        crashes = [c for c in crashes if focus.matches(c)]
     classification = classify(crashes)
     storm = restart_storm(facts)
     health = evidence_health(facts, crashes)

@@ -68,3 +68,17 @@ def test_same_site_twice_is_deterministic() -> None:
                                       parser="kernel")])
     assert report.determinism.verdict == "deterministic"
     assert report.classification is not None and report.classification.kind == "null-deref"
+
+
+def test_focus_leaves_out_other_programs() -> None:
+    from bot.domain.decode import Focus
+
+    dmesg = "\n".join([
+        "[1.0] neighbour[5]: segfault at 0 ip 0000000000001000 sp 00007ffd7b5d1a10 error 14",
+        "[2.0] checkout-api[7]: segfault at 38 ip 000055c1b2f9a4d2 sp 00007ffd7b5d1a10 error 4 "
+        "in checkout-api[55c1b2f82000+3e0000]",
+    ])
+    report = decode_sections([Section(output=dmesg, parser="kernel")],
+                             focus=Focus(process="checkout-api"))
+    assert [c.pid for c in report.crashes] == [7]
+    assert report.signature == "SIGSEGV checkout-api+0x184d2"
