@@ -7,6 +7,8 @@ itself into /sys/fs/cgroup/{systemd,unified}/segbot-lab/<host> (whichever hierar
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -52,9 +54,6 @@ def pids(paths: list[Path]) -> set[int]:
 
 def kill_all(paths: list[Path]) -> None:
     """SIGKILL every process of the host at once (cgroup.kill on v2, else one by one)."""
-    import os
-    import signal
-
     for path in paths:
         kill_file = path / "cgroup.kill"
         if kill_file.exists():

@@ -65,14 +65,18 @@ class LabHost:
         timeout: float = 60.0,
         check: bool = False,
     ) -> subprocess.CompletedProcess[str]:
-        """Run argv as root inside the host (its namespaces and root), without SSH."""
+        """Run argv as root inside the host (its namespaces and root), without SSH.
+
+        The host's own `timeout` ends the command at the deadline (exit status 124), so nothing
+        is left running inside; TimeoutExpired only if even that does not return."""
         command = [
             "nsenter", "-t", str(self.leader_pid()), "-a",
             "env", "-i", f"PATH={CONTAINER_PATH}", "LANG=C.UTF-8", "SYSTEMD_PAGER=", "TERM=dumb",
-            *argv,
+            "timeout", "-k", "2", f"{timeout:g}", *argv,
         ]
         return subprocess.run(
-            command, input=input, capture_output=True, text=True, timeout=timeout, check=check
+            command, input=input, capture_output=True, text=True, timeout=timeout + 10,
+            check=check,
         )
 
     def wait_for_crashes(self, n: int, timeout: float = 30.0) -> int:

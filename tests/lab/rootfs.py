@@ -4,6 +4,7 @@ keys, the crashing service and the core bridge, both compiled here with -O2 -g).
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -75,7 +76,8 @@ def prepare(session: Path, *, core_pattern: str) -> LabRoot:
     root = session / "rootfs"
     root.mkdir(parents=True)
     unpack = subprocess.run(
-        f"zstd -dc {source} | tar --numeric-owner --xattrs --acls -xpf - -C {root}",
+        f"zstd -dc {shlex.quote(str(source))} | "
+        f"tar --numeric-owner --xattrs --acls -xpf - -C {shlex.quote(str(root))}",
         shell=True, capture_output=True, text=True, check=False,
     )
     if unpack.returncode != 0:

@@ -84,6 +84,15 @@ def test_preserved_core_is_complete_enough_for_gdb(lab_host: LabHost) -> None:
     assert re.search(r"#0 .*price_v4 .*checkout_api\.c:\d+", bt.stdout), bt.stdout
 
 
+def test_run_inside_ends_at_its_deadline(lab_host: LabHost) -> None:
+    start = time.monotonic()
+    done = lab_host.run(["sleep", "30"], timeout=1)
+    assert done.returncode == 124
+    assert time.monotonic() - start < 5
+    left = lab_host.run(["pgrep", "-x", "sleep"])
+    assert left.returncode == 1, left.stdout
+
+
 def test_restart_policy_is_the_real_units(lab_host: LabHost) -> None:
     shown = lab_host.run(["systemctl", "show", "checkout-api.service",
                           "-p", "Restart,RestartUSec,LimitCORE,ExecMainStatus"]).stdout
@@ -154,10 +163,11 @@ def test_hosts_are_separate_machines(lab_host: LabHost, lab_host_factory: HostFa
         assert other.host_key_line.split()[2] != lab_host.host_key_line.split()[2]
         ids = {h.run(["cat", "/etc/machine-id"]).stdout for h in (lab_host, other)}
         assert len(ids) == 2
-        # A host's processes are its own: each sees only its own service instances.
+        # Each is its own machine: its own systemd as PID 1 in its own PID namespace and cgroup.
         for host in (lab_host, other):
-            pids = host.run(["ps", "-e", "-o", "pid=,comm="]).stdout
-            assert " 1 systemd" in pids.replace("  ", " ") or pids.split()[:2] == ["1", "systemd"]
+            assert host.run(["cat", "/proc/1/comm"]).stdout == "systemd\n"
+        namespaces = {h.run(["readlink", "/proc/1/ns/pid"]).stdout for h in (lab_host, other)}
+        assert len(namespaces) == 2
         assert set(lab_host.cgroup_paths).isdisjoint(other.cgroup_paths)
         # Another host's key is refused, and nothing runs.
         wrong = ssh(other, "touch /tmp/ran", known_hosts=lab_host.known_hosts)
