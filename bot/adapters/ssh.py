@@ -78,7 +78,7 @@ class SshRunner:
         self._client: paramiko.SSHClient | None = None
         self._sessions = threading.Condition()
         self._open_sessions = 0
-        self._session_limit = max_sessions  # lowered when sshd refuses a channel (MaxSessions)
+        self._session_limit = max_sessions
 
     # -- connection ---------------------------------------------------------------------------
     def connect(self) -> paramiko.Transport:
@@ -141,7 +141,7 @@ class SshRunner:
                         raise CommandTimedOut(f"{self.target.name}: timed out waiting for a "
                                               "free SSH session")
                 self._open_sessions += 1
-            channel = None
+            channel, refused = None, False
             try:
                 transport = self.connect()
                 try:
@@ -152,8 +152,7 @@ class SshRunner:
                     # when several threads open at once; a live transport means "refused".
                     if not transport.is_active() or time.monotonic() >= deadline:
                         raise
-                    with self._sessions:
-                        self._session_limit = max(1, self._open_sessions - 1)
+                    refused = True
                 if channel is not None:
                     yield channel
                     return
@@ -163,6 +162,8 @@ class SshRunner:
                 with self._sessions:
                     self._open_sessions -= 1
                     self._sessions.notify()
+                    if refused:  # wait for one of ours to close (sshd frees it a bit later)
+                        self._sessions.wait(timeout=0.05)
 
     # -- commands -----------------------------------------------------------------------------
     def wrap(self, command: str, timeout: float) -> str:
@@ -213,6 +214,10 @@ class SshRunner:
                     break
                 raise ConnectFailed(f"{self.target.name}: connection lost during a command")
         status = channel.recv_exit_status() if channel.exit_status_ready() else None
+        if status == -1:  # the channel closed without an exit status
+            if transport is None or not transport.is_active():
+                raise ConnectFailed(f"{self.target.name}: connection lost during a command")
+            status = None  # killed by a signal (sshd sent exit-signal, not exit-status)
         duration = time.monotonic() - start
         if status == 124 or (status == 128 + 9 and duration >= timeout):
             timed_out = True

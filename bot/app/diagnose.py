@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 
 from bot.app.enrich import SymbolSources, symbolize_report
 from bot.domain.decode import DecodedReport, Section, decode_sections
+from bot.domain.evidence import ServiceExit
 from bot.domain.playbook import Playbook, Step, captured, render
 from bot.domain.redact import redact
 from bot.errors import ConnectFailed, HostKeyRejected, RemoteError, SegbotError
@@ -84,6 +85,7 @@ class Inventory:
         return {
             "host": self.host, "service": self.service, "unit": self.unit,
             "binary": self.binary, "user": self.user,
+            "process": Path(self.binary).name[:15],  # the kernel's comm: at most 15 characters
             "core_path": f"/var/tmp/segbot-{self.service}-{stamp}.core",
         }
 
@@ -112,7 +114,15 @@ class HostDiagnosis:
 
     @property
     def crashed(self) -> bool:
-        return bool(self.report is not None and self.report.crashes) or "pid" in self.captured
+        """A core of the service, a crash seen by a host-local source, or a signal exit.
+
+        Kernel lines alone do not count: a container's dmesg shows its neighbours' crashes."""
+        if "pid" in self.captured:
+            return True
+        if self.report is None:
+            return False
+        return any(set(c.sources) - {"kernel"} for c in self.report.crashes) or any(
+            isinstance(f, ServiceExit) and f.signal for f in self.report.facts)
 
 
 Progress = Callable[[str, str, str], None]  # (host, step id, "running" or a final status)
@@ -185,6 +195,7 @@ class _HostRun:
     def _fetch(self, step: Step, remote: str, timeout: float) -> StepOutcome:
         self.evidence_dir.mkdir(parents=True, exist_ok=True)
         local = self.evidence_dir / f"{self.inventory.host}-{Path(remote).name}"
+        started = self.clock()
         fetched = self.runner.fetch(remote, local, max_bytes=self.limits.max_artifact_bytes,
                                     timeout=timeout)
         expected = None
@@ -197,7 +208,7 @@ class _HostRun:
                   if verified is False else None)
         return StepOutcome(step=step.id, title=step.title, status=status, reason=reason,
                            command=f"sftp get {remote}", artifact=fetched, verified=verified,
-                           duration=0.0)
+                           duration=self.clock() - started)
 
     def _record(self, step: Step, outcome: StepOutcome) -> None:
         self.outcomes[step.id] = outcome

@@ -22,7 +22,8 @@ from bot.errors import ConfigError
 PARSERS: frozenset[str] = frozenset(PARSER_NAMES)
 
 #: Values the inventory and config provide for every run.
-INVENTORY_PLACEHOLDERS = frozenset({"host", "service", "unit", "binary", "user", "core_path"})
+INVENTORY_PLACEHOLDERS = frozenset(
+    {"host", "service", "unit", "binary", "process", "user", "core_path"})
 #: Values an earlier step captures from its output, with the shape they must have.
 CAPTURE_PATTERNS: Mapping[str, re.Pattern[str]] = {"pid": re.compile(r"[0-9]{1,10}")}
 PLACEHOLDERS = INVENTORY_PLACEHOLDERS | frozenset(CAPTURE_PATTERNS)
