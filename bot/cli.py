@@ -15,7 +15,9 @@ from bot.commands import decode
 from bot.commands import symbolize
 from bot.commands import incidents, serve
 from bot.commands import diagnose, check_config
+from bot.commands import manifest
 from bot.commands import postmortem
+from bot.commands import demo
 
 app = typer.Typer(
     name="segbot",
@@ -32,7 +34,9 @@ app.command("incidents")(incidents.command)
 app.command("incident")(incidents.show)
 app.command("diagnose")(diagnose.command)
 app.command("check-config")(check_config.command)
+app.command("manifest")(manifest.command)
 app.command("postmortem")(postmortem.command)
+app.command("demo")(demo.command)
 
 
 def _fail(message: str, code: int) -> None:

@@ -64,13 +64,18 @@ def decode_sections(
     """Decode per-command outputs. With `focus`, crashes of other programs (a shared dmesg
     shows every process's, and a container's shows its neighbours') are left out."""
     year = find_year("\n".join(s.output for s in sections)) or (now.year if now else None)
-    evidence: list[CrashEvidence] = []
+    # The same line pasted twice (in two sections) is one event; the same line twice in one
+    # output is two events (a crash loop logs identical exits within a second).
+    evidence: dict[tuple[CrashEvidence, int], CrashEvidence] = {}
     facts: list[Fact] = []
     summaries: list[SectionSummary] = []
     for section in sections:
         parsed, names = _parse_section(section, year=year, host=section.host or host)
         for result in parsed:
-            evidence.extend(result.crashes)
+            seen: dict[CrashEvidence, int] = {}
+            for item in result.crashes:
+                seen[item] = seen.get(item, 0) + 1
+                evidence.setdefault((item, seen[item]), item)
             facts.extend(_named_by_command(result.facts, section.command))
         claimed = frozenset().union(*(r.claimed for r in parsed)) if parsed else frozenset()
         blank = {i for i, line in enumerate(_lines(section.output)) if not line.strip()}
@@ -85,7 +90,7 @@ def decode_sections(
         )
     facts = list(dict.fromkeys(facts))
     mappings = [f for f in facts if isinstance(f, Mapping)]
-    crashes = _with_build_ids(merge_crashes(evidence, mappings), facts)
+    crashes = _with_build_ids(merge_crashes(list(evidence.values()), mappings), facts)
     if focus is not None:
         crashes = [c for c in crashes if focus.matches(c)]
     classification = classify(crashes)

@@ -28,7 +28,7 @@ def merge_crashes(
 ) -> list[Crash]:
     groups: list[list[CrashEvidence]] = []
     pidless: list[CrashEvidence] = []
-    for item in sorted(dict.fromkeys(evidence), key=lambda e: _ORDER[e.source]):
+    for item in sorted(evidence, key=lambda e: _ORDER[e.source]):
         if item.pid is None and item.crashing_thread is None:
             pidless.append(item)
             continue
@@ -38,7 +38,7 @@ def merge_crashes(
         else:
             group.append(item)
     for item in pidless:
-        group = next((g for g in groups if _near_in_time(g, item)), None)
+        group = _nearest(groups, item)
         if group is None:
             groups.append([item])
         else:
@@ -61,16 +61,32 @@ def _same_pid(group: list[CrashEvidence], item: CrashEvidence) -> bool:
     )
 
 
-def _near_in_time(group: list[CrashEvidence], item: CrashEvidence) -> bool:
-    if item.time is None:
-        return len(group) > 0 and any(g.unit == item.unit and g.unit for g in group)
-    for other in group:
-        if other.time and abs(other.time - item.time) <= _SAME_TIME:
-            unit_ok = not (other.unit and item.unit) or other.unit == item.unit
-            signal_ok = not (other.signal and item.signal) or other.signal == item.signal
-            if unit_ok and signal_ok:
-                return True
-    return False
+def _nearest(groups: list[list[CrashEvidence]], item: CrashEvidence) -> list[CrashEvidence] | None:
+    """The crash a pid-less line (systemd's "Main process exited") is about: the closest in
+    time, within seconds, of the same unit and signal, that no line of its kind claimed yet
+    (one exit line per crash: a loop of five crashes is five crashes)."""
+    best: tuple[float, list[CrashEvidence]] | None = None
+    for group in groups:
+        if any(g.source == item.source for g in group):
+            continue
+        for other in group:
+            if not _compatible(other, item):
+                continue
+            if item.time is None or other.time is None:
+                distance = 0.0 if item.time is None and other.unit and other.unit == item.unit \
+                    else None
+            else:
+                gap = abs(other.time - item.time)
+                distance = gap.total_seconds() if gap <= _SAME_TIME else None
+            if distance is not None and (best is None or distance < best[0]):
+                best = (distance, group)
+    return best[1] if best else None
+
+
+def _compatible(one: CrashEvidence, other: CrashEvidence) -> bool:
+    unit_ok = not (one.unit and other.unit) or one.unit == other.unit
+    signal_ok = not (one.signal and other.signal) or one.signal == other.signal
+    return unit_ok and signal_ok
 
 
 def _first(group: list[CrashEvidence], name: str) -> Any:

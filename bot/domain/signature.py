@@ -42,8 +42,11 @@ def crash_site(crash: Crash) -> str | None:
     keys = stack_key(crash, depth=1)
     if keys:
         return keys[0]
-    if crash.module and crash.module_offset is not None:
-        return f"{crash.module}+{crash.module_offset:#x}"
+    # The kernel's file offset (6.x) is what elfutils and gdb print; ip - base is relative to
+    # the mapping the ip fell in, which is the same only when the text starts the file.
+    offset = crash.file_offset if crash.file_offset is not None else crash.module_offset
+    if crash.module and offset is not None:
+        return f"{crash.module}+{offset:#x}"
     return None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bot.domain.decode import Section, decode_sections
@@ -82,3 +84,24 @@ def test_focus_leaves_out_other_programs() -> None:
                              focus=Focus(process="checkout-api"))
     assert [c.pid for c in report.crashes] == [7]
     assert report.signature == "SIGSEGV checkout-api+0x184d2"
+
+
+def test_kernel_6x_line_signs_with_the_file_offset_like_coredumpctl() -> None:
+    kernel = ("[631.0] threads[32669]: segfault at 0 ip 0000561f4c8e31e0 sp 00007f8e4a61bec0 "
+              "error 4 in threads[11e0,561f4c8e3000+1000] likely on CPU 0 (core 0, socket 0)")
+    assert _signature(kernel) == "SIGSEGV threads+0x11e0"
+
+
+def test_each_exit_of_a_crash_loop_is_its_own_crash() -> None:
+    journal = "\n".join(
+        f"Nov 26 04:59:4{n} vm systemd[1]: checkout-api.service: Main process exited, "
+        "code=dumped, status=11/SEGV" for n in range(5))
+    report = decode_sections([Section(output=journal, parser="journal")],
+                             now=datetime(2026, 11, 26, tzinfo=UTC))
+    assert len(report.crashes) == 5
+    same_second = "\n".join(f"{line[:14]}0{line[15:]}" for line in journal.splitlines())
+    assert same_second.count("04:59:40") == 5
+    report = decode_sections([Section(output=same_second, parser="journal")],
+                             now=datetime(2026, 11, 26, tzinfo=UTC))
+    assert len(report.crashes) == 5
+    assert all(c.unit == "checkout-api.service" for c in report.crashes)

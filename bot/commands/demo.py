@@ -1,0 +1,37 @@
+"""`segbot demo`: the whole pipeline on this machine, with no Slack workspace and no fleet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def command(
+    postmortem: Annotated[Path, typer.Option(
+        "--postmortem", "-o", help="where to write the postmortem draft")]
+    = Path("segbot-demo-postmortem.md"),
+    keep: Annotated[bool, typer.Option("--keep", help="keep the working directory")] = False,
+) -> None:
+    """Crash a real service in a restart loop, diagnose, contain it, write the postmortem."""
+    from rich.console import Console
+
+    from bot.adapters.demo_run import run_demo
+    from bot.adapters.terminal_report import render
+    from bot.domain.decode import DecodedReport
+
+    console = Console()
+    with console.status("segbot demo", spinner="dots") as status:
+        def step(text: str) -> None:
+            status.update(text)
+            console.print(f"[green]✓[/] {text}", highlight=False)
+
+        result = run_demo(postmortem_path=postmortem, step=step, keep=keep)
+    report: DecodedReport | None = result.diagnosis.report
+    if report is not None:
+        console.rule("What segbot would post in the incident channel")
+        render(report, console)
+    console.rule("Done")
+    console.print(f"incident #{result.incident_id}; postmortem draft: {result.postmortem}",
+                  highlight=False)

@@ -1,0 +1,50 @@
+"""`segbot demo` on this machine: the whole pipeline, as a newcomer runs it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _leftovers() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("segbot-demo-*")}
+
+
+def test_demo_runs_to_a_postmortem_and_cleans_up(tmp_path: Path) -> None:
+    if shutil.which("gdb") is None:
+        pytest.skip("the demo's backtrace step needs gdb")
+    before = _leftovers()
+    postmortem = tmp_path / "pm.md"
+    result = subprocess.run([sys.executable, "-m", "bot", "demo", "-o", str(postmortem)],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "crash-looping under Restart=always, RestartSec=200ms" in out
+    assert "SIGSEGV in checkout-api" in out and "null deref" in out
+    assert "signature  SIGSEGV pricing_rule_apply" in out
+    assert "pricing_rule_apply [inlined]" in out
+    text = postmortem.read_text()
+    assert text.startswith("# Postmortem draft: checkout-api: SIGSEGV (SIGSEGV pricing_rule_")
+    assert "restart delay set to 2s" in text
+    assert "- [ ] Harden restart behavior" in text
+    verified = next(line for line in out.splitlines() if "verified:" in line)
+    after = int(verified.split("verified: ")[1].split(" ")[0])
+    crashed_before = int(verified.split(", ")[1].split(" ")[0])
+    assert crashed_before >= 3 and after <= 2, verified
+    assert _leftovers() <= before
+
+
+def test_shipped_binary_matches_the_source() -> None:
+    """The fallback for machines without a compiler is the same program, with symbols."""
+    shipped = ROOT / "bot/data/demo/checkout-api.x86_64"
+    strings = shipped.read_bytes().decode("latin-1")
+    assert "feature_flags=pricing_v4:%s" in strings
+    assert "pricing_rule_apply" in strings  # DWARF names the inlined function
