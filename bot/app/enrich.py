@@ -111,4 +111,12 @@ def _is_return_address(frames: list[Frame], position: int) -> bool:
 
 
 def _binary_for(module: str | None, paths: Sequence[Path]) -> Path | None:
-    return next((p for p in paths if module and p.is_file() and p.name == module), None)
+    """The given file for a module: same name, an evidence copy named `HOST-NAME`, or (the
+    kernel cuts process names to 15 characters) a name the module begins."""
+    if not module:
+        return None
+    files = [p for p in paths if p.is_file()]
+    exact = next((p for p in files if p.name == module), None)
+    copy = next((p for p in files if p.name.endswith(f"-{module}")), None)
+    cut = next((p for p in files if len(module) == 15 and p.name.startswith(module)), None)
+    return exact or copy or cut
