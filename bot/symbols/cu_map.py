@@ -41,13 +41,27 @@ def _aranges(data: bytes) -> list[tuple[int, int, int]]:
     return out
 
 
-def build_cu_map(reader: DwarfReader) -> CuMap:
-    """Units from .debug_aranges, plus the top-DIE ranges of every unit it does not list."""
+def build_cu_map(reader: DwarfReader) -> tuple[CuMap, list[int]]:
+    """The map from .debug_aranges, and the units it does not list (usually units without
+    code, so they are only read when an address is not found: see add_units). Without
+    .debug_aranges every unit is read now."""
     ranges = _aranges(reader.s.aranges) if reader.s.aranges else []
     listed = {r[2] for r in ranges}
-    for offset in reader.unit_offsets():
-        if offset not in listed:
-            ranges.extend((low, high, offset) for low, high in unit_ranges(reader, offset))
+    unlisted = [offset for offset in reader.unit_offsets() if offset not in listed]
+    if not ranges:
+        return add_units(reader, _to_map(ranges), unlisted), []
+    return _to_map(ranges), unlisted
+
+
+def add_units(reader: DwarfReader, cu_map: CuMap, offsets: list[int]) -> CuMap:
+    """cu_map plus the top-DIE ranges of the given units."""
+    ranges = list(zip(cu_map.low, cu_map.high, cu_map.cu_offset, strict=True))
+    for offset in offsets:
+        ranges.extend((low, high, offset) for low, high in unit_ranges(reader, offset))
+    return _to_map(ranges)
+
+
+def _to_map(ranges: list[tuple[int, int, int]]) -> CuMap:
     ranges.sort()
     return CuMap(
         array("Q", (r[0] for r in ranges)),

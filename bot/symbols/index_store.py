@@ -13,7 +13,7 @@ from typing import Any
 from bot.symbols.index_model import CuIndex, CuMap, Scope, Symbols
 from bot.symbols.line_program import LineRows
 
-FORMAT = 2
+FORMAT = 3
 
 
 def default_cache_dir() -> Path:
@@ -40,16 +40,14 @@ def _load(path: Path) -> Any:
 
 def _save(path: Path, value: dict[str, Any]) -> None:
     value = {"format": FORMAT, **value}
-    import tempfile
-
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
+        with tmp.open("wb") as handle:
             handle.write(marshal.dumps(value))
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # readers see the old file or the whole new one
     except OSError:
-        pass  # an unwritable cache costs speed, never an answer
+        tmp.unlink(missing_ok=True)  # an unwritable cache costs speed, never an answer
 
 
 def load_module(directory: Path) -> tuple[CuMap, Symbols, dict[str, Any]] | None:

@@ -37,10 +37,12 @@ class ModuleSymbolizer:
         self._dwarf: Any = None  # a DwarfReader once a piece of the index has to be built
         self._units: dict[int, CuIndex] = {}
         loaded = index_store.load_module(self.directory)
+        self._unlisted: list[int] = []  # units .debug_aranges leaves out, not read yet
         if loaded is None:
             self.cu_map, self.symbols = self._build_module()
         else:
-            self.cu_map, self.symbols, _ = loaded
+            self.cu_map, self.symbols, info = loaded
+            self._unlisted = list(info.get("unlisted", []))
 
     # -- opening the file only when an index piece has to be built ------------------------
     def _open(self) -> Any:
@@ -92,13 +94,32 @@ class ModuleSymbolizer:
         reader = self._reader()
         if reader is not None:
             try:
-                cu_map = build_cu_map(reader)
+                cu_map, self._unlisted = build_cu_map(reader)
             except (ValueError, IndexError, KeyError) as error:
                 raise BadElf(f"{self.summary.path}: bad DWARF: {error}") from error
         else:
             cu_map = CuMap(array("Q"), array("Q"), array("Q"))
-        index_store.save_module(self.directory, cu_map, symbols, {"path": str(self.summary.path)})
+        self._save_module(cu_map, symbols)
         return cu_map, symbols
+
+    def _save_module(self, cu_map: CuMap, symbols: Symbols) -> None:
+        info = {"path": str(self.summary.path), "unlisted": self._unlisted}
+        index_store.save_module(self.directory, cu_map, symbols, info)
+
+    def _find_unit(self, address: int) -> int:
+        found = self.cu_map.find(address)
+        if found < 0 and self._unlisted:
+            from bot.symbols.cu_map import add_units
+
+            reader = self._reader()
+            try:
+                self.cu_map = add_units(reader, self.cu_map, self._unlisted)
+            except (ValueError, IndexError, KeyError) as error:
+                raise BadElf(f"{self.summary.path}: bad DWARF: {error}") from error
+            self._unlisted = []
+            self._save_module(self.cu_map, self.symbols)
+            found = self.cu_map.find(address)
+        return found
 
     def _unit(self, offset: int) -> CuIndex:
         unit = self._units.get(offset)
@@ -136,7 +157,7 @@ class ModuleSymbolizer:
         line: int | None = None
         column: int | None = None
         unit: CuIndex | None = None
-        cu_offset = self.cu_map.find(query)
+        cu_offset = self._find_unit(query)
         if cu_offset >= 0:
             unit = self._unit(cu_offset)
             row = bisect_right(unit.rows.address, query) - 1
