@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
+import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 from deploy_helpers import DEPLOY
@@ -37,8 +37,9 @@ def _one(kind: str, docs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
 
 
 def _container() -> dict[str, Any]:
-    [container] = _one("Deployment")["spec"]["template"]["spec"]["containers"]
-    return container
+    containers: list[dict[str, Any]] = _one("Deployment")["spec"]["template"]["spec"][
+        "containers"]
+    return containers[0]
 
 
 @pytest.mark.parametrize("path", sorted(K8S.glob("*.yaml")), ids=lambda p: p.name)
