@@ -1,0 +1,233 @@
+"""Every Block Kit message segbot sends, built here from domain values through slack_sdk.models
+so that Slack's limits are checked before anything leaves (50 blocks, 3000 characters per
+section, 75 per button label, 2000 per button value). Text that would not fit is cut with a
+note saying so and where the whole of it is: never silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.app.report_view import Button, Decision, HostProgress, ReportView
+from bot.domain.crash import Crash
+from bot.domain.evidence import Frame
+from bot.domain.report import DecodedReport
+from bot.errors import SlackError
+
+MAX_BLOCKS = 50
+SECTION_CHARS = 3000
+CONTEXT_CHARS = 2000  # per context element (mrkdwn)
+HEADER_CHARS = 150
+MAX_FRAMES = 15
+FALLBACK_CHARS = 3000
+
+_ACTIONS = {
+    "restart_delay": "Slow the restart loop", "preserve_core": "Preserve the core",
+    "raise_core_limit": "Fix core capture", "free_disk": "Free disk space",
+    "disable_flag": "Disable the feature flag", "rollback": "Roll back",
+    "run_sanitizers": "Reproduce under sanitizers", "investigate_oom": "Check memory pressure",
+}
+
+
+def esc(text: str) -> str:
+    """Text safe inside Slack mrkdwn (no accidental mentions, links or markup)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fit(text: str, limit: int, where: str = "the evidence file in the thread") -> str:
+    if len(text) <= limit:
+        return text
+    note = f"\n… cut here: {len(text) - limit + 120} more characters in {where}"
+    return text[: limit - len(note)].rstrip() + note
+
+
+def _section(text: str, where: str = "the evidence file in the thread") -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=fit(text, SECTION_CHARS, where)))
+
+
+def _context(*texts: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=fit(t, CONTEXT_CHARS))
+                                  for t in texts[:10] if t])
+
+
+def report_message(view: ReportView) -> tuple[list[dict[str, Any]], str]:
+    """(blocks, notification text) of an incident's report message."""
+    incident = view.incident
+    report = view.report
+    crash = report.primary if report else None
+    title = f"Incident #{incident.id} · {incident.service} · {incident.status}"
+    blocks: list[Block] = [HeaderBlock(text=title[:HEADER_CHARS])]
+    if crash is not None and report is not None:
+        blocks.append(_section(headline(crash, report)))
+    else:
+        waiting = ", ".join(h.host for h in view.hosts) or ", ".join(incident.hosts) or "the host"
+        blocks.append(_section(f"_Waiting for the first evidence from {esc(waiting)}…_"))
+    if report is not None and report.restart_storm is not None:
+        storm = report.restart_storm
+        state = ":rotating_light: *restart storm*" if storm.storm else "restarts"
+        blocks.append(_section(f"{state}: `{esc(storm.unit or '?')}` {esc(storm.describe())}"))
+    signature = incident.signature or (report.signature if report else None)
+    blocks.append(_context(
+        f"*{incident.occurrences}* occurrence(s) on {esc(', '.join(incident.hosts) or '?')}",
+        f"signature `{esc(signature)}`" if signature else "signature not known yet",
+        f"opened {incident.opened_at:%Y-%m-%d %H:%M} UTC"))
+    if view.hosts:
+        blocks.append(_section("*Diagnosis*\n" + "\n".join(_progress(h) for h in view.hosts)))
+    if crash is not None and crash.frames:
+        blocks.append(_section(frames_text(crash), _files(view)))
+    if report is not None:
+        blocks.extend(_conclusions(report, _files(view)))
+    if view.buttons:
+        blocks.append(DividerBlock())
+        blocks.append(ActionsBlock(elements=[_button(n, b) for n, b in
+                                             enumerate(view.buttons[:25])]))
+    if view.decisions:
+        blocks.append(_context(*(_decision(d) for d in view.decisions[-10:])))
+    if view.files:
+        blocks.append(_context("Files in the thread: " + ", ".join(
+            f"`{esc(f)}`" for f in view.files)))
+    head = headline(crash, report) if crash is not None and report is not None else "diagnosing"
+    text = f"Incident #{incident.id} {incident.service} ({incident.status}): {head}"
+    return checked(blocks), fit(text, FALLBACK_CHARS)
+
+
+def decoded_message(report: DecodedReport) -> tuple[list[dict[str, Any]], str]:
+    """The decoder's report as an ephemeral message (`/segfault decode`)."""
+    crash = report.primary
+    blocks: list[Block] = [HeaderBlock(text="segbot decode")]
+    where = "segbot decode --json on the full text"
+    if crash is None:
+        blocks.append(_section(f"No crash found in that text ({len(report.facts)} facts, "
+                               f"{report.unrecognized_lines} lines not recognized)."))
+    else:
+        blocks.append(_section(headline(crash, report)))
+        if crash.frames:
+            blocks.append(_section(frames_text(crash), where))
+    blocks.extend(_conclusions(report, where))
+    text = headline(crash, report) if crash is not None else "no crash found"
+    return checked(blocks), fit(text, FALLBACK_CHARS)
+
+
+def headline(crash: Crash, report: DecodedReport) -> str:
+    """The decoded kernel line: what crashed, where, and what it means."""
+    who = crash.process or crash.module or "?"
+    line = f"*{esc(crash.signal or 'crash')}* in `{esc(who)}`"
+    if crash.pid is not None:
+        line += f" (pid {crash.pid})"
+    if crash.host:
+        line += f" on {esc(crash.host)}"
+    if crash.time:
+        line += f" at {crash.time:%Y-%m-%d %H:%M:%S} UTC"
+    details: list[str] = []
+    if crash.fault_address is not None:
+        details.append(f"fault address `{crash.fault_address:#x}`")
+    if crash.ip is not None:
+        site = f"ip `{crash.ip:#x}`"
+        if crash.module and crash.module_offset is not None:
+            site += f" = `{esc(crash.module)}+{crash.module_offset:#x}`"
+        details.append(site)
+    if details:
+        line += "\n" + ", ".join(details)
+    if report.classification is not None:
+        c = report.classification
+        line += f"\n_{esc(c.kind.replace('-', ' '))}_ ({c.confidence} confidence)"
+        for evidence in c.evidence[:3]:
+            line += f"\n• {esc(evidence)}"
+    return line
+
+
+def frames_text(crash: Crash) -> str:
+    frames = crash.crashing_frames()
+    lines = [f"*Backtrace* (thread {crash.crashing_thread or '?'}, {len(frames)} frames)"]
+    lines += [_frame(f) for f in frames[:MAX_FRAMES]]
+    if len(frames) > MAX_FRAMES:
+        lines.append(f"_… {len(frames) - MAX_FRAMES} more frames in the evidence file_")
+    return "\n".join(lines)
+
+
+def _frame(frame: Frame) -> str:
+    name = esc(frame.function or "??")[:200]
+    where = f" at {esc(frame.file)}:{frame.line}" if frame.file else ""
+    module = (f" ({esc(frame.module)}+{frame.module_offset:#x})"
+              if frame.module and frame.module_offset is not None else "")
+    inlined = " _inlined_" if frame.inlined else ""
+    return f"`#{frame.index}` `{name}`{inlined}{where}{module}"
+
+
+def _conclusions(report: DecodedReport, where: str) -> list[Block]:
+    blocks: list[Block] = []
+    if report.changes:
+        lines = ["*Changes before the first crash*"]
+        for change in report.changes[:10]:
+            when = f" at {change.time:%H:%M:%S}" if change.time else ""
+            gap = (f", {change.minutes_before:g} min before"
+                   if change.minutes_before is not None else "")
+            lines.append(f"• {esc(change.kind.replace('_', ' '))} `{esc(change.name)}` "
+                         f"{esc(change.detail)}{when}{gap}")
+        blocks.append(_section("\n".join(lines), where))
+    if report.health:
+        blocks.append(_section("*Evidence at risk*\n" + "\n".join(
+            f"• {esc(n.text)}" for n in report.health), where))
+    if report.recommendations:
+        blocks.append(_section("*Do first*\n" + "\n".join(
+            f"{r.priority}. *{_ACTIONS.get(r.action, r.action)}*: {esc(r.reason)}"
+            for r in report.recommendations), where))
+    blocks.append(_context(f"determinism: {esc(report.determinism.text)}",
+                           f"{len(report.crashes)} crash(es), {len(report.facts)} facts, "
+                           f"{report.unrecognized_lines} lines not recognized"))
+    return blocks
+
+
+def _progress(host: HostProgress) -> str:
+    line = f"• `{esc(host.host)}`: {host.done}/{host.total} steps"
+    if host.finished:
+        line += " — done" if not host.error else f" — stopped early: {esc(host.error[:300])}"
+    elif host.running:
+        line += f" — running {esc(', '.join(host.running[:6]))}"
+    if host.failed:
+        line += f" (failed: {esc(', '.join(host.failed[:6]))})"
+    return line
+
+
+def _button(index: int, button: Button) -> ButtonElement:
+    confirm = None
+    if button.destructive and button.configured:
+        confirm = ConfirmObject(
+            title=f"{button.label[:90]}?", text=f"segbot will {button.label.lower()} now. "
+            "This is recorded with your name.", confirm="Do it", deny="Cancel", style="danger")
+    return ButtonElement(text=button.label, action_id=f"proposal:{index}:{button.action}",
+                         value=button.proposal_id, confirm=confirm,
+                         style="danger" if button.destructive and button.configured else None)
+
+
+def _decision(decision: Decision) -> str:
+    outcome = f" — {esc(decision.outcome[:200])}" if decision.outcome else ""
+    return (f"<@{decision.actor}> {esc(decision.action.replace('_', ' '))}: "
+            f"*{decision.state}* at {decision.at:%H:%M:%S}{outcome}")
+
+
+def _files(view: ReportView) -> str:
+    return ", ".join(view.files) if view.files else "the evidence file posted in the thread"
+
+
+def checked(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    """Blocks as JSON, validated by slack_sdk (each block's own limits) and the message's."""
+    if len(blocks) > MAX_BLOCKS:
+        raise SlackError(f"message has {len(blocks)} blocks; Slack allows {MAX_BLOCKS}")
+    try:
+        return [block.to_dict() for block in blocks]
+    except Exception as error:  # SlackObjectFormationError: a limit we failed to respect
+        raise SlackError(f"message would break a Slack limit: {error}") from error

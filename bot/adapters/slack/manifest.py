@@ -1,0 +1,53 @@
+"""The Slack app manifest for this configuration: scopes, the slash command, interactivity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.adapters.slack.settings import SlackOptions
+
+BOT_SCOPES = (
+    "commands",  # /segfault
+    "chat:write",  # the report message, ephemeral answers
+    "channels:manage",  # create incident channels, invite, set the topic
+    "channels:join",  # a configured shared channel
+    "channels:read",
+    "files:write",  # long outputs as files (files_upload_v2)
+    "usergroups:read",  # on-call group members; authorization by user group
+)
+
+
+def manifest(options: SlackOptions, *, socket_mode: bool) -> dict[str, Any]:
+    events_url = None
+    if not socket_mode:
+        base = (options.public_url or "https://segbot.example.com").rstrip("/")
+        events_url = f"{base}/slack/events"
+    command: dict[str, Any] = {
+        "command": options.command,
+        "description": "Crash incidents: diagnose a host, status, resolve, decode",
+        "usage_hint": "HOST SERVICE | status | resolve | postmortem | decode TEXT | help",
+        "should_escape": False,
+    }
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if events_url:
+        command["url"] = events_url
+        interactivity["request_url"] = events_url
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": options.app_name,
+            "description": "Chat-ops for native crashes: decode, diagnose, contain.",
+            "background_color": "#8b1a1a",
+        },
+        "features": {
+            "bot_user": {"display_name": options.app_name, "always_online": True},
+            "slash_commands": [command],
+        },
+        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "settings": {
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": socket_mode,
+            "token_rotation_enabled": False,
+        },
+    }

@@ -1,0 +1,166 @@
+"""Slack inside `segbot serve`: builds the flows and the Bolt app from config and environment,
+mounts POST /slack/events (HTTP mode) or connects Socket Mode, and runs the report updater and
+the catch-up poller for as long as the web server runs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from pydantic import ValidationError
+from slack_bolt import App, BoltRequest
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from bot.adapters.slack.bolt_app import create_bolt_app
+from bot.adapters.slack.client import web_client
+from bot.adapters.slack.settings import SlackEnv, SlackOptions, slack_env, slack_options
+from bot.adapters.slack.web_chat import ChatSettings, SlackChat
+from bot.adapters.store.slack_store import SqlSlackStore
+from bot.app.diagnosis_feed import DiagnosisSetup
+from bot.app.ports import Store
+from bot.app.slack_flows import SlackFlows, SlackPolicy
+from bot.app.slack_ports import ContainmentActions, NoActions
+from bot.config import Config
+from bot.errors import ConfigError
+
+log = logging.getLogger("segbot.slack")
+MAX_BODY = 1 << 20
+
+
+class SlackRuntime:
+    def __init__(self, *, flows: SlackFlows, bolt: App, env: SlackEnv,
+                 options: SlackOptions) -> None:
+        self.flows, self.bolt, self.env, self.options = flows, bolt, env, options
+        self.trigger = flows.trigger
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self._socket: Any = None
+
+    def start(self) -> None:
+        self.flows.start()
+        self._stop.clear()
+        self._poller = threading.Thread(target=self._poll, name="segbot-slack-poll", daemon=True)
+        self._poller.start()
+        if self.env.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            self._socket = SocketModeHandler(self.bolt, self.env.app_token)
+            self._socket.connect()
+        log.info("Slack: %s", "Socket Mode" if self.env.socket_mode else "HTTP /slack/events")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._socket is not None:
+            self._socket.close()
+        self.flows.stop()
+        if self._poller is not None:
+            self._poller.join(5)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.options.poll_interval):
+            try:
+                self.flows.poll()
+            except Exception as error:  # the store or Slack is down: try again next round
+                log.warning("Slack catch-up failed: %s", error)
+
+    def mount(self, app: FastAPI) -> None:
+        """POST /slack/events (HTTP mode), and start/stop with the web server's lifespan."""
+        if not self.env.socket_mode:
+            app.add_api_route("/slack/events", self._events, methods=["POST"],
+                              include_in_schema=False)
+        inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(application: Any) -> AsyncIterator[Any]:
+            async with inner(application) as state:
+                self.start()
+                try:
+                    yield state
+                finally:
+                    self.stop()
+
+        app.router.lifespan_context = lifespan
+
+    async def _events(self, request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return Response("payload too large", status_code=413)
+        bolt_request = BoltRequest(body=body.decode("utf-8", "replace"),
+                                   query=dict(request.query_params),
+                                   headers={k: v for k, v in request.headers.items()})
+        # dispatch blocks until the listener acks (it does so first): keep it off the loop
+        answer = await run_in_threadpool(self.bolt.dispatch, bolt_request)
+        return Response(content=answer.body, status_code=answer.status,
+                        headers=answer.first_headers_without_set_cookie())
+
+
+def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
+                  environ: Mapping[str, str] = os.environ,
+                  actions: ContainmentActions | None = None,
+                  diagnosis: DiagnosisSetup | None = None) -> SlackRuntime | None:
+    """The Slack side of serve, or None when SLACK_BOT_TOKEN is unset."""
+    env = slack_env(environ)
+    if env is None:
+        return None
+    options = slack_options(config)
+    checked = _config(config)
+    client = web_client(env.bot_token, api_url=env.api_url)
+    chat = SlackChat(client, ChatSettings(channel_prefix=options.channel_prefix,
+                                          oncall_usergroup=options.oncall_usergroup,
+                                          shared_channel=options.shared_channel))
+    policy = SlackPolicy(
+        services={name: tuple(checked.service_hosts(name)) for name in checked.services},
+        authorization={k: tuple(v) for k, v in checked.authorization.items()},
+        oncall_usergroup=options.oncall_usergroup, proposal_ttl=options.proposal_ttl,
+        min_update_interval=options.min_update_interval,
+        global_update_interval=options.global_update_interval)
+    flows = SlackFlows(store=store, slack_store=SqlSlackStore(engine), chat=chat,
+                       actions=actions or NoActions(), policy=policy,
+                       diagnosis=diagnosis or ssh_diagnosis(checked),
+                       max_diagnoses=checked.defaults.max_hosts)
+    bolt = create_bolt_app(client=client, flows=flows, signing_secret=env.signing_secret,
+                           socket_mode=env.socket_mode, command=options.command)
+    return SlackRuntime(flows=flows, bolt=bolt, env=env, options=options)
+
+
+def _config(config: Mapping[str, Any]) -> Config:
+    try:
+        return Config.model_validate(dict(config))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                             for e in error.errors(include_url=False))
+        raise ConfigError(f"config: {problems}") from None
+
+
+def ssh_diagnosis(config: Config) -> DiagnosisSetup:
+    """Diagnose over SSH with the config's inventory and playbook (as `segbot diagnose`)."""
+    from bot.adapters.ssh import SshRunner
+    from bot.app.diagnose import Inventory, Limits
+    from bot.config import load_playbook_file
+
+    d = config.defaults
+
+    def connect(host: str) -> SshRunner:
+        runner = SshRunner(config.target(host), connect_timeout=d.connect_timeout,
+                           keepalive=d.keepalive, max_sessions=d.max_sessions,
+                           max_output_bytes=d.max_output_bytes)
+        runner.connect()
+        return runner
+
+    def inventory(host: str, service: str) -> Inventory:
+        entry, target = config.services[service], config.target(host)
+        return Inventory(host=host, service=service, unit=entry.unit, binary=entry.binary,
+                         user=target.user, sudo=target.sudo)
+
+    return DiagnosisSetup(
+        connect=connect, inventory=inventory, playbook=load_playbook_file(None, config),
+        evidence_dir=Path(d.evidence_dir),
+        limits=Limits(run_timeout=d.run_timeout, max_parallel_steps=d.max_sessions,
+                      max_artifact_bytes=d.max_artifact_bytes, max_hosts=d.max_hosts))

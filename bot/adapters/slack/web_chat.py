@@ -1,0 +1,125 @@
+"""The Chat port on Slack's Web API. slack_sdk's errors become SlackError in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.adapters.slack.blocks import decoded_message, report_message
+from bot.adapters.slack.channel_names import channel_name
+from bot.app.report_view import ReportView
+from bot.app.slack_ports import ChannelRequest, Place
+from bot.domain.report import DecodedReport
+from bot.errors import SlackError
+
+log = logging.getLogger("segbot.slack.chat")
+MAX_NAME_ATTEMPTS = 5
+
+
+@contextmanager
+def translated(what: str) -> Iterator[None]:
+    """The one place where slack_sdk's and the network's errors become SlackError."""
+    try:
+        yield
+    except SlackApiError as error:
+        code = error.response.get("error") if error.response is not None else None
+        raise SlackError(f"Slack {what}: {code or error}") from None
+    except (SlackClientError, OSError) as error:
+        raise SlackError(f"Slack {what}: {type(error).__name__}: {error}") from None
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    channel_prefix: str = "inc"
+    oncall_usergroup: str | None = None
+    shared_channel: str | None = None  # set: one thread per incident in this channel
+
+
+class SlackChat:
+    def __init__(self, client: WebClient, settings: ChatSettings) -> None:
+        self.client, self.settings = client, settings
+
+    def open_place(self, request: ChannelRequest) -> Place:
+        if self.settings.shared_channel:
+            with translated("conversations.join"):
+                self.client.conversations_join(channel=self.settings.shared_channel)
+            return Place(request.incident_id, self.settings.shared_channel, dedicated=False)
+        channel = self._create(request)
+        place = Place(request.incident_id, channel, dedicated=True)
+        invite = list(request.invite)
+        if self.settings.oncall_usergroup:
+            try:
+                invite += sorted(self.group_members(self.settings.oncall_usergroup))
+            except SlackError as error:  # the channel still opens; say why nobody came
+                log.warning("on-call group %s not invited: %s", self.settings.oncall_usergroup,
+                            error)
+        self.invite(place, invite)
+        with translated("conversations.setTopic"):
+            self.client.conversations_setTopic(channel=channel, topic=request.topic)
+        return place
+
+    def _create(self, request: ChannelRequest) -> str:
+        for attempt in range(MAX_NAME_ATTEMPTS):
+            name = channel_name(prefix=self.settings.channel_prefix,
+                                opened_at=request.opened_at, service=request.service,
+                                signal=request.signal, attempt=attempt,
+                                incident_id=request.incident_id)
+            try:
+                response = self.client.conversations_create(name=name)
+            except SlackApiError as error:
+                if error.response.get("error") == "name_taken":
+                    continue
+                with translated("conversations.create"):
+                    raise
+            return str(response["channel"]["id"])
+        raise SlackError(f"Slack conversations.create: no free name after "
+                         f"{MAX_NAME_ATTEMPTS} attempts")
+
+    def invite(self, place: Place, users: Sequence[str]) -> None:
+        wanted = sorted(set(users))
+        if not wanted or not place.dedicated:
+            return
+        try:
+            self.client.conversations_invite(channel=place.channel, users=",".join(wanted))
+        except SlackApiError as error:
+            if error.response.get("error") not in {"already_in_channel", "cant_invite_self"}:
+                with translated("conversations.invite"):
+                    raise
+
+    def post_report(self, place: Place, view: ReportView) -> str:
+        blocks, text = report_message(view)
+        with translated("chat.postMessage"):
+            response = self.client.chat_postMessage(channel=place.channel, blocks=blocks,
+                                                    text=text, unfurl_links=False)
+        return str(response["ts"])
+
+    def update_report(self, place: Place, view: ReportView) -> None:
+        assert place.report_ts is not None
+        blocks, text = report_message(view)
+        with translated("chat.update"):
+            self.client.chat_update(channel=place.channel, ts=place.report_ts, blocks=blocks,
+                                    text=text)
+
+    def upload(self, place: Place, *, filename: str, title: str, content: str) -> None:
+        with translated("files.upload"):
+            self.client.files_upload_v2(channel=place.channel, thread_ts=place.report_ts,
+                                        filename=filename, title=title, content=content)
+
+    def tell(self, *, channel: str, user: str, text: str) -> None:
+        with translated("chat.postEphemeral"):
+            self.client.chat_postEphemeral(channel=channel, user=user, text=text[:3000])
+
+    def tell_decoded(self, *, channel: str, user: str, report: DecodedReport) -> None:
+        blocks, text = decoded_message(report)
+        with translated("chat.postEphemeral"):
+            self.client.chat_postEphemeral(channel=channel, user=user, blocks=blocks, text=text)
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        with translated("usergroups.users.list"):
+            response = self.client.usergroups_users_list(usergroup=group_id)
+        return frozenset(str(u) for u in response.get("users") or ())

@@ -1,0 +1,109 @@
+"""Diagnose a host for an incident and feed the report as evidence lands, not at the end.
+
+The runner is wrapped so each command's output is decoded the moment it arrives (routed by
+the command line, as a pasted blob would be): the kernel line shows up in Slack while the
+core is still being copied. The final, symbolized report replaces the partial one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from bot.app.diagnose import (
+    CommandResult,
+    CommandRunner,
+    Fetched,
+    HostDiagnosis,
+    Inventory,
+    Limits,
+    diagnose_host,
+    diagnose_unreachable,
+)
+from bot.app.report_view import ReportBook
+from bot.domain.decode import Section
+from bot.domain.incident import DiagnosisRequest
+from bot.domain.playbook import Playbook
+from bot.errors import SegbotError
+
+
+class _ObservedRunner:
+    """A CommandRunner that hands every finished command's output to `seen`."""
+
+    def __init__(self, inner: CommandRunner, seen: Callable[[str, CommandResult], None]) -> None:
+        self._inner, self._seen = inner, seen
+
+    def run(self, command: str, *, timeout: float) -> CommandResult:
+        result = self._inner.run(command, timeout=timeout)
+        if result.stdout and not result.timed_out:
+            self._seen(command, result)
+        return result
+
+    def fetch(self, remote: str, local: Path, *, max_bytes: int, timeout: float) -> Fetched:
+        return self._inner.fetch(remote, local, max_bytes=max_bytes, timeout=timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+@dataclass(frozen=True)
+class DiagnosisSetup:
+    """Everything a diagnosis needs besides the request (built from the config)."""
+
+    connect: Callable[[str], CommandRunner]
+    inventory: Callable[[str, str], Inventory]  # (host, service) -> inventory values
+    playbook: Playbook
+    evidence_dir: Path
+    limits: Limits = field(default_factory=Limits)
+
+
+def diagnose_live(*, request: DiagnosisRequest, setup: DiagnosisSetup, book: ReportBook,
+                  changed: Callable[[int], None], now: Callable[[], datetime]) -> HostDiagnosis:
+    """Run the playbook on the request's host; `changed(incident)` whenever the report moved."""
+    incident, host = request.incident_id, request.host
+    book.started(incident, host, len(setup.playbook.steps))
+    changed(incident)
+    inventory = setup.inventory(host, request.service)
+
+    def progress(_host: str, step: str, status: str) -> None:
+        book.step(incident, host, step, status)
+        changed(incident)
+
+    def seen(command: str, result: CommandResult) -> None:
+        section = Section(output=result.stdout, command=command, host=host)
+        if book.evidence(incident, host, section, now()):
+            changed(incident)
+
+    try:
+        runner = setup.connect(host)
+    except SegbotError as error:
+        diagnosis = diagnose_unreachable(inventory, setup.playbook, error)
+    else:
+        diagnosis = diagnose_host(
+            runner=_ObservedRunner(runner, seen), playbook=setup.playbook, inventory=inventory,
+            evidence_dir=setup.evidence_dir / f"incident-{incident}", now=now(),
+            limits=setup.limits, progress=progress)
+    book.finished(incident, host, diagnosis.report, diagnosis.error or diagnosis.decode_error)
+    changed(incident)
+    return diagnosis
+
+
+def evidence_text(diagnosis: HostDiagnosis) -> str:
+    """Every step's command and (redacted) output, for the file in the report's thread."""
+    parts: list[str] = []
+    for outcome in diagnosis.steps:
+        head = f"### {outcome.step}: {outcome.title} [{outcome.status}]"
+        if outcome.reason:
+            head += f" ({outcome.reason})"
+        parts.append(head)
+        if outcome.command:
+            parts.append(f"$ {outcome.command}")
+        if outcome.output:
+            parts.append(outcome.output.rstrip("\n"))
+        if outcome.artifact is not None:
+            parts.append(f"copied to {outcome.artifact.path} ({outcome.artifact.size} bytes, "
+                         f"sha256 {outcome.artifact.sha256}, verified={outcome.verified})")
+        parts.append("")
+    return "\n".join(parts)

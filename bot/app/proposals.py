@@ -1,0 +1,118 @@
+"""Buttons as proposals: an opaque expiring id stored with the exact action and target.
+
+A click is checked at click time (who may do this action: configured user and user group ids;
+a Slack error while asking means deny), executes at most once (compare-and-set in the store),
+and is audited and put on the timeline whether it was allowed, refused or a repeat.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.app.report_view import Button, Decision
+from bot.app.slack_ports import Chat, ContainmentActions, Proposal, SlackStore
+from bot.domain.incident import Incident, Status
+from bot.domain.report import DecodedReport
+from bot.errors import SegbotError
+
+# action -> (button label, destructive: a confirm dialog first)
+LABELS: dict[str, tuple[str, bool]] = {
+    "restart_delay": ("Slow the restart loop", True),
+    "preserve_core": ("Preserve the core", False),
+    "disable_flag": ("Disable flag", True),
+    "rollback": ("Roll back", True),
+    "rerun": ("Re-run diagnostics", False),
+    "resolve": ("Resolve", True),
+}
+BUILT_IN = frozenset({"rerun", "resolve"})  # done by segbot itself, not the actions port
+CONTAINMENT = ("restart_delay", "preserve_core", "disable_flag", "rollback")
+
+
+def targets(incident: Incident, report: DecodedReport | None,
+            report_host: str | None) -> list[tuple[str, dict[str, str]]]:
+    """The (action, target) pairs the report offers, most urgent first."""
+    offered: list[tuple[str, dict[str, str]]] = []
+    if report is not None:
+        flags = [c for c in report.changes if c.kind == "feature_flag"]
+        deploys = [c for c in report.changes if c.kind == "deploy"]
+        for rec in report.recommendations:
+            target = {"service": incident.service}
+            if rec.action == "disable_flag" and flags:
+                target["flag"] = flags[0].name
+            elif rec.action == "rollback" and deploys:
+                target["version"] = deploys[0].name
+            elif rec.action in {"restart_delay", "preserve_core"} and report_host:
+                target["host"] = report_host
+            elif rec.action not in CONTAINMENT:
+                continue
+            pair = (rec.action, target)
+            if pair not in offered:
+                offered.append(pair)
+    offered.append(("rerun", {"service": incident.service}))
+    offered.append(("resolve", {"incident": str(incident.id)}))
+    return offered
+
+
+def label(action: str, target: Mapping[str, str], configured: bool) -> str:
+    text, _ = LABELS.get(action, (action.replace("_", " ").capitalize(), True))
+    detail = target.get("flag") or target.get("version")
+    if detail:
+        text = f"{text} {detail}"
+    if not configured:
+        text = f"{text} (not configured)"
+    return text[:75]
+
+
+def ensure_buttons(*, store: SlackStore, actions: ContainmentActions, incident: Incident,
+                   report: DecodedReport | None, report_host: str | None, now: datetime,
+                   ttl: timedelta, new_id: Callable[[], str] = lambda: secrets.token_urlsafe(18),
+                   ) -> tuple[tuple[Button, ...], tuple[Decision, ...]]:
+    """One open proposal per offered (action, target), reused until it expires; the buttons
+    and the decisions taken so far. A resolved incident offers no buttons."""
+    existing = store.proposals(incident.id)  # an expired one is replaced by a fresh id
+    buttons: list[Button] = []
+    if incident.status is not Status.RESOLVED:
+        for action, target in targets(incident, report, report_host):
+            current = next((p for p in existing if p.action == action and p.state == "open"
+                            and dict(p.target) == target and p.expires_at > now), None)
+            if current is None:
+                current = Proposal(id=new_id(), incident_id=incident.id, action=action,
+                                   target=target, state="open", created_at=now,
+                                   expires_at=now + ttl)
+                store.add_proposal(current)
+            configured = action in BUILT_IN or actions.configured(action, target)
+            buttons.append(Button(current.id, action, label(action, target, configured),
+                                  LABELS.get(action, ("", True))[1], configured))
+    decisions = tuple(
+        Decision(p.decided_by, p.action, p.state, p.decided_at, p.outcome)
+        for p in existing if p.decided_by and p.decided_at is not None)
+    return tuple(buttons), decisions
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: str
+
+
+def authorize(*, user: str, action: str, rules: Mapping[str, Sequence[str]],
+              chat: Chat) -> Verdict:
+    """Whether `user` may do `action` now: listed by id, or a member of a listed user group.
+    Asking Slack for a group's members and failing means deny."""
+    allowed = rules.get(action, ())
+    if not allowed:
+        return Verdict(False, f"nobody is authorized for {action} "
+                              f"(authorization.{action} in the config)")
+    if user in allowed:
+        return Verdict(True, "listed")
+    for group in (g for g in allowed if g.startswith("S")):
+        try:
+            members = chat.group_members(group)
+        except SegbotError as error:
+            return Verdict(False, f"could not check user group {group}: {error}")
+        if user in members:
+            return Verdict(True, f"member of {group}")
+    return Verdict(False, f"<@{user}> is not authorized for {action}")

@@ -1,0 +1,114 @@
+"""Coalescing report updates: any number of "incident N changed" become few message edits.
+
+`touch(N)` only marks N dirty. One worker thread publishes a dirty incident when its own
+`min_interval` has passed since its last publish and the global spacing allows (Slack's
+chat.update is rate limited per workspace), rendering the state current at that moment. So
+over T seconds an incident's message is edited at most 1 + T / min_interval times, however
+many occurrences arrive. A failed publish (Slack down) keeps the incident dirty and is retried
+with backoff: the store is the truth, the message catches up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger("segbot.slack.updater")
+
+MAX_BACKOFF = 60.0
+
+
+class ReportUpdater:
+    def __init__(
+        self,
+        publish: Callable[[int], None],
+        *,
+        min_interval: float = 2.0,
+        global_interval: float = 1.2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._publish = publish
+        self._min_interval = min_interval
+        self._global_interval = global_interval
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._dirty: dict[int, float] = {}  # incident -> earliest time it may be published
+        self._last: dict[int, float] = {}
+        self._failures: dict[int, int] = {}
+        self._last_any = float("-inf")
+        self._busy = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.published = 0
+
+    def touch(self, incident_id: int) -> None:
+        with self._cond:
+            if incident_id not in self._dirty:
+                earliest = self._last.get(incident_id, float("-inf")) + self._min_interval
+                self._dirty[incident_id] = earliest
+            self._cond.notify_all()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="segbot-slack-updater",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def idle(self, timeout: float) -> bool:
+        """Wait until nothing is dirty or being published (tests, shutdown); False on timeout."""
+        deadline = self._clock() + timeout
+        with self._cond:
+            while self._dirty or self._busy:
+                left = deadline - self._clock()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+        return True
+
+    def _next(self) -> int | None:
+        """The incident due now (waiting as needed), or None when stopping."""
+        with self._cond:
+            while not self._stopping:
+                now = self._clock()
+                if self._dirty:
+                    incident_id, due = min(self._dirty.items(), key=lambda kv: (kv[1], kv[0]))
+                    due = max(due, self._last_any + self._global_interval)
+                    if due <= now:
+                        del self._dirty[incident_id]
+                        self._busy = True
+                        self._last[incident_id] = self._last_any = now
+                        return incident_id
+                    self._cond.wait(due - now)
+                else:
+                    self._cond.wait()
+            return None
+
+    def _run(self) -> None:
+        while (incident_id := self._next()) is not None:
+            try:
+                self._publish(incident_id)
+            except Exception as error:  # Slack down, store busy: keep it dirty, back off
+                failures = self._failures.get(incident_id, 0) + 1
+                self._failures[incident_id] = failures
+                delay = min(MAX_BACKOFF, self._min_interval * 2 ** min(failures, 6))
+                log.warning("report of incident %s not published (%s); retry in %.1fs",
+                            incident_id, error, delay)
+                with self._cond:
+                    retry_at = self._clock() + delay
+                    self._dirty[incident_id] = min(self._dirty.get(incident_id, retry_at),
+                                                   retry_at)
+            else:
+                self._failures.pop(incident_id, None)
+                self.published += 1
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()

@@ -1,0 +1,159 @@
+"""What an incident's report message shows, and the live diagnosis state it is built from.
+
+`ReportBook` collects each host's progress and decoded evidence as steps land (from diagnose
+threads); `ReportView` is the frozen snapshot the chat adapter renders into Block Kit.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.domain.decode import DecodedReport, Section, decode_sections
+from bot.domain.incident import Incident
+
+
+@dataclass(frozen=True)
+class HostProgress:
+    host: str
+    total: int
+    done: int
+    running: tuple[str, ...]
+    failed: tuple[str, ...]
+    finished: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    proposal_id: str
+    action: str
+    label: str
+    destructive: bool
+    configured: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Who did what with a button (shown under the report)."""
+
+    actor: str
+    action: str
+    state: str
+    at: datetime
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class ReportView:
+    incident: Incident
+    report: DecodedReport | None  # the lead host's evidence, decoded so far
+    report_host: str | None
+    hosts: tuple[HostProgress, ...]
+    buttons: tuple[Button, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+    files: tuple[str, ...] = ()  # names of files already uploaded to the thread
+
+
+@dataclass
+class _Host:
+    total: int
+    statuses: dict[str, str] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+    report: DecodedReport | None = None
+    finished: bool = False
+    error: str | None = None
+
+
+class ReportBook:
+    """Thread-safe live state of every incident's diagnoses (the store keeps the incident)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hosts: dict[int, dict[str, _Host]] = {}
+        self._files: dict[int, list[str]] = {}
+        self._pending: dict[int, dict[str, tuple[str, str]]] = {}
+
+    def started(self, incident_id: int, host: str, steps: int) -> None:
+        with self._lock:
+            self._hosts.setdefault(incident_id, {})[host] = _Host(total=steps)
+
+    def step(self, incident_id: int, host: str, step: str, status: str) -> None:
+        with self._lock:
+            self._host(incident_id, host).statuses[step] = status
+
+    def evidence(self, incident_id: int, host: str, section: Section, now: datetime) -> bool:
+        """Add one command's output and re-decode; True if the decoded report changed."""
+        with self._lock:
+            state = self._host(incident_id, host)
+            state.sections.append(section)
+            sections = list(state.sections)
+        report = decode_sections(sections, now=now, host=host)
+        with self._lock:
+            state = self._host(incident_id, host)
+            if state.finished:
+                return False  # the final (symbolized) report already landed
+            changed = state.report is None or _gist(state.report) != _gist(report)
+            state.report = report
+        return changed
+
+    def finished(self, incident_id: int, host: str, report: DecodedReport | None,
+                 error: str | None) -> None:
+        with self._lock:
+            state = self._host(incident_id, host)
+            if report is not None:
+                state.report = report
+            state.finished, state.error = True, error
+
+    def attach(self, incident_id: int, filename: str, title: str, content: str) -> None:
+        """A file to upload to the report's thread with the next publish."""
+        with self._lock:
+            self._pending.setdefault(incident_id, {})[filename] = (title, content)
+
+    def pending_files(self, incident_id: int) -> list[tuple[str, str, str]]:
+        with self._lock:
+            return [(n, t, c) for n, (t, c) in self._pending.get(incident_id, {}).items()]
+
+    def uploaded(self, incident_id: int, filename: str) -> None:
+        with self._lock:
+            self._pending.get(incident_id, {}).pop(filename, None)
+            if filename not in self._files.setdefault(incident_id, []):
+                self._files[incident_id].append(filename)
+
+    def snapshot(self, incident_id: int) -> tuple[DecodedReport | None, str | None,
+                                                  tuple[HostProgress, ...], tuple[str, ...]]:
+        """(lead report, its host, each host's progress, uploaded files)."""
+        with self._lock:
+            hosts = dict(self._hosts.get(incident_id, {}))
+            progress = tuple(
+                HostProgress(
+                    host=name, total=h.total,
+                    done=sum(1 for s in h.statuses.values() if s != "running"),
+                    running=tuple(k for k, s in h.statuses.items() if s == "running"),
+                    failed=tuple(k for k, s in h.statuses.items()
+                                 if s in {"failed", "timed-out"}),
+                    finished=h.finished, error=h.error)
+                for name, h in sorted(hosts.items()))
+            lead = _lead(hosts)
+            files = tuple(self._files.get(incident_id, ()))
+        if lead is None:
+            return None, None, progress, files
+        return hosts[lead].report, lead, progress, files
+
+    def _host(self, incident_id: int, host: str) -> _Host:
+        return self._hosts.setdefault(incident_id, {}).setdefault(host, _Host(total=0))
+
+
+def _lead(hosts: dict[str, _Host]) -> str | None:
+    """The host whose evidence leads the report: crashes first, then most facts."""
+    with_reports = [(name, h.report) for name, h in hosts.items() if h.report is not None]
+    if not with_reports:
+        return None
+    return max(with_reports, key=lambda p: (bool(p[1] and p[1].crashes),
+                                            len(p[1].facts) if p[1] else 0, p[0]))[0]
+
+
+def _gist(report: DecodedReport) -> tuple[object, ...]:
+    return (report.signature, len(report.crashes), len(report.facts),
+            tuple(r.action for r in report.recommendations))

@@ -1,0 +1,198 @@
+"""The incident's life in Slack: its channel, its one report message kept current, and the
+diagnoses that fill it. Alerts and /segfault arrive here the same way (a DiagnosisRequest).
+
+Everything Slack shows is rebuilt from the store and the live diagnosis state when it is
+published, so a lost update is never lost information: the next publish carries it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.app.diagnosis_feed import DiagnosisSetup, diagnose_live, evidence_text
+from bot.app.incidents import DEFAULT_WINDOW
+from bot.app.ports import Store
+from bot.app.proposals import ensure_buttons
+from bot.app.report_updater import ReportUpdater
+from bot.app.report_view import ReportBook, ReportView
+from bot.app.slack_ports import ChannelRequest, Chat, ContainmentActions, Place, SlackStore
+from bot.domain.incident import DiagnosisRequest, Incident, TimelineEvent
+
+log = logging.getLogger("segbot.slack.flows")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SlackPolicy:
+    """What the configuration says about Slack and who may do what."""
+
+    services: Mapping[str, tuple[str, ...]]  # service -> its inventory hosts
+    authorization: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    oncall_usergroup: str | None = None
+    proposal_ttl: timedelta = timedelta(hours=4)
+    group_window: timedelta = DEFAULT_WINDOW
+    min_update_interval: float = 2.0
+    global_update_interval: float = 1.2
+
+
+class SlackFlows:
+    def __init__(self, *, store: Store, slack_store: SlackStore, chat: Chat,
+                 actions: ContainmentActions, policy: SlackPolicy,
+                 diagnosis: DiagnosisSetup | None, clock: Callable[[], datetime] = _utcnow,
+                 max_diagnoses: int = 8) -> None:
+        self.store, self.slack_store, self.chat = store, slack_store, chat
+        self.actions, self.policy, self.diagnosis, self.clock = actions, policy, diagnosis, clock
+        self.book = ReportBook()
+        self.updater = ReportUpdater(self.publish, min_interval=policy.min_update_interval,
+                                     global_interval=policy.global_update_interval)
+        self._pool = ThreadPoolExecutor(max_workers=max_diagnoses,
+                                        thread_name_prefix="segbot-diagnose")
+        self._locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._seen: dict[int, tuple[object, ...]] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.updater.start()
+
+    def stop(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.updater.stop()
+
+    # -- the incident's place in Slack -------------------------------------------------
+
+    def incident(self, incident_id: int) -> Incident | None:
+        detail = self.store.incident_detail(incident_id)
+        return None if detail is None else detail.incident
+
+    def ensure_place(self, incident_id: int, *, invite: tuple[str, ...] = ()) -> Place:
+        """The incident's channel, created (and the on-call group invited) the first time."""
+        with self._lock(incident_id):
+            place = self.slack_store.place(incident_id)
+            if place is not None:
+                if invite and place.dedicated:
+                    self.chat.invite(place, invite)
+                return place
+            incident = self.incident(incident_id)
+            if incident is None:
+                from bot.errors import NotFound
+
+                raise NotFound(f"no incident {incident_id}")
+            signal = (incident.signature or "").split(" ", 1)[0] or None
+            topic = (f"Incident #{incident.id}: {incident.service} crashing"
+                     f"{' (' + incident.signature + ')' if incident.signature else ''}"
+                     " | segbot keeps the report pinned at the top")
+            place = self.chat.open_place(ChannelRequest(
+                incident_id=incident.id, service=incident.service, signal=signal,
+                opened_at=incident.opened_at, invite=invite, topic=topic[:250]))
+            now = self.clock()
+            if not self.slack_store.add_place(place, now):
+                return self.slack_store.place(incident_id) or place
+            self._event(incident.id, "slack", f"incident channel <#{place.channel}>", now)
+        self.updater.touch(incident_id)
+        return place
+
+    # -- the report message ------------------------------------------------------------
+
+    def publish(self, incident_id: int) -> None:
+        """Post or update the incident's report as it stands now (the updater calls this)."""
+        incident = self.incident(incident_id)
+        if incident is None:
+            return
+        place = self.slack_store.place(incident_id) or self.ensure_place(incident_id)
+        report, host, progress, files = self.book.snapshot(incident_id)
+        buttons, decisions = ensure_buttons(
+            store=self.slack_store, actions=self.actions, incident=incident, report=report,
+            report_host=host, now=self.clock(), ttl=self.policy.proposal_ttl)
+        view = ReportView(incident=incident, report=report, report_host=host, hosts=progress,
+                          buttons=buttons, decisions=decisions, files=files)
+        if place.report_ts is None:
+            ts = self.chat.post_report(place, view)
+            self.slack_store.set_report_ts(incident_id, ts)
+        else:
+            self.chat.update_report(place, view)
+        self._seen[incident_id] = _fingerprint(incident)
+        for name, title, content in self.book.pending_files(incident_id):
+            self.chat.upload(self.slack_store.place(incident_id) or place, filename=name,
+                             title=title, content=content)
+            self.book.uploaded(incident_id, name)
+            self.updater.touch(incident_id)  # the report names the file
+
+    def poll(self) -> int:
+        """Catch up: incidents whose stored state moved since their last publish (new
+        occurrences from the alert intake, status changes) or whose report was never posted."""
+        touched = 0
+        for place in self.slack_store.places():
+            incident = self.incident(place.incident_id)
+            if incident is None:
+                continue
+            if place.report_ts is None or self._seen.get(incident.id) != _fingerprint(incident):
+                self.updater.touch(incident.id)
+                touched += 1
+        return touched
+
+    # -- diagnoses -----------------------------------------------------------------------
+
+    def trigger(self, request: DiagnosisRequest) -> None:
+        """The DiagnosisTrigger: open the channel and diagnose, in the background."""
+        self._pool.submit(self._diagnose, request)
+
+    def _diagnose(self, request: DiagnosisRequest) -> None:
+        try:
+            self.ensure_place(request.incident_id)
+        except Exception as error:  # Slack down: the poller and updater post it later
+            log.warning("incident %s: no Slack channel yet: %s", request.incident_id, error)
+        if self.diagnosis is None:
+            return
+        now = self.clock()
+        if request.host not in self.policy.services.get(request.service, ()):
+            # Only configured hosts of configured services are ever connected to.
+            self._event(request.incident_id, "diagnosis", f"not diagnosing {request.host}: "
+                        f"not a configured host of {request.service}", now)
+            return
+        self._event(request.incident_id, "diagnosis", f"diagnosing {request.host}", now)
+        try:
+            diagnosis = diagnose_live(request=request, setup=self.diagnosis, book=self.book,
+                                      changed=self.updater.touch, now=self.clock)
+        except Exception:
+            log.exception("diagnosis of %s for incident %s failed", request.host,
+                          request.incident_id)
+            return
+        signature = diagnosis.report.signature if diagnosis.report else None
+        text = f"diagnosis of {request.host} finished" + (
+            f": {signature}" if signature else "") + (
+            f" (stopped early: {diagnosis.error})" if diagnosis.error else "")
+        with self.store.transaction() as tx:
+            incident = tx.incident(request.incident_id)
+            if incident is not None and incident.signature is None and signature:
+                tx.set_signature(request.incident_id, signature)
+            tx.add_event(request.incident_id, TimelineEvent(self.clock(), "diagnosis", text))
+        self.book.attach(request.incident_id, f"evidence-{request.host}.txt",
+                         f"{request.host}: every playbook step and its output",
+                         evidence_text(diagnosis))
+        self.updater.touch(request.incident_id)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _event(self, incident_id: int, kind: str, text: str, at: datetime,
+               actor: str = "segbot") -> None:
+        with self.store.transaction() as tx:
+            tx.add_event(incident_id, TimelineEvent(at, kind, text, actor=actor, source="slack"))
+
+    def _lock(self, incident_id: int) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(incident_id, threading.Lock())
+
+
+def _fingerprint(incident: Incident) -> tuple[object, ...]:
+    return (incident.occurrences, incident.status, incident.hosts, incident.signature,
+            incident.commander)

@@ -1,0 +1,145 @@
+"""The ports the Slack use cases need: where incidents live in Slack, proposals, the chat itself,
+and the containment actions (filled by the next issue; until then nothing is configured)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from bot.app.report_view import ReportView
+    from bot.domain.report import DecodedReport
+
+ProposalState = Literal["open", "executing", "done", "failed", "expired", "void"]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an incident lives in Slack: its channel and its one report message."""
+
+    incident_id: int
+    channel: str
+    dedicated: bool = True  # False: a shared configured channel, one thread per incident
+    report_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A button's meaning: exactly this action on exactly this target, until `expires_at`."""
+
+    id: str
+    incident_id: int
+    action: str
+    target: Mapping[str, str]
+    state: ProposalState
+    created_at: datetime
+    expires_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    outcome: str | None = None
+
+
+class SlackStore(Protocol):
+    def place(self, incident_id: int) -> Place | None: ...
+
+    def place_for_channel(self, channel: str) -> Place | None:
+        """The incident a dedicated channel belongs to (None for shared channels)."""
+
+    def add_place(self, place: Place, at: datetime) -> bool:
+        """Record where an incident lives; False if it already had a place (kept as is)."""
+
+    def set_report_ts(self, incident_id: int, ts: str) -> None: ...
+
+    def places(self) -> list[Place]: ...
+
+    def add_proposal(self, proposal: Proposal) -> None: ...
+
+    def proposal(self, proposal_id: str) -> Proposal | None: ...
+
+    def proposals(self, incident_id: int) -> list[Proposal]: ...
+
+    def claim_proposal(self, proposal_id: str, *, by: str, at: datetime) -> bool:
+        """open -> executing if still open and unexpired at `at`; True for exactly one caller."""
+
+    def finish_proposal(
+        self, proposal_id: str, *, state: ProposalState, outcome: str, at: datetime
+    ) -> None: ...
+
+    def close_proposals(self, incident_id: int, *, state: ProposalState, at: datetime) -> int:
+        """Every open proposal of the incident -> `state` (expired or void); how many."""
+
+
+@dataclass(frozen=True)
+class ChannelRequest:
+    """What the chat adapter needs to name and fill an incident channel."""
+
+    incident_id: int
+    service: str
+    signal: str | None
+    opened_at: datetime
+    invite: tuple[str, ...]  # user ids to invite (on top of the on-call group)
+    topic: str
+
+
+class Chat(Protocol):
+    """Slack as the use cases see it; the adapter renders views into Block Kit."""
+
+    def open_place(self, request: ChannelRequest) -> Place:
+        """A new incident channel (or the configured shared channel); raises SlackError."""
+
+    def invite(self, place: Place, users: Sequence[str]) -> None: ...
+
+    def post_report(self, place: Place, view: ReportView) -> str:
+        """Post the report message; its ts."""
+
+    def update_report(self, place: Place, view: ReportView) -> None: ...
+
+    def upload(self, place: Place, *, filename: str, title: str, content: str) -> None:
+        """A file in the report's thread (long outputs are never cut silently)."""
+
+    def tell(self, *, channel: str, user: str, text: str) -> None:
+        """An ephemeral message to one user."""
+
+    def tell_decoded(self, *, channel: str, user: str, report: DecodedReport) -> None:
+        """The decoder's report, ephemeral, to one user."""
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        """The user ids of a user group; raises SlackError when Slack cannot say."""
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    proposal_id: str
+    incident_id: int
+    action: str
+    target: Mapping[str, str]
+    requested_by: str
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    ok: bool
+    text: str
+
+
+class ContainmentActions(Protocol):
+    """rollback, disable_flag, restart_delay, preserve_core: the next issue fills this port."""
+
+    def configured(self, action: str, target: Mapping[str, str]) -> bool: ...
+
+    def execute(self, request: ActionRequest) -> ActionResult:
+        """Do it (once; the caller guarantees at most once); raises ActionError."""
+
+
+class NoActions:
+    """Until containment is wired: every action says it is not configured."""
+
+    def configured(self, action: str, target: Mapping[str, str]) -> bool:
+        return False
+
+    def execute(self, request: ActionRequest) -> ActionResult:
+        from bot.errors import ActionError
+
+        raise ActionError(f"{request.action} is not configured")

@@ -1,0 +1,114 @@
+"""What `/segfault ...` does once parsed: the first answer (sent with the 3-second ack) and the
+work after it (incident, channel, diagnosis; status; resolve; decode)."""
+
+from __future__ import annotations
+
+from bot.app.incidents import change_status, ingest, request_diagnoses
+from bot.app.proposals import authorize
+from bot.app.slack_flows import SlackFlows
+from bot.app.slash_grammar import (
+    HELP,
+    Command,
+    Decode,
+    Diagnose,
+    Help,
+    IncidentVerb,
+    Invalid,
+    parse,
+)
+from bot.domain.alerts import Occurrence
+from bot.domain.decode import decode_text
+from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
+
+
+def parse_command(flows: SlackFlows, text: str) -> Command:
+    return parse(text, services=flows.policy.services)
+
+
+def first_answer(command: Command) -> str | None:
+    """The ephemeral text sent with the ack (None: ack silently, answer after the work)."""
+    if isinstance(command, Help):
+        return HELP
+    if isinstance(command, Invalid):
+        return f"Sorry: {command.reason}. Try `/segfault help`."
+    if isinstance(command, Diagnose):
+        return f"Opening the incident for {command.service} on {command.host}…"
+    return None
+
+
+def run_command(flows: SlackFlows, command: Command, *, user: str, channel: str) -> None:
+    """The work after the ack; answers the user ephemerally in `channel`."""
+    if isinstance(command, Diagnose):
+        _diagnose(flows, command, user=user, channel=channel)
+    elif isinstance(command, Decode):
+        report = decode_text(command.text, now=flows.clock())
+        flows.chat.tell_decoded(channel=channel, user=user, report=report)
+    elif isinstance(command, IncidentVerb):
+        flows.chat.tell(channel=channel, user=user,
+                        text=_incident_verb(flows, command, user=user, channel=channel))
+
+
+def _diagnose(flows: SlackFlows, command: Diagnose, *, user: str, channel: str) -> None:
+    now = flows.clock()
+    occurrence = Occurrence(source="manual", key=None, host=command.host,
+                            service=command.service, status="firing", time=now)
+    outcome = ingest(store=flows.store, requests=[[occurrence]], now=now,
+                     window=flows.policy.group_window)
+    incident_id = outcome.results[0].incidents[0]
+    with flows.store.transaction() as tx:
+        tx.add_event(incident_id, TimelineEvent(
+            now, "command", f"/segfault {command.host} {command.service}", actor=user,
+            source="slack"))
+    place = flows.ensure_place(incident_id, invite=(user,))
+    if outcome.diagnoses:
+        request_diagnoses(store=flows.store, trigger=flows.trigger, requests=outcome.diagnoses)
+    else:  # asked again by a person: diagnose again
+        flows.trigger(DiagnosisRequest(incident_id, command.host, command.service))
+    opened = "opened" if outcome.results[0].opened else "joined"
+    flows.chat.tell(channel=channel, user=user,
+                    text=f"Incident #{incident_id} {opened}: <#{place.channel}>. "
+                         f"Diagnosing {command.host}; the report there fills in as it runs.")
+
+
+def _incident_verb(flows: SlackFlows, command: IncidentVerb, *, user: str,
+                   channel: str) -> str:
+    incident_id = command.incident_id
+    if incident_id is None:
+        place = flows.slack_store.place_for_channel(channel)
+        if place is None:
+            return (f"This channel is not an incident channel: give the number, "
+                    f"`/segfault {command.verb} 12`.")
+        incident_id = place.incident_id
+    incident = flows.incident(incident_id)
+    if incident is None:
+        return f"There is no incident #{incident_id}."
+    if command.verb == "status":
+        return _status(incident)
+    if command.verb == "postmortem":
+        return (f"The postmortem draft of incident #{incident_id} is not available in Slack "
+                "yet; the timeline is being recorded for it.")
+    verdict = authorize(user=user, action="resolve", rules=flows.policy.authorization,
+                        chat=flows.chat)
+    now = flows.clock()
+    with flows.store.transaction() as tx:
+        tx.audit(at=now, actor=user, action="command:resolve", subject=f"incident:{incident_id}",
+                 detail=("allowed" if verdict.allowed else "refused") + f": {verdict.reason}")
+        tx.add_event(incident_id, TimelineEvent(
+            now, "command", f"<@{user}> ran /segfault resolve: "
+            + ("allowed" if verdict.allowed else f"refused ({verdict.reason})"),
+            actor=user, source="slack"))
+    if not verdict.allowed:
+        return f"Not allowed: {verdict.reason}."
+    moved = change_status(store=flows.store, incident_id=incident_id, status=Status.RESOLVED,
+                          actor=user, now=now)
+    flows.slack_store.close_proposals(incident_id, state="void", at=now)
+    flows.updater.touch(incident_id)
+    return f"Incident #{incident_id} " + ("resolved." if moved else "was already resolved.")
+
+
+def _status(incident: Incident) -> str:
+    hosts = ", ".join(incident.hosts[:10]) or "no host yet"
+    return (f"Incident #{incident.id} {incident.service}: *{incident.status}*, "
+            f"{incident.occurrences} occurrence(s) on {hosts}; signature "
+            f"`{incident.signature or 'not known yet'}`; last seen "
+            f"{incident.last_seen:%Y-%m-%d %H:%M:%S} UTC.")

@@ -1,0 +1,329 @@
+"""A local Slack Web API for the tests: a real HTTP server on a free loopback port that the
+app's WebClient reaches through SEGBOT_SLACK_API_URL.
+
+It answers the methods segbot uses, records every call, can be told to answer 429 (with
+Retry-After) or 5xx, and checks every outgoing message the way Slack would: each block parsed
+with slack_sdk.models and validated, at most 50 blocks, 3000 characters per section text, 75 per
+button label, 2000 per button value. A message that breaks a limit is answered `invalid_blocks`
+and remembered in `violations`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from slack_sdk.models.blocks import Block
+
+CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")
+LIMITS = {"blocks": 50, "section": 3000, "button_text": 75, "button_value": 2000,
+          "header": 150, "text": 40000}
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float
+    status: int = 200
+
+
+@dataclass
+class Fault:
+    status: int
+    times: int
+    retry_after: int | None = None
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    topic: str = ""
+    members: set[str] = field(default_factory=set)
+
+
+def message_problems(args: dict[str, Any]) -> list[str]:
+    """What Slack would refuse in this message (empty: fine)."""
+    problems: list[str] = []
+    blocks = args.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    text = args.get("text") or ""
+    if len(text) > LIMITS["text"]:
+        problems.append(f"text has {len(text)} characters")
+    if blocks is None:
+        return problems
+    if len(blocks) > LIMITS["blocks"]:
+        problems.append(f"{len(blocks)} blocks")
+    for raw in blocks:
+        try:
+            parsed = Block.parse(raw)
+            if parsed is None:
+                problems.append(f"unknown block {raw.get('type')}")
+                continue
+            parsed.validate_json()
+        except Exception as error:
+            problems.append(f"{raw.get('type')}: {error}")
+        kind = raw.get("type")
+        if kind == "section":
+            body = (raw.get("text") or {}).get("text", "")
+            if len(body) > LIMITS["section"]:
+                problems.append(f"section text has {len(body)} characters")
+        if kind == "header" and len(raw["text"]["text"]) > LIMITS["header"]:
+            problems.append("header too long")
+        for element in raw.get("elements") or ():
+            if element.get("type") == "button":
+                if len(element["text"]["text"]) > LIMITS["button_text"]:
+                    problems.append(f"button label {element['text']['text']!r} too long")
+                if len(element.get("value", "")) > LIMITS["button_value"]:
+                    problems.append("button value too long")
+    return problems
+
+
+class SlackEmulator:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.violations: list[tuple[str, list[str]]] = []
+        self.channels: dict[str, Channel] = {}
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self.ephemeral: list[dict[str, Any]] = []
+        self.files: dict[str, dict[str, Any]] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self.faults: dict[str, list[Fault]] = {}
+        self.lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._ts = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}/api/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # -- control -------------------------------------------------------------------------
+
+    def start(self) -> SlackEmulator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail(self, method: str, *, status: int, times: int = 1,
+             retry_after: int | None = None) -> None:
+        with self.lock:
+            self.faults.setdefault(method, []).append(Fault(status, times, retry_after))
+
+    def called(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method and c.status == 200]
+
+    def wait_for(self, predicate: Any, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.02)
+        raise AssertionError("the emulator never saw what the test waited for")
+
+    # -- the Web API -----------------------------------------------------------------------
+
+    def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return {"ok": False, "error": "unknown_method"}
+        result: dict[str, Any] = handler(args)
+        return result
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://emulated.slack.com/", "team": "Emulated",
+                "user": "segbot", "team_id": "T0EMU", "user_id": "U0BOT", "bot_id": "B0BOT"}
+
+    def _conversations_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args.get("name", ""))
+        if not CHANNEL_NAME.fullmatch(name):
+            return {"ok": False, "error": "invalid_name_specials"}
+        if any(c.name == name for c in self.channels.values()):
+            return {"ok": False, "error": "name_taken"}
+        channel = Channel(id=f"C{next(self._ids):08d}", name=name, members={"U0BOT"})
+        self.channels[channel.id] = channel
+        return {"ok": True, "channel": {"id": channel.id, "name": name}}
+
+    def _channel(self, args: dict[str, Any]) -> Channel | None:
+        return self.channels.get(str(args.get("channel") or args.get("channel_id") or ""))
+
+    def _conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        channel.members.update(u for u in str(args.get("users", "")).split(",") if u)
+        return {"ok": True, "channel": {"id": channel.id}}
+
+    def _conversations_setTopic(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if len(str(args.get("topic", ""))) > 250:
+            return {"ok": False, "error": "too_long"}
+        channel.topic = str(args.get("topic", ""))
+        return {"ok": True}
+
+    def _conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        channel.members.add("U0BOT")
+        return {"ok": True, "channel": {"id": channel.id}}
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": {"id": channel.id, "name": channel.name,
+                                        "topic": {"value": channel.topic}}}
+
+    def _checked(self, method: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        problems = message_problems(args)
+        if problems:
+            self.violations.append((method, problems))
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        return None
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        if (refused := self._checked("chat.postMessage", args)) is not None:
+            return refused
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        ts = f"1700000000.{next(self._ts):06d}"
+        self.messages[(channel.id, ts)] = {**args, "ts": ts, "edits": 0}
+        return {"ok": True, "channel": channel.id, "ts": ts, "message": {"ts": ts}}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        if (refused := self._checked("chat.update", args)) is not None:
+            return refused
+        key = (str(args.get("channel")), str(args.get("ts")))
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        edits = self.messages[key]["edits"] + 1
+        self.messages[key] = {**self.messages[key], **args, "edits": edits}
+        return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        if (refused := self._checked("chat.postEphemeral", args)) is not None:
+            return refused
+        self.ephemeral.append(args)
+        return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
+
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {"filename": args.get("filename"), "length": int(args["length"]),
+                               "content": None, "completed": False}
+        return {"ok": True, "file_id": file_id,
+                "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}"}
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        done = []
+        for item in json.loads(str(args.get("files", "[]"))):
+            entry = self.files.get(item["id"])
+            if entry is None or entry["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            entry.update(completed=True, title=item.get("title"), channel=args.get("channel_id"),
+                         thread_ts=args.get("thread_ts"))
+            done.append({"id": item["id"], "title": item.get("title")})
+        return {"ok": True, "files": done}
+
+    def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = str(args.get("usergroup", ""))
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[group])}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "view": {"id": f"V{next(self._ids):08d}"}}
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                url = urlsplit(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if url.path.startswith("/upload/"):
+                    file_id = url.path.rsplit("/", 1)[-1]
+                    with emulator.lock:
+                        emulator.files[file_id]["content"] = body
+                    self._send(200, b"OK - %d" % len(body), "text/plain")
+                    return
+                method = url.path.removeprefix("/api/")
+                args: dict[str, Any] = dict(parse_qsl(url.query))
+                kind = self.headers.get("Content-Type", "")
+                if body and "json" in kind:
+                    args.update(json.loads(body))
+                elif body:
+                    args.update(parse_qsl(body.decode()))
+                if not (self.headers.get("Authorization") or "").startswith("Bearer xoxb-"):
+                    self._json(200, {"ok": False, "error": "not_authed"})
+                    return
+                with emulator.lock:
+                    fault = self._fault(method)
+                    emulator.calls.append(Call(method, args, time.monotonic(),
+                                               fault.status if fault else 200))
+                    if fault is None:
+                        answer = emulator.answer(method, args)
+                if fault is not None:
+                    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                    self._json(fault.status, {"ok": False, "error": "ratelimited"
+                                              if fault.status == 429 else "fatal_error"}, headers)
+                    return
+                self._json(200, answer)
+
+            def _fault(self, method: str) -> Fault | None:
+                queue = emulator.faults.get(method) or []
+                if not queue:
+                    return None
+                fault = queue[0]
+                fault.times -= 1
+                if fault.times <= 0:
+                    queue.pop(0)
+                return fault
+
+            def _json(self, status: int, data: dict[str, Any],
+                      headers: dict[str, str] | None = None) -> None:
+                self._send(status, json.dumps(data).encode(), "application/json", headers)
+
+            def _send(self, status: int, body: bytes, kind: str,
+                      headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+
+@contextmanager
+def running_emulator() -> Iterator[SlackEmulator]:
+    emulator = SlackEmulator().start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()

@@ -1,0 +1,202 @@
+"""The pieces the Slack scenario tests share: a real segbot server (alerts + /slack/events)
+wired to the Slack emulator, requests signed like Slack signs them, and a local command runner
+for the playbook when there is no lab.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import uvicorn
+from slack_emulator import SlackEmulator, running_emulator
+
+from bot.adapters.slack.runtime import SlackRuntime, slack_runtime
+from bot.adapters.store import open_store
+from bot.adapters.web.server import build_app
+from bot.app.diagnose import CommandResult, Fetched
+from bot.app.diagnosis_feed import DiagnosisSetup
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-emulated-0000"
+ALERT_TOKEN = "test-alert-token"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def signed_headers(body: str, *, secret: str = SECRET, timestamp: int | None = None,
+                   signature: str | None = None) -> dict[str, str]:
+    """Slack's v0 request signature over `v0:timestamp:body`."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256)
+    return {"Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature or "v0=" + digest.hexdigest()}
+
+
+@dataclass
+class Running:
+    url: str
+    emulator: SlackEmulator
+    runtime: SlackRuntime
+    store: Any
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+
+    def slash(self, text: str, *, user: str = "U0ALICE", channel: str = "C0GENERAL",
+              **signing: Any) -> httpx.Response:
+        body = urlencode({
+            "token": "unused", "team_id": "T0EMU", "team_domain": "emulated",
+            "channel_id": channel, "channel_name": "general", "user_id": user,
+            "user_name": user.lower(), "command": "/segfault", "text": text,
+            "api_app_id": "A0SEGBOT", "response_url": self.emulator.url + "response",
+            "trigger_id": "1337.42.abcd"})
+        return self.http.post(f"{self.url}/slack/events", content=body,
+                              headers=signed_headers(body, **signing))
+
+    def click(self, button: dict[str, Any], *, user: str, channel: str,
+              message_ts: str) -> httpx.Response:
+        payload = {
+            "type": "block_actions", "team": {"id": "T0EMU", "domain": "emulated"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T0EMU"},
+            "api_app_id": "A0SEGBOT", "token": "unused", "trigger_id": "1337.43.abcd",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
+                          "is_ephemeral": False},
+            "channel": {"id": channel, "name": "incident"},
+            "message": {"type": "message", "ts": message_ts, "text": "report"},
+            "response_url": self.emulator.url + "response",
+            "actions": [{"type": "button", "action_id": button["action_id"],
+                         "block_id": "b", "value": button["value"],
+                         "text": button["text"], "action_ts": str(time.time())}],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return self.http.post(f"{self.url}/slack/events", content=body,
+                              headers=signed_headers(body))
+
+    def report(self) -> tuple[str, str, dict[str, Any]]:
+        """(channel, ts, message) of the one report message the emulator holds."""
+        posted = [(k, m) for k, m in self.emulator.messages.items()]
+        assert len(posted) == 1, posted
+        (channel, ts), message = posted[0]
+        return channel, ts, message
+
+
+def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The report's buttons by action name."""
+    found: dict[str, dict[str, Any]] = {}
+    for block in message.get("blocks") or ():
+        for element in block.get("elements") or ():
+            if element.get("type") == "button":
+                found[element["action_id"].rsplit(":", 1)[-1]] = element
+    return found
+
+
+def message_text(message: dict[str, Any]) -> str:
+    return json.dumps(message.get("blocks") or [])
+
+
+@contextmanager
+def running_bot(tmp_path: Path, config: Mapping[str, Any], *,
+                diagnosis: DiagnosisSetup | None = None,
+                usergroups: Mapping[str, list[str]] | None = None) -> Iterator[Running]:
+    with running_emulator() as emulator:
+        emulator.usergroups.update({k: list(v) for k, v in (usergroups or {}).items()})
+        store = open_store(f"sqlite:///{tmp_path / 'segbot.db'}")
+        environ = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+                   "SEGBOT_SLACK_API_URL": emulator.url, "SEGBOT_ALERT_TOKEN": ALERT_TOKEN}
+        runtime = slack_runtime(store=store, engine=store.engine, config=config,
+                                environ=environ, diagnosis=diagnosis)
+        assert runtime is not None
+        app = build_app(store=store, config=config, environ=environ, trigger=runtime.trigger)
+        runtime.mount(app)
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning", access_log=False))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.02)
+        running = Running(f"http://127.0.0.1:{port}", emulator, runtime, store)
+        try:
+            yield running
+        finally:
+            running.http.close()
+            server.should_exit = True
+            thread.join(20)
+            store.engine.dispose()
+
+
+# -- a host without the lab: the playbook's commands run for real, with recorded tools ------
+
+_TOOLS = {
+    "dmesg": 'cat "$FIX/kernel/seed_dmesg_T.out"',
+    "journalctl": 'case " $* " in *" -k "*) exit 0;; esac; cat "$FIX/journal/seed_task1.out"',
+    "systemctl": 'cat "$FIX/systemctl_show/seed.out"',
+    "coredumpctl": (
+        'case " $* " in\n'
+        '  *" dump "*) echo "PID: 24891 (checkout-api)" >&2; head -c 65536 /dev/urandom;;\n'
+        '  *" info "*) cat "$FIX/coredumpctl_info/systemd252.out";;\n'
+        '  *) cat "$FIX/coredumpctl_list/seed.out";;\nesac'),
+    # gdb is the slow step on a real host: the report must not wait for it
+    "gdb": ('sleep "${SLOW_GDB:-2}"; case " $* " in *mappings*) '
+            'cat "$FIX/gdb_mappings/with_perms.out";; *) cat "$FIX/gdb/seed_no_symbols.out";; '
+            'esac'),
+}
+
+
+def fake_tools(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, script in _TOOLS.items():
+        path = directory / name
+        path.write_text(f"#!/bin/bash\nFIX={FIXTURES}\n{script}\n")
+        path.chmod(0o755)
+    return directory
+
+
+class LocalRunner:
+    """A CommandRunner that really runs each command with bash on this machine, with the
+    recorded crash tools first on PATH; records when each command finished."""
+
+    def __init__(self, tools: Path) -> None:
+        self.env = {**os.environ, "PATH": f"{tools}:/usr/sbin:/usr/bin:/sbin:/bin"}
+        self.finished: dict[str, float] = {}
+
+    def run(self, command: str, *, timeout: float) -> CommandResult:
+        started = time.monotonic()
+        try:
+            done = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                                  env=self.env, timeout=timeout, errors="replace")
+        except subprocess.TimeoutExpired:
+            return CommandResult("", "", None, time.monotonic() - started, timed_out=True)
+        self.finished[command] = time.monotonic()
+        return CommandResult(done.stdout, done.stderr, done.returncode,
+                             time.monotonic() - started)
+
+    def fetch(self, remote: str, local: Path, *, max_bytes: int, timeout: float) -> Fetched:
+        shutil.copyfile(remote, local)
+        data = local.read_bytes()
+        return Fetched(local, len(data), hashlib.sha256(data).hexdigest())
+
+    def close(self) -> None:
+        pass
