@@ -107,7 +107,13 @@ def serve(*, host: str, port: int, config_path: Path | None) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    app = build_app(store=open_store(), config=load_config(config_path))
+    from bot.adapters.slack.runtime import slack_runtime
+
+    store, config = open_store(), load_config(config_path)
+    slack = slack_runtime(store=store, engine=store.engine, config=config)  # None: no Slack
+    app = build_app(store=store, config=config, trigger=slack.trigger if slack else None)
+    if slack is not None:
+        slack.mount(app)  # POST /slack/events (or Socket Mode) + report updater, with the app
     server = uvicorn.Server(
         uvicorn.Config(
             app,
