@@ -13,7 +13,7 @@ from typing import Any
 from bot.symbols.index_model import CuIndex, CuMap, Scope, Symbols
 from bot.symbols.line_program import LineRows
 
-FORMAT = 3
+FORMAT = 4
 
 
 def default_cache_dir() -> Path:
@@ -76,10 +76,7 @@ def save_module(directory: Path, cu_map: CuMap, symbols: Symbols, info: dict[str
     )
 
 
-def load_cu(directory: Path, offset: int) -> CuIndex | None:
-    value = _load(directory / f"cu-{offset:x}")
-    if value is None:
-        return None
+def cu_from_value(value: dict[str, Any]) -> CuIndex:
     rows = LineRows(
         _arr("Q", value["row_addr"]),
         _arr("i", value["row_file"]),
@@ -92,20 +89,27 @@ def load_cu(directory: Path, offset: int) -> CuIndex | None:
     )
 
 
-def save_cu(directory: Path, offset: int, index: CuIndex) -> None:
-    _save(
-        directory / f"cu-{offset:x}",
-        {
-            "files": index.files,
-            "row_addr": index.rows.address.tobytes(),
-            "row_file": index.rows.file.tobytes(),
-            "row_line": index.rows.line.tobytes(),
-            "row_col": index.rows.column.tobytes(),
-            "seg_start": index.segment_start.tobytes(),
-            "seg_scope": index.segment_scope.tobytes(),
-            "scopes": [
-                (s.name, s.parent, s.entry, s.call_file, s.call_line, s.call_column)
-                for s in index.scopes
-            ],
-        },
-    )
+def cu_to_value(index: CuIndex) -> dict[str, Any]:
+    return {
+        "files": index.files,
+        "row_addr": index.rows.address.tobytes(),
+        "row_file": index.rows.file.tobytes(),
+        "row_line": index.rows.line.tobytes(),
+        "row_col": index.rows.column.tobytes(),
+        "seg_start": index.segment_start.tobytes(),
+        "seg_scope": index.segment_scope.tobytes(),
+        "scopes": [
+            (s.name, s.parent, s.entry, s.call_file, s.call_line, s.call_column)
+            for s in index.scopes
+        ],
+    }
+
+
+def load_pack(directory: Path, name: str) -> dict[int, dict[str, Any]] | None:
+    """A pack holds the compile units indexed by one run, written as one file."""
+    value = _load(directory / name)
+    return None if value is None else value.get("units")
+
+
+def save_pack(directory: Path, name: str, units: dict[int, dict[str, Any]]) -> None:
+    _save(directory / name, {"units": units})

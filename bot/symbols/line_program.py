@@ -41,17 +41,11 @@ def decode_rows(data: bytes, start: int, end: int, header: LineHeader) -> LineRo
     lengths = header.standard_opcode_lengths
     const_add = ((255 - opcode_base) // line_range) * min_inst
     addr_size = header.address_size
+    # Rows at one address within a sequence: only the last one counts, so a row at the
+    # address of the one before replaces it (last = that address, -1 after a sequence ends).
     out: list[tuple[int, int, int, int, int]] = []
-    last_address = -1
-
-    def emit(row: tuple[int, int, int, int, int]) -> None:
-        # rows at one address within a sequence: only the last one counts
-        nonlocal last_address
-        if row[0] == last_address and out:
-            out[-1] = row
-        else:
-            out.append(row)
-            last_address = row[0]
+    append = out.append
+    last = -1
 
     address, file, line, column = 0, 1, 1, 0
     pos = start
@@ -62,7 +56,11 @@ def decode_rows(data: bytes, start: int, end: int, header: LineHeader) -> LineRo
             adj = op - opcode_base
             address += (adj // line_range) * min_inst
             line += line_base + adj % line_range
-            emit((address, 1, file, line, column))
+            if address == last:
+                out[-1] = (address, 1, file, line, column)
+            else:
+                append((address, 1, file, line, column))
+                last = address
         elif op == 0:
             length, shift = 0, 0
             while True:
@@ -76,15 +74,22 @@ def decode_rows(data: bytes, start: int, end: int, header: LineHeader) -> LineRo
                 continue
             sub = data[pos]
             if sub == 1:  # DW_LNE_end_sequence
-                emit((address, 0, END_OF_SEQUENCE, 0, 0))
+                if address == last:
+                    out[-1] = (address, 0, END_OF_SEQUENCE, 0, 0)
+                else:
+                    append((address, 0, END_OF_SEQUENCE, 0, 0))
                 address, file, line, column = 0, 1, 1, 0
-                last_address = -1
+                last = -1
             elif sub == 2:  # DW_LNE_set_address
                 size = min(length - 1, addr_size) or length - 1
                 address = int.from_bytes(data[pos + 1 : pos + 1 + size], "little")
             pos += length
         elif op == 1:  # DW_LNS_copy
-            emit((address, 1, file, line, column))
+            if address == last:
+                out[-1] = (address, 1, file, line, column)
+            else:
+                append((address, 1, file, line, column))
+                last = address
         elif op == 2:  # DW_LNS_advance_pc
             value, shift = 0, 0
             while True:

@@ -36,13 +36,17 @@ class ModuleSymbolizer:
         self._handle: Any = None
         self._dwarf: Any = None  # a DwarfReader once a piece of the index has to be built
         self._units: dict[int, CuIndex] = {}
-        loaded = index_store.load_module(self.directory)
+        self._new: dict[int, CuIndex] = {}  # units indexed in this run, written on close
+        self._pack_of: dict[int, str] = {}  # unit offset -> pack file holding it
+        self._packs: dict[str, dict[int, Any]] = {}
         self._unlisted: list[int] = []  # units .debug_aranges leaves out, not read yet
+        loaded = index_store.load_module(self.directory)
         if loaded is None:
             self.cu_map, self.symbols = self._build_module()
         else:
             self.cu_map, self.symbols, info = loaded
             self._unlisted = list(info.get("unlisted", []))
+            self._pack_of = dict(info.get("packs", {}))
 
     # -- opening the file only when an index piece has to be built ------------------------
     def _open(self) -> Any:
@@ -80,6 +84,7 @@ class ModuleSymbolizer:
         self.close()
 
     def close(self) -> None:
+        self._flush()
         if self._handle is not None:
             self._handle.close()
         self._handle = self._elf = self._dwarf = None
@@ -103,8 +108,41 @@ class ModuleSymbolizer:
         return cu_map, symbols
 
     def _save_module(self, cu_map: CuMap, symbols: Symbols) -> None:
-        info = {"path": str(self.summary.path), "unlisted": self._unlisted}
+        info = {"path": str(self.summary.path), "unlisted": self._unlisted, "packs": self._pack_of}
         index_store.save_module(self.directory, cu_map, symbols, info)
+
+    def _flush(self) -> None:
+        """Write the units indexed in this run as one pack, and record it in the module file
+        (merged with packs other processes recorded meanwhile). Many packs are merged."""
+        if not self._new:
+            return
+        import os
+
+        on_disk = index_store.load_module(self.directory)
+        if on_disk is not None:
+            for offset, name in on_disk[2].get("packs", {}).items():
+                self._pack_of.setdefault(offset, name)
+        units = {offset: index_store.cu_to_value(unit) for offset, unit in self._new.items()}
+        names = set(self._pack_of.values())
+        if len(names) >= 8:  # merge: one file to read on warm runs, few files in the cache
+            for name in names:
+                units.update(self._load_pack(name) or {})
+        name = f"pack-{os.getpid()}-{os.urandom(4).hex()}"
+        index_store.save_pack(self.directory, name, units)
+        self._pack_of.update(dict.fromkeys(units, name))
+        self._new.clear()
+        self._save_module(self.cu_map, self.symbols)
+        if len(names) >= 8:
+            for old in names:
+                (self.directory / old).unlink(missing_ok=True)
+
+    def _load_pack(self, name: str) -> dict[int, Any] | None:
+        pack = self._packs.get(name)
+        if pack is None:
+            pack = index_store.load_pack(self.directory, name)
+            if pack is not None:
+                self._packs[name] = pack
+        return pack
 
     def _find_unit(self, address: int) -> int:
         found = self.cu_map.find(address)
@@ -124,8 +162,11 @@ class ModuleSymbolizer:
     def _unit(self, offset: int) -> CuIndex:
         unit = self._units.get(offset)
         if unit is None:
-            unit = index_store.load_cu(self.directory, offset)
-            if unit is None:
+            name = self._pack_of.get(offset)
+            pack = self._load_pack(name) if name is not None else None
+            if pack is not None and offset in pack:
+                unit = index_store.cu_from_value(pack[offset])
+            else:
                 reader = self._reader()
                 if reader is None:
                     raise BadElf(f"{self.summary.path}: no DWARF")
@@ -137,7 +178,7 @@ class ModuleSymbolizer:
                     raise BadElf(
                         f"{self.summary.path}: bad DWARF in unit {offset:#x}: {error}"
                     ) from error
-                index_store.save_cu(self.directory, offset, unit)
+                self._new[offset] = unit
             self._units[offset] = unit
         return unit
 
