@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from bot.app.ports import DiagnosisTrigger, Store, StoreTx
 from bot.domain.alerts import CrashFacts, Occurrence
@@ -146,6 +147,7 @@ class _Grouping:
             signature=decision.signature,
             status=Status.INVESTIGATING,
             at=now,
+            seen=occurrence.time,
         )
         what = f"signature {decision.signature}" if decision.signature else "signature not known"
         self._tx.add_event(
@@ -245,9 +247,13 @@ MessageDecoder = Callable[[str, str, datetime], CrashFacts | None]
 def message_decoder() -> MessageDecoder:
     """Decode the kernel or journal line an alert carries (bot.domain.decode)."""
 
-    def decode(message: str, host: str, now: datetime) -> CrashFacts | None:
+    # Alertmanager re-sends the same alert and templated annotations repeat: decode each
+    # distinct (message, host) once a day. `now` only places year-less timestamps, so the
+    # end of the current day serves for all of it.
+    @lru_cache(maxsize=4096)
+    def cached(message: str, host: str, day_end: datetime) -> CrashFacts | None:
         try:
-            report = decode_text(message, now=now, host=host)
+            report = decode_text(message, now=day_end, host=host)
         except Exception:  # a decoder bug must not cost us the alert: keep it undecoded
             return None
         crash = report.crashes[0] if report.crashes else None
@@ -261,6 +267,9 @@ def message_decoder() -> MessageDecoder:
             build_id=crash.build_id if crash else None,
             time=crash.time if crash else None,
         )
+
+    def decode(message: str, host: str, now: datetime) -> CrashFacts | None:
+        return cached(message, host, now.replace(hour=23, minute=59, second=59, microsecond=0))
 
     return decode
 

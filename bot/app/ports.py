@@ -28,8 +28,9 @@ class StoreTx(Protocol):
     def open_incidents(self, service: str) -> list[OpenIncident]: ...
 
     def create_incident(
-        self, *, service: str, signature: str | None, status: Status, at: datetime
-    ) -> int: ...
+        self, *, service: str, signature: str | None, status: Status, at: datetime, seen: datetime
+    ) -> int:
+        """A new incident opened `at`, its first occurrence from `seen`."""
 
     def set_signature(self, incident_id: int, signature: str) -> None: ...
 

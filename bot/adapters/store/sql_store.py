@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.adapters.store.engine import database_url, open_engine, translate_errors
@@ -21,6 +21,7 @@ from bot.adapters.store.tables import (
     OccurrenceRow,
     ReportRow,
     TimelineRow,
+    UtcDateTime,
 )
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import (
@@ -37,6 +38,38 @@ from bot.domain.incident import (
 
 _OPEN = [s.value for s in Status if s is not Status.RESOLVED]
 
+# The intake's hot statements, built once: building SQLAlchemy expressions per call cost more
+# than executing them.
+_I = IncidentRow.__table__  # type: ignore[attr-defined]
+_O = OccurrenceRow.__table__  # type: ignore[attr-defined]
+_H = IncidentHostRow.__table__  # type: ignore[attr-defined]
+_KNOWN = select(_O.c.alert_key).where(_O.c.alert_key.in_(bindparam("keys", expanding=True)))
+_OPEN_FOR = (
+    select(_I.c.id, _I.c.service, _I.c.signature, _I.c.last_seen)
+    .where(_I.c.service == bindparam("service"), _I.c.status.in_(_OPEN))
+    .order_by(_I.c.id)
+)
+_CLAIMED = select(_H.c.host).where(
+    _H.c.incident_id == bindparam("incident"), _H.c.host.in_(bindparam("hosts", expanding=True))
+)
+_INSERT_OCCURRENCE = insert(_O)
+_INSERT_HOST = insert(_H)
+_SEEN = bindparam("seen", type_=UtcDateTime)
+_BUMP_INCIDENT = (
+    update(_I)
+    .where(_I.c.id == bindparam("incident"))
+    .values(
+        occurrences=_I.c.occurrences + bindparam("count"),
+        last_seen=case((_I.c.last_seen < _SEEN, _SEEN), else_=_I.c.last_seen),
+        updated_at=bindparam("now", type_=UtcDateTime),
+    )
+)
+_BUMP_HOST = (
+    update(_H)
+    .where(_H.c.incident_id == bindparam("incident"), _H.c.host == bindparam("name"))
+    .values(occurrences=_H.c.occurrences + bindparam("count"))
+)
+
 
 class SqlTx:
     """StoreTx on one SQLAlchemy session; bulk statements keep a storm's batches cheap."""
@@ -47,23 +80,18 @@ class SqlTx:
     def known_keys(self, keys: Collection[str]) -> set[str]:
         found: set[str] = set()
         ordered = list(keys)
+        connection = self._s.connection()
         for start in range(0, len(ordered), 500):
             chunk = ordered[start : start + 500]
-            column = OccurrenceRow.__table__.c.alert_key  # type: ignore[attr-defined]
-            found.update(self._s.execute(select(column).where(column.in_(chunk))).scalars())
+            found.update(connection.execute(_KNOWN, {"keys": chunk}).scalars())
         return found
 
     def open_incidents(self, service: str) -> list[OpenIncident]:
-        table = IncidentRow.__table__  # type: ignore[attr-defined]
-        rows = self._s.execute(
-            select(table.c.id, table.c.service, table.c.signature, table.c.last_seen)
-            .where(table.c.service == service, table.c.status.in_(_OPEN))
-            .order_by(table.c.id)
-        )
+        rows = self._s.connection().execute(_OPEN_FOR, {"service": service})
         return [OpenIncident(r.id, r.service, r.signature, r.last_seen) for r in rows]
 
     def create_incident(
-        self, *, service: str, signature: str | None, status: Status, at: datetime
+        self, *, service: str, signature: str | None, status: Status, at: datetime, seen: datetime
     ) -> int:
         row = IncidentRow(
             service=service,
@@ -71,7 +99,7 @@ class SqlTx:
             status=status.value,
             opened_at=at,
             updated_at=at,
-            last_seen=at,
+            last_seen=seen,
         )
         self._s.add(row)
         self._s.flush()
@@ -86,18 +114,14 @@ class SqlTx:
         self._s.flush()
 
     def claim_diagnoses(self, incident_id: int, hosts: Collection[str], at: datetime) -> list[str]:
-        table = IncidentHostRow.__table__  # type: ignore[attr-defined]
+        connection = self._s.connection()
         have = set(
-            self._s.execute(
-                select(table.c.host).where(
-                    table.c.incident_id == incident_id, table.c.host.in_(list(hosts))
-                )
-            ).scalars()
+            connection.execute(_CLAIMED, {"incident": incident_id, "hosts": list(hosts)}).scalars()
         )
         new = [h for h in hosts if h not in have]
         if new:
-            self._s.execute(
-                insert(table),
+            connection.execute(
+                _INSERT_HOST,
                 [
                     {
                         "incident_id": incident_id,
@@ -114,36 +138,26 @@ class SqlTx:
     def add_occurrences(
         self, placed: Sequence[tuple[int, Occurrence]], received_at: datetime
     ) -> None:
-        self._s.execute(
-            insert(OccurrenceRow.__table__),  # type: ignore[attr-defined]
-            [_occurrence_values(i, o, received_at) for i, o in placed],
+        connection = self._s.connection()
+        connection.execute(
+            _INSERT_OCCURRENCE, [_occurrence_values(i, o, received_at) for i, o in placed]
         )
         per_incident: Counter[int] = Counter(i for i, _ in placed)
         per_host: Counter[tuple[int, str]] = Counter((i, o.host) for i, o in placed)
         latest: dict[int, datetime] = {}
         for incident_id, occurrence in placed:
             latest[incident_id] = max(latest.get(incident_id, occurrence.time), occurrence.time)
-        incidents = IncidentRow.__table__  # type: ignore[attr-defined]
-        for incident_id, count in per_incident.items():
-            current = self._s.execute(
-                select(incidents.c.last_seen).where(incidents.c.id == incident_id)
-            ).scalar_one()
-            self._s.execute(
-                update(incidents)
-                .where(incidents.c.id == incident_id)
-                .values(
-                    occurrences=incidents.c.occurrences + count,
-                    last_seen=max(current, latest[incident_id]),
-                    updated_at=received_at,
-                )
-            )
-        hosts = IncidentHostRow.__table__  # type: ignore[attr-defined]
-        for (incident_id, host), count in per_host.items():
-            self._s.execute(
-                update(hosts)
-                .where(hosts.c.incident_id == incident_id, hosts.c.host == host)
-                .values(occurrences=hosts.c.occurrences + count)
-            )
+        connection.execute(
+            _BUMP_INCIDENT,
+            [
+                {"incident": i, "count": n, "seen": latest[i], "now": received_at}
+                for i, n in per_incident.items()
+            ],
+        )
+        connection.execute(
+            _BUMP_HOST,
+            [{"incident": i, "name": h, "count": n} for (i, h), n in per_host.items()],
+        )
 
     def add_event(self, incident_id: int, event: TimelineEvent) -> None:
         self._s.add(

@@ -27,10 +27,12 @@ class GroupCommitter(Generic[Item, Result]):
         work: Callable[[Sequence[Item]], Sequence[Result]],
         *,
         max_batch: int = 512,
+        linger: float = 0.0,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self._work = work
         self._max_batch = max_batch
+        self._linger = linger
         self._on_batch = on_batch
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="segbot-group-commit", daemon=True)
@@ -65,7 +67,12 @@ class GroupCommitter(Generic[Item, Result]):
                 if len(batch) >= self._max_batch:
                     break
                 try:
-                    entry = self._queue.get_nowait()
+                    if len(batch) == 1 and self._linger > 0:
+                        # Wait a moment for company: one commit for many requests costs
+                        # less CPU (and one fsync) than one each.
+                        entry = self._queue.get(timeout=self._linger)
+                    else:
+                        entry = self._queue.get_nowait()
                 except queue.Empty:
                     break
             if batch:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -37,6 +39,7 @@ class Intake:
         decoder: MessageDecoder,
         metrics: IntakeMetrics,
         window: timedelta,
+        linger: float = float(os.environ.get("SEGBOT_COMMIT_LINGER", "0.002")),
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._store = store
@@ -46,7 +49,7 @@ class Intake:
         self._window = window
         self._clock = clock
         self._committer: GroupCommitter[list[Occurrence], IntakeResult] = GroupCommitter(
-            self._work, on_batch=metrics.batch_size.observe
+            self._work, linger=linger, on_batch=metrics.batch_size.observe
         )
 
     def start(self) -> None:
@@ -57,13 +60,16 @@ class Intake:
     def stop(self) -> None:
         self._committer.stop()
 
-    def take(self, occurrences: list[Occurrence]) -> IntakeResult:
-        """Store these occurrences (deduped, grouped); raise StoreError if that failed."""
+    async def take(self, occurrences: list[Occurrence]) -> IntakeResult:
+        """Store these occurrences (deduped, grouped); raise StoreError if that failed.
+
+        Waits for the writer thread's commit without holding a worker thread.
+        """
         now = self._clock()
         decoded = [enrich(o, self._decoder, now) for o in occurrences]
         future = self._committer.submit(decoded)
         try:
-            return future.result(timeout=ACK_TIMEOUT)
+            return await asyncio.wait_for(asyncio.wrap_future(future), ACK_TIMEOUT)
         except StoreError:
             raise
         except TimeoutError:

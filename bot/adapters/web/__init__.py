@@ -1,0 +1,1 @@
+"""The HTTP server: alert intake, /healthz, /metrics (FastAPI on uvicorn)."""
