@@ -26,39 +26,48 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from symbols.oracles import addr2line, llvm_symbolizer  # noqa: E402
+
 from bot.app.symbolize import symbolize_offsets  # noqa: E402
 from bot.symbols.elf_file import read_elf  # noqa: E402
 from bot.symbols.locate import SYSTEM_DEBUG_DIRS, build_id_paths  # noqa: E402
-from symbols.oracles import addr2line, llvm_symbolizer  # noqa: E402
 
 
 def instruction_offsets(binary: Path, count: int, seed: int) -> list[int]:
-    listing = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "--section=.text",
-                              str(binary)], check=True, capture_output=True, text=True).stdout
+    listing = subprocess.run(
+        ["objdump", "-d", "--no-show-raw-insn", "--section=.text", str(binary)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     addresses = [int(m.group(1), 16) for m in re.finditer(r"^\s+([0-9a-f]+):", listing, re.M)]
     return sorted(random.Random(seed).sample(addresses, count))
 
 
-def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in KiB (GNU time's %M; 0 without it), stdout of one command."""
-    timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS in KiB and user+sys CPU seconds of one whole command (GNU time;
+    CPU time is steadier than wall time on a shared machine)."""
+    timer = "/usr/bin/time" if Path("/usr/bin/time").exists() else shutil.which("time")
     if timer:
-        argv = [timer, "-f", "%M", *argv]
+        argv = [timer, "-f", "%M %U %S", *argv]
     start = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{argv[:4]} failed: {done.stderr}")
-    peak = int(done.stderr.strip().splitlines()[-1]) if timer else 0
-    return elapsed, peak, done.stdout
+    if not timer:
+        return elapsed, 0, elapsed
+    peak, user, system = done.stderr.strip().splitlines()[-1].split()
+    return elapsed, int(peak), float(user) + float(system)
 
 
 def best(values: list[float]) -> float:
     return min(values)
 
 
-def agreement(debug: Path, offsets: list[int], ours: list[list[tuple[str | None, str | None,
-              int | None]]]) -> tuple[float, float, list[str]]:
+def agreement(
+    debug: Path, offsets: list[int], ours: list[list[tuple[str | None, str | None, int | None]]]
+) -> tuple[float, float, list[str]]:
     """(% of offsets whose whole chain matches addr2line or llvm-symbolizer frame by frame,
     % whose outermost function name equals addr2line's, examples of disagreements)."""
     binutils = addr2line(debug, offsets)
@@ -71,12 +80,17 @@ def agreement(debug: Path, offsets: list[int], ours: list[list[tuple[str | None,
         if (mine[-1][0] if mine else None) == outer_a2l:
             names_ok += 1
         elif len(renamed) < 5:
-            renamed.append(f"{offset:#x}: ours {mine[-1][0] if mine else None!r}, addr2line "
-                           f"{outer_a2l!r}, llvm {llv[-1][0] if llv else None!r}")
+            renamed.append(
+                f"{offset:#x}: ours {mine[-1][0] if mine else None!r}, addr2line "
+                f"{outer_a2l!r}, llvm {llv[-1][0] if llv else None!r}"
+            )
         same = mine in (a2l, llv) or (
             len(mine) == len(a2l) == len(llv)
-            and all(m[0] in (a[0], b[0]) and m[1:] in (a[1:], b[1:])
-                    for m, a, b in zip(mine, a2l, llv, strict=True)))
+            and all(
+                m[0] in (a[0], b[0]) and m[1:] in (a[1:], b[1:])
+                for m, a, b in zip(mine, a2l, llv, strict=True)
+            )
+        )
         if same:
             chains_ok += 1
         elif len(bad) < 5:
@@ -96,20 +110,24 @@ def main() -> None:
             raise SystemExit(f"{tool} is needed")
     build_id = read_elf(args.binary).build_id
     assert build_id, f"{args.binary} has no build-id"
-    debug = next((p for d in SYSTEM_DEBUG_DIRS for p in build_id_paths(d, build_id)
-                  if p.is_file()), None)
+    debug = next(
+        (p for d in SYSTEM_DEBUG_DIRS for p in build_id_paths(d, build_id) if p.is_file()), None
+    )
     symbol_paths = [Path("/usr/lib/debug")]
     if debug is None:  # a binary with its own DWARF
         debug, symbol_paths = args.binary, []
     offsets = instruction_offsets(args.binary, args.count, args.seed)
     hexes = [hex(o) for o in offsets]
-    print(f"target {args.binary} build-id {build_id}\n  debug file {debug} "
-          f"({debug.stat().st_size / 1e6:.1f} MB), {len(offsets)} offsets, best of {args.repeat}")
+    print(
+        f"target {args.binary} build-id {build_id}\n  debug file {debug} "
+        f"({debug.stat().st_size / 1e6:.1f} MB), {len(offsets)} offsets, best of {args.repeat}"
+    )
 
     # addr2line, whole command
     a2l_argv = ["addr2line", "-f", "-C", "-i", "-e", str(debug), *hexes]
     a2l_runs = [run_timed(a2l_argv, dict(os.environ)) for _ in range(args.repeat)]
     a2l = best([r[0] for r in a2l_runs])
+    a2l_cpu = best([r[2] for r in a2l_runs])
 
     # in process
     cold_runs, warm_runs = [], []
@@ -117,12 +135,22 @@ def main() -> None:
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as cache:
             start = time.perf_counter()
-            symbolize_offsets(build_id=build_id, binary=None, offsets=offsets,
-                              symbol_paths=symbol_paths, cache_dir=Path(cache))
+            symbolize_offsets(
+                build_id=build_id,
+                binary=None,
+                offsets=offsets,
+                symbol_paths=symbol_paths,
+                cache_dir=Path(cache),
+            )
             cold_runs.append(time.perf_counter() - start)
             start = time.perf_counter()
-            result = symbolize_offsets(build_id=build_id, binary=None, offsets=offsets,
-                                       symbol_paths=symbol_paths, cache_dir=Path(cache))
+            result = symbolize_offsets(
+                build_id=build_id,
+                binary=None,
+                offsets=offsets,
+                symbol_paths=symbol_paths,
+                cache_dir=Path(cache),
+            )
             warm_runs.append(time.perf_counter() - start)
     assert result is not None
 
@@ -132,37 +160,55 @@ def main() -> None:
         "segbot symbolize (typer)": [python, "-m", "bot", "symbolize"],
         "python -m bot.commands.symbolize": [python, "-m", "bot.commands.symbolize"],
     }
-    whole: dict[str, tuple[float, float, int, int]] = {}
+    whole: dict[str, tuple[float, float, int, int, float, float]] = {}
     for label, prefix in commands.items():
-        argv = [*prefix, "--build-id", build_id, *sum((["--symbols", str(p)]
-                                                       for p in symbol_paths), []), *hexes]
-        cold_t, warm_t, cold_m, warm_m = [], [], 0, 0
+        argv = [
+            *prefix,
+            "--build-id",
+            build_id,
+            *[arg for p in symbol_paths for arg in ("--symbols", str(p))],
+            *hexes,
+        ]
+        cold_t, warm_t, cold_m, warm_m, cold_c, warm_c = [], [], 0, 0, [], []
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory() as cache:
                 env = {**os.environ, "XDG_CACHE_HOME": cache, "DEBUGINFOD_URLS": ""}
-                t, m, _ = run_timed(argv, env)
+                t, m, c = run_timed(argv, env)
                 cold_t.append(t)
+                cold_c.append(c)
                 cold_m = max(cold_m, m)
-                t, m, _ = run_timed(argv, env)
+                t, m, c = run_timed(argv, env)
                 warm_t.append(t)
+                warm_c.append(c)
                 warm_m = max(warm_m, m)
-        whole[label] = (best(cold_t), best(warm_t), cold_m, warm_m)
+        whole[label] = (best(cold_t), best(warm_t), cold_m, warm_m, best(cold_c), best(warm_c))
 
     ours = [[(f.function, f.file, f.line) for f in r.frames] for r in result.results]
     chains, names, bad = agreement(debug, offsets, ours)
 
-    print(f"\naddr2line -f -C -i (whole command)   {a2l * 1000:8.1f} ms   "
-          f"peak {max(r[1] for r in a2l_runs) / 1024:.0f} MiB")
-    print(f"segbot in process, cold (index built) {best(cold_runs) * 1000:8.1f} ms   "
-          f"{best(cold_runs) / a2l:5.2f}x addr2line")
-    print(f"segbot in process, warm (index on disk){best(warm_runs) * 1000:7.1f} ms   "
-          f"{best(warm_runs) / a2l:5.2f}x addr2line")
-    for label, (cold_t, warm_t, cold_m, warm_m) in whole.items():
-        print(f"{label:36s} cold {cold_t * 1000:7.1f} ms {cold_t / a2l:5.2f}x   "
-              f"warm {warm_t * 1000:7.1f} ms {warm_t / a2l:5.2f}x   "
-              f"peak {cold_m / 1024:.0f}/{warm_m / 1024:.0f} MiB")
-    print(f"\nagreement: {chains:.1f}% of offsets match addr2line or llvm-symbolizer frame by "
-          f"frame (inline chains included); outermost function = addr2line's: {names:.1f}%")
+    print(
+        f"\naddr2line -f -C -i (whole command)   {a2l * 1000:8.1f} ms   "
+        f"cpu {a2l_cpu * 1000:.0f} ms   peak {max(r[1] for r in a2l_runs) / 1024:.0f} MiB"
+    )
+    print(
+        f"segbot in process, cold (index built) {best(cold_runs) * 1000:8.1f} ms   "
+        f"{best(cold_runs) / a2l:5.2f}x addr2line"
+    )
+    print(
+        f"segbot in process, warm (index on disk){best(warm_runs) * 1000:7.1f} ms   "
+        f"{best(warm_runs) / a2l:5.2f}x addr2line"
+    )
+    for label, (cold_t, warm_t, cold_m, warm_m, cold_c, warm_c) in whole.items():
+        print(
+            f"{label:36s} cold {cold_t * 1000:7.1f} ms {cold_t / a2l:5.2f}x   "
+            f"warm {warm_t * 1000:7.1f} ms {warm_t / a2l:5.2f}x   "
+            f"(cpu: cold {cold_c / a2l_cpu:4.2f}x, warm {warm_c / a2l_cpu:4.2f}x)   "
+            f"peak {cold_m / 1024:.0f}/{warm_m / 1024:.0f} MiB"
+        )
+    print(
+        f"\nagreement: {chains:.1f}% of offsets match addr2line or llvm-symbolizer frame by "
+        f"frame (inline chains included); outermost function = addr2line's: {names:.1f}%"
+    )
     for line in bad:
         print("  " + line)
 

@@ -117,3 +117,46 @@ def test_whole_command_exit_status_on_a_miss(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("segbot: no symbols for build-id")
     assert "Traceback" not in done.stderr
+
+
+def test_fast_entry_prints_what_the_typer_verb_prints(
+    binaries: dict[str, Built], tmp_path: Path
+) -> None:
+    built = binaries["cc-dwarf4"]
+    args = [
+        "--json",
+        "--callers",
+        "--binary",
+        str(built.path),
+        *(hex(o) for o in text_addresses(built.path)[::50]),
+    ]
+    code, typer_out = _invoke(args, tmp_path)
+    assert code == 0
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "DEBUGINFOD_URLS": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.commands.symbolize", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads(typer_out)
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.commands.symbolize",
+            "--build-id",
+            "cd" * 20,
+            "--symbols",
+            str(tmp_path),
+            "0x10",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("segbot: no symbols for build-id")
