@@ -1,0 +1,107 @@
+"""The production host side on a real host from the lab: the sudoers file deploy/host/sudoers.py
+writes for it (not the lab's permissive one) and the restart-delay helper installed, then the
+whole playbook over SSH must still succeed, containment must work through sudo, and everything
+else must be refused by the host's own sudo. Needs root and the lab (skipped without)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deploy_helpers import DEPLOY, sudoers_module
+from lab.factory import HostFactory
+from lab.host import LabHost
+
+from bot.adapters.ssh import SshRunner
+from bot.cli import main
+from bot.config import Config, Target, load_config, load_playbook_file
+
+pytestmark = pytest.mark.lab
+HELPER = "/usr/local/libexec/segbot/restart-delay"
+
+
+def _config(tmp_path: Path, host: LabHost) -> Path:
+    entry: dict[str, Any] = host.ssh_config_entry()
+    text = "\n".join([
+        "defaults:", f"  evidence_dir: {tmp_path / 'evidence'}", "  run_timeout: 120",
+        "hosts:", f"  {host.name}: {json.dumps(entry)}",
+        "services:", "  checkout-api:", "    unit: checkout-api.service",
+        "    binary: /opt/checkout/bin/checkout-api", f"    hosts: [{host.name}]",
+        "    actions: {restart_delay: {seconds: 30}}", ""])
+    path = tmp_path / "segbot.yaml"
+    path.write_text(text)
+    return path
+
+
+def _install(host: LabHost, config: Config) -> str:
+    text: str = sudoers_module().sudoers(config, load_playbook_file(None, config), host=host.name)
+    host.run(["sh", "-c", "cat > /etc/sudoers.d/segbot.new && chmod 0440 /etc/sudoers.d/segbot.new"
+              " && visudo -c -q -f /etc/sudoers.d/segbot.new"
+              " && mv /etc/sudoers.d/segbot.new /etc/sudoers.d/segbot && visudo -c -q"],
+             input=text, check=True)
+    host.run(["sh", "-c", f"mkdir -p {HELPER.rsplit('/', 1)[0]} && cat > {HELPER}"
+              f" && chmod 0755 {HELPER}"], input=(DEPLOY / "host" / "restart-delay").read_text(),
+             check=True)
+    return text
+
+
+def _show(host: LabHost, prop: str) -> str:
+    out: str = host.run(["systemctl", "show", "-p", prop, "--value", "checkout-api.service"],
+                        check=True).stdout.strip()
+    return out
+
+
+def test_playbook_and_containment_under_the_production_sudoers(
+        lab_host_factory: HostFactory, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    host = lab_host_factory("deploy-sudo")
+    path = _config(tmp_path, host)
+    config = load_config(path)
+    installed = _install(host, config)
+    assert host.run(["cat", "/etc/sudoers.d/segbot"], check=True).stdout == installed
+    host.wait_for_crashes(1)
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["diagnose", "--config", str(path), "--json", host.name, "checkout-api"])
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 0, err
+    data = json.loads(out)
+    status = {s["id"]: s for s in data["steps"]}
+    playbook = load_playbook_file(None, config)
+    privileged = [s.id for s in playbook.steps if s.sudo]
+    not_ok = {i: (status[i]["status"], status[i].get("reason")) for i in privileged
+              if status[i]["status"] != "ok"}
+    assert not not_ok, f"privileged steps failed under the production sudoers: {not_ok}"
+    for step in ("fetch_core", "fetch_binary"):
+        assert status[step]["status"] == "ok", status[step]
+
+    runner = SshRunner(Target(name=host.name, address=host.address, port=host.port,
+                              user=host.user, identity_file=host.identity_file,
+                              known_hosts=host.known_hosts, sudo=True))
+    try:
+        def run(command: str) -> int | None:
+            return runner.run(command, timeout=30).exit_status
+
+        before = _show(host, "RestartUSec")
+        assert run(f"sudo -n {HELPER} set checkout-api.service 30") == 0
+        assert run("sudo -n systemctl daemon-reload") == 0
+        assert _show(host, "RestartUSec") == "30s"
+        assert run("sudo -n systemctl reset-failed checkout-api.service") == 0
+        assert run("sudo -n systemctl restart checkout-api.service") == 0
+        assert _show(host, "ActiveState") in {"active", "activating"}
+
+        for refused in ("sudo -n cat /etc/shadow", "sudo -n systemctl restart ssh.service",
+                        "sudo -n systemctl stop checkout-api.service", "sudo -n -s true",
+                        f"sudo -n {HELPER} set ssh.service 30",
+                        "sudo -n journalctl --no-pager -u ssh.service -n 1",
+                        "sudo -n coredumpctl --no-pager debug"):
+            assert run(refused) not in (0, None), refused
+        assert run("cat /etc/shadow") != 0  # and segbot itself is an ordinary user
+
+        assert run(f"sudo -n {HELPER} clear checkout-api.service") == 0
+        assert run("sudo -n systemctl daemon-reload") == 0
+        assert _show(host, "RestartUSec") == before
+    finally:
+        runner.close()
