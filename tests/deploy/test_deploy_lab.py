@@ -17,6 +17,7 @@ from lab.host import LabHost
 from bot.adapters.ssh import SshRunner
 from bot.cli import main
 from bot.config import Config, Target, load_config, load_playbook_file
+from bot.errors import SegbotError
 
 pytestmark = pytest.mark.lab
 HELPER = "/usr/local/libexec/segbot/restart-delay"
@@ -103,5 +104,64 @@ def test_playbook_and_containment_under_the_production_sudoers(
         assert run(f"sudo -n {HELPER} clear checkout-api.service") == 0
         assert run("sudo -n systemctl daemon-reload") == 0
         assert _show(host, "RestartUSec") == before
+    finally:
+        runner.close()
+
+
+def _public_key(identity_file: Path) -> str:
+    import paramiko
+
+    key = paramiko.Ed25519Key.from_private_key_file(str(identity_file))
+    return f"{key.get_name()} {key.get_base64()} segbot@test"
+
+
+def test_create_segbot_user_restricts_the_key(lab_host_factory: HostFactory,
+                                              tmp_path: Path) -> None:
+    """create-segbot-user.sh on a real host: the key works from the bot's address only, with no
+    pty and no forwarding, and the sudoers file it installs is the one segbot gets."""
+    import paramiko
+
+    host = lab_host_factory("deploy-user")
+    config = load_config(_config(tmp_path, host))
+    sudoers = sudoers_module().sudoers(config, load_playbook_file(None, config), host=host.name)
+    for name, text in [("create-segbot-user.sh", None), ("restart-delay", None),
+                       ("segbot.sudoers", sudoers)]:
+        body = text if text is not None else (DEPLOY / "host" / name).read_text()
+        host.run(["sh", "-c", f"mkdir -p /root/segbot-host && cat > /root/segbot-host/{name}"],
+                 input=body, check=True)
+    bot_ip = host.address.rsplit(".", 1)[0] + ".1"  # this machine's end of the host's link
+    key = _public_key(host.identity_file)
+    script = ["sh", "/root/segbot-host/create-segbot-user.sh"]
+    done = host.run([*script, bot_ip, key, "/root/segbot-host/segbot.sudoers"])
+    assert done.returncode == 0, done.stderr
+    keys = host.run(["sh", "-c", "stat -c '%U %a' ~segbot/.ssh/authorized_keys; "
+                     "cat ~segbot/.ssh/authorized_keys"], check=True).stdout.splitlines()
+    assert keys == ["root 640", f'restrict,from="{bot_ip}" {key}']
+    assert host.run(["test", "-x", HELPER]).returncode == 0
+    for bad in (["10.0.0.1 x", key], [bot_ip, "not a key"], [bot_ip, key + "\nssh-rsa AAAAB"]):
+        assert host.run([*script, *bad]).returncode == 2, bad
+
+    target = Target(name=host.name, address=host.address, port=host.port, user=host.user,
+                    identity_file=host.identity_file, known_hosts=host.known_hosts, sudo=True)
+    runner = SshRunner(target)
+    try:
+        assert runner.run("id -un", timeout=20).stdout.strip() == "segbot"
+        assert runner.run("sudo -n systemctl daemon-reload", timeout=20).exit_status == 0
+        transport = runner.connect()
+        channel = transport.open_session()
+        with pytest.raises(paramiko.SSHException):
+            channel.get_pty()  # restrict: no pty
+        channel.close()
+        with pytest.raises(paramiko.ChannelException):
+            transport.open_channel("direct-tcpip", ("127.0.0.1", 22), ("127.0.0.1", 40000))
+    finally:
+        runner.close()
+
+    elsewhere = "192.0.2.7"  # TEST-NET-1: the key is now valid only from there
+    assert host.run([*script, elsewhere, key]).returncode == 0
+    runner = SshRunner(target)
+    try:
+        with pytest.raises(SegbotError):
+            runner.run("id -un", timeout=20)
     finally:
         runner.close()
