@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
@@ -59,6 +60,9 @@ class GroupCommitter(Generic[Item, Result]):
         while not stopping:
             batch: list[tuple[Item, Future[Result]]] = []
             entry = self._queue.get()
+            # Wait up to `linger` for company: one commit for many requests costs less CPU
+            # (and one fsync) than one commit each.
+            deadline = time.monotonic() + self._linger
             while True:
                 if entry is _STOP:
                     stopping = True
@@ -67,12 +71,8 @@ class GroupCommitter(Generic[Item, Result]):
                 if len(batch) >= self._max_batch:
                     break
                 try:
-                    if len(batch) == 1 and self._linger > 0:
-                        # Wait a moment for company: one commit for many requests costs
-                        # less CPU (and one fsync) than one each.
-                        entry = self._queue.get(timeout=self._linger)
-                    else:
-                        entry = self._queue.get_nowait()
+                    left = deadline - time.monotonic()
+                    entry = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
             if batch:

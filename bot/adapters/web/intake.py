@@ -39,7 +39,7 @@ class Intake:
         decoder: MessageDecoder,
         metrics: IntakeMetrics,
         window: timedelta,
-        linger: float = float(os.environ.get("SEGBOT_COMMIT_LINGER", "0.002")),
+        linger: float = float(os.environ.get("SEGBOT_COMMIT_LINGER", "0")),
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._store = store
