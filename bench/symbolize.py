@@ -115,7 +115,7 @@ def main() -> None:
     )
     symbol_paths = [Path("/usr/lib/debug")]
     if debug is None:  # a binary with its own DWARF
-        debug, symbol_paths = args.binary, []
+        debug, symbol_paths = args.binary, [args.binary]
     offsets = instruction_offsets(args.binary, args.count, args.seed)
     hexes = [hex(o) for o in offsets]
     print(

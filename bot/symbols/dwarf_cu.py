@@ -118,7 +118,8 @@ class _ScopeWalker:
             target = self.reader.reference(current_unit, *link) if link is not None else None
             if target is None:
                 break
-            current_unit = self.reader.unit_containing(target)
+            if not current_unit.offset <= target < current_unit.end:
+                current_unit = self.reader.unit_containing(target)
             found = self.reader.die(current_unit, target)[0]
             if found is None:
                 break

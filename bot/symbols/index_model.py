@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.symbols.line_program import LineRows
 
 
-@dataclass(frozen=True)
-class Scope:
-    """A function body (parent -1) or an inlined call inside one (parent is the caller scope)."""
+class Scope(NamedTuple):
+    """A function body (parent -1) or an inlined call inside one (parent is the caller scope).
+    Stored and loaded as a plain tuple (ScopeRow): warm loads build no objects per scope."""
 
     name: str | None
     parent: int
@@ -22,13 +24,16 @@ class Scope:
     call_column: int
 
 
+ScopeRow = tuple[str | None, int, int, int, int, int]  # the fields of Scope, in order
+
+
 @dataclass
 class CuIndex:
     files: list[str | None]
     rows: LineRows
     segment_start: array  # type: ignore[type-arg]  # sorted; a segment runs to the next start
     segment_scope: array  # type: ignore[type-arg]  # innermost scope there, -1 for none
-    scopes: list[Scope]
+    scopes: Sequence[ScopeRow]
 
 
 @dataclass

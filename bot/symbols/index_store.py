@@ -10,10 +10,10 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from bot.symbols.index_model import CuIndex, CuMap, Scope, Symbols
+from bot.symbols.index_model import CuIndex, CuMap, Symbols
 from bot.symbols.line_program import LineRows
 
-FORMAT = 4
+FORMAT = 5
 
 
 def default_cache_dir() -> Path:
@@ -83,7 +83,7 @@ def cu_from_value(value: dict[str, Any]) -> CuIndex:
         _arr("I", value["row_line"]),
         _arr("I", value["row_col"]),
     )
-    scopes = [Scope(*fields) for fields in value["scopes"]]
+    scopes = value["scopes"]  # plain tuples in Scope's field order
     return CuIndex(
         value["files"], rows, _arr("Q", value["seg_start"]), _arr("i", value["seg_scope"]), scopes
     )
@@ -98,10 +98,7 @@ def cu_to_value(index: CuIndex) -> dict[str, Any]:
         "row_col": index.rows.column.tobytes(),
         "seg_start": index.segment_start.tobytes(),
         "seg_scope": index.segment_scope.tobytes(),
-        "scopes": [
-            (s.name, s.parent, s.entry, s.call_file, s.call_line, s.call_column)
-            for s in index.scopes
-        ],
+        "scopes": [tuple(s) for s in index.scopes],
     }
 
 

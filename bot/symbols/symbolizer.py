@@ -221,18 +221,20 @@ class ModuleSymbolizer:
             return ()
         frames: list[SymbolFrame] = []
         while scope_id >= 0:
-            scope = unit.scopes[scope_id]
-            outermost = scope.parent < 0
+            name, parent, entry, call_file, call_line, call_column = unit.scopes[scope_id]
+            outermost = parent < 0
             function_offset = None
             if outermost:
-                function_offset = symbol_offset if symbol >= 0 else address - scope.entry
+                function_offset = symbol_offset if symbol >= 0 else address - entry
+                if name is None and symbol >= 0:
+                    name = self.symbols.names[symbol]
             frames.append(
-                SymbolFrame(scope.name, function_offset, file, line, column, inlined=not outermost)
+                SymbolFrame(name, function_offset, file, line, column, inlined=not outermost)
             )
-            file = _file(unit, scope.call_file)
-            line = scope.call_line or None
-            column = scope.call_column or None
-            scope_id = scope.parent
+            file = _file(unit, call_file)
+            line = call_line or None
+            column = call_column or None
+            scope_id = parent
         return tuple(frames)
 
 
