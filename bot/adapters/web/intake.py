@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -39,7 +38,7 @@ class Intake:
         decoder: MessageDecoder,
         metrics: IntakeMetrics,
         window: timedelta,
-        linger: float = float(os.environ.get("SEGBOT_COMMIT_LINGER", "0")),
+        linger: float = 0.0,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._store = store

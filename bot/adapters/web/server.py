@@ -82,7 +82,12 @@ def build_app(
 ) -> FastAPI:
     window, rules, limit = alert_settings(config)
     metrics = intake_metrics()
+    try:
+        linger = float(environ.get("SEGBOT_COMMIT_LINGER", "0"))
+    except ValueError:
+        raise ConfigError("SEGBOT_COMMIT_LINGER must be a number of seconds") from None
     intake = Intake(
+        linger=linger,
         store=store,
         trigger=trigger or LoggingTrigger(),
         decoder=message_decoder(),
