@@ -1,5 +1,6 @@
 """Demangling: C++ (Itanium) through the C++ runtime's __cxa_demangle, as c++filt prints it;
-Rust legacy names (`_ZN...17h<hash>E`) with their `$..$` escapes decoded (as c++filt does)."""
+Rust legacy names (`_ZN...17h<hash>E`) with their `$..$` escapes decoded (as c++filt does);
+Rust v0 names (`_R...`) by bot.symbols.rust_v0."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def demangle(name: str) -> str:
         rust = _rust_legacy(name)
         if rust is not None:
             return rust
+    if name.startswith("_R"):
+        from bot.symbols.rust_v0 import demangle_v0
+
+        return demangle_v0(name) or name
     if not name.startswith("_Z"):
         return name
     module = _demangler()
