@@ -23,7 +23,7 @@ from bot.app.diagnose import (
     diagnose_unreachable,
 )
 from bot.app.report_view import ReportBook
-from bot.domain.decode import Section
+from bot.domain.decode import Focus, Section
 from bot.domain.incident import DiagnosisRequest
 from bot.domain.playbook import Playbook
 from bot.errors import SegbotError
@@ -66,6 +66,9 @@ def diagnose_live(*, request: DiagnosisRequest, setup: DiagnosisSetup, book: Rep
     book.started(incident, host, len(setup.playbook.steps))
     changed(incident)
     inventory = setup.inventory(host, request.service)
+    # As diagnose decodes: a shared kernel log shows other programs' crashes too.
+    focus = Focus(process=Path(inventory.binary).name[:15], executable=inventory.binary,
+                  unit=inventory.unit)
 
     def progress(_host: str, step: str, status: str) -> None:
         book.step(incident, host, step, status)
@@ -73,7 +76,7 @@ def diagnose_live(*, request: DiagnosisRequest, setup: DiagnosisSetup, book: Rep
 
     def seen(command: str, result: CommandResult) -> None:
         section = Section(output=result.stdout, command=command, host=host)
-        if book.evidence(incident, host, section, now()):
+        if book.evidence(incident, host, section, now(), focus):
             changed(incident)
 
     try:

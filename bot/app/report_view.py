@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.domain.decode import DecodedReport, Section, decode_sections
+from bot.domain.decode import DecodedReport, Focus, Section, decode_sections
 from bot.domain.incident import Incident
 
 
@@ -83,13 +83,15 @@ class ReportBook:
         with self._lock:
             self._host(incident_id, host).statuses[step] = status
 
-    def evidence(self, incident_id: int, host: str, section: Section, now: datetime) -> bool:
-        """Add one command's output and re-decode; True if the decoded report changed."""
+    def evidence(self, incident_id: int, host: str, section: Section, now: datetime,
+                 focus: Focus | None = None) -> bool:
+        """Add one command's output and re-decode (only crashes of the program in `focus`);
+        True if the decoded report changed."""
         with self._lock:
             state = self._host(incident_id, host)
             state.sections.append(section)
             sections = list(state.sections)
-        report = decode_sections(sections, now=now, host=host)
+        report = decode_sections(sections, now=now, host=host, focus=focus)
         with self._lock:
             state = self._host(incident_id, host)
             if state.finished:

@@ -165,11 +165,14 @@ _TOOLS = {
 }
 
 
-def fake_tools(directory: Path) -> Path:
+def fake_tools(directory: Path, binary: Path) -> Path:
+    """Scripts that print recorded outputs of a real crash, naming `binary` as the crashed
+    executable (the recordings say /opt/checkout/bin/checkout-api)."""
     directory.mkdir(parents=True, exist_ok=True)
     for name, script in _TOOLS.items():
         path = directory / name
-        path.write_text(f"#!/bin/bash\nFIX={FIXTURES}\n{script}\n")
+        path.write_text(f"#!/bin/bash\nFIX={FIXTURES}\n{{\n{script}\n}} | "
+                        f"sed 's#/opt/checkout/bin/checkout-api#{binary}#g'\n")
         path.chmod(0o755)
     return directory
 

@@ -5,68 +5,13 @@ edited in place as the playbook runs (the decoded kernel line first, long before
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import pytest
-from slack_harness import (
-    LocalRunner,
-    Running,
-    buttons,
-    fake_tools,
-    message_text,
-    running_bot,
-)
+from conftest import ONCALL
+from slack_harness import LocalRunner, Running, buttons, message_text
 
-from bot.app.diagnose import Inventory
-from bot.app.diagnosis_feed import DiagnosisSetup
-from bot.config import load_playbook_file
 from bot.domain.incident import Status
-
-ONCALL = ["U0BOB", "U0CAROL"]
-
-
-def config(binary: Path, evidence: Path) -> dict[str, Any]:
-    return {
-        "defaults": {"evidence_dir": str(evidence), "run_timeout": 60},
-        "hosts": {"node-17": {"address": "127.0.0.1"}, "node-18": {"address": "127.0.0.2"}},
-        "services": {"checkout-api": {"unit": "checkout-api.service", "binary": str(binary),
-                                      "hosts": ["node-17", "node-18"]}},
-        "slack": {"incident_channel_prefix": "inc", "oncall_usergroup": "S0ONCALL",
-                  "report_min_interval_seconds": 0.25, "report_global_interval_seconds": 0.05,
-                  "poll_seconds": 0.2},
-        "authorization": {"resolve": ["S0ONCALL"], "rerun": ["U0ALICE", "S0ONCALL"]},
-    }
-
-
-@pytest.fixture
-def local_bot(tmp_path: Path) -> Iterator[tuple[Running, LocalRunner]]:
-    tools = fake_tools(tmp_path / "tools")
-    binary = tmp_path / "opt" / "checkout-api"
-    binary.parent.mkdir()
-    shutil.copyfile("/bin/true", binary)
-    binary.chmod(0o755)
-    runner = LocalRunner(tools)
-    setup = DiagnosisSetup(
-        connect=lambda host: runner,
-        inventory=lambda host, service: Inventory(
-            host=host, service=service, unit="checkout-api.service", binary=str(binary),
-            user="segbot", sudo=False),
-        playbook=load_playbook_file(), evidence_dir=tmp_path / "evidence")
-    before = set(glob.glob("/var/tmp/segbot-checkout-api-*.core"))
-    try:
-        with running_bot(tmp_path, config(binary, tmp_path / "evidence"), diagnosis=setup,
-                         usergroups={"S0ONCALL": ONCALL}) as bot:
-            yield bot, runner
-    finally:
-        for left in set(glob.glob("/var/tmp/segbot-checkout-api-*.core")) - before:
-            os.unlink(left)
 
 
 def _report_versions(bot: Running) -> list[tuple[float, str]]:
@@ -98,7 +43,7 @@ def test_slash_command_to_guarded_buttons(local_bot: tuple[Running, LocalRunner]
     channel_id, ts, message = bot.report()
     assert channel_id == channel.id and message["edits"] >= 2
     final = message_text(message)
-    assert "SIGSEGV" in final and "0x38" in final and "restart storm" in final
+    assert "SIGSEGV" in final and "0x38" in final and "restart storm" in final, final
     assert "Backtrace" in final
 
     # The decoded kernel line reached Slack before the playbook's slow gdb steps finished.

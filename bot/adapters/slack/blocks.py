@@ -48,10 +48,13 @@ def esc(text: str) -> str:
 
 
 def fit(text: str, limit: int, where: str = "the evidence file in the thread") -> str:
+    """`text` if it fits in `limit` characters, else its start and a note of what is missing
+    and where the whole is (the note itself is bounded, so the result always fits)."""
     if len(text) <= limit:
         return text
-    note = f"\n… cut here: {len(text) - limit + 120} more characters in {where}"
-    return text[: limit - len(note)].rstrip() + note
+    where = where if len(where) <= 120 else where[:119] + "…"
+    note = f"\n… cut here: {len(text) - limit + 160} more characters in {where}"
+    return text[: max(0, limit - len(note))].rstrip() + note
 
 
 def _section(text: str, where: str = "the evidence file in the thread") -> SectionBlock:
@@ -152,15 +155,22 @@ def headline(crash: Crash, report: DecodedReport) -> str:
 def frames_text(crash: Crash) -> str:
     frames = crash.crashing_frames()
     lines = [f"*Backtrace* (thread {crash.crashing_thread or '?'}, {len(frames)} frames)"]
-    lines += [_frame(f) for f in frames[:MAX_FRAMES]]
-    if len(frames) > MAX_FRAMES:
-        lines.append(f"_… {len(frames) - MAX_FRAMES} more frames in the evidence file_")
+    size = len(lines[0])
+    for frame in frames[:MAX_FRAMES]:
+        line = _frame(frame)
+        if size + len(line) + 1 > SECTION_CHARS - 80:  # whole frames only; room for the note
+            break
+        lines.append(line)
+        size += len(line) + 1
+    shown = len(lines) - 1
+    if len(frames) > shown:
+        lines.append(f"_… {len(frames) - shown} more frames in the evidence file_")
     return "\n".join(lines)
 
 
 def _frame(frame: Frame) -> str:
-    name = esc(frame.function or "??")[:200]
-    where = f" at {esc(frame.file)}:{frame.line}" if frame.file else ""
+    name = _short(esc(frame.function or "??"), 200)
+    where = f" at {_short(esc(frame.file), 200)}:{frame.line}" if frame.file else ""
     module = (f" ({esc(frame.module)}+{frame.module_offset:#x})"
               if frame.module and frame.module_offset is not None else "")
     inlined = " _inlined_" if frame.inlined else ""
@@ -202,13 +212,19 @@ def _progress(host: HostProgress) -> str:
     return line
 
 
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _button(index: int, button: Button) -> ButtonElement:
     confirm = None
     if button.destructive and button.configured:
         confirm = ConfirmObject(
-            title=f"{button.label[:90]}?", text=f"segbot will {button.label.lower()} now. "
+            title=_short(button.label, 99).rstrip("?") + "?",
+            text=f"segbot will {_short(button.label.lower(), 150)} now. "
             "This is recorded with your name.", confirm="Do it", deny="Cancel", style="danger")
-    return ButtonElement(text=button.label, action_id=f"proposal:{index}:{button.action}",
+    return ButtonElement(text=_short(button.label, 75),
+                         action_id=f"proposal:{index}:{button.action}",
                          value=button.proposal_id, confirm=confirm,
                          style="danger" if button.destructive and button.configured else None)
 
