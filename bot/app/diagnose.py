@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from bot.app.enrich import SymbolSources, symbolize_report
-from bot.domain.decode import DecodedReport, Section, decode_sections
+from bot.domain.decode import DecodedReport, Focus, Section, decode_sections
 from bot.domain.evidence import ServiceExit
 from bot.domain.playbook import Playbook, Step, captured, render
 from bot.domain.redact import redact
@@ -140,6 +140,9 @@ def _command_outcome(step: Step, command: str, result: CommandResult) -> StepOut
         return replace(base, status="timed-out", reason=f"no result within {step.timeout:g}s")
     if result.exit_status in step.ok_exit or (result.truncated and result.exit_status is None):
         return replace(base, reason="output truncated" if result.truncated else None)
+    if result.exit_status is None:
+        return replace(base, status="failed", reason="ended without an exit status (killed by a "
+                       "signal, or the host went away)")
     lines = result.stderr.strip().splitlines()
     detail = redact(lines[-1])[:200] if lines else ""
     reason = f"exit status {result.exit_status}" + (f": {detail}" if detail else "")
@@ -241,15 +244,18 @@ class _HostRun:
                         self._record(running.pop(future), future.result())
 
 
-def _decode(outcomes: list[StepOutcome], playbook: Playbook, host: str,
+def _decode(outcomes: list[StepOutcome], playbook: Playbook, inventory: Inventory,
             now: datetime) -> DecodedReport:
+    # A step without a parser is routed by its command (gdb: backtrace and mappings at once).
     sections = [
         Section(output=o.output, command=o.command, parser=playbook.step(o.step).parser,
-                host=host)
+                host=inventory.host)
         for o in outcomes
-        if o.status == "ok" and o.output and playbook.step(o.step).parser is not None
+        if o.status == "ok" and o.output and not playbook.step(o.step).compare_only
     ]
-    return decode_sections(sections, now=now, host=host)
+    focus = Focus(process=Path(inventory.binary).name[:15], executable=inventory.binary,
+                  unit=inventory.unit)  # a shared dmesg shows other programs' crashes too
+    return decode_sections(sections, now=now, host=inventory.host, focus=focus)
 
 
 def diagnose_host(*, runner: CommandRunner, playbook: Playbook, inventory: Inventory,
@@ -267,7 +273,7 @@ def diagnose_host(*, runner: CommandRunner, playbook: Playbook, inventory: Inven
     outcomes = [state.outcomes[s.id] for s in playbook.steps]
     report, decode_error, notes = None, None, list[str]()
     try:
-        report = _decode(outcomes, playbook, inventory.host, now)
+        report = _decode(outcomes, playbook, inventory, now)
         copies = [o.artifact.path for o in outcomes if o.artifact is not None and o.status == "ok"
                   and playbook.step(o.step).fetch == "{binary}"]
         if copies:  # symbolize from the copy taken off the host: the host may be gone

@@ -51,6 +51,11 @@ class Step:
     verify: str | None = None  # fetch only: the sha256sum step whose digest must match
 
     @property
+    def compare_only(self) -> bool:
+        """Output no parser reads: kept for drift comparison, not decoded."""
+        return self.parser is None and self.compare
+
+    @property
     def template(self) -> str:
         return self.command if self.command is not None else str(self.fetch)
 
