@@ -40,8 +40,13 @@ def symbolize_offsets(
     fetcher: DebugInfoFetcher | None = None,
     cache_dir: Path | None = None,
     system_debug_dirs: Sequence[Path] = SYSTEM_DEBUG_DIRS,
+    file_offsets: bool = False,
 ) -> SymbolizedModule:
     """Symbolize module offsets (relative to the module's load base, as in `lib.so+0x1234`).
+
+    With file_offsets, the offsets are positions in the file (the kernel's `[file_offset,...]`)
+    and are turned into module offsets through the program headers of the binary (else of the
+    debug file); results still carry the offsets as given.
 
     return_addresses[i] true looks up offsets[i] - 1 (caller frames hold return addresses);
     missing entries count as false. Raises DebugInfoNotFound when nothing at all describes the
@@ -54,12 +59,20 @@ def symbolize_offsets(
     if summary is not None and build_id and summary.build_id and summary.build_id != wanted:
         raise UsageError(f"{binary} has build-id {summary.build_id}, not {build_id}")
     source, origin = _find(wanted, summary, symbol_paths, fetcher, system_debug_dirs)
+    layout = summary if summary is not None and summary.loads else source
     symbolizer = ModuleSymbolizer(source, cache_dir=cache_dir)
     try:
         results = []
         for i, offset in enumerate(offsets):
             is_return = i < len(return_addresses) and return_addresses[i]
-            frames = symbolizer.lookup(offset, return_address=is_return)
+            wanted_offset: int | None = offset
+            if file_offsets:
+                wanted_offset = layout.module_offset_of_file_offset(offset)
+            frames = (
+                symbolizer.lookup(wanted_offset, return_address=is_return)
+                if wanted_offset is not None
+                else ()
+            )
             results.append(SymbolizedOffset(offset, frames))
     finally:
         symbolizer.close()

@@ -61,6 +61,7 @@ def run(
     json_output: bool,
     return_address: bool,
     callers: bool,
+    file_offsets: bool = False,
 ) -> str:
     """The text the verb prints (without the final newline)."""
     from bot.errors import UsageError
@@ -87,6 +88,7 @@ def run(
         return_addresses=flags,
         symbol_paths=list(symbols),
         fetcher=fetcher,
+        file_offsets=file_offsets,
     )
     if json_output:
         import json
@@ -126,6 +128,10 @@ def command(
             help="Every offset but the first is a return address (a backtrace, crash first).",
         ),
     ] = False,
+    file_offsets: Annotated[
+        bool,
+        typer.Option("--file-offsets", help="Offsets are file offsets (kernel `[off,base+size]`)."),
+    ] = False,
 ) -> None:
     """Module offsets to function+offset, file:line and inline chain (innermost first)."""
     text = run(
@@ -137,6 +143,7 @@ def command(
         json_output=json_output,
         return_address=return_address,
         callers=callers,
+        file_offsets=file_offsets,
     )
     typer.echo(text)
 
@@ -156,6 +163,7 @@ def fast_main(argv: Sequence[str]) -> int:
     parser.add_argument("--json", dest="json_output", action="store_true")
     parser.add_argument("--return-address", action="store_true")
     parser.add_argument("--callers", action="store_true")
+    parser.add_argument("--file-offsets", action="store_true")
     args = parser.parse_args(list(argv))
     try:
         text = run(**vars(args))

@@ -23,6 +23,15 @@ class ElfSummary:
     load_base: int  # lowest PT_LOAD vaddr, page aligned: module offsets count from here
     sections: frozenset[str]  # names of sections with contents in the file
     debuglink: str | None
+    loads: tuple[tuple[int, int, int], ...] = ()  # PT_LOAD (file offset, vaddr, file size)
+
+    def module_offset_of_file_offset(self, file_offset: int) -> int | None:
+        """The module offset (vaddr - load_base) of a byte at this file offset, as the kernel's
+        `[file_offset,...]` names it; None when no loaded segment holds that byte."""
+        for offset, vaddr, size in self.loads:
+            if offset <= file_offset < offset + size:
+                return file_offset - offset + vaddr - self.load_base
+        return None
 
     @property
     def has_dwarf(self) -> bool:
@@ -95,6 +104,7 @@ def _summary(r: _Reader) -> ElfSummary:
     e_type, _, _, _, phoff, shoff, _, _, phentsize, phnum, shentsize, shnum, shstrndx = fields
     build_id: str | None = None
     loads: list[int] = []
+    segments: list[tuple[int, int, int]] = []
     phdrs = r.read(phoff, phentsize * phnum) if phnum and phoff else b""
     for i in range(phnum if phdrs else 0):
         if r.is64:
@@ -107,6 +117,7 @@ def _summary(r: _Reader) -> ElfSummary:
             )
         if p_type == PT_LOAD:
             loads.append(p_vaddr & ~((p_align or 1) - 1) if p_align > 1 else p_vaddr)
+            segments.append((p_offset, p_vaddr, p_filesz))
         elif p_type == PT_NOTE and build_id is None and e_type != ET_CORE and p_filesz < 1 << 20:
             build_id = _build_id(r, p_offset, p_filesz)
     sections: set[str] = set()
@@ -144,6 +155,7 @@ def _summary(r: _Reader) -> ElfSummary:
         load_base=min(loads) if loads else 0,
         sections=frozenset(sections),
         debuglink=debuglink,
+        loads=tuple(segments),
     )
 
 

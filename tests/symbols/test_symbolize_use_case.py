@@ -183,3 +183,40 @@ def test_truncated_elf_file(binaries: dict[str, Built], tmp_path: Path, cache_di
 def test_neither_binary_nor_build_id(cache_dir: Path) -> None:
     with pytest.raises(UsageError):
         symbolize_offsets(build_id=None, binary=None, offsets=[1], cache_dir=cache_dir)
+
+
+def test_file_offsets_are_mapped_through_the_program_headers(
+    binaries: dict[str, Built], cache_dir: Path
+) -> None:
+    built = binaries["c-dwarf5"]
+    listing = subprocess.run(
+        ["readelf", "-lW", str(built.path)], check=True, capture_output=True, text=True
+    ).stdout
+    loads = [line.split() for line in listing.splitlines() if line.strip().startswith("LOAD")]
+    summary = read_elf(built.path)
+    assert loads
+    for fields in loads:
+        offset, vaddr, filesz = int(fields[1], 16), int(fields[2], 16), int(fields[4], 16)
+        if filesz:
+            last = offset + filesz - 1
+            assert summary.module_offset_of_file_offset(last) == vaddr + filesz - 1
+    assert summary.module_offset_of_file_offset(1 << 40) is None
+    code = text_addresses(built.path)[10:20]
+    as_module = symbolize_offsets(
+        build_id=None,
+        binary=built.path,
+        offsets=code,
+        cache_dir=cache_dir,
+        system_debug_dirs=NO_SYSTEM_DIRS,
+    )
+    text = next(f for f in loads if "E" in f[6:-1])
+    shift = int(text[2], 16) - int(text[1], 16)
+    as_file = symbolize_offsets(
+        build_id=None,
+        binary=built.path,
+        offsets=[c - shift for c in code],
+        file_offsets=True,
+        cache_dir=cache_dir,
+        system_debug_dirs=NO_SYSTEM_DIRS,
+    )
+    assert [r.frames for r in as_file.results] == [r.frames for r in as_module.results]
