@@ -36,7 +36,8 @@ def config(binary: Path, evidence: Path) -> dict[str, Any]:
         "slack": {"incident_channel_prefix": "inc", "oncall_usergroup": "S0ONCALL",
                   "report_min_interval_seconds": 0.25, "report_global_interval_seconds": 0.05,
                   "poll_seconds": 0.2},
-        "authorization": {"resolve": ["S0ONCALL"], "rerun": ["U0ALICE", "S0ONCALL"]},
+        "authorization": {"resolve": ["S0ONCALL"], "rerun": ["U0ALICE", "S0ONCALL"],
+                          "rollback": ["S0ONCALL"]},
     }
 
 

@@ -184,9 +184,11 @@ class LocalRunner:
     def __init__(self, tools: Path) -> None:
         self.env = {**os.environ, "PATH": f"{tools}:/usr/sbin:/usr/bin:/sbin:/bin"}
         self.finished: dict[str, float] = {}
+        self.commands: list[str] = []
 
     def run(self, command: str, *, timeout: float) -> CommandResult:
         started = time.monotonic()
+        self.commands.append(command)
         try:
             done = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
                                   env=self.env, timeout=timeout, errors="replace")

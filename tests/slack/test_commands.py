@@ -1,0 +1,144 @@
+"""The rest of /segfault and the buttons, over real HTTP: decode, status, resolve, postmortem,
+a containment button that is not configured yet, re-run diagnostics, an expired button, and an
+error shown with an id that is in the log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from slack_harness import LocalRunner, Running, buttons, message_text
+
+KERNEL = ("checkout-api[24891]: segfault at 0000000000000038 ip 000055c1b2f9a4d2 sp "
+          "00007ffd7b5d1a10 error 4 in checkout-api[55c1b2f82000+3e0000]")
+
+
+def _answers(bot: Running, user: str) -> list[str]:
+    return [e.get("text", "") for e in bot.emulator.ephemeral if e["user"] == user]
+
+
+def _incident_with_report(bot: Running) -> tuple[str, str, dict[str, object]]:
+    bot.slash("node-17 checkout-api")
+    bot.emulator.wait_for(lambda: any(f["completed"] for f in bot.emulator.files.values()), 30)
+    assert bot.runtime.flows.updater.idle(10)
+    return bot.report()
+
+
+def test_decode_is_ephemeral_and_decoded(local_bot: tuple[Running, LocalRunner]) -> None:
+    bot, _ = local_bot
+    assert bot.slash(f"decode {KERNEL}").status_code == 200
+    bot.emulator.wait_for(lambda: bot.emulator.ephemeral)
+    [answer] = bot.emulator.ephemeral
+    assert answer["user"] == "U0ALICE" and "SIGSEGV" in message_text(answer)
+    assert "0x38" in message_text(answer)
+    assert not bot.emulator.channels and not bot.emulator.messages
+
+
+def test_status_resolve_and_postmortem(local_bot: tuple[Running, LocalRunner]) -> None:
+    bot, _ = local_bot
+    bot.slash("status")
+    bot.emulator.wait_for(lambda: _answers(bot, "U0ALICE"))
+    assert "not an incident channel" in _answers(bot, "U0ALICE")[0]
+    channel, _, _ = _incident_with_report(bot)
+
+    bot.slash("status", channel=channel)
+    bot.emulator.wait_for(lambda: any("investigating" in a for a in _answers(bot, "U0ALICE")))
+    bot.slash("postmortem 1")
+    bot.emulator.wait_for(lambda: any("postmortem" in a for a in _answers(bot, "U0ALICE")))
+    bot.slash("resolve", channel=channel)  # Alice is not on call
+    bot.emulator.wait_for(lambda: any("Not allowed" in a for a in _answers(bot, "U0ALICE")))
+    bot.slash("resolve 1", user="U0CAROL")
+    bot.emulator.wait_for(lambda: any("resolved" in a for a in _answers(bot, "U0CAROL")))
+    detail = bot.store.incident_detail(1)
+    assert detail.incident.status == "resolved"
+    assert [e.actor for e in detail.timeline if e.kind == "status"] == ["U0CAROL"]
+    bot.emulator.wait_for(lambda: not buttons(bot.report()[2]), 10)
+
+
+def test_unconfigured_containment_says_so(local_bot: tuple[Running, LocalRunner]) -> None:
+    bot, _ = local_bot
+    channel, ts, message = _incident_with_report(bot)
+    shown = buttons(message)
+    assert {"restart_delay", "preserve_core", "disable_flag", "rollback", "rerun",
+            "resolve"} <= set(shown)
+    rollback = shown["rollback"]
+    assert rollback["text"]["text"] == "Roll back 2.18.7 (not configured)"
+    assert "confirm" not in rollback  # nothing would happen: no dialog promising otherwise
+    bot.click(rollback, user="U0BOB", channel=channel, message_ts=ts)
+    bot.emulator.wait_for(lambda: _answers(bot, "U0BOB"))
+    # Bob may roll back, but segbot cannot yet: the click is refused and recorded as such.
+    assert "is not configured" in _answers(bot, "U0BOB")[0]
+    bot.click(rollback, user="U0ALICE", channel=channel, message_ts=ts)
+    bot.emulator.wait_for(lambda: _answers(bot, "U0ALICE")[1:])
+    assert "not authorized for rollback" in _answers(bot, "U0ALICE")[-1]
+    clicks = [e.text for e in bot.store.incident_detail(1).timeline if e.kind == "click"]
+    assert any("U0BOB" in t and "not configured" in t for t in clicks)
+    assert any("U0ALICE" in t and "not authorized" in t for t in clicks)
+    proposal = bot.runtime.flows.slack_store.proposal(rollback["value"])
+    assert proposal is not None and proposal.state == "open"
+    assert proposal.target == {"service": "checkout-api", "version": "2.18.7"}
+
+
+def test_rerun_diagnostics_once(local_bot: tuple[Running, LocalRunner]) -> None:
+    bot, runner = local_bot
+    channel, ts, message = _incident_with_report(bot)
+    runs = len(runner.commands)
+    rerun = buttons(message)["rerun"]
+    for _ in range(3):
+        bot.click(rerun, user="U0ALICE", channel=channel, message_ts=ts)
+    bot.emulator.wait_for(lambda: len(_answers(bot, "U0ALICE")) >= 4)  # + the slash answer
+    texts = _answers(bot, "U0ALICE")
+    assert sum("diagnosing again: node-17" in t for t in texts) == 1, texts
+    assert sum("already" in t for t in texts) == 2, texts
+    # One more playbook run, not three.
+    bot.emulator.wait_for(lambda: len(runner.commands) >= 2 * runs, 30)
+    time.sleep(1)
+    assert len(runner.commands) == 2 * runs
+    # A fresh re-run button replaces the used one.
+    bot.emulator.wait_for(lambda: buttons(bot.report()[2])["rerun"]["value"] != rerun["value"])
+
+
+def test_an_expired_button_is_refused_and_replaced(local_bot: tuple[Running, LocalRunner],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    bot, _ = local_bot
+    channel, ts, message = _incident_with_report(bot)
+    resolve = buttons(message)["resolve"]
+    flows = bot.runtime.flows
+    later = flows.clock() + timedelta(hours=5)
+    monkeypatch.setattr(flows, "clock", lambda: later)
+    bot.click(resolve, user="U0BOB", channel=channel, message_ts=ts)
+    bot.emulator.wait_for(lambda: any("expired" in a for a in _answers(bot, "U0BOB")))
+    assert bot.store.incident_detail(1).incident.status == "investigating"
+    bot.emulator.wait_for(lambda: buttons(bot.report()[2])["resolve"]["value"]
+                          != resolve["value"], 10)
+
+
+def test_errors_reach_the_user_with_an_id_that_is_logged(
+        local_bot: tuple[Running, LocalRunner], caplog: pytest.LogCaptureFixture) -> None:
+    bot, _ = local_bot
+    caplog.set_level(logging.ERROR, logger="segbot.slack.errors")
+    bot.emulator.fail("conversations.create", status=500, times=10)  # beyond the SDK's retries
+    answer = bot.slash("node-17 checkout-api")
+    assert answer.status_code == 200  # acked first: Slack never shows a timeout
+    bot.emulator.wait_for(lambda: any("error id" in a for a in _answers(bot, "U0ALICE")), 20)
+    [shown] = [a for a in _answers(bot, "U0ALICE") if "error id" in a]
+    error_id = re.search(r"error id `([0-9a-f]+)`", shown)
+    assert error_id is not None and "conversations.create" in shown
+    deadline = time.monotonic() + 5
+    while error_id.group(1) not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert error_id.group(1) in caplog.text
+
+
+def test_when_slack_cannot_say_who_is_on_call_the_click_is_denied(
+        local_bot: tuple[Running, LocalRunner]) -> None:
+    bot, _ = local_bot
+    channel, ts, message = _incident_with_report(bot)
+    bot.emulator.fail("usergroups.users.list", status=503, times=10)
+    bot.click(buttons(message)["resolve"], user="U0BOB", channel=channel, message_ts=ts)
+    bot.emulator.wait_for(lambda: _answers(bot, "U0BOB"), 20)
+    assert "could not check user group S0ONCALL" in _answers(bot, "U0BOB")[0]
+    assert bot.store.incident_detail(1).incident.status == "investigating"
