@@ -50,3 +50,42 @@ def test_example_holds_no_secret_and_the_loader_refuses_one() -> None:
         assert "environment" in str(error)
     else:
         raise AssertionError("a token in the config file was accepted")
+
+
+def test_slack_keys_are_the_ones_the_slack_app_reads() -> None:
+    import inspect
+
+    from bot.adapters.slack.settings import slack_options
+
+    data = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    source = inspect.getsource(slack_options)
+    read = set(re.findall(r'section\.get\("([a-z_]+)"', source))
+    assert set(data["slack"]) == read, set(data["slack"]) ^ read
+    options = slack_options(data)
+    assert options.command == "/segfault" and options.oncall_usergroup == "S0123ABCDEF"
+
+
+def test_authorization_names_real_actions() -> None:
+    from bot.app.proposals import BUILT_IN, CONTAINMENT
+
+    config = load_config(EXAMPLE_CONFIG)
+    assert set(config.authorization) == set(CONTAINMENT) | set(BUILT_IN)
+    for service in config.services.values():
+        assert set(service.actions) <= set(CONTAINMENT)
+
+
+def test_commented_alerts_section_shows_the_real_defaults() -> None:
+    from bot.adapters.web.server import alert_settings
+    from bot.app.incidents import DEFAULT_WINDOW
+    from bot.domain.alerts import LabelRules
+
+    lines = EXAMPLE_CONFIG.read_text().splitlines()
+    start = lines.index("# alerts:")
+    block = "\n".join(line[2:] for line in lines[start:] if line.startswith("# "))
+    section = yaml.safe_load(block)
+    window, rules, limit = alert_settings(section)
+    defaults = alert_settings({})
+    assert (window, rules, limit) == defaults
+    assert window == DEFAULT_WINDOW and rules == LabelRules()
+    assert set(section["alerts"]) == {"group_window_seconds", "host_labels", "service_labels",
+                                      "message_annotations", "max_body_bytes"}
