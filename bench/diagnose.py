@@ -242,7 +242,11 @@ def main() -> None:
             )
             busy0, total0 = _cpu_jiffies()
             cpu0 = time.process_time()
-            eight = [segbot(hosts, book, work / f"eight-{i}")[0] for i in range(args.runs)]
+            eight, fleets = [], []
+            for i in range(args.runs):
+                seconds, _, diagnoses = segbot(hosts, book, work / f"eight-{i}")
+                eight.append(seconds)
+                fleets.append(diagnoses)
             busy1, total1 = _cpu_jiffies()
             eight_wall = statistics.median(eight)
             print(
@@ -254,6 +258,31 @@ def main() -> None:
                 f"{100 * (busy1 - busy0) / max(1, total1 - total0):.0f}% busy "
                 f"(the lab's hosts share them); segbot itself used "
                 f"{(time.process_time() - cpu0) / args.runs:.2f} CPU s per 8-host run"
+            )
+            sshs = [OpenSsh(h, work) for h in hosts]
+            for each in sshs:
+                (work / each.host.name).mkdir(exist_ok=True)
+                each.open_master()
+
+            def everyone(diagnoses: list[HostDiagnosis]) -> float:
+                """The same commands on the same 8 hosts: each host's 8 at a time, all at once."""
+                start = time.monotonic()
+                with ThreadPoolExecutor(max_workers=8) as pool:
+                    list(pool.map(
+                        lambda pair: baseline(pair[0], pair[1], book, work / pair[0].host.name,
+                                              parallel=True),
+                        zip(sshs, diagnoses, strict=True)))
+                return time.monotonic() - start
+
+            try:
+                ssh_eight = statistics.median(everyone(d) for d in fleets)
+            finally:
+                for each in sshs:
+                    each.close_master()
+            print(
+                f"OpenSSH ControlMaster, 8 hosts at once (warm masters): {ssh_eight:.3f} s; "
+                f"its ratio 8 hosts / 1 host: {ssh_eight / par:.2f}; "
+                f"segbot / OpenSSH at 8 hosts: {eight_wall / ssh_eight:.2f}"
             )
     finally:
         made.close()
