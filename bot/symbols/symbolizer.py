@@ -16,8 +16,12 @@ from bot.symbols.model import SymbolFrame
 
 
 def index_key(summary: ElfSummary) -> str:
+    """The index directory's name: the build-id, marked when the file has no DWARF (so that a
+    debug file found later gets an index of its own instead of the symbol-table-only one)."""
     if summary.build_id:
-        return summary.build_id
+        if summary.has_dwarf:
+            return summary.build_id
+        return summary.build_id + ("-symtab" if ".symtab" in summary.sections else "-dynsym")
     import hashlib
 
     stat = summary.path.stat()

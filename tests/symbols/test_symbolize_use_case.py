@@ -220,3 +220,34 @@ def test_file_offsets_are_mapped_through_the_program_headers(
         system_debug_dirs=NO_SYSTEM_DIRS,
     )
     assert [r.frames for r in as_file.results] == [r.frames for r in as_module.results]
+
+
+def test_a_debug_file_found_later_is_not_hidden_by_a_symbol_table_index(
+    binaries: dict[str, Built], cache_dir: Path, tmp_path: Path
+) -> None:
+    built = binaries["c-dwarf4"]
+    offset = _function_offset(built, "total") + 8
+    alone = tmp_path / "pricing"  # its .gnu_debuglink names a file that is not next to it
+    shutil.copy(built.stripped, alone)
+    only_symtab = tmp_path / "pricing.symtab"
+    subprocess.run(["strip", "--strip-debug", "-o", str(only_symtab), str(built.path)], check=True)
+    first = symbolize_offsets(
+        build_id=None,
+        binary=alone,
+        offsets=[offset],
+        symbol_paths=[only_symtab],
+        cache_dir=cache_dir,
+        system_debug_dirs=NO_SYSTEM_DIRS,
+    )
+    (frame,) = first.results[0].frames
+    assert (frame.function, frame.file) == ("total", None)
+    later = symbolize_offsets(
+        build_id=None,
+        binary=alone,
+        offsets=[offset],
+        symbol_paths=[built.debug],
+        cache_dir=cache_dir,
+        system_debug_dirs=NO_SYSTEM_DIRS,
+    )
+    assert later.results[0].frames[-1].function == "total"
+    assert later.results[0].frames[-1].line is not None
