@@ -51,6 +51,9 @@ def test_slash_command_to_guarded_buttons(local_bot: tuple[Running, LocalRunner]
     first_decoded = min(at for at, text in _report_versions(bot)
                         if "0x38" in text and "SIGSEGV" in text)
     assert first_decoded < gdb_done - 1.0, (first_decoded, gdb_done)
+    print(f"\nlocal: decoded kernel line in Slack {first_decoded - started:.2f}s after "
+          f"/segfault, playbook's gdb done at {gdb_done - started:.2f}s, "
+          f"{message['edits']} edits")
 
     [upload] = [f for f in emulator.files.values() if f["completed"]]
     assert upload["thread_ts"] == ts and b"dmesg -T" in upload["content"]
