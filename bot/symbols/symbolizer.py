@@ -150,7 +150,11 @@ class ModuleSymbolizer:
 
     def _find_unit(self, address: int) -> int:
         found = self.cu_map.find(address)
-        if found < 0 and self._unlisted:
+        # Units missing from .debug_aranges rarely hold code; read them only for an address
+        # inside a function symbol (not alignment padding between functions) or with no
+        # symbol table to tell.
+        worth_it = not self.symbols.names or self.symbols.containing(address) >= 0
+        if found < 0 and self._unlisted and worth_it:
             from bot.symbols.cu_map import add_units
 
             reader = self._reader()
