@@ -130,7 +130,9 @@ def command(
     ] = False,
     file_offsets: Annotated[
         bool,
-        typer.Option("--file-offsets", help="Offsets are file offsets (kernel `[off,base+size]`)."),
+        typer.Option(
+            "--file-offsets", help="Offsets are positions in the file (kernel file_offset)."
+        ),
     ] = False,
 ) -> None:
     """Module offsets to function+offset, file:line and inline chain (innermost first)."""

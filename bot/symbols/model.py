@@ -72,7 +72,10 @@ def describe_offset(result: SymbolizedOffset) -> str:
         name = frame.function or "??"
         if frame.function_offset is not None:
             name += f"+{frame.function_offset:#x}"
-        where = frame.file or "??"
+        if frame.file is None:
+            parts.append(name)
+            continue
+        where = frame.file
         if frame.line is not None:
             where += f":{frame.line}"
             if frame.column is not None:
