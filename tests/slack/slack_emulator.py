@@ -100,6 +100,7 @@ class SlackEmulator:
         self.files: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.faults: dict[str, list[Fault]] = {}
+        self.socket_url: str | None = None  # Socket Mode: where apps.connections.open points
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
         self._ts = itertools.count(1)
@@ -249,6 +250,11 @@ class SlackEmulator:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self.usergroups[group])}
 
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_url is None:
+            return {"ok": False, "error": "socket_mode_not_enabled"}
+        return {"ok": True, "url": self.socket_url}
+
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": {"id": f"V{next(self._ids):08d}"}}
 
@@ -277,7 +283,8 @@ class SlackEmulator:
                     args.update(json.loads(body))
                 elif body:
                     args.update(parse_qsl(body.decode()))
-                if not (self.headers.get("Authorization") or "").startswith("Bearer xoxb-"):
+                token = "xapp-" if method == "apps.connections.open" else "xoxb-"
+                if not (self.headers.get("Authorization") or "").startswith(f"Bearer {token}"):
                     self._json(200, {"ok": False, "error": "not_authed"})
                     return
                 with emulator.lock:

@@ -117,12 +117,19 @@ def message_text(message: dict[str, Any]) -> str:
 @contextmanager
 def running_bot(tmp_path: Path, config: Mapping[str, Any], *,
                 diagnosis: DiagnosisSetup | None = None,
-                usergroups: Mapping[str, list[str]] | None = None) -> Iterator[Running]:
+                usergroups: Mapping[str, list[str]] | None = None,
+                socket_url: str | None = None) -> Iterator[Running]:
+    """segbot serving alerts and Slack; with `socket_url`, Slack in Socket Mode (no signing
+    secret, no /slack/events)."""
     with running_emulator() as emulator:
         emulator.usergroups.update({k: list(v) for k, v in (usergroups or {}).items()})
         store = open_store(f"sqlite:///{tmp_path / 'segbot.db'}")
         environ = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
                    "SEGBOT_SLACK_API_URL": emulator.url, "SEGBOT_ALERT_TOKEN": ALERT_TOKEN}
+        if socket_url is not None:
+            emulator.socket_url = socket_url
+            environ["SLACK_APP_TOKEN"] = "xapp-emulated-0000"
+            del environ["SLACK_SIGNING_SECRET"]
         runtime = slack_runtime(store=store, engine=store.engine, config=config,
                                 environ=environ, diagnosis=diagnosis)
         assert runtime is not None

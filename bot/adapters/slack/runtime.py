@@ -49,11 +49,29 @@ class SlackRuntime:
         self._poller = threading.Thread(target=self._poll, name="segbot-slack-poll", daemon=True)
         self._poller.start()
         if self.env.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            self._socket = SocketModeHandler(self.bolt, self.env.app_token)
-            self._socket.connect()
+            threading.Thread(target=self._connect_socket, name="segbot-slack-socket",
+                             daemon=True).start()
         log.info("Slack: %s", "Socket Mode" if self.env.socket_mode else "HTTP /slack/events")
+
+    def _connect_socket(self) -> None:
+        """Socket Mode, connected in the background: serve starts (and takes alerts) while
+        Slack is unreachable, and keeps trying; once connected, the SDK reconnects itself."""
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        delay = 1.0
+        while not self._stop.is_set():
+            handler = SocketModeHandler(self.bolt, self.env.app_token)
+            try:
+                handler.connect()
+            except Exception as error:
+                log.warning("Socket Mode not connected (%s); retrying in %.0fs", error, delay)
+                self._stop.wait(delay)
+                delay = min(60.0, delay * 2)
+                continue
+            self._socket = handler
+            if self._stop.is_set():
+                handler.close()
+            return
 
     def stop(self) -> None:
         self._stop.set()
