@@ -60,7 +60,7 @@ class SlackRuntime:
 
         delay = 1.0
         while not self._stop.is_set():
-            handler = SocketModeHandler(self.bolt, self.env.app_token)
+            handler: Any = SocketModeHandler(self.bolt, self.env.app_token)
             try:
                 handler.connect()
             except Exception as error:
