@@ -215,12 +215,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, required=True, help="segbot's config file")
     parser.add_argument("--playbook", type=Path, help="default: the config's, else segbot's")
     parser.add_argument("--host", help="only the services on this inventory host")
-    parser.add_argument("--user", default="segbot", help="the SSH user on the host")
+    parser.add_argument("--user", help="the SSH user on the host (default: the config's)")
     options = parser.parse_args(argv)
     try:
         config = load_config(options.config)
         playbook = load_playbook_file(options.playbook, config)
-        sys.stdout.write(sudoers(config, playbook, host=options.host, user=options.user))
+        user = options.user or (config.target(options.host).user
+                                if options.host in config.hosts else config.defaults.user)
+        sys.stdout.write(sudoers(config, playbook, host=options.host, user=str(user)))
     except Exception as error:  # one line, no traceback: this is a command-line tool
         print(f"sudoers.py: {error}", file=sys.stderr)
         return 1
