@@ -8,10 +8,20 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, func, insert, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.adapters.store.engine import database_url, open_engine, translate_errors
+from bot.adapters.store.intake_statements import (
+    BUMP_HOST,
+    BUMP_INCIDENT,
+    CLAIMED,
+    INSERT_HOST,
+    INSERT_OCCURRENCE,
+    KNOWN,
+    OPEN_FOR,
+    occurrence_values,
+)
 from bot.adapters.store.tables import (
     AuditRow,
     IncidentHostRow,
@@ -21,7 +31,6 @@ from bot.adapters.store.tables import (
     OccurrenceRow,
     ReportRow,
     TimelineRow,
-    UtcDateTime,
 )
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import (
@@ -38,38 +47,6 @@ from bot.domain.incident import (
 
 _OPEN = [s.value for s in Status if s is not Status.RESOLVED]
 
-# The intake's hot statements, built once: building SQLAlchemy expressions per call cost more
-# than executing them.
-_I = IncidentRow.__table__  # type: ignore[attr-defined]
-_O = OccurrenceRow.__table__  # type: ignore[attr-defined]
-_H = IncidentHostRow.__table__  # type: ignore[attr-defined]
-_KNOWN = select(_O.c.alert_key).where(_O.c.alert_key.in_(bindparam("keys", expanding=True)))
-_OPEN_FOR = (
-    select(_I.c.id, _I.c.service, _I.c.signature, _I.c.last_seen)
-    .where(_I.c.service == bindparam("service"), _I.c.status.in_(_OPEN))
-    .order_by(_I.c.id)
-)
-_CLAIMED = select(_H.c.host).where(
-    _H.c.incident_id == bindparam("incident"), _H.c.host.in_(bindparam("hosts", expanding=True))
-)
-_INSERT_OCCURRENCE = insert(_O)
-_INSERT_HOST = insert(_H)
-_SEEN = bindparam("seen", type_=UtcDateTime)
-_BUMP_INCIDENT = (
-    update(_I)
-    .where(_I.c.id == bindparam("incident"))
-    .values(
-        occurrences=_I.c.occurrences + bindparam("count"),
-        last_seen=case((_I.c.last_seen < _SEEN, _SEEN), else_=_I.c.last_seen),
-        updated_at=bindparam("now", type_=UtcDateTime),
-    )
-)
-_BUMP_HOST = (
-    update(_H)
-    .where(_H.c.incident_id == bindparam("incident"), _H.c.host == bindparam("name"))
-    .values(occurrences=_H.c.occurrences + bindparam("count"))
-)
-
 
 class SqlTx:
     """StoreTx on one SQLAlchemy session; bulk statements keep a storm's batches cheap."""
@@ -83,11 +60,11 @@ class SqlTx:
         connection = self._s.connection()
         for start in range(0, len(ordered), 500):
             chunk = ordered[start : start + 500]
-            found.update(connection.execute(_KNOWN, {"keys": chunk}).scalars())
+            found.update(connection.execute(KNOWN, {"keys": chunk}).scalars())
         return found
 
     def open_incidents(self, service: str) -> list[OpenIncident]:
-        rows = self._s.connection().execute(_OPEN_FOR, {"service": service})
+        rows = self._s.connection().execute(OPEN_FOR, {"service": service})
         return [OpenIncident(r.id, r.service, r.signature, r.last_seen) for r in rows]
 
     def create_incident(
@@ -116,12 +93,12 @@ class SqlTx:
     def claim_diagnoses(self, incident_id: int, hosts: Collection[str], at: datetime) -> list[str]:
         connection = self._s.connection()
         have = set(
-            connection.execute(_CLAIMED, {"incident": incident_id, "hosts": list(hosts)}).scalars()
+            connection.execute(CLAIMED, {"incident": incident_id, "hosts": list(hosts)}).scalars()
         )
         new = [h for h in hosts if h not in have]
         if new:
             connection.execute(
-                _INSERT_HOST,
+                INSERT_HOST,
                 [
                     {
                         "incident_id": incident_id,
@@ -140,7 +117,7 @@ class SqlTx:
     ) -> None:
         connection = self._s.connection()
         connection.execute(
-            _INSERT_OCCURRENCE, [_occurrence_values(i, o, received_at) for i, o in placed]
+            INSERT_OCCURRENCE, [occurrence_values(i, o, received_at) for i, o in placed]
         )
         per_incident: Counter[int] = Counter(i for i, _ in placed)
         per_host: Counter[tuple[int, str]] = Counter((i, o.host) for i, o in placed)
@@ -148,14 +125,14 @@ class SqlTx:
         for incident_id, occurrence in placed:
             latest[incident_id] = max(latest.get(incident_id, occurrence.time), occurrence.time)
         connection.execute(
-            _BUMP_INCIDENT,
+            BUMP_INCIDENT,
             [
                 {"incident": i, "count": n, "seen": latest[i], "now": received_at}
                 for i, n in per_incident.items()
             ],
         )
         connection.execute(
-            _BUMP_HOST,
+            BUMP_HOST,
             [{"incident": i, "name": h, "count": n} for (i, h), n in per_host.items()],
         )
 
@@ -329,23 +306,3 @@ def _utc(value: Any) -> datetime:
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _occurrence_values(incident_id: int, o: Occurrence, received_at: datetime) -> dict[str, Any]:
-    return {
-        "incident_id": incident_id,
-        "alert_key": o.key,
-        "source": o.source,
-        "status": o.status,
-        "host": o.host,
-        "service": o.service,
-        "time": o.time,
-        "received_at": received_at,
-        "pid": o.pid,
-        "signal": o.signal and o.signal[:32],
-        "signature": o.signature,
-        "version": o.version and o.version[:255],
-        "build_id": o.build_id and o.build_id[:128],
-        "executable": o.executable,
-        "message": o.message,
-    }
