@@ -73,6 +73,13 @@ def sleb(data: bytes, pos: int) -> tuple[int, int]:
             return result, pos
 
 
+def _forward(here: int, target: int) -> int:
+    """A DW_AT_sibling target, which must lie after the DIE (else corrupt DWARF would loop)."""
+    if target <= here:
+        raise ValueError(f"DW_AT_sibling at {here:#x} points backwards to {target:#x}")
+    return target
+
+
 def cstring(data: bytes, pos: int) -> str:
     end = data.find(b"\0", pos)
     return data[pos : end if end >= 0 else len(data)].decode("utf-8", "replace")
@@ -271,7 +278,9 @@ class DwarfReader:
                         continue
                     if quick.sibling_at >= 0:
                         at = pos + 1 + quick.sibling_at
-                        pos = unit.offset + int.from_bytes(data[at : at + 4], "little")
+                        pos = _forward(
+                            offset, unit.offset + int.from_bytes(data[at : at + 4], "little")
+                        )
                         continue
             attrs, abbrev, pos = self.die(unit, pos)
             if attrs is None or abbrev is None:
@@ -281,7 +290,7 @@ class DwarfReader:
             if abbrev.has_children:
                 sibling = attrs.get(AT_SIBLING)
                 if sibling is not None and sibling[0] in _REF_FORMS:
-                    pos = unit.offset + sibling[1]
+                    pos = _forward(offset, unit.offset + sibling[1])
                 else:
                     pos = self.skip_children(unit, pos)
 
@@ -300,18 +309,21 @@ class DwarfReader:
                 if abbrev.fixed_size >= 0:
                     if abbrev.sibling_at >= 0:
                         at = pos + 1 + abbrev.sibling_at
-                        pos = unit.offset + int.from_bytes(data[at : at + 4], "little")
+                        pos = _forward(
+                            pos, unit.offset + int.from_bytes(data[at : at + 4], "little")
+                        )
                     else:
                         pos += 1 + abbrev.fixed_size
                         depth += abbrev.has_children
                     continue
+            start = pos
             attrs, found, pos = self.die(unit, pos)
             if attrs is None or found is None:
                 depth -= 1
             elif found.has_children:
                 sibling = attrs.get(AT_SIBLING)
                 if sibling is not None and sibling[0] in _REF_FORMS:
-                    pos = unit.offset + sibling[1]
+                    pos = _forward(start, unit.offset + sibling[1])
                 else:
                     depth += 1
         return pos

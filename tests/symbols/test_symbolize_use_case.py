@@ -251,3 +251,28 @@ def test_a_debug_file_found_later_is_not_hidden_by_a_symbol_table_index(
     )
     assert later.results[0].frames[-1].function == "total"
     assert later.results[0].frames[-1].line is not None
+
+
+def test_corrupt_dwarf_is_a_clear_error(
+    binaries: dict[str, Built], tmp_path: Path, cache_dir: Path
+) -> None:
+    built = binaries["c-dwarf5"]
+    listing = subprocess.run(
+        ["readelf", "-SW", str(built.debug)], check=True, capture_output=True, text=True
+    ).stdout
+    line = next(x for x in listing.splitlines() if " .debug_info " in x)
+    fields = line.split("]", 1)[1].split()
+    offset, size = int(fields[3], 16), int(fields[4], 16)
+    data = bytearray(built.debug.read_bytes())
+    data[offset + 11 : offset + size] = b"\xff" * (size - 11)  # keep the unit header only
+    broken = tmp_path / "pricing.debug"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(BadElf, match="DWARF"):
+        symbolize_offsets(
+            build_id=None,
+            binary=built.stripped,
+            offsets=[_function_offset(built, "total")],
+            symbol_paths=[broken],
+            cache_dir=cache_dir,
+            system_debug_dirs=NO_SYSTEM_DIRS,
+        )
