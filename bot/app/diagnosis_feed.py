@@ -26,7 +26,10 @@ from bot.app.report_view import ReportBook
 from bot.domain.decode import Focus, Section
 from bot.domain.incident import DiagnosisRequest
 from bot.domain.playbook import Playbook
+from bot.domain.redact import redact
 from bot.errors import SegbotError
+
+MAX_KEPT = 256 << 10  # characters of one output kept for rebuilding the report
 
 
 class _ObservedRunner:
@@ -59,23 +62,33 @@ class DiagnosisSetup:
     limits: Limits = field(default_factory=Limits)
 
 
+def focus_of(inventory: Inventory) -> Focus:
+    """As diagnose decodes: a shared kernel log shows other programs' crashes too."""
+    return Focus(process=Path(inventory.binary).name[:15], executable=inventory.binary,
+                 unit=inventory.unit)
+
+
 def diagnose_live(*, request: DiagnosisRequest, setup: DiagnosisSetup, book: ReportBook,
-                  changed: Callable[[int], None], now: Callable[[], datetime]) -> HostDiagnosis:
-    """Run the playbook on the request's host; `changed(incident)` whenever the report moved."""
+                  changed: Callable[[int], None], now: Callable[[], datetime],
+                  keep: Callable[[str, str], None] | None = None) -> HostDiagnosis:
+    """Run the playbook on the request's host; `changed(incident)` whenever the report moved;
+    `keep(command, output)` stores each (redacted) output first, for rebuilding."""
     incident, host = request.incident_id, request.host
     book.started(incident, host, len(setup.playbook.steps))
     changed(incident)
     inventory = setup.inventory(host, request.service)
-    # As diagnose decodes: a shared kernel log shows other programs' crashes too.
-    focus = Focus(process=Path(inventory.binary).name[:15], executable=inventory.binary,
-                  unit=inventory.unit)
+    focus = focus_of(inventory)
 
     def progress(_host: str, step: str, status: str) -> None:
         book.step(incident, host, step, status)
         changed(incident)
 
     def seen(command: str, result: CommandResult) -> None:
-        section = Section(output=result.stdout, command=command, host=host)
+        # Redacted before it is decoded, stored or shown, like diagnose's own outcomes.
+        command, output = redact(command), redact(result.stdout)
+        if keep is not None:
+            keep(command, output[:MAX_KEPT])
+        section = Section(output=output, command=command, host=host)
         if book.evidence(incident, host, section, now(), focus):
             changed(incident)
 

@@ -108,6 +108,25 @@ class ReportBook:
                 state.report = report
             state.finished, state.error = True, error
 
+    def known(self, incident_id: int) -> bool:
+        with self._lock:
+            return incident_id in self._hosts
+
+    def restore(self, incident_id: int, rows: list[tuple[str, str, str]], now: datetime,
+                focus: dict[str, Focus | None]) -> None:
+        """Rebuild an incident's decoded evidence from stored outputs (after a restart)."""
+        by_host: dict[str, list[Section]] = {}
+        for host, command, output in rows:
+            by_host.setdefault(host, []).append(Section(output=output, command=command,
+                                                        host=host))
+        with self._lock:
+            hosts = self._hosts.setdefault(incident_id, {})
+        for host, sections in by_host.items():
+            report = decode_sections(sections, now=now, host=host, focus=focus.get(host))
+            with self._lock:
+                hosts[host] = _Host(total=0, sections=sections, report=report, finished=True,
+                                    error="restored from stored evidence after a restart")
+
     def attach(self, incident_id: int, filename: str, title: str, content: str) -> None:
         """A file to upload to the report's thread with the next publish."""
         with self._lock:

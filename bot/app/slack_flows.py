@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.app.diagnosis_feed import DiagnosisSetup, diagnose_live, evidence_text
+from bot.app.diagnosis_feed import DiagnosisSetup, diagnose_live, evidence_text, focus_of
 from bot.app.incidents import DEFAULT_WINDOW
 from bot.app.ports import Store
 from bot.app.proposals import ensure_buttons
@@ -109,6 +109,8 @@ class SlackFlows:
         if incident is None:
             return
         place = self.slack_store.place(incident_id) or self.ensure_place(incident_id)
+        if not self.book.known(incident_id):
+            self._restore(incident)
         report, host, progress, files = self.book.snapshot(incident_id)
         buttons, decisions = ensure_buttons(
             store=self.slack_store, actions=self.actions, incident=incident, report=report,
@@ -140,6 +142,18 @@ class SlackFlows:
                 touched += 1
         return touched
 
+    def _restore(self, incident: Incident) -> None:
+        """After a restart: the decoded evidence from the stored outputs, so the report's
+        next edit does not wipe what it showed."""
+        rows = self.slack_store.evidence(incident.id)
+        focus = {}
+        for host in {row[0] for row in rows}:
+            known = self.diagnosis is not None and host in self.policy.services.get(
+                incident.service, ())
+            focus[host] = (focus_of(self.diagnosis.inventory(host, incident.service))
+                           if known and self.diagnosis is not None else None)
+        self.book.restore(incident.id, rows, self.clock(), focus)
+
     # -- diagnoses -----------------------------------------------------------------------
 
     def trigger(self, request: DiagnosisRequest) -> None:
@@ -161,8 +175,12 @@ class SlackFlows:
             return
         self._event(request.incident_id, "diagnosis", f"diagnosing {request.host}", now)
         try:
-            diagnosis = diagnose_live(request=request, setup=self.diagnosis, book=self.book,
-                                      changed=self.updater.touch, now=self.clock)
+            diagnosis = diagnose_live(
+                request=request, setup=self.diagnosis, book=self.book,
+                changed=self.updater.touch, now=self.clock,
+                keep=lambda command, output: self.slack_store.add_evidence(
+                    request.incident_id, host=request.host, command=command, output=output,
+                    at=self.clock()))
         except Exception:
             log.exception("diagnosis of %s for incident %s failed", request.host,
                           request.incident_id)

@@ -70,6 +70,13 @@ class SlackStore(Protocol):
     def close_proposals(self, incident_id: int, *, state: ProposalState, at: datetime) -> int:
         """Every open proposal of the incident -> `state` (expired or void); how many."""
 
+    def add_evidence(self, incident_id: int, *, host: str, command: str, output: str,
+                     at: datetime) -> None:
+        """Keep one command's (redacted) output: the live report is rebuilt from these."""
+
+    def evidence(self, incident_id: int) -> list[tuple[str, str, str]]:
+        """(host, command, output) in arrival order."""
+
 
 @dataclass(frozen=True)
 class ChannelRequest:

@@ -42,13 +42,14 @@ def config(binary: Path, evidence: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def local_bot(tmp_path: Path) -> Iterator[tuple[Running, LocalRunner]]:
+def local_setup(tmp_path: Path) -> Iterator[tuple[DiagnosisSetup, LocalRunner, Path]]:
+    """A diagnosis that really runs the playbook's commands here, with recorded crash tools
+    (see slack_harness.fake_tools); yields (setup, runner, the service's binary)."""
     binary = tmp_path / "opt" / "checkout-api"
     binary.parent.mkdir()
     shutil.copyfile("/bin/true", binary)
     binary.chmod(0o755)
-    tools = fake_tools(tmp_path / "tools", binary)
-    runner = LocalRunner(tools)
+    runner = LocalRunner(fake_tools(tmp_path / "tools", binary))
     setup = DiagnosisSetup(
         connect=lambda host: runner,
         inventory=lambda host, service: Inventory(
@@ -57,11 +58,16 @@ def local_bot(tmp_path: Path) -> Iterator[tuple[Running, LocalRunner]]:
         playbook=load_playbook_file(), evidence_dir=tmp_path / "evidence")
     before = set(glob.glob("/var/tmp/segbot-checkout-api-*.core"))
     try:
-        with running_bot(tmp_path, config(binary, tmp_path / "evidence"), diagnosis=setup,
-                         usergroups={"S0ONCALL": ONCALL}) as bot:
-            yield bot, runner
-    finally:
+        yield setup, runner, binary
+    finally:  # the playbook extracts cores to /var/tmp, as on a real host
         for left in set(glob.glob("/var/tmp/segbot-checkout-api-*.core")) - before:
             os.unlink(left)
 
 
+@pytest.fixture
+def local_bot(local_setup: tuple[DiagnosisSetup, LocalRunner, Path],
+              tmp_path: Path) -> Iterator[tuple[Running, LocalRunner]]:
+    setup, runner, binary = local_setup
+    with running_bot(tmp_path, config(binary, tmp_path / "evidence"), diagnosis=setup,
+                     usergroups={"S0ONCALL": ONCALL}) as bot:
+        yield bot, runner

@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,10 +118,14 @@ def message_text(message: dict[str, Any]) -> str:
 def running_bot(tmp_path: Path, config: Mapping[str, Any], *,
                 diagnosis: DiagnosisSetup | None = None,
                 usergroups: Mapping[str, list[str]] | None = None,
-                socket_url: str | None = None) -> Iterator[Running]:
+                socket_url: str | None = None,
+                emulator: SlackEmulator | None = None) -> Iterator[Running]:
     """segbot serving alerts and Slack; with `socket_url`, Slack in Socket Mode (no signing
-    secret, no /slack/events)."""
-    with running_emulator() as emulator:
+    secret, no /slack/events). The store lives in `tmp_path`: a second bot there is the first
+    one restarted (pass the same `emulator` to keep Slack's side too)."""
+    with ExitStack() as stack:
+        if emulator is None:
+            emulator = stack.enter_context(running_emulator())
         emulator.usergroups.update({k: list(v) for k, v in (usergroups or {}).items()})
         store = open_store(f"sqlite:///{tmp_path / 'segbot.db'}")
         environ = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,

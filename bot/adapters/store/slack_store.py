@@ -11,11 +11,12 @@ from sqlalchemy import Engine, exc, select, update
 from sqlalchemy.orm import Session
 
 from bot.adapters.store.engine import translate_errors
-from bot.adapters.store.slack_tables import SlackPlaceRow, SlackProposalRow
+from bot.adapters.store.slack_tables import SlackEvidenceRow, SlackPlaceRow, SlackProposalRow
 from bot.app.slack_ports import Place, Proposal, ProposalState
 
 _P = SlackProposalRow.__table__  # type: ignore[attr-defined]
 _L = SlackPlaceRow.__table__  # type: ignore[attr-defined]
+_E = SlackEvidenceRow.__table__  # type: ignore[attr-defined]
 
 
 class SqlSlackStore:
@@ -112,6 +113,18 @@ class SqlSlackStore:
                 .values(state=state, decided_at=at)
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def add_evidence(self, incident_id: int, *, host: str, command: str, output: str,
+                     at: datetime) -> None:
+        with self._tx() as s:
+            s.add(SlackEvidenceRow(incident_id=incident_id, host=host, command=command,
+                                   output=output, at=at))
+
+    def evidence(self, incident_id: int) -> list[tuple[str, str, str]]:
+        with self._tx() as s:
+            rows = s.execute(select(_E.c.host, _E.c.command, _E.c.output)
+                             .where(_E.c.incident_id == incident_id).order_by(_E.c.id))
+            return [(r[0], r[1], r[2]) for r in rows]
 
 
 def _place(row: SlackPlaceRow) -> Place:

@@ -1,4 +1,5 @@
-"""The Slack side's tables: where each incident lives in Slack, and button proposals.
+"""The Slack side's tables: where each incident lives in Slack, button proposals, and the
+(redacted) command outputs its live report was decoded from, so a restarted bot rebuilds it.
 
 Kept apart from tables.py (the incident store's); the migration is 0002_slack.
 """
@@ -39,3 +40,15 @@ class SlackProposalRow(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=64)
     decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     outcome: str | None = Field(default=None, sa_type=Text)
+
+
+class SlackEvidenceRow(SQLModel, table=True):
+    """One command's redacted output as it arrived during a diagnosis (report rebuilds)."""
+
+    __tablename__ = "slack_evidence"
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    host: str = Field(max_length=255)
+    command: str = Field(sa_type=Text)
+    output: str = Field(sa_type=Text)
+    at: datetime = Field(sa_type=UtcDateTime)

@@ -1,4 +1,5 @@
-"""Slack: where each incident lives (channel, report message) and button proposals.
+"""Slack: where each incident lives (channel, report message), button proposals, and the
+command outputs the live report was decoded from.
 
 Revision ID: 0002_slack
 Revises: 0001
@@ -44,9 +45,25 @@ def upgrade() -> None:
     op.create_index(
         "ix_slack_proposal_incident_action", "slack_proposal", ["incident_id", "action"]
     )
+    op.create_table(
+        "slack_evidence",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("host", sa.String(length=255), nullable=False),
+        sa.Column("command", sa.Text(), nullable=False),
+        sa.Column("output", sa.Text(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["incident_id"], ["incident.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        op.f("ix_slack_evidence_incident_id"), "slack_evidence", ["incident_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_slack_evidence_incident_id"), table_name="slack_evidence")
+    op.drop_table("slack_evidence")
     op.drop_index("ix_slack_proposal_incident_action", table_name="slack_proposal")
     op.drop_table("slack_proposal")
     op.drop_table("slack_place")
