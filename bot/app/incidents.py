@@ -47,12 +47,19 @@ class IngestOutcome:
 
 
 def ingest(
-    *, store: Store, requests: Sequence[Sequence[Occurrence]], now: datetime, window: timedelta
+    *,
+    store: Store,
+    requests: Sequence[Sequence[Occurrence]],
+    now: datetime,
+    window: timedelta,
+    decoder: MessageDecoder | None = None,
 ) -> IngestOutcome:
     """Store every request's new occurrences in one transaction; return per-request results.
 
     Nothing is visible (or acknowledged by the caller) until this returns: the commit happens
     before it does. Diagnoses claimed here are `pending`; call `request_diagnoses` after.
+    With a `decoder`, each new occurrence's message is decoded before it is placed (re-sent
+    alerts are not decoded again).
     """
     with store.transaction() as tx:
         grouping = _Grouping(tx, window)
@@ -70,6 +77,8 @@ def ingest(
                         duplicates += 1
                         continue
                     seen.add(occurrence.key)
+                if decoder is not None:
+                    occurrence = enrich(occurrence, decoder, now)
                 incident_id, is_new = grouping.place(occurrence, now)
                 placed.append((incident_id, occurrence))
                 accepted += 1

@@ -45,8 +45,6 @@ from bot.domain.incident import (
     TimelineEvent,
 )
 
-_OPEN = [s.value for s in Status if s is not Status.RESOLVED]
-
 
 class SqlTx:
     """StoreTx on one SQLAlchemy session; bulk statements keep a storm's batches cheap."""

@@ -11,7 +11,6 @@ from bot.adapters.web.metrics import IntakeMetrics
 from bot.app.incidents import (
     IntakeResult,
     MessageDecoder,
-    enrich,
     ingest,
     request_diagnoses,
     resume_diagnoses,
@@ -64,9 +63,7 @@ class Intake:
 
         Waits for the writer thread's commit without holding a worker thread.
         """
-        now = self._clock()
-        decoded = [enrich(o, self._decoder, now) for o in occurrences]
-        future = self._committer.submit(decoded)
+        future = self._committer.submit(occurrences)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), ACK_TIMEOUT)
         except StoreError:
@@ -78,7 +75,11 @@ class Intake:
 
     def _work(self, requests: Sequence[list[Occurrence]]) -> Sequence[IntakeResult]:
         outcome = ingest(
-            store=self._store, requests=requests, now=self._clock(), window=self._window
+            store=self._store,
+            requests=requests,
+            now=self._clock(),
+            window=self._window,
+            decoder=self._decoder,
         )
         opened = sum(len(r.opened) for r in outcome.results)
         if opened:
