@@ -66,6 +66,19 @@ def _config(tmp_path: Path, hosts: dict[str, dict[str, object]]) -> Path:
     return path
 
 
+def _cores() -> set[Path]:
+    return set(Path("/var/tmp").glob("segbot-checkout-api-*.core"))
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_cores() -> Iterator[None]:
+    """The loopback "host" is this machine: remove the cores its playbook extracted here."""
+    before = _cores()
+    yield
+    for path in _cores() - before:
+        path.unlink(missing_ok=True)
+
+
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
@@ -156,8 +169,9 @@ def test_changed_host_key_refused_with_nothing_run(sshd: Sshd, tmp_path: Path,
     known.write_text(f"[127.0.0.1]:{sshd.port} {other_key}\n")
     entry = {**sshd.config_entry(), "known_hosts": str(known)}
     config = _config(tmp_path, {"loop": entry})
+    before = _cores()
     code, _, err = _run(["diagnose", "--config", str(config), "loop", "checkout-api"], capsys)
     assert code == 1
     assert "CHANGED" in err
-    assert not list(Path("/var/tmp").glob("segbot-checkout-api-*.core"))
+    assert _cores() == before  # not even the first step ran
     assert not (tmp_path / "evidence").exists()

@@ -80,7 +80,7 @@ def test_safe_shapes_are_accepted() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\0"),
                max_size=40))
 def test_any_value_reaches_the_command_as_exactly_one_word(value: str) -> None:
     command = render("printf '%s\\0' {binary} end", {"binary": value})
