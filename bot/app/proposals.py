@@ -76,6 +76,10 @@ def ensure_buttons(*, store: SlackStore, actions: ContainmentActions, incident: 
     buttons: list[Button] = []
     if incident.status is not Status.RESOLVED:
         for action, target in targets(incident, report, report_host):
+            if action in CONTAINMENT and any(
+                    p.action == action and dict(p.target) == target
+                    and p.state in {"executing", "done"} for p in existing):
+                continue  # done (or under way): the button no longer applies
             current = next((p for p in existing if p.action == action and p.state == "open"
                             and dict(p.target) == target and p.expires_at > now), None)
             if current is None:

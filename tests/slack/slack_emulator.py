@@ -98,6 +98,7 @@ class SlackEmulator:
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.ephemeral: list[dict[str, Any]] = []
         self.files: dict[str, dict[str, Any]] = {}
+        self.pins: set[tuple[str, str]] = set()
         self.usergroups: dict[str, list[str]] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.socket_url: str | None = None  # Socket Mode: where apps.connections.open points
@@ -225,6 +226,13 @@ class SlackEmulator:
             return refused
         self.ephemeral.append(args)
         return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
+
+    def _pins_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args.get("channel")), str(args.get("timestamp")))
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        self.pins.add(key)
+        return {"ok": True}
 
     def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._ids):08d}"

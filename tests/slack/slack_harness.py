@@ -29,11 +29,16 @@ from bot.adapters.store import open_store
 from bot.adapters.web.server import build_app
 from bot.app.diagnose import CommandResult, Fetched
 from bot.app.diagnosis_feed import DiagnosisSetup
+from bot.app.slack_ports import ContainmentActions
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-emulated-0000"
 ALERT_TOKEN = "test-alert-token"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+# What a careless service logs; none of it may ever reach Slack.
+SECRETS = ("Hunter2Secret", "xoxp-1234567890-abcdefghij")
+SECRET_LINE = (f"connecting to postgres://checkout:{SECRETS[0]}@db-1/orders "
+               f"slack_token={SECRETS[1]}")
 
 
 def free_port() -> int:
@@ -119,7 +124,8 @@ def running_bot(tmp_path: Path, config: Mapping[str, Any], *,
                 diagnosis: DiagnosisSetup | None = None,
                 usergroups: Mapping[str, list[str]] | None = None,
                 socket_url: str | None = None,
-                emulator: SlackEmulator | None = None) -> Iterator[Running]:
+                emulator: SlackEmulator | None = None,
+                actions: ContainmentActions | None = None) -> Iterator[Running]:
     """segbot serving alerts and Slack; with `socket_url`, Slack in Socket Mode (no signing
     secret, no /slack/events). The store lives in `tmp_path`: a second bot there is the first
     one restarted (pass the same `emulator` to keep Slack's side too)."""
@@ -135,7 +141,7 @@ def running_bot(tmp_path: Path, config: Mapping[str, Any], *,
             environ["SLACK_APP_TOKEN"] = "xapp-emulated-0000"
             del environ["SLACK_SIGNING_SECRET"]
         runtime = slack_runtime(store=store, engine=store.engine, config=config,
-                                environ=environ, diagnosis=diagnosis)
+                                environ=environ, diagnosis=diagnosis, actions=actions)
         assert runtime is not None
         app = build_app(store=store, config=config, environ=environ, trigger=runtime.trigger)
         runtime.mount(app)
@@ -162,7 +168,8 @@ def running_bot(tmp_path: Path, config: Mapping[str, Any], *,
 
 _TOOLS = {
     "dmesg": 'cat "$FIX/kernel/seed_dmesg_T.out"',
-    "journalctl": 'case " $* " in *" -k "*) exit 0;; esac; cat "$FIX/journal/seed_task1.out"',
+    "journalctl": ('case " $* " in *" -k "*) exit 0;; esac; cat "$FIX/journal/seed_task1.out"; '
+                   f'echo "Jan 22 03:11:06 node-17 checkout-api[24891]: {SECRET_LINE}"'),
     "systemctl": 'cat "$FIX/systemctl_show/seed.out"',
     "coredumpctl": (
         'case " $* " in\n'

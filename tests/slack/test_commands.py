@@ -7,10 +7,17 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from slack_harness import LocalRunner, Running, buttons, message_text
+from conftest import config
+from slack_emulator import Channel, running_emulator
+from slack_harness import LocalRunner, Running, buttons, message_text, running_bot
+
+from bot.app.diagnosis_feed import DiagnosisSetup
+from bot.app.slack_ports import ActionRequest, ActionResult
 
 KERNEL = ("checkout-api[24891]: segfault at 0000000000000038 ip 000055c1b2f9a4d2 sp "
           "00007ffd7b5d1a10 error 4 in checkout-api[55c1b2f82000+3e0000]")
@@ -142,3 +149,59 @@ def test_when_slack_cannot_say_who_is_on_call_the_click_is_denied(
     bot.emulator.wait_for(lambda: _answers(bot, "U0BOB"), 20)
     assert "could not check user group S0ONCALL" in _answers(bot, "U0BOB")[0]
     assert bot.store.incident_detail(1).incident.status == "investigating"
+
+
+def test_a_configured_channel_gets_a_thread_per_incident(
+        local_setup: tuple[DiagnosisSetup, LocalRunner, Path], tmp_path: Path) -> None:
+    setup, _, binary = local_setup
+    settings = config(binary, tmp_path / "evidence")
+    settings["slack"] = {**settings["slack"], "channel": "C0INCIDENTS"}
+    with running_emulator() as emulator:
+        emulator.channels["C0INCIDENTS"] = Channel("C0INCIDENTS", "incidents")
+        with running_bot(tmp_path, settings, diagnosis=setup, emulator=emulator) as bot:
+            bot.slash("node-17 checkout-api")
+            emulator.wait_for(lambda: any(f["completed"] for f in emulator.files.values()), 30)
+            channel, ts, message = bot.report()
+            assert channel == "C0INCIDENTS" and not emulator.called("conversations.create")
+            assert emulator.called("conversations.join") and "SIGSEGV" in message_text(message)
+            [upload] = [f for f in emulator.files.values() if f["completed"]]
+            assert upload["channel"] == "C0INCIDENTS" and upload["thread_ts"] == ts
+            assert any("<#C0INCIDENTS>" in a for a in _answers(bot, "U0ALICE"))
+
+
+class RollbackOnly:
+    """The actions port as issue 4 will fill it, reduced to what this test needs: rollback is
+    configured, and each execution is recorded."""
+
+    def __init__(self) -> None:
+        self.executed: list[ActionRequest] = []
+
+    def configured(self, action: str, target: Mapping[str, str]) -> bool:
+        return action == "rollback"
+
+    def execute(self, request: ActionRequest) -> ActionResult:
+        self.executed.append(request)
+        time.sleep(0.3)  # a real rollback takes a while: the second click arrives meanwhile
+        return ActionResult(True, f"rolled back to the version before {request.target['version']}")
+
+
+def test_a_configured_action_runs_once_and_its_button_goes(
+        local_setup: tuple[DiagnosisSetup, LocalRunner, Path], tmp_path: Path) -> None:
+    setup, _, binary = local_setup
+    actions = RollbackOnly()
+    with running_emulator() as emulator:
+        emulator.usergroups["S0ONCALL"] = ["U0BOB"]
+        with running_bot(tmp_path, config(binary, tmp_path / "evidence"), diagnosis=setup,
+                         emulator=emulator, actions=actions) as bot:
+            channel, ts, message = _incident_with_report(bot)
+            rollback = buttons(message)["rollback"]
+            assert rollback["text"]["text"] == "Roll back 2.18.7"
+            assert rollback["confirm"]["style"] == "danger"
+            for _ in range(2):
+                bot.click(rollback, user="U0BOB", channel=channel, message_ts=ts)
+            emulator.wait_for(lambda: len(_answers(bot, "U0BOB")) == 2)
+            assert [r.target for r in actions.executed] == [
+                {"service": "checkout-api", "version": "2.18.7"}]
+            assert actions.executed[0].requested_by == "U0BOB"
+            emulator.wait_for(lambda: "rollback" not in buttons(bot.report()[2]), 10)
+            assert "rolled back" in message_text(bot.report()[2])

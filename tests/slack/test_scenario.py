@@ -9,7 +9,7 @@ import threading
 import time
 
 from conftest import ONCALL
-from slack_harness import LocalRunner, Running, buttons, message_text
+from slack_harness import SECRETS, LocalRunner, Running, buttons, message_text
 
 from bot.domain.incident import Status
 
@@ -57,6 +57,12 @@ def test_slash_command_to_guarded_buttons(local_bot: tuple[Running, LocalRunner]
 
     [upload] = [f for f in emulator.files.values() if f["completed"]]
     assert upload["thread_ts"] == ts and b"dmesg -T" in upload["content"]
+    assert (channel_id, ts) in emulator.pins
+    # The service logged a password and a token: redacted before anything reached Slack.
+    assert b"[REDACTED]" in upload["content"]
+    sent = repr([c.args for c in emulator.calls]) + repr([f["content"] for f in
+                                                          emulator.files.values()])
+    assert not any(secret in sent for secret in SECRETS)
 
     # Alice asked for the incident but is not on call: her click on Resolve is refused.
     resolve = buttons(message)["resolve"]

@@ -13,6 +13,7 @@ BOT_SCOPES = (
     "channels:join",  # a configured shared channel
     "channels:read",
     "files:write",  # long outputs as files (files_upload_v2)
+    "pins:write",  # the report pinned in its incident channel
     "usergroups:read",  # on-call group members; authorization by user group
 )
 

@@ -96,7 +96,13 @@ class SlackChat:
         with translated("chat.postMessage"):
             response = self.client.chat_postMessage(channel=place.channel, blocks=blocks,
                                                     text=text, unfurl_links=False)
-        return str(response["ts"])
+        ts = str(response["ts"])
+        if place.dedicated:  # the incident's channel opens on its report
+            try:
+                self.client.pins_add(channel=place.channel, timestamp=ts)
+            except (SlackApiError, SlackClientError, OSError) as error:
+                log.warning("report of incident %s not pinned: %s", place.incident_id, error)
+        return ts
 
     def update_report(self, place: Place, view: ReportView) -> None:
         assert place.report_ts is not None
