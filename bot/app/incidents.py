@@ -200,6 +200,48 @@ class _Grouping:
 # -- lifecycle ---------------------------------------------------------------------------
 
 
+def learn_signature(*, store: Store, incident_id: int, signature: str, now: datetime) -> int:
+    """Diagnosis named the crash: re-key the incident, unless another open incident of the
+    service already has that signature, which is then linked as related (never merged
+    blindly). Returns the incident that holds the signature."""
+    with store.transaction() as tx:
+        incident = _require(tx, incident_id)
+        if incident.signature == signature:
+            return incident_id
+        holder = next(
+            (
+                i
+                for i in tx.open_incidents(incident.service)
+                if i.signature == signature and i.id != incident_id
+            ),
+            None,
+        )
+        if holder is not None:
+            if holder.id not in incident.related:
+                tx.link_related(incident_id, holder.id)
+            tx.add_event(
+                incident_id,
+                TimelineEvent(now, "related", f"same crash as incident {holder.id} ({signature})"),
+            )
+            return holder.id
+        tx.set_signature(incident_id, signature)
+        what = f"crash signature {signature}"
+        if incident.signature:
+            what += f" (was {incident.signature})"
+        tx.add_event(incident_id, TimelineEvent(now, "signature", what, source="diagnose"))
+        return incident_id
+
+
+def record_report(
+    *, store: Store, incident_id: int, host: str, report_json: str, now: datetime
+) -> None:
+    """Keep the decoded report from `host` with the incident (shown by `segbot incident ID`)."""
+    with store.transaction() as tx:
+        _require(tx, incident_id)
+        tx.add_report(incident_id, host, report_json, now)
+        tx.add_event(incident_id, TimelineEvent(now, "report", f"decoded report from {host}"))
+
+
 def record_event(*, store: Store, incident_id: int, event: TimelineEvent) -> None:
     with store.transaction() as tx:
         _require(tx, incident_id)

@@ -55,6 +55,9 @@ class StoreTx(Protocol):
     def audit(self, *, at: datetime, actor: str, action: str, subject: str, detail: str) -> None:
         """Append one line to the audit log (never updated or deleted)."""
 
+    def add_report(self, incident_id: int, host: str, body: str, at: datetime) -> None:
+        """Keep a decoded report (decoded-evidence JSON text) from one host."""
+
 
 class Store(Protocol):
     def transaction(self) -> AbstractContextManager[StoreTx]: ...

@@ -12,7 +12,9 @@ from bot.app.incidents import (
     assign_role,
     change_status,
     ingest,
+    learn_signature,
     record_event,
+    record_report,
     request_diagnoses,
     resume_diagnoses,
 )
@@ -136,3 +138,24 @@ def test_lifecycle_and_timeline(store: SqlStore) -> None:
     assert detail.timeline[-1].time == later and detail.timeline[-1].source == "slack"
     with pytest.raises(UsageError):
         record_event(store=store, incident_id=999, event=detail.timeline[0])
+
+
+def test_diagnosis_rekeys_or_links_and_keeps_the_report(store: SqlStore) -> None:
+    ingest(store=store, requests=[[crash(1, signature="sigA")]], now=T0, window=WINDOW)
+    ingest(store=store, requests=[[crash(2, service="checkout-api", at=T0 + timedelta(hours=2))]],
+           now=T0, window=WINDOW)
+    unsigned, signed = store.list_incidents()
+    assert unsigned.signature is None and signed.signature == "sigA"
+    # diagnosis says the unsigned one is the same crash: linked, not merged
+    assert learn_signature(store=store, incident_id=unsigned.id, signature="sigA", now=T0) == (
+        signed.id)
+    assert store.incident_detail(unsigned.id).incident.related == (signed.id,)  # type: ignore[union-attr]
+    # a new crash: the incident takes the signature
+    assert learn_signature(store=store, incident_id=unsigned.id, signature="sigB", now=T0) == (
+        unsigned.id)
+    record_report(store=store, incident_id=unsigned.id, host="node-1",
+                  report_json='{"signature": "sigB"}', now=T0)
+    detail = store.incident_detail(unsigned.id)
+    assert detail is not None and detail.incident.signature == "sigB"
+    assert detail.reports == (("node-1", '{"signature": "sigB"}'),)
+    assert [e.kind for e in detail.timeline][-3:] == ["related", "signature", "report"]
