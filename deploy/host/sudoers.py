@@ -205,8 +205,10 @@ def sudoers(config: Config, playbook: Playbook, *, host: str | None = None,
     if contain:
         out += ["\n# Containment: slow a crash loop (restart delay drop-in), restart the unit.\n",
                 _alias("SEGBOT_CONTAIN", contain)]
-    allowed = "SEGBOT_PLAYBOOK" + (", SEGBOT_CONTAIN" if contain else "")
-    out += ["\n", f"{user} ALL=(root) NOPASSWD: {allowed}\n"]
+    allowed = "NOEXEC: SEGBOT_PLAYBOOK" + (", EXEC: SEGBOT_CONTAIN" if contain else "")
+    out += ["\n# NOEXEC: the playbook's commands cannot start other programs (no pager, no gdb\n",
+            "# `shell`), even if an argument slipped through. The helper is a script: EXEC.\n",
+            f"{user} ALL=(root) NOPASSWD: {allowed}\n"]
     return "".join(out)
 
 

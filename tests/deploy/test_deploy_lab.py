@@ -101,6 +101,16 @@ def test_playbook_and_containment_under_the_production_sudoers(
             assert run(refused) not in (0, None), refused
         assert run("cat /etc/shadow") != 0  # and segbot itself is an ordinary user
 
+        listing = runner.run("sudo -n -l", timeout=30).stdout
+        assert "(root) NOEXEC: NOPASSWD: /usr/bin/coredumpctl" in listing
+        assert "EXEC: /usr/bin/systemctl daemon-reload" in listing
+        # NOEXEC really stops a child program under this sudo (a probe rule, then removed)
+        host.run(["sh", "-c", "echo 'segbot ALL=(root) NOPASSWD: NOEXEC: /usr/bin/env' "
+                  "> /etc/sudoers.d/zz-probe && chmod 0440 /etc/sudoers.d/zz-probe"], check=True)
+        probe = runner.run("sudo -n env /usr/bin/id -u", timeout=30)
+        host.run(["rm", "-f", "/etc/sudoers.d/zz-probe"], check=True)
+        assert probe.exit_status != 0 and "0" not in probe.stdout.split(), probe
+
         assert run(f"sudo -n {HELPER} clear checkout-api.service") == 0
         assert run("sudo -n systemctl daemon-reload") == 0
         assert _show(host, "RestartUSec") == before
