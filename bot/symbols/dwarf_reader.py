@@ -259,6 +259,41 @@ class DwarfReader:
             attrs[attr] = (form, value)
         return attrs, abbrev, pos
 
+    def skip_die(self, unit: Unit, abbrev: Abbrev, pos: int) -> tuple[int, int]:
+        """(offset after the DIE's attributes, its unit-relative DW_AT_sibling or -1) without
+        decoding values: for DIEs only passed over. pos is just after the abbreviation code."""
+        data = self.s.info
+        sibling = -1
+        for attr, form, _ in abbrev.attrs:
+            if form == 0x16:
+                form, pos = uleb(data, pos)
+            size = _FIXED.get(form)
+            if size is not None:
+                if attr == AT_SIBLING and form in _REF_FORMS:
+                    sibling = int.from_bytes(data[pos : pos + size], "little")
+                pos += size
+            elif form in _ULEB_FORMS or form == 0x0D:
+                while data[pos] & 0x80:
+                    pos += 1
+                pos += 1
+            elif form in _OFFSET_FORMS:
+                pos += unit.offset_size
+            elif form == 0x01:
+                pos += unit.address_size
+            elif form == 0x08:
+                pos = data.index(b"\0", pos) + 1
+            elif form == 0x10:
+                pos += unit.address_size if unit.version <= 2 else unit.offset_size
+            elif form in (0x09, 0x18):
+                length, pos = uleb(data, pos)
+                pos += length
+            elif form in (0x0A, 0x03, 0x04):
+                width = {0x0A: 1, 0x03: 2, 0x04: 4}[form]
+                pos += width + int.from_bytes(data[pos : pos + width], "little")
+            else:
+                raise ValueError(f"unknown DWARF form {form:#x} at {pos:#x}")
+        return pos, sibling
+
     def children(
         self, unit: Unit, pos: int, wanted: frozenset[int]
     ) -> Iterator[tuple[int, Die, Abbrev, int]]:
@@ -272,25 +307,32 @@ class DwarfReader:
             code = data[pos]
             if code < 0x80 and code:
                 quick = abbrevs[code]
-                if quick.tag not in wanted and quick.fixed_size >= 0:
-                    if not quick.has_children:
-                        pos += 1 + quick.fixed_size
-                        continue
-                    if quick.sibling_at >= 0:
-                        at = pos + 1 + quick.sibling_at
-                        pos = _forward(
-                            offset, unit.offset + int.from_bytes(data[at : at + 4], "little")
-                        )
-                        continue
+                if quick.tag not in wanted:
+                    if quick.fixed_size >= 0:
+                        if not quick.has_children:
+                            pos += 1 + quick.fixed_size
+                            continue
+                        if quick.sibling_at >= 0:
+                            at = pos + 1 + quick.sibling_at
+                            target = int.from_bytes(data[at : at + 4], "little")
+                            pos = _forward(offset, unit.offset + target)
+                            continue
+                    pos, sibling = self.skip_die(unit, quick, pos + 1)
+                    if quick.has_children:
+                        if sibling >= 0:
+                            pos = _forward(offset, unit.offset + sibling)
+                        else:
+                            pos = self.skip_children(unit, pos)
+                    continue
             attrs, abbrev, pos = self.die(unit, pos)
             if attrs is None or abbrev is None:
                 return
             if abbrev.tag in wanted:
                 yield offset, attrs, abbrev, pos
             if abbrev.has_children:
-                sibling = attrs.get(AT_SIBLING)
-                if sibling is not None and sibling[0] in _REF_FORMS:
-                    pos = _forward(offset, unit.offset + sibling[1])
+                link = attrs.get(AT_SIBLING)
+                if link is not None and link[0] in _REF_FORMS:
+                    pos = _forward(offset, unit.offset + link[1])
                 else:
                     pos = self.skip_children(unit, pos)
 
@@ -317,13 +359,12 @@ class DwarfReader:
                         depth += abbrev.has_children
                     continue
             start = pos
-            attrs, found, pos = self.die(unit, pos)
-            if attrs is None or found is None:
-                depth -= 1
-            elif found.has_children:
-                sibling = attrs.get(AT_SIBLING)
-                if sibling is not None and sibling[0] in _REF_FORMS:
-                    pos = _forward(start, unit.offset + sibling[1])
+            code, pos = uleb(data, pos)
+            found = abbrevs[code]
+            pos, sibling = self.skip_die(unit, found, pos)
+            if found.has_children:
+                if sibling >= 0:
+                    pos = _forward(start, unit.offset + sibling)
                 else:
                     depth += 1
         return pos
