@@ -5,29 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.symbols.leb128 import sleb, uleb
+
 AT_SIBLING, FORM_REF4, FORM_IMPLICIT_CONST = 0x01, 0x13, 0x21
-
-
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-
-
-def _sleb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return (result - (1 << shift) if byte & 0x40 else result), pos
 
 
 @dataclass
@@ -60,22 +40,22 @@ class AbbrevTable(dict[int, Abbrev]):
         if pos >= len(data):
             self._done = True
             return 0
-        code, pos = _uleb(data, pos)
+        code, pos = uleb(data, pos)
         if code == 0:
             self._done = True
             return 0
-        tag, pos = _uleb(data, pos)
+        tag, pos = uleb(data, pos)
         has_children = data[pos] == 1
         pos += 1
         attrs = []
         while True:
-            attr, pos = _uleb(data, pos)
-            form, pos = _uleb(data, pos)
+            attr, pos = uleb(data, pos)
+            form, pos = uleb(data, pos)
             if attr == 0 and form == 0:
                 break
             implicit = 0
             if form == FORM_IMPLICIT_CONST:
-                implicit, pos = _sleb(data, pos)
+                implicit, pos = sleb(data, pos)
             attrs.append((attr, form, implicit))
         self._pos = pos
         abbrev = Abbrev(tag, has_children, tuple(attrs))

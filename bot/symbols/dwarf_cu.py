@@ -11,6 +11,7 @@ from array import array
 
 from bot.symbols import dwarf_reader as dw
 from bot.symbols.demangle import demangle
+from bot.symbols.dwarf_ranges import die_ranges
 from bot.symbols.dwarf_reader import Die, DwarfReader, Unit
 from bot.symbols.index_model import CuIndex, Scope
 from bot.symbols.line_header import parse_line_header
@@ -32,7 +33,7 @@ def _top(reader: DwarfReader, unit_offset: int) -> tuple[Unit, Die, bool, int]:
 def unit_ranges(reader: DwarfReader, unit_offset: int) -> list[tuple[int, int]]:
     """Address ranges of a unit's top DIE (low/high pc or DW_AT_ranges)."""
     unit, top, _, _ = _top(reader, unit_offset)
-    return reader.ranges(unit, top, _base(reader, unit, top))
+    return die_ranges(reader, unit, top, _base(reader, unit, top))
 
 
 def _base(reader: DwarfReader, unit: Unit, top: Die) -> int:
@@ -72,7 +73,7 @@ class _ScopeWalker:
         for offset, attrs, abbrev, inside in reader.children(unit, pos, _WANTED):
             tag = abbrev.tag
             if tag in (TAG_SUBPROGRAM, TAG_INLINED):
-                ranges = reader.ranges(unit, attrs, self.base)
+                ranges = die_ranges(reader, unit, attrs, self.base)
                 if not ranges:
                     continue  # a declaration or an abstract instance: no code of its own
                 inline = tag == TAG_INLINED

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.symbols.dwarf_abbrev import Abbrev, AbbrevTable
+from bot.symbols.leb128 import sleb, uleb
 
 # forms with a fixed size whatever the unit (0 = no data in the DIE)
 _FIXED = {
@@ -47,30 +48,6 @@ AT_COMP_DIR, AT_ABSTRACT_ORIGIN, AT_SPECIFICATION, AT_RANGES = 0x1B, 0x31, 0x47,
 AT_CALL_COLUMN, AT_CALL_FILE, AT_CALL_LINE, AT_LINKAGE_NAME = 0x57, 0x58, 0x59, 0x6E
 AT_STR_OFFSETS_BASE, AT_ADDR_BASE, AT_RNGLISTS_BASE = 0x72, 0x73, 0x74
 AT_MIPS_LINKAGE_NAME, AT_GNU_RANGES_BASE, AT_GNU_ADDR_BASE = 0x2007, 0x2132, 0x2133
-
-
-def uleb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-
-
-def sleb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            if byte & 0x40:
-                result -= 1 << shift
-            return result, pos
 
 
 def _forward(here: int, target: int) -> int:
@@ -398,82 +375,3 @@ class DwarfReader:
             at = base + value * unit.address_size
             return int.from_bytes(self.s.addr[at : at + unit.address_size], "little")
         return value
-
-    def ranges(self, unit: Unit, die: Die, base: int) -> list[tuple[int, int]]:
-        low = die.get(AT_LOW_PC)
-        high = die.get(AT_HIGH_PC)
-        if low is not None and high is not None:
-            start = self.address(unit, *low)
-            if high[0] == 0x01 or high[0] in _ADDRX:
-                end = self.address(unit, *high)
-            else:
-                end = start + high[1]
-            return [(start, end)] if end > start else []
-        ranges = die.get(AT_RANGES)
-        if ranges is None:
-            return []
-        form, value = ranges
-        if unit.version >= 5:
-            if form == 0x23:  # rnglistx
-                table = unit.base.get(AT_RNGLISTS_BASE, 12 if unit.offset_size == 4 else 20)
-                at = table + value * unit.offset_size
-                value = table + int.from_bytes(
-                    self.s.rnglists[at : at + unit.offset_size], "little"
-                )
-            return self._rnglist(unit, value, base)
-        if AT_GNU_RANGES_BASE in unit.base:
-            value += unit.base[AT_GNU_RANGES_BASE]
-        return self._ranges_v4(unit, value, base)
-
-    def _ranges_v4(self, unit: Unit, pos: int, base: int) -> list[tuple[int, int]]:
-        data, size = self.s.ranges, unit.address_size
-        top = (1 << (8 * size)) - 1
-        out = []
-        while pos + 2 * size <= len(data):
-            begin = int.from_bytes(data[pos : pos + size], "little")
-            end = int.from_bytes(data[pos + size : pos + 2 * size], "little")
-            pos += 2 * size
-            if begin == 0 and end == 0:
-                break
-            if begin == top:
-                base = end
-            elif end > begin:
-                out.append((base + begin, base + end))
-        return out
-
-    def _rnglist(self, unit: Unit, pos: int, base: int) -> list[tuple[int, int]]:
-        data, size = self.s.rnglists, unit.address_size
-        out = []
-        while pos < len(data):
-            kind = data[pos]
-            pos += 1
-            if kind == 0:
-                break
-            if kind == 1:
-                index, pos = uleb(data, pos)
-                base = self.address(unit, 0x1B, index)
-            elif kind in (2, 3):
-                first, pos = uleb(data, pos)
-                second, pos = uleb(data, pos)
-                start = self.address(unit, 0x1B, first)
-                end = self.address(unit, 0x1B, second) if kind == 2 else start + second
-                out.append((start, end))
-            elif kind == 4:
-                first, pos = uleb(data, pos)
-                second, pos = uleb(data, pos)
-                out.append((base + first, base + second))
-            elif kind == 5:
-                base = int.from_bytes(data[pos : pos + size], "little")
-                pos += size
-            elif kind == 6:
-                start = int.from_bytes(data[pos : pos + size], "little")
-                end = int.from_bytes(data[pos + size : pos + 2 * size], "little")
-                pos += 2 * size
-                out.append((start, end))
-            elif kind == 7:
-                start = int.from_bytes(data[pos : pos + size], "little")
-                length, pos = uleb(data, pos + size)
-                out.append((start, start + length))
-            else:
-                raise ValueError(f"unknown range list entry {kind:#x}")
-        return [(a, b) for a, b in out if b > a]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import posixpath
 
-from bot.symbols.dwarf_reader import DwarfReader, Unit, cstring, uleb
+from bot.symbols.dwarf_reader import DwarfReader, Unit, cstring
+from bot.symbols.leb128 import uleb
 from bot.symbols.line_program import LineHeader
 
 _DW_LNCT_PATH, _DW_LNCT_DIRECTORY_INDEX = 1, 2
