@@ -109,11 +109,17 @@ class Chat(Protocol):
     def tell(self, *, channel: str, user: str, text: str) -> None:
         """An ephemeral message to one user."""
 
-    def tell_decoded(self, *, channel: str, user: str, report: DecodedReport) -> None:
-        """The decoder's report, ephemeral, to one user."""
-
     def group_members(self, group_id: str) -> frozenset[str]:
         """The user ids of a user group; raises SlackError when Slack cannot say."""
+
+
+class Reply(Protocol):
+    """Answer the person who typed the command or clicked the button, visible only to them
+    (Slack's response_url first: it works in channels segbot is not a member of)."""
+
+    def text(self, text: str) -> None: ...
+
+    def decoded(self, report: DecodedReport) -> None: ...
 
 
 @dataclass(frozen=True)

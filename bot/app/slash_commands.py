@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.app.incidents import change_status, ingest, request_diagnoses
 from bot.app.proposals import authorize
 from bot.app.slack_flows import SlackFlows
+from bot.app.slack_ports import Reply
 from bot.app.slash_grammar import (
     HELP,
     Command,
@@ -36,19 +37,18 @@ def first_answer(command: Command) -> str | None:
     return None
 
 
-def run_command(flows: SlackFlows, command: Command, *, user: str, channel: str) -> None:
-    """The work after the ack; answers the user ephemerally in `channel`."""
+def run_command(flows: SlackFlows, command: Command, *, user: str, channel: str,
+                reply: Reply) -> None:
+    """The work after the ack; the answer goes to the user only."""
     if isinstance(command, Diagnose):
-        _diagnose(flows, command, user=user, channel=channel)
+        _diagnose(flows, command, user=user, reply=reply)
     elif isinstance(command, Decode):
-        report = decode_text(command.text, now=flows.clock())
-        flows.chat.tell_decoded(channel=channel, user=user, report=report)
+        reply.decoded(decode_text(command.text, now=flows.clock()))
     elif isinstance(command, IncidentVerb):
-        flows.chat.tell(channel=channel, user=user,
-                        text=_incident_verb(flows, command, user=user, channel=channel))
+        reply.text(_incident_verb(flows, command, user=user, channel=channel))
 
 
-def _diagnose(flows: SlackFlows, command: Diagnose, *, user: str, channel: str) -> None:
+def _diagnose(flows: SlackFlows, command: Diagnose, *, user: str, reply: Reply) -> None:
     now = flows.clock()
     occurrence = Occurrence(source="manual", key=None, host=command.host,
                             service=command.service, status="firing", time=now)
@@ -65,9 +65,8 @@ def _diagnose(flows: SlackFlows, command: Diagnose, *, user: str, channel: str) 
     else:  # asked again by a person: diagnose again
         flows.trigger(DiagnosisRequest(incident_id, command.host, command.service))
     opened = "opened" if outcome.results[0].opened else "joined"
-    flows.chat.tell(channel=channel, user=user,
-                    text=f"Incident #{incident_id} {opened}: <#{place.channel}>. "
-                         f"Diagnosing {command.host}; the report there fills in as it runs.")
+    reply.text(f"Incident #{incident_id} {opened}: <#{place.channel}>. "
+               f"Diagnosing {command.host}; the report there fills in as it runs.")
 
 
 def _incident_verb(flows: SlackFlows, command: IncidentVerb, *, user: str,

@@ -5,7 +5,7 @@ It answers the methods segbot uses, records every call, can be told to answer 42
 Retry-After) or 5xx, and checks every outgoing message the way Slack would: each block parsed
 with slack_sdk.models and validated, at most 50 blocks, 3000 characters per section text, 75 per
 button label, 2000 per button value. A message that breaks a limit is answered `invalid_blocks`
-and remembered in `violations`.
+and remembered in `violations`. POSTs to `/response/USER` stand for response_url answers.
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ class SlackEmulator:
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}/api/"
+        self.base = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # -- control -------------------------------------------------------------------------
@@ -278,6 +279,23 @@ class SlackEmulator:
             def do_POST(self) -> None:
                 url = urlsplit(self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if url.path.startswith("/response/"):  # a response_url: /response/USER
+                    user = url.path.split("/")[2]
+                    with emulator.lock:
+                        fault = self._fault("response_url")
+                    if fault is not None:  # expired or used up, as Slack's do
+                        self._send(fault.status, b"expired_url", "text/plain")
+                        return
+                    with emulator.lock:
+                        emulator.calls.append(Call("response_url", json.loads(body),
+                                                   time.monotonic()))
+                        problems = message_problems(json.loads(body))
+                        if problems:
+                            emulator.violations.append(("response_url", problems))
+                        emulator.ephemeral.append({**json.loads(body), "user": user,
+                                                   "via": "response_url"})
+                    self._send(200, b"ok", "text/plain")
+                    return
                 if url.path.startswith("/upload/"):
                     file_id = url.path.rsplit("/", 1)[-1]
                     with emulator.lock:

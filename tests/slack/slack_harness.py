@@ -73,7 +73,7 @@ class Running:
             "token": "unused", "team_id": "T0EMU", "team_domain": "emulated",
             "channel_id": channel, "channel_name": "general", "user_id": user,
             "user_name": user.lower(), "command": "/segfault", "text": text,
-            "api_app_id": "A0SEGBOT", "response_url": self.emulator.url + "response",
+            "api_app_id": "A0SEGBOT", "response_url": f"{self.emulator.base}/response/{user}",
             "trigger_id": "1337.42.abcd"})
         return self.http.post(f"{self.url}/slack/events", content=body,
                               headers=signed_headers(body, **signing))
@@ -88,7 +88,7 @@ class Running:
                           "is_ephemeral": False},
             "channel": {"id": channel, "name": "incident"},
             "message": {"type": "message", "ts": message_ts, "text": "report"},
-            "response_url": self.emulator.url + "response",
+            "response_url": f"{self.emulator.base}/response/{user}",
             "actions": [{"type": "button", "action_id": button["action_id"],
                          "block_id": "b", "value": button["value"],
                          "text": button["text"], "action_ts": str(time.time())}],

@@ -205,3 +205,12 @@ def test_a_configured_action_runs_once_and_its_button_goes(
             assert actions.executed[0].requested_by == "U0BOB"
             emulator.wait_for(lambda: "rollback" not in buttons(bot.report()[2]), 10)
             assert "rolled back" in message_text(bot.report()[2])
+
+
+def test_answers_fall_back_to_ephemeral_messages(local_bot: tuple[Running, LocalRunner]) -> None:
+    bot, _ = local_bot
+    bot.emulator.fail("response_url", status=404, times=5)
+    bot.slash("status 42")
+    bot.emulator.wait_for(lambda: _answers(bot, "U0ALICE"))
+    [answer] = bot.emulator.called("chat.postEphemeral")
+    assert answer.args["channel"] == "C0GENERAL" and "no incident #42" in answer.args["text"]

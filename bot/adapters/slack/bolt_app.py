@@ -8,11 +8,13 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.adapters.slack.listeners import actions, commands, errors
+from bot.adapters.slack.web_chat import SlackChat
 from bot.app.slack_flows import SlackFlows
 
 
-def create_bolt_app(*, client: WebClient, flows: SlackFlows, signing_secret: str | None,
-                    socket_mode: bool, command: str = "/segfault") -> App:
+def create_bolt_app(*, client: WebClient, flows: SlackFlows, chat: SlackChat,
+                    signing_secret: str | None, socket_mode: bool,
+                    command: str = "/segfault") -> App:
     app = App(
         client=client,
         signing_secret=signing_secret,
@@ -24,7 +26,7 @@ def create_bolt_app(*, client: WebClient, flows: SlackFlows, signing_secret: str
         process_before_response=False,
         logger=logging.getLogger("segbot.slack.bolt"),
     )
-    errors.register(app)
-    commands.register(app, flows, command=command)
-    actions.register(app, flows)
+    errors.register(app, chat)
+    commands.register(app, flows, chat, command=command)
+    actions.register(app, flows, chat)
     return app

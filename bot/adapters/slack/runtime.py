@@ -143,7 +143,8 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
                        actions=actions or NoActions(), policy=policy,
                        diagnosis=diagnosis or ssh_diagnosis(checked),
                        max_diagnoses=checked.defaults.max_hosts)
-    bolt = create_bolt_app(client=client, flows=flows, signing_secret=env.signing_secret,
+    bolt = create_bolt_app(client=client, flows=flows, chat=chat,
+                           signing_secret=env.signing_secret,
                            socket_mode=env.socket_mode, command=options.command)
     return SlackRuntime(flows=flows, bolt=bolt, env=env, options=options)
 

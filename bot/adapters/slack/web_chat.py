@@ -6,15 +6,15 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.adapters.slack.blocks import decoded_message, report_message
+from bot.adapters.slack.blocks import report_message
 from bot.adapters.slack.channel_names import channel_name
 from bot.app.report_view import ReportView
 from bot.app.slack_ports import ChannelRequest, Place
-from bot.domain.report import DecodedReport
 from bot.errors import SlackError
 
 log = logging.getLogger("segbot.slack.chat")
@@ -120,8 +120,8 @@ class SlackChat:
         with translated("chat.postEphemeral"):
             self.client.chat_postEphemeral(channel=channel, user=user, text=text[:3000])
 
-    def tell_decoded(self, *, channel: str, user: str, report: DecodedReport) -> None:
-        blocks, text = decoded_message(report)
+    def tell_blocks(self, *, channel: str, user: str, blocks: list[dict[str, Any]],
+                    text: str) -> None:
         with translated("chat.postEphemeral"):
             self.client.chat_postEphemeral(channel=channel, user=user, blocks=blocks, text=text)
 

@@ -5,21 +5,24 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 
+from bot.adapters.slack.reply import EphemeralReply
+from bot.adapters.slack.web_chat import SlackChat
 from bot.app.clicks import click
 from bot.app.slack_flows import SlackFlows
 
 PROPOSAL = re.compile(r"^proposal:")
 
 
-def register(app: App, flows: SlackFlows) -> None:
+def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
     @app.action(PROPOSAL)
-    def proposal(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def proposal(ack: Ack, respond: Respond, body: dict[str, Any],
+                 action: dict[str, Any]) -> None:
         ack()
         user = str(body["user"]["id"])
         answer = click(flows, proposal_id=str(action.get("value") or ""), user=user)
         channel = (body.get("channel") or {}).get("id") or (
             body.get("container") or {}).get("channel_id")
-        if channel:
-            flows.chat.tell(channel=str(channel), user=user, text=answer.text)
+        EphemeralReply(respond=respond, chat=chat, channel=str(channel) if channel else None,
+                       user=user).text(answer.text)

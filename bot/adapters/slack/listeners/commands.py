@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 
+from bot.adapters.slack.reply import EphemeralReply
+from bot.adapters.slack.web_chat import SlackChat
 from bot.app.slack_flows import SlackFlows
 from bot.app.slash_commands import first_answer, parse_command, run_command
 
 
-def register(app: App, flows: SlackFlows, *, command: str = "/segfault") -> None:
+def register(app: App, flows: SlackFlows, chat: SlackChat, *,
+             command: str = "/segfault") -> None:
     @app.command(command)
-    def segfault(ack: Ack, command: dict[str, Any]) -> None:
+    def segfault(ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
         parsed = parse_command(flows, str(command.get("text") or ""))
         answer = first_answer(parsed)
         if answer is None:
             ack()
         else:
             ack(response_type="ephemeral", text=answer)
-        run_command(flows, parsed, user=str(command["user_id"]),
-                    channel=str(command["channel_id"]))
+        user, channel = str(command["user_id"]), str(command["channel_id"])
+        run_command(flows, parsed, user=user, channel=channel,
+                    reply=EphemeralReply(respond=respond, chat=chat, channel=channel, user=user))
