@@ -7,36 +7,52 @@ each verb imports what it needs inside its own function.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
-from bot.commands import decode
-from bot.commands import symbolize
-from bot.commands import incidents, serve
-from bot.commands import diagnose, check_config
-from bot.commands import manifest
-from bot.commands import postmortem
-from bot.commands import demo
 
-app = typer.Typer(
-    name="segbot",
-    help="Decode, diagnose and contain native crashes (SIGSEGV, SIGBUS, SIGILL, SIGABRT).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+def build_app() -> typer.Typer:
+    """The typer application with every verb registered (imported only when needed)."""
+    import typer
 
-app.command("decode")(decode.command)
-app.command("symbolize")(symbolize.command)
-app.command("serve")(serve.command)
-app.command("incidents")(incidents.command)
-app.command("incident")(incidents.show)
-app.command("diagnose")(diagnose.command)
-app.command("check-config")(check_config.command)
-app.command("manifest")(manifest.command)
-app.command("postmortem")(postmortem.command)
-app.command("demo")(demo.command)
+    from bot.commands import (
+        check_config,
+        decode,
+        demo,
+        diagnose,
+        incidents,
+        manifest,
+        postmortem,
+        serve,
+        symbolize,
+    )
+
+    app = typer.Typer(
+        name="segbot",
+        help="Decode, diagnose and contain native crashes (SIGSEGV, SIGBUS, SIGILL, SIGABRT).",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.command("demo")(demo.command)
+    app.command("decode")(decode.command)
+    app.command("symbolize")(symbolize.command)
+    app.command("diagnose")(diagnose.command)
+    app.command("check-config")(check_config.command)
+    app.command("serve")(serve.command)
+    app.command("incidents")(incidents.command)
+    app.command("incident")(incidents.show)
+    app.command("postmortem")(postmortem.command)
+    app.command("manifest")(manifest.command)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
 
 
 def _fail(message: str, code: int) -> None:
@@ -48,8 +64,13 @@ def main(argv: list[str] | None = None) -> Any:
     """Run the CLI, turning segbot's own errors into a one-line reason and an exit status."""
     from bot.errors import SegbotError
 
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["symbolize"]:  # measured against addr2line as a whole command: no typer
+        from bot.commands.symbolize import fast_main
+
+        sys.exit(fast_main(args[1:]))
     try:
-        return app(args=argv, standalone_mode=True)
+        return build_app()(args=args, standalone_mode=True)
     except SegbotError as error:
         _fail(str(error), error.exit_code)
     except KeyboardInterrupt:
