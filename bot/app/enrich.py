@@ -39,13 +39,15 @@ def symbolize_report(
 
 def _symbolize_crash(crash: Crash, sources: SymbolSources, problems: list[str]) -> Crash:
     frames = list(crash.frames)
+    # A bare kernel line: the 6.x kernel's file offset goes through the program headers.
+    from_file_offset = not frames and crash.file_offset is not None
     if not frames and crash.module and (crash.file_offset or crash.module_offset) is not None:
         frames = [
             Frame(
                 index=0,
                 address=crash.ip,
                 module=crash.module,
-                module_offset=crash.file_offset or crash.module_offset,
+                module_offset=crash.file_offset if from_file_offset else crash.module_offset,
                 build_id=crash.build_id,
             )
         ]
@@ -71,6 +73,7 @@ def _symbolize_crash(crash: Crash, sources: SymbolSources, problems: list[str]) 
                 symbol_paths=sources.paths,
                 fetcher=sources.fetcher,
                 cache_dir=sources.cache_dir,
+                file_offsets=from_file_offset,
             )
         except SymbolError as error:
             problems.append(f"{module}: {error}")
