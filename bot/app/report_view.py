@@ -13,6 +13,10 @@ from datetime import datetime
 from bot.domain.decode import DecodedReport, Focus, Section, decode_sections
 from bot.domain.incident import Incident
 
+# Re-decoding everything received so far on each new output costs O(n^2): past this many
+# characters the live report waits for the final one.
+MAX_LIVE_DECODE = 2 << 20
+
 
 @dataclass(frozen=True)
 class HostProgress:
@@ -91,6 +95,8 @@ class ReportBook:
             state = self._host(incident_id, host)
             state.sections.append(section)
             sections = list(state.sections)
+        if sum(len(s.output) for s in sections) > MAX_LIVE_DECODE:
+            return False  # huge outputs: leave it to the final report, keep the steps moving
         report = decode_sections(sections, now=now, host=host, focus=focus)
         with self._lock:
             state = self._host(incident_id, host)
@@ -107,6 +113,13 @@ class ReportBook:
             if report is not None:
                 state.report = report
             state.finished, state.error = True, error
+            state.sections = []  # the final report is decoded; the store keeps the outputs
+
+    def forget(self, incident_id: int) -> None:
+        """Drop an incident's live state (resolved): the store can rebuild it if needed."""
+        with self._lock:
+            self._hosts.pop(incident_id, None)
+            self._files.pop(incident_id, None)
 
     def known(self, incident_id: int) -> bool:
         with self._lock:

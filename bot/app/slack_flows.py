@@ -21,7 +21,7 @@ from bot.app.proposals import ensure_buttons
 from bot.app.report_updater import ReportUpdater
 from bot.app.report_view import ReportBook, ReportView
 from bot.app.slack_ports import ChannelRequest, Chat, ContainmentActions, Place, SlackStore
-from bot.domain.incident import DiagnosisRequest, Incident, TimelineEvent
+from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
 
 log = logging.getLogger("segbot.slack.flows")
 
@@ -123,6 +123,8 @@ class SlackFlows:
         else:
             self.chat.update_report(place, view)
         self._seen[incident_id] = _fingerprint(incident)
+        if incident.status is Status.RESOLVED and not self.book.pending_files(incident_id):
+            self.book.forget(incident_id)  # its message is final; free the live state
         for name, title, content in self.book.pending_files(incident_id):
             self.chat.upload(self.slack_store.place(incident_id) or place, filename=name,
                              title=title, content=content)
@@ -134,6 +136,9 @@ class SlackFlows:
         occurrences from the alert intake, status changes) or whose report was never posted."""
         touched = 0
         for place in self.slack_store.places():
+            seen = self._seen.get(place.incident_id)
+            if place.report_ts is not None and seen is not None and seen[1] is Status.RESOLVED:
+                continue  # published as resolved: nothing more will change it
             incident = self.incident(place.incident_id)
             if incident is None:
                 continue
