@@ -177,7 +177,7 @@ _TOOLS = {
         '  *" info "*) cat "$FIX/coredumpctl_info/systemd252.out";;\n'
         '  *) cat "$FIX/coredumpctl_list/seed.out";;\nesac'),
     # gdb is the slow step on a real host: the report must not wait for it
-    "gdb": ('sleep "${SLOW_GDB:-2}"; case " $* " in *mappings*) '
+    "gdb": ('sleep "${SLOW_GDB:-3}"; case " $* " in *mappings*) '
             'cat "$FIX/gdb_mappings/with_perms.out";; *) cat "$FIX/gdb/seed_no_symbols.out";; '
             'esac'),
 }
