@@ -37,6 +37,7 @@ def merge_crashes(
             groups.append([item])
         else:
             group.append(item)
+    groups = _join_by_ip(groups)
     for item in pidless:
         group = _nearest(groups, item)
         if group is None:
@@ -45,6 +46,31 @@ def merge_crashes(
             group.append(item)
     crashes = [_combine(group, mappings) for group in groups]
     return sorted(crashes, key=lambda c: (c.time is None, c.time or datetime.min, c.pid or 0))
+
+
+def _site_ips(group: list[CrashEvidence]) -> set[int]:
+    ips = {g.ip for g in group if g.ip is not None}
+    ips |= {g.frames[0].address for g in group
+            if g.frames and g.frames[0].index == 0 and g.frames[0].address is not None}
+    return ips
+
+
+def _join_by_ip(groups: list[list[CrashEvidence]]) -> list[list[CrashEvidence]]:
+    """A service in a container: the kernel prints the machine's pid, coredumpctl and gdb the
+    container's. The faulting ip (ASLR moves it with every exec) still names one crash."""
+    joined: list[list[CrashEvidence]] = []
+    for group in groups:
+        kernel_only = all(g.source == "kernel" for g in group)
+        ips = _site_ips(group)
+        partner = next((other for other in joined if ips & _site_ips(other)
+                        and kernel_only != all(g.source == "kernel" for g in other)
+                        and not (kernel_only and any(g.source == "kernel" for g in other))),
+                       None) if ips else None
+        if partner is None:
+            joined.append(group)
+        else:
+            partner.extend(group)
+    return joined
 
 
 def _ids(item: CrashEvidence) -> set[int]:
