@@ -7,6 +7,7 @@ published, so a lost update is never lost information: the next publish carries 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -15,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.app.diagnosis_feed import DiagnosisSetup, diagnose_live, evidence_text, focus_of
-from bot.app.incidents import DEFAULT_WINDOW
+from bot.app.incidents import DEFAULT_WINDOW, learn_signature, record_report
 from bot.app.ports import Store
 from bot.app.proposals import ensure_buttons
 from bot.app.report_updater import ReportUpdater
 from bot.app.report_view import ReportBook, ReportView
 from bot.app.slack_ports import ChannelRequest, Chat, ContainmentActions, Place, SlackStore
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
+from bot.domain.report_json import report_to_dict
 
 log = logging.getLogger("segbot.slack.flows")
 
@@ -194,11 +196,15 @@ class SlackFlows:
         text = f"diagnosis of {request.host} finished" + (
             f": {signature}" if signature else "") + (
             f" (stopped early: {diagnosis.error})" if diagnosis.error else "")
-        with self.store.transaction() as tx:
-            incident = tx.incident(request.incident_id)
-            if incident is not None and incident.signature is None and signature:
-                tx.set_signature(request.incident_id, signature)
-            tx.add_event(request.incident_id, TimelineEvent(self.clock(), "diagnosis", text))
+        now = self.clock()
+        if diagnosis.report is not None:
+            record_report(store=self.store, incident_id=request.incident_id,
+                          host=request.host, now=now,
+                          report_json=json.dumps(report_to_dict(diagnosis.report), default=str))
+        if signature:
+            learn_signature(store=self.store, incident_id=request.incident_id,
+                            signature=signature, now=now)
+        self._event(request.incident_id, "diagnosis", text, now)
         self.book.attach(request.incident_id, f"evidence-{request.host}.txt",
                          f"{request.host}: every playbook step and its output",
                          evidence_text(diagnosis))

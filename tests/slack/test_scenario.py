@@ -73,6 +73,8 @@ def test_slash_command_to_guarded_buttons(local_bot: tuple[Running, LocalRunner]
                                   for e in emulator.ephemeral if e["user"] == "U0ALICE"))
     incident = bot.store.incident_detail(1)
     assert incident.incident.status is Status.INVESTIGATING
+    # Diagnosis named the crash and its decoded report is kept with the incident.
+    assert incident.incident.signature and [h for h, _ in incident.reports] == ["node-17"]
     assert any("U0ALICE" in e.text and "refused" in e.text for e in incident.timeline)
 
     # Bob is on call and double-clicks: both clicks arrive at once, it is resolved once.
