@@ -153,6 +153,9 @@ def test_health_metrics_openapi(client: httpx.Client) -> None:
     assert 'segbot_alerts_total{outcome="accepted",source="alertmanager"} 1.0' in metrics
     assert "segbot_incidents_opened_total 1.0" in metrics
     assert "segbot_alert_ack_seconds_bucket" in metrics
-    paths = client.get("/openapi.json").json()["paths"]
+    document = client.get("/openapi.json").json()
+    paths = document["paths"]
     assert {"/alerts/alertmanager", "/alerts/grafana", "/alerts/generic"} <= set(paths)
+    assert paths["/alerts/generic"]["post"]["security"] == [{"alertToken": []}]
+    assert document["components"]["securitySchemes"]["alertToken"]["scheme"] == "bearer"
     assert "/bench/noop" not in paths

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -186,7 +187,33 @@ def create_app(*, intake: Intake, metrics: IntakeMetrics, settings: WebSettings)
     async def too_deep(request: Request, error: RecursionError) -> JSONResponse:
         return JSONResponse({"detail": "payload nested too deeply"}, status_code=422)
 
+    _document_bearer_auth(app)
     return app
+
+
+def _document_bearer_auth(app: FastAPI) -> None:
+    """Say in the OpenAPI document that the alert routes take a bearer token (the check itself
+    is `_authorizer`, kept out of FastAPI's security classes for speed)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes["alertToken"] = {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "SEGBOT_ALERT_TOKEN (Alertmanager: http_config.authorization)",
+            }
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith("/alerts/"):
+                    for operation in operations.values():
+                        operation["security"] = [{"alertToken": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _authorizer(settings: WebSettings) -> Callable[..., Any]:
