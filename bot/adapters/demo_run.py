@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from bot.adapters.demo_supervisor import DemoSupervisor
 from bot.adapters.local_runner import LocalRunner
+from bot.adapters.slack.blocks import report_message
 from bot.adapters.store import open_store
 from bot.app.diagnose import HostDiagnosis, Inventory, diagnose_host
 from bot.app.incidents import ingest, record_event
+from bot.app.report_view import Button, Decision, HostProgress, ReportView
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import TimelineEvent
 from bot.domain.playbook import load_playbook
@@ -50,6 +53,7 @@ class DemoResult:
     postmortem: Path
     postmortem_text: str
     report: dict[str, object]
+    messages: tuple[tuple[str, list[dict[str, Any]]], ...]  # (title, Block Kit) as posted
 
 
 def run_demo(*, postmortem_path: Path, step: Say, keep: bool = False) -> DemoResult:
@@ -81,6 +85,8 @@ def run_demo(*, postmortem_path: Path, step: Say, keep: bool = False) -> DemoRes
             _event(store, incident_id, "diagnosis", f"diagnosis of {host} finished: "
                    f"{(report.get('classification') or {}).get('kind', 'unknown')}, "
                    f"signature {report.get('signature')}")
+            messages = [("posted in #inc-" + f"{started:%Y%m%d}-{SERVICE}-sigsegv",
+                         _report_blocks(store, incident_id, diagnosis, host, decided=None))]
             before = len(supervisor.exits)
             seconds_before = (datetime.now(UTC) - started).total_seconds()
             step(f"containment: RestartSec 200ms -> {SLOW_RESTART_USEC // 1_000_000}s "
@@ -94,6 +100,12 @@ def run_demo(*, postmortem_path: Path, step: Say, keep: bool = False) -> DemoRes
                    f"{before} in the {seconds_before:.1f}s before")
             step(f"verified: {after} crash(es) in {VERIFY_SECONDS:g}s after, "
                  f"{before} in {seconds_before:.1f}s before")
+            decided = Decision(actor="demo-user", action="restart_delay", state="succeeded",
+                               at=datetime.now(UTC), outcome=f"RestartSec 200ms -> "
+                               f"{SLOW_RESTART_USEC // 1_000_000}s; {after} crash(es) in the "
+                               f"next {VERIFY_SECONDS:g}s")
+            messages.append(("the same message, edited after the click",
+                             _report_blocks(store, incident_id, diagnosis, host, decided)))
         finally:
             supervisor.stop()
         detail = store.incident_detail(incident_id)
@@ -102,7 +114,7 @@ def run_demo(*, postmortem_path: Path, step: Say, keep: bool = False) -> DemoRes
         postmortem_path.write_text(text)
         step(f"postmortem draft written to {postmortem_path}")
         return DemoResult(incident_id, diagnosis, before, after, seconds_before,
-                          postmortem_path, text, report)
+                          postmortem_path, text, report, tuple(messages))
 
 
 def build_service(workdir: Path, step: Say) -> Path:
@@ -140,6 +152,24 @@ def _diagnose(workdir: Path, binary: Path, host: str, step: Say) -> HostDiagnosi
     return diagnose_host(runner=LocalRunner(workdir), playbook=playbook, inventory=inventory,
                          evidence_dir=workdir / "evidence", now=datetime.now(UTC),
                          progress=progress)
+
+
+def _report_blocks(store: Any, incident_id: int, diagnosis: HostDiagnosis, host: str,
+                   decided: Decision | None) -> list[dict[str, Any]]:
+    """The incident's Slack report, built by the same code that posts it to Slack."""
+    detail = store.incident_detail(incident_id)
+    failed = tuple(s.step for s in diagnosis.steps if s.status != "ok")
+    buttons = () if decided else (
+        Button("demo-1", "restart_delay", "Slow the restart loop", True, True),
+        Button("demo-2", "disable_flag", "Disable pricing_v4", True, False),
+        Button("demo-3", "rollback", "Roll back 2.18.7", True, False),
+        Button("demo-4", "rerun", "Re-run diagnostics", False, True))
+    view = ReportView(incident=detail.incident, report=diagnosis.report, report_host=host,
+                      hosts=(HostProgress(host, len(diagnosis.steps), len(diagnosis.steps), (),
+                                          failed, True),),
+                      buttons=buttons, decisions=(decided,) if decided else ())
+    blocks, _ = report_message(view)
+    return blocks
 
 
 def _count_after(supervisor: DemoSupervisor, seconds: float) -> int:

@@ -69,10 +69,8 @@ def _site(report: DecodedReport, crash: Crash) -> Table:
             table.add_row("", Text(f"- {line}"))
     if crash.ip is not None:
         where = f"{crash.ip:#x}"
-        if crash.module and crash.file_offset is not None:
-            where += f" = {crash.module}+{crash.file_offset:#x} (file offset)"
-        elif crash.module and crash.module_offset is not None:
-            where += f" = {crash.module}+{crash.module_offset:#x}"
+        if crash.module and crash.site_offset is not None:
+            where += f" = {crash.module}+{crash.site_offset:#x}"
         table.add_row("ip", where)
     if crash.build_id:
         table.add_row("build-id", crash.build_id)

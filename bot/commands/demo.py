@@ -18,8 +18,7 @@ def command(
     from rich.console import Console
 
     from bot.adapters.demo_run import run_demo
-    from bot.adapters.terminal_report import render
-    from bot.domain.decode import DecodedReport
+    from bot.adapters.slack_preview import render_message
 
     console = Console()
     with console.status("segbot demo", spinner="dots") as status:
@@ -28,10 +27,8 @@ def command(
             console.print(f"[green]✓[/] {text}", highlight=False)
 
         result = run_demo(postmortem_path=postmortem, step=step, keep=keep)
-    report: DecodedReport | None = result.diagnosis.report
-    if report is not None:
-        console.rule("What segbot would post in the incident channel")
-        render(report, console)
+    for title, blocks in result.messages:
+        render_message(blocks, console, title=f"Slack · {title}")
     console.rule("Done")
     console.print(f"incident #{result.incident_id}; postmortem draft: {result.postmortem}",
                   highlight=False)

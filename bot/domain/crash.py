@@ -45,6 +45,13 @@ class Crash:
         """Whether we know where it crashed (an ip, or a frame)."""
         return self.ip is not None or bool(self.frames)
 
+    @property
+    def site_offset(self) -> int | None:
+        """Where the ip is in its module, as elfutils and gdb count it: the kernel's file
+        offset (6.x) when printed; else ip - base, which is that only when the mapping the ip
+        fell in starts the file (true for single-segment binaries, not for modern PIE)."""
+        return self.file_offset if self.file_offset is not None else self.module_offset
+
     def crashing_frames(self) -> tuple[Frame, ...]:
         """Frames of the crashing thread only, innermost first."""
         if not self.frames:

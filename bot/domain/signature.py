@@ -42,11 +42,8 @@ def crash_site(crash: Crash) -> str | None:
     keys = stack_key(crash, depth=1)
     if keys:
         return keys[0]
-    # The kernel's file offset (6.x) is what elfutils and gdb print; ip - base is relative to
-    # the mapping the ip fell in, which is the same only when the text starts the file.
-    offset = crash.file_offset if crash.file_offset is not None else crash.module_offset
-    if crash.module and offset is not None:
-        return f"{crash.module}+{offset:#x}"
+    if crash.module and crash.site_offset is not None:
+        return f"{crash.module}+{crash.site_offset:#x}"
     return None
 
 

@@ -29,8 +29,10 @@ def test_demo_runs_to_a_postmortem_and_cleans_up(tmp_path: Path) -> None:
     out = result.stdout
     assert "crash-looping under Restart=always, RestartSec=200ms" in out
     assert "SIGSEGV in checkout-api" in out and "null deref" in out
-    assert "signature  SIGSEGV pricing_rule_apply" in out
-    assert "pricing_rule_apply [inlined]" in out
+    assert "signature SIGSEGV pricing_rule_apply" in out
+    assert "#0 pricing_rule_apply inlined at" in out
+    assert "Slow the restart loop" in out  # the button, as Slack would show it
+    assert "restart delay: succeeded" in out  # the same message after the click
     text = postmortem.read_text()
     assert text.startswith("# Postmortem draft: checkout-api: SIGSEGV (SIGSEGV pricing_rule_")
     assert "restart delay set to 2s" in text

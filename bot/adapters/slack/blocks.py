@@ -139,8 +139,8 @@ def headline(crash: Crash, report: DecodedReport) -> str:
         details.append(f"fault address `{crash.fault_address:#x}`")
     if crash.ip is not None:
         site = f"ip `{crash.ip:#x}`"
-        if crash.module and crash.module_offset is not None:
-            site += f" = `{esc(crash.module)}+{crash.module_offset:#x}`"
+        if crash.module and crash.site_offset is not None:
+            site += f" = `{esc(crash.module)}+{crash.site_offset:#x}`"
         details.append(site)
     if details:
         line += "\n" + ", ".join(details)
