@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from bot.app.ports import DiagnosisTrigger, Store, StoreTx
 from bot.domain.alerts import CrashFacts, Occurrence
-from bot.domain.decode import decode_text
+from bot.domain.decode import decode_message
 from bot.domain.incident import (
     DiagnosisRequest,
     Incident,
@@ -304,14 +304,13 @@ def message_decoder() -> MessageDecoder:
     @lru_cache(maxsize=4096)
     def cached(message: str, host: str, day_end: datetime) -> CrashFacts | None:
         try:
-            report = decode_text(message, now=day_end, host=host)
+            crash, signature = decode_message(message, now=day_end, host=host)
         except Exception:  # a decoder bug must not cost us the alert: keep it undecoded
             return None
-        crash = report.crashes[0] if report.crashes else None
-        if crash is None and report.signature is None:
+        if crash is None and signature is None:
             return None
         return CrashFacts(
-            signature=report.signature,
+            signature=signature,
             pid=crash.pid if crash else None,
             signal=crash.signal if crash else None,
             executable=crash.executable if crash else None,

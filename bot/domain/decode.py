@@ -25,7 +25,11 @@ from bot.domain.signature import crash_signature
 from bot.domain.timestamps import find_year
 from bot.domain.triage import determinism, recommend
 
-__all__ = ["DecodedReport", "Focus", "Section", "decode_sections", "decode_text"]
+__all__ = ["DecodedReport", "Focus", "Section", "decode_message", "decode_sections",
+           "decode_text"]
+
+# What an alert's message can carry: a kernel line, a journal line, systemd-coredump's entry.
+_MESSAGE_PARSERS = ("kernel", "journal", "coredumpctl_info")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,20 @@ def decode_text(
     """Decode a pasted blob: any mix of command outputs, in any order, prompts or not."""
     sections = [replace(s, host=host) for s in split_sections(text)]
     return decode_sections(sections, now=now, host=host)
+
+
+def decode_message(text: str, *, now: datetime | None = None,
+                   host: str | None = None) -> tuple[Crash | None, str | None]:
+    """The crash an alert's message describes and its signature, without the host-fact
+    parsers and the triage a full report needs (alert intake decodes every alert)."""
+    year = find_year(text) or (now.year if now else None)
+    evidence = [crash for name in _MESSAGE_PARSERS
+                for crash in PARSERS[name].parse(text, year=year, host=host).crashes]
+    crashes = merge_crashes(evidence)
+    if not crashes:
+        return None, None
+    primary = max(crashes, key=lambda c: (c.has_site, len(c.sources)))
+    return primary, crash_signature(primary)
 
 
 def decode_sections(

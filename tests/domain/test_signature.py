@@ -105,3 +105,19 @@ def test_each_exit_of_a_crash_loop_is_its_own_crash() -> None:
                              now=datetime(2026, 11, 26, tzinfo=UTC))
     assert len(report.crashes) == 5
     assert all(c.unit == "checkout-api.service" for c in report.crashes)
+
+
+def test_alert_message_decoding_agrees_with_the_full_report() -> None:
+    from bot.domain.decode import decode_message, decode_text
+
+    for message in [
+        "Jan 22 03:11:07 node-17 kernel: checkout-api[24891]: segfault at 38 ip "
+        "000055c1b2f9a4d2 sp 00007ffd7b5d1a10 error 4 in checkout-api[55c1b2f82000+3e0000]",
+        "Jan 22 03:11:07 node-17 systemd[1]: checkout-api.service: Main process exited, "
+        "code=dumped, status=11/SEGV",
+        "not a crash at all",
+    ]:
+        crash, signature = decode_message(message, now=datetime(2026, 1, 22, tzinfo=UTC))
+        report = decode_text(message, now=datetime(2026, 1, 22, tzinfo=UTC))
+        assert signature == report.signature
+        assert (crash.pid if crash else None) == (report.primary.pid if report.primary else None)
