@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.config_actions import ServiceActions
 from bot.domain.playbook import Playbook, load_playbook
 from bot.errors import ConfigError, UsageError
 
@@ -89,7 +90,7 @@ class Service(_Model):
     binary: str
     hosts: list[Name] | None = None
     selector: dict[Name, str] | None = None  # label selector: every label must match
-    actions: dict[Name, Any] = Field(default_factory=dict)
+    actions: ServiceActions = Field(default_factory=lambda: ServiceActions())
 
     @field_validator("unit")
     @classmethod

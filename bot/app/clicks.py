@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.app.incidents import change_status
-from bot.app.proposals import BUILT_IN, authorize, label
+from bot.app.proposals import BUILT_IN, REVERTS, authorize, label
 from bot.app.slack_flows import SlackFlows
 from bot.app.slack_ports import ActionRequest, ActionResult, Proposal, ProposalState
 from bot.domain.incident import DiagnosisRequest, Status, TimelineEvent
@@ -39,7 +39,7 @@ def click(flows: SlackFlows, *, proposal_id: str, user: str) -> ClickAnswer:
         _record(flows, proposal, user, now, "refused: the proposal expired")
         flows.updater.touch(proposal.incident_id)
         return ClickAnswer(f"*{name}*: this button expired; the report now has a fresh one.")
-    verdict = authorize(user=user, action=proposal.action,
+    verdict = authorize(user=user, action=REVERTS.get(proposal.action, proposal.action),
                         rules=flows.policy.authorization, chat=flows.chat)
     if not verdict.allowed:
         _record(flows, proposal, user, now, f"refused: {verdict.reason}")

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.app.report_view import Button, Decision
 from bot.app.slack_ports import Chat, ContainmentActions, Proposal, SlackStore
+from bot.domain.actions import rollback_version
 from bot.domain.incident import Incident, Status
 from bot.domain.report import DecodedReport
 from bot.errors import SegbotError
@@ -24,11 +25,14 @@ LABELS: dict[str, tuple[str, bool]] = {
     "preserve_core": ("Preserve the core", False),
     "disable_flag": ("Disable flag", True),
     "rollback": ("Roll back", True),
+    "restart_delay_revert": ("Revert the restart delay", True),
     "rerun": ("Re-run diagnostics", False),
     "resolve": ("Resolve", True),
 }
 BUILT_IN = frozenset({"rerun", "resolve"})  # done by segbot itself, not the actions port
 CONTAINMENT = ("restart_delay", "preserve_core", "disable_flag", "rollback")
+# undo buttons, offered once their action is done; authorized as the action they undo
+REVERTS = {"restart_delay_revert": "restart_delay"}
 
 
 def targets(incident: Incident, report: DecodedReport | None,
@@ -44,6 +48,9 @@ def targets(incident: Incident, report: DecodedReport | None,
                 target["flag"] = flags[0].name
             elif rec.action == "rollback" and deploys:
                 target["version"] = deploys[0].name
+                earlier = rollback_version(report.facts, deploys[0].name)
+                if earlier:
+                    target["to_version"] = earlier
             elif rec.action in {"restart_delay", "preserve_core"} and report_host:
                 target["host"] = report_host
             elif rec.action not in CONTAINMENT:
@@ -74,9 +81,15 @@ def ensure_buttons(*, store: SlackStore, actions: ContainmentActions, incident: 
     and the decisions taken so far. A resolved incident offers no buttons."""
     existing = store.proposals(incident.id)  # an expired one is replaced by a fresh id
     buttons: list[Button] = []
+    preview = getattr(actions, "preview", None)
     if incident.status is not Status.RESOLVED:
-        for action, target in targets(incident, report, report_host):
-            if action in CONTAINMENT and any(
+        offered = targets(incident, report, report_host)
+        for undo, done_action in REVERTS.items():  # an undo for each action that was done
+            offered += [(undo, dict(p.target)) for p in existing
+                        if p.action == done_action and p.state == "done"
+                        and (undo, dict(p.target)) not in offered]
+        for action, target in offered:
+            if (action in CONTAINMENT or action in REVERTS) and any(
                     p.action == action and dict(p.target) == target
                     and p.state in {"executing", "done"} for p in existing):
                 continue  # done (or under way): the button no longer applies
@@ -88,8 +101,10 @@ def ensure_buttons(*, store: SlackStore, actions: ContainmentActions, incident: 
                                    expires_at=now + ttl)
                 store.add_proposal(current)
             configured = action in BUILT_IN or actions.configured(action, target)
+            shown = (preview(action, target) if preview is not None and configured
+                     and action not in BUILT_IN else None)
             buttons.append(Button(current.id, action, label(action, target, configured),
-                                  LABELS.get(action, ("", True))[1], configured))
+                                  LABELS.get(action, ("", True))[1], configured, shown))
     decisions = tuple(
         Decision(p.decided_by, p.action, p.state, p.decided_at, p.outcome)
         for p in existing if p.decided_by and p.decided_at is not None)

@@ -36,6 +36,7 @@ class Button:
     label: str
     destructive: bool
     configured: bool
+    preview: str | None = None  # the confirm dialog: what it will do and the state it changes
 
 
 @dataclass(frozen=True)

@@ -221,8 +221,11 @@ def _button(index: int, button: Button) -> ButtonElement:
     if button.destructive and button.configured:
         confirm = ConfirmObject(
             title=_short(button.label, 99).rstrip("?") + "?",
-            text=f"segbot will {_short(button.label.lower(), 150)} now. "
-            "This is recorded with your name.", confirm="Do it", deny="Cancel", style="danger")
+            text=(_short(button.preview, 260) + " Recorded with your name."
+                  if button.preview else
+                  f"segbot will {_short(button.label.lower(), 150)} now. "
+                  "This is recorded with your name."),
+            confirm="Do it", deny="Cancel", style="danger")
     return ButtonElement(text=_short(button.label, 75),
                          action_id=f"proposal:{index}:{button.action}",
                          value=button.proposal_id, confirm=confirm,

@@ -45,6 +45,9 @@ class SlackRuntime:
 
     def start(self) -> None:
         self.flows.start()
+        starter = getattr(self.flows.actions, "start", None)
+        if starter is not None:  # containment: recover unfinished actions, verify later
+            starter(self.options.poll_interval)
         self._stop.clear()
         self._poller = threading.Thread(target=self._poll, name="segbot-slack-poll", daemon=True)
         self._poller.start()
@@ -78,6 +81,9 @@ class SlackRuntime:
         if self._socket is not None:
             self._socket.close()
         self.flows.stop()
+        stopper = getattr(self.flows.actions, "stop", None)
+        if stopper is not None:
+            stopper()
         if self._poller is not None:
             self._poller.join(5)
 
@@ -139,9 +145,17 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
         oncall_usergroup=options.oncall_usergroup, proposal_ttl=options.proposal_ttl,
         min_update_interval=options.min_update_interval,
         global_update_interval=options.global_update_interval)
-    flows = SlackFlows(store=store, slack_store=SqlSlackStore(engine), chat=chat,
+    slack_store = SqlSlackStore(engine)
+    diagnosis = diagnosis or ssh_diagnosis(checked)
+    if actions is None:
+        from bot.adapters.actions.wiring import containment
+
+        actions = containment(config=checked, engine=engine, store=store,
+                              slack_store=slack_store, say=chat.say, environ=environ,
+                              diagnosis=diagnosis)
+    flows = SlackFlows(store=store, slack_store=slack_store, chat=chat,
                        actions=actions or NoActions(), policy=policy,
-                       diagnosis=diagnosis or ssh_diagnosis(checked),
+                       diagnosis=diagnosis,
                        max_diagnoses=checked.defaults.max_hosts)
     bolt = create_bolt_app(client=client, flows=flows, chat=chat,
                            signing_secret=env.signing_secret,

@@ -116,6 +116,14 @@ class SlackChat:
             self.client.files_upload_v2(channel=place.channel, thread_ts=place.report_ts,
                                         filename=filename, title=title, content=content)
 
+    def say(self, place: Place, text: str) -> str:
+        """A plain message in the incident's channel (in its report's thread when shared)."""
+        thread = None if place.dedicated else place.report_ts
+        with translated("chat.postMessage"):
+            response = self.client.chat_postMessage(channel=place.channel, text=text[:3000],
+                                                    thread_ts=thread, unfurl_links=False)
+        return str(response["ts"])
+
     def tell(self, *, channel: str, user: str, text: str) -> None:
         with translated("chat.postEphemeral"):
             self.client.chat_postEphemeral(channel=channel, user=user, text=text[:3000])

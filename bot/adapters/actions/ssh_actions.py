@@ -1,0 +1,164 @@
+"""The SSH side of containment: the restart delay drop-in (through the host helper
+restart-delay, values shown before and after with `systemctl show`), its revert, a rollback
+command template run on each of the service's hosts, and counting new cores for verification.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from bot.app.diagnose import CommandRunner
+from bot.config import Config
+from bot.domain.actions import (
+    SHOWN,
+    Outcome,
+    TemplateError,
+    core_capture_off,
+    parse_show,
+    render,
+    show_text,
+)
+from bot.errors import SegbotError
+
+Connect = Callable[[str], CommandRunner]
+
+
+class SshActions:
+    def __init__(self, config: Config, connect: Connect) -> None:
+        self.config, self.connect = config, connect
+
+    def _sudo(self, host: str) -> str:
+        target = self.config.target(host)
+        return "sudo -n " if target.sudo and target.user != "root" else ""
+
+    def _hosts(self, service: str, target: Mapping[str, str]) -> list[str]:
+        hosts = self.config.service_hosts(service)
+        wanted = target.get("host")
+        if wanted:
+            if wanted not in hosts:
+                raise SegbotError(f"{wanted} is not a configured host of {service}")
+            return [wanted]
+        return hosts
+
+    @staticmethod
+    def _show(runner: CommandRunner, unit: str) -> dict[str, str]:
+        props = " ".join(f"-p {p}" for p in SHOWN)
+        result = runner.run(f"systemctl show {shlex.quote(unit)} {props}", timeout=20)
+        return parse_show(result.stdout) if result.exit_status == 0 else {}
+
+    def show(self, service: str, target: Mapping[str, str]) -> str:
+        unit = self.config.services[service].unit
+        parts = []
+        for host in self._hosts(service, target):
+            runner = self.connect(host)
+            try:
+                parts.append(f"{host}: {show_text(self._show(runner, unit))}")
+            finally:
+                runner.close()
+        return "; ".join(parts)
+
+    def restart_delay(self, service: str, target: Mapping[str, str], *, clear: bool) -> Outcome:
+        entry = self.config.services[service]
+        spec = entry.actions.restart_delay
+        if spec is None:
+            return Outcome("failed", "restart_delay is not configured")
+        unit = shlex.quote(entry.unit)
+        texts, states = [], []
+        for host in self._hosts(service, target):
+            sudo = self._sudo(host)
+            steps = ([f"{sudo}{spec.helper} clear {unit}"] if clear
+                     else [f"{sudo}{spec.helper} set {unit} {spec.seconds}"])
+            steps.append(f"{sudo}systemctl daemon-reload")
+            if spec.restart and not clear:
+                steps += [f"{sudo}systemctl reset-failed {unit}", f"{sudo}systemctl restart {unit}"]
+            try:
+                runner = self.connect(host)
+            except SegbotError as error:
+                texts.append(f"{host}: not connected ({error})")
+                states.append("failed")
+                continue
+            try:
+                before = self._show(runner, entry.unit)
+                try:
+                    result = runner.run(" && ".join(steps), timeout=60)
+                except SegbotError as error:
+                    texts.append(f"{host}: connection lost while changing it ({error})")
+                    states.append("unknown")
+                    continue
+                after = self._show(runner, entry.unit)
+            finally:
+                runner.close()
+            change = (f"RestartUSec {before.get('RestartUSec', '?')} -> "
+                      f"{after.get('RestartUSec', '?')}, NRestarts {before.get('NRestarts', '?')}"
+                      f" -> {after.get('NRestarts', '?')}")
+            if result.exit_status != 0:
+                states.append("failed")
+                why = " ".join((result.stderr or result.stdout).split())[:200]
+                texts.append(f"{host}: exit {result.exit_status}: {why} ({change})")
+                continue
+            states.append("succeeded")
+            note = ""
+            if core_capture_off(after) and not clear:
+                note = (" — core capture is off (LimitCORE=0): set LimitCORE=infinity for the "
+                        "unit; the host helper only writes RestartSec")
+            texts.append(f"{host}: {change}{note}")
+        text = "; ".join(texts) or "no host"
+        if states and all(s == "succeeded" for s in states):
+            return Outcome("succeeded", text)
+        return Outcome("unknown" if "unknown" in states else "failed", text)
+
+    def command(self, service: str, template: str, values: Mapping[str, str],
+                timeout: float) -> Outcome:
+        """A command template (values shell-quoted) on each of the service's hosts, in order;
+        stops at the first host where it fails."""
+        entry = self.config.services[service]
+        texts: list[str] = []
+        for host in self.config.service_hosts(service):
+            filled = {**values, "host": host, "unit": entry.unit, "service": service}
+            try:
+                command = render(template, filled, quote=shlex.quote)
+            except TemplateError as error:
+                return Outcome("failed", f"not run: {error}")
+            try:
+                runner = self.connect(host)
+            except SegbotError as error:
+                return Outcome("failed", "; ".join([*texts, f"{host}: not connected ({error})"]))
+            try:
+                result = runner.run(command, timeout=timeout)
+            except SegbotError as error:
+                return Outcome("unknown", "; ".join(
+                    [*texts, f"{host}: connection lost while running it ({error})"]))
+            finally:
+                runner.close()
+            if result.timed_out:
+                return Outcome("unknown", "; ".join([*texts, f"{host}: timed out"]))
+            if result.exit_status != 0:
+                why = " ".join((result.stderr or result.stdout).split())[:200]
+                return Outcome("failed", "; ".join(
+                    [*texts, f"{host}: exit {result.exit_status}: {why}"]))
+            texts.append(f"{host}: done")
+        return Outcome("succeeded", "; ".join(texts) or "no host")
+
+    def crashes_since(self, service: str, since: datetime) -> int | None:
+        """New cores of the service's binary on its hosts since `since` (coredumpctl)."""
+        entry = self.config.services[service]
+        total, counted = 0, False
+        for host in self.config.service_hosts(service):
+            try:
+                runner = self.connect(host)
+            except SegbotError:
+                continue
+            try:
+                result = runner.run(
+                    f"{self._sudo(host)}coredumpctl --no-pager --no-legend list "
+                    f"--since=@{int(since.timestamp())} {shlex.quote(entry.binary)}", timeout=30)
+            except SegbotError:
+                continue
+            finally:
+                runner.close()
+            if result.exit_status in (0, 1):
+                counted = True
+                total += sum(1 for line in result.stdout.splitlines() if line.strip())
+        return total if counted else None

@@ -1,0 +1,301 @@
+"""Containment actions, at most once: the intent is written first (compare-and-set on the
+action id), then the executor is called with the action id as its Idempotency-Key, then the
+outcome is written. An action found `executing` at start-up had its process die mid-call: it
+becomes "outcome unknown", the channel is told once, and it is never run again by itself.
+
+After an action, `verify_action` counts new crashes of the incident's signature in the window
+that follows and says "crash-free for N minutes" or "still crashing: N since ...".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.app.ports import Store
+from bot.app.slack_ports import ActionRequest, ActionResult
+from bot.domain.actions import ActionRecord, ActionState, Outcome, describe, verdict
+from bot.domain.incident import TimelineEvent
+from bot.errors import SegbotError
+
+log = logging.getLogger("segbot.actions")
+APPROVAL_TTL = timedelta(hours=1)
+
+
+class ActionStore(Protocol):
+    def begin(self, record: ActionRecord) -> bool: ...
+
+    def get(self, action_id: str) -> ActionRecord | None: ...
+
+    def finish(self, action_id: str, *, state: ActionState, detail: str, at: datetime,
+               verify_at: datetime | None = None) -> bool: ...
+
+    def executing(self) -> list[ActionRecord]: ...
+
+    def due(self, now: datetime) -> list[ActionRecord]: ...
+
+    def set_verdict(self, action_id: str, verdict: str) -> bool: ...
+
+    def occurrences(self, *, incident_id: int, signature: str | None, since: datetime,
+                    until: datetime) -> int: ...
+
+    def ask_approval(self, proposal_id: str, *, by: str, at: datetime) -> bool: ...
+
+    def approval(self, proposal_id: str) -> tuple[str, datetime] | None: ...
+
+
+class Executor(Protocol):
+    """Carries out configured actions (HTTP, SSH); never raises for what the far side does."""
+
+    def configured(self, service: str, action: str) -> bool: ...
+
+    def preview(self, action: str, target: Mapping[str, str]) -> str:
+        """The current state the action will change (a read-only look)."""
+
+    def run(self, action: str, target: Mapping[str, str], *, action_id: str,
+            values: Mapping[str, str]) -> Outcome: ...
+
+    def second_approver(self, service: str, action: str) -> bool: ...
+
+    def verify_after(self, service: str) -> timedelta: ...
+
+    def host_crashes(self, service: str, since: datetime) -> int | None:
+        """New cores of the service on its hosts since `since` (None: not counted there)."""
+
+
+Announce = Callable[[int, str], None]  # (incident id, text) -> the incident's channel
+
+
+@dataclass
+class Containment:
+    """The ContainmentActions port: what the buttons call."""
+
+    actions: ActionStore
+    store: Store
+    executor: Executor
+    announce: Announce
+    clock: Callable[[], datetime]
+    preview_wait: float = 3.0
+    _previews: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
+    _looking: dict[tuple[str, str], Future[str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        max_workers=2, thread_name_prefix="segbot-preview"))
+
+    def configured(self, action: str, target: Mapping[str, str]) -> bool:
+        return self.executor.configured(target.get("service", ""), action)
+
+    def preview(self, action: str, target: Mapping[str, str]) -> str | None:
+        """What the confirm dialog shows: the action and the current state it changes. Cached
+        for a minute; a look slower than `preview_wait` seconds finishes in the background
+        (the next report update shows it) so the report is never held up by a slow host."""
+        key = (action, repr(sorted(target.items())))
+        now = self.clock()
+        with self._lock:
+            cached = self._previews.get(key)
+            if cached is not None and now - cached[0] < timedelta(minutes=1):
+                return cached[1]
+            pending = self._looking.get(key)
+            if pending is None:
+                pending = self._pool.submit(self._look, key, action, dict(target))
+                self._looking[key] = pending
+        try:
+            return pending.result(timeout=self.preview_wait)
+        except FutureTimeout:
+            return cached[1] if cached is not None else None
+
+    def _look(self, key: tuple[str, str], action: str, target: Mapping[str, str]) -> str:
+        try:
+            current = self.executor.preview(action, target)
+        except SegbotError as error:
+            current = f"unknown ({error})"
+        except Exception as error:  # never let a look break the report
+            current = f"unknown ({type(error).__name__})"
+        text = f"segbot will {describe(action, target)}. Now: {current}."
+        with self._lock:
+            self._previews[key] = (self.clock(), text)
+            self._looking.pop(key, None)
+        return text
+
+    def execute(self, request: ActionRequest) -> ActionResult:
+        now = self.clock()
+        service = request.target.get("service", "")
+        if request.action == "rollback" and self.executor.second_approver(service, "rollback"):
+            waiting = self._second_approval(request, now)
+            if waiting is not None:
+                return waiting
+        record = ActionRecord(id=request.proposal_id, incident_id=request.incident_id,
+                              action=request.action, target=dict(request.target),
+                              requested_by=request.requested_by, state="executing",
+                              created_at=now)
+        if not self.actions.begin(record):  # the intent, by compare-and-set on the id
+            known = self.actions.get(request.proposal_id)
+            return ActionResult(False, f"already {known.state if known else 'started'}: "
+                                       "not run a second time")
+        values = {**request.target, "incident": str(request.incident_id),
+                  "action_id": request.proposal_id, "requested_by": request.requested_by}
+        try:
+            outcome = self.executor.run(request.action, request.target,
+                                        action_id=request.proposal_id, values=values)
+        except SegbotError as error:
+            outcome = Outcome("failed", str(error))
+        finished = self.clock()
+        verify_at = (finished + self.executor.verify_after(service)
+                     if outcome.state == "succeeded" and request.action != "preserve_core"
+                     else None)
+        self.actions.finish(record.id, state=outcome.state, detail=outcome.text, at=finished,
+                            verify_at=verify_at)
+        if outcome.state == "unknown":
+            self._tell(request.incident_id, f"{describe(request.action, request.target)}: "
+                       f"outcome unknown — {outcome.text}. segbot will not retry it; check "
+                       "the far side before trying again.", "action", finished)
+        if verify_at is not None:
+            self._event(request.incident_id, "action",
+                        f"verification scheduled at {verify_at:%H:%M:%S} UTC", finished)
+        text = outcome.text if outcome.state != "unknown" else f"outcome unknown: {outcome.text}"
+        return ActionResult(outcome.state == "succeeded", text)
+
+    def _second_approval(self, request: ActionRequest, now: datetime) -> ActionResult | None:
+        """None when this click completes a two-person approval; else why it waits."""
+        key = approval_key(request)
+        asked = self.actions.approval(key)
+        if asked is not None and now - asked[1] > APPROVAL_TTL:
+            asked = None
+        if asked is None:
+            self.actions.ask_approval(key, by=request.requested_by, at=now)
+            asked = self.actions.approval(key)
+            if asked is not None and asked[0] == request.requested_by:
+                self._event(request.incident_id, "action",
+                            f"<@{request.requested_by}> asked for "
+                            f"{describe(request.action, request.target)}: "
+                            "waiting for a second approver", now)
+                return ActionResult(False, "waiting for a second approver (someone other "
+                                           "than you must click the new button)")
+        if asked is not None and asked[0] == request.requested_by:
+            return ActionResult(False, "you asked for this rollback: a second approver "
+                                       "(not you) must click it")
+        if asked is not None:
+            self._event(request.incident_id, "action",
+                        f"second approval by <@{request.requested_by}> (asked by "
+                        f"<@{asked[0]}>)", now)
+        return None
+
+    # -- start-up ------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Every action left executing by a process that died: outcome unknown, said once."""
+        told = 0
+        for record in self.actions.executing():
+            now = self.clock()
+            detail = ("segbot stopped between starting this action and learning its result: "
+                      "it may or may not have taken effect")
+            if not self.actions.finish(record.id, state="unknown", detail=detail, at=now):
+                continue  # another process decided it first
+            self._tell(record.incident_id, f"{describe(record.action, record.target)} "
+                       f"(requested by <@{record.requested_by}>): outcome unknown — {detail}. "
+                       "It will not be run again by itself.", "action", now)
+            told += 1
+        return told
+
+    # -- verification ----------------------------------------------------------------------
+
+    def verify_due(self) -> int:
+        done = 0
+        for record in self.actions.due(self.clock()):
+            if verify_action(action_id=record.id, now=self.clock(), actions=self.actions,
+                             store=self.store, announce=self.announce,
+                             host_crashes=self.executor.host_crashes) is not None:
+                done += 1
+        return done
+
+    def _tell(self, incident_id: int, text: str, kind: str, at: datetime) -> None:
+        self._event(incident_id, kind, text, at)
+        try:
+            self.announce(incident_id, text)
+        except SegbotError as error:
+            log.warning("incident %s: not told in Slack: %s", incident_id, error)
+
+    def _event(self, incident_id: int, kind: str, text: str, at: datetime) -> None:
+        with self.store.transaction() as tx:
+            tx.add_event(incident_id, TimelineEvent(at, kind, text, actor="segbot",
+                                                    source="actions"))
+            tx.audit(at=at, actor="segbot", action=kind, subject=f"incident:{incident_id}",
+                     detail=text[:1000])
+
+
+def approval_key(request: ActionRequest) -> str:
+    import hashlib
+
+    text = f"{request.incident_id}|{request.action}|{sorted(request.target.items())}"
+    return "approval:" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def verify_action(*, action_id: str, now: datetime, actions: ActionStore, store: Store,
+                  announce: Announce,
+                  host_crashes: Callable[[str, datetime], int | None] | None = None,
+                  ) -> str | None:
+    """The follow-up check of one finished action: new occurrences of the incident's signature
+    since the action (the store's, and new cores on the service's hosts when counted), said in
+    the channel, on the timeline and in the audit log, once. None when there was nothing to do.
+    """
+    record = actions.get(action_id)
+    if record is None or record.finished_at is None or record.verdict is not None:
+        return None
+    detail = store.incident_detail(record.incident_id)
+    incident = detail.incident if detail else None
+    seen = actions.occurrences(incident_id=record.incident_id,
+                               signature=incident.signature if incident else None,
+                               since=record.finished_at, until=now)
+    on_hosts = (host_crashes(record.target.get("service", ""), record.finished_at)
+                if host_crashes is not None else None)
+    count = max(seen, on_hosts or 0)
+    minutes = max(0, int((now - record.finished_at).total_seconds() // 60))
+    text = verdict(action=record.action, count=count, minutes=minutes)
+    if not actions.set_verdict(action_id, text):
+        return None
+    with store.transaction() as tx:
+        tx.add_event(record.incident_id, TimelineEvent(now, "verification", text,
+                                                       actor="segbot", source="actions"))
+        tx.audit(at=now, actor="segbot", action="verify",
+                 subject=f"incident:{record.incident_id}",
+                 detail=f"action {action_id[:8]} ({record.action}): {text}")
+    try:
+        announce(record.incident_id, f"Verification of {describe(record.action, record.target)}"
+                                     f": {text}.")
+    except SegbotError as error:
+        log.warning("incident %s: verification not told in Slack: %s", record.incident_id,
+                    error)
+    return text
+
+
+class VerifyTrigger:
+    """The simple delayed trigger: every `interval` seconds, run the verifications that are due
+    (issue 5's scheduler replaces this loop; verify_action stays as it is)."""
+
+    def __init__(self, containment: Containment, interval: float = 5.0) -> None:
+        self.containment, self.interval = containment, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="segbot-verify", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.containment.verify_due()
+            except Exception as error:  # the store or Slack is down: next round
+                log.warning("verification failed: %s", error)

@@ -1,0 +1,114 @@
+"""A local deploy/flag service for the tests: a real HTTP server on a free loopback port that
+records every request and applies each change at most once per Idempotency-Key (as deploy and
+flag services that honour the header do). It can answer normally, fail (500), hang (apply late,
+answer later than the client waits), or apply the change and then drop the connection."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class EffectServer:
+    mode: str = "ok"  # ok | fail | hang | drop
+    hang_seconds: float = 3.0
+    requests: list[Seen] = field(default_factory=list)
+    effects: list[tuple[str, Any]] = field(default_factory=list)  # (path, body) applied
+    flags: dict[str, bool] = field(default_factory=lambda: {"pricing_v4": True})
+    url: str = ""
+    _applied: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def apply(self, seen: Seen) -> None:
+        key = seen.headers.get("idempotency-key")
+        with self._lock:
+            if key is not None and key in self._applied:
+                return
+            if key is not None:
+                self._applied.add(key)
+            self.effects.append((seen.path, seen.body))
+            if "/flags/" in seen.path:
+                self.flags[seen.path.rsplit("/", 2)[-2]] = False
+
+
+@contextmanager
+def effect_server() -> Iterator[EffectServer]:
+    state = EffectServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _seen(self) -> Seen:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                        json.loads(raw) if raw else None)
+            state.requests.append(seen)
+            return seen
+
+        def _answer(self, status: int, data: Any) -> None:
+            body = json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            seen = self._seen()
+            name = seen.path.rstrip("/").rsplit("/", 1)[-1]
+            self._answer(200, {"name": name, "enabled": state.flags.get(name, False)})
+
+        def do_POST(self) -> None:
+            seen = self._seen()
+            mode = state.mode
+            if mode == "fail":
+                self._answer(500, {"error": "deploy system unavailable"})
+                return
+            if mode == "hang":
+                time.sleep(state.hang_seconds)
+                state.apply(seen)
+                try:
+                    self._answer(200, {"status": "applied late"})
+                except OSError:
+                    pass
+                return
+            state.apply(seen)
+            if mode == "drop":  # the change is made; the answer never comes
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+                return
+            self._answer(200, {"status": "accepted"})
+
+        do_PATCH = do_POST
+        do_PUT = do_POST
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
