@@ -23,6 +23,7 @@ from typing import Any
 
 import paramiko
 
+from bot.adapters.metrics import SSH_FAILURES
 from bot.app.diagnose import CommandResult, Fetched
 from bot.config import Target
 from bot.errors import CommandTimedOut, ConnectFailed, HostKeyRejected, RemoteError, SegbotError
@@ -44,21 +45,30 @@ def _translated(name: str) -> Iterator[None]:
     """The one place where paramiko's and the socket layer's errors become segbot's."""
     try:
         yield
+    except HostKeyRejected:
+        SSH_FAILURES.labels(kind="host_key").inc()
+        raise
     except SegbotError:
         raise
     except paramiko.BadHostKeyException as error:
+        SSH_FAILURES.labels(kind="host_key").inc()
         raise HostKeyRejected(f"{name}: host key CHANGED ({error.key.get_name()} "
                               f"{error.key.get_base64()[:16]}... does not match known_hosts); "
                               "refusing to connect") from None
     except paramiko.AuthenticationException as error:
+        SSH_FAILURES.labels(kind="auth").inc()
         raise ConnectFailed(f"{name}: authentication failed: {error}") from None
     except TimeoutError as error:
+        SSH_FAILURES.labels(kind="timeout").inc()
         raise ConnectFailed(f"{name}: timed out: {error or 'no answer'}") from None
     except paramiko.ChannelException as error:
+        SSH_FAILURES.labels(kind="channel").inc()
         raise RemoteError(f"{name}: channel refused: {error}") from None
     except (paramiko.SSHException, EOFError) as error:
+        SSH_FAILURES.labels(kind="lost").inc()
         raise ConnectFailed(f"{name}: connection lost: {error or 'closed'}") from None
     except OSError as error:
+        SSH_FAILURES.labels(kind="unreachable").inc()
         raise ConnectFailed(f"{name}: unreachable: {error.strerror or error}") from None
 
 

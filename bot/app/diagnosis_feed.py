@@ -60,6 +60,8 @@ class DiagnosisSetup:
     playbook: Playbook
     evidence_dir: Path
     limits: Limits = field(default_factory=Limits)
+    # Called with every finished diagnosis (the adapters count step durations in metrics).
+    observe: Callable[[HostDiagnosis], None] | None = None
 
 
 def focus_of(inventory: Inventory) -> Focus:
@@ -102,6 +104,8 @@ def diagnose_live(*, request: DiagnosisRequest, setup: DiagnosisSetup, book: Rep
             evidence_dir=setup.evidence_dir / f"incident-{incident}", now=now(),
             limits=setup.limits, progress=progress)
     book.finished(incident, host, diagnosis.report, diagnosis.error or diagnosis.decode_error)
+    if setup.observe is not None:
+        setup.observe(diagnosis)
     changed(incident)
     return diagnosis
 

@@ -147,12 +147,17 @@ def test_oversized_payloads_get_413(client: httpx.Client) -> None:
 
 
 def test_health_metrics_openapi(client: httpx.Client) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "store": "ok",
+                                             "slack": "not configured"}
     client.post("/alerts/alertmanager", json=am_webhook([am_alert()]), headers=AUTH)
     metrics = client.get("/metrics").text
     assert 'segbot_alerts_total{outcome="accepted",source="alertmanager"} 1.0' in metrics
     assert "segbot_incidents_opened_total 1.0" in metrics
     assert "segbot_alert_ack_seconds_bucket" in metrics
+    for family in ("segbot_diagnose_step_seconds", "segbot_ssh_failures_total",
+                   "segbot_slack_api_calls_total", "segbot_slack_api_retries_total",
+                   "segbot_actions_total", "segbot_diagnoses_requested_total"):
+        assert f"# TYPE {family.removesuffix('_total')}" in metrics, family
     document = client.get("/openapi.json").json()
     paths = document["paths"]
     assert {"/alerts/alertmanager", "/alerts/grafana", "/alerts/generic"} <= set(paths)

@@ -20,7 +20,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 
+from bot.adapters.metrics import REGISTRY as PROCESS_REGISTRY
 from bot.adapters.web.body_limit import BodyLimit
 from bot.adapters.web.intake import Intake
 from bot.adapters.web.metrics import IntakeMetrics
@@ -62,7 +64,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(*, intake: Intake, metrics: IntakeMetrics, settings: WebSettings) -> FastAPI:
+def create_app(
+    *,
+    intake: Intake,
+    metrics: IntakeMetrics,
+    settings: WebSettings,
+    health: Callable[[], dict[str, str]] | None = None,
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         intake.start()
@@ -160,12 +168,19 @@ def create_app(*, intake: Intake, metrics: IntakeMetrics, settings: WebSettings)
         return await answer("generic", [item])
 
     @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> Response:
+        """200 while the store answers (Slack's state is reported, not failed on: a Slack
+        outage must not make an orchestrator restart the bot that queues its messages)."""
+        checks = await run_in_threadpool(health) if health else {}
+        down = checks.get("store", "ok") != "ok"
+        body = {"status": "down" if down else "ok", **checks}
+        return Response(json.dumps(body), status_code=503 if down else 200,
+                        media_type="application/json")
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
     async def prometheus_metrics() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        text = generate_latest(metrics.registry) + generate_latest(PROCESS_REGISTRY)
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
 
     if settings.bench_baseline:
 

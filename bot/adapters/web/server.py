@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from bot.app.incidents import DEFAULT_WINDOW, message_decoder
 from bot.app.ports import DiagnosisTrigger, Store
 from bot.domain.alerts import LabelRules
 from bot.domain.incident import DiagnosisRequest
-from bot.errors import ConfigError
+from bot.errors import ConfigError, SegbotError
 
 log = logging.getLogger("segbot.serve")
 
@@ -79,6 +81,7 @@ def build_app(
     config: Mapping[str, Any],
     environ: Mapping[str, str] = os.environ,
     trigger: DiagnosisTrigger | None = None,
+    slack_check: Callable[[], str] | None = None,
 ) -> FastAPI:
     window, rules, limit = alert_settings(config)
     metrics = intake_metrics()
@@ -101,7 +104,36 @@ def build_app(
         label_rules=rules,
         bench_baseline=environ.get("SEGBOT_BENCH_BASELINE") == "1",
     )
-    return create_app(intake=intake, metrics=metrics, settings=settings)
+    def health() -> dict[str, str]:
+        try:
+            store.list_incidents(limit=1)
+            state = "ok"
+        except SegbotError as error:
+            state = f"down: {error}"
+        return {"store": state, "slack": slack_check() if slack_check else "not configured"}
+
+    return create_app(intake=intake, metrics=metrics, settings=settings, health=health)
+
+
+class SlackCheck:
+    """Whether Slack answers `auth.test`, asked at most once a minute (health probes are
+    frequent; Slack's rate limits are not generous)."""
+
+    def __init__(self, client: Any, *, every: float = 60.0) -> None:
+        self.client, self.every = client, every
+        self._state, self._at = "unknown", float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            if time.monotonic() - self._at >= self.every:
+                try:
+                    self.client.auth_test()
+                    self._state = "ok"
+                except Exception as error:  # any failure means "unreachable" for a probe
+                    self._state = f"unreachable: {type(error).__name__}"
+                self._at = time.monotonic()
+            return self._state
 
 
 def serve(*, host: str, port: int, config_path: Path | None) -> None:
@@ -116,7 +148,8 @@ def serve(*, host: str, port: int, config_path: Path | None) -> None:
 
     store, config = open_store(), load_config(config_path)
     slack = slack_runtime(store=store, engine=store.engine, config=config)  # None: no Slack
-    app = build_app(store=store, config=config, trigger=slack.trigger if slack else None)
+    app = build_app(store=store, config=config, trigger=slack.trigger if slack else None,
+                    slack_check=SlackCheck(slack.bolt.client) if slack else None)
     if slack is not None:
         slack.mount(app)  # POST /slack/events (or Socket Mode) + report updater, with the app
     server = uvicorn.Server(
