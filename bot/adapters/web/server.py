@@ -140,10 +140,10 @@ def serve(*, host: str, port: int, config_path: Path | None) -> None:
     """Run the server until interrupted."""
     import uvicorn
 
+    from bot.adapters.logs import configure_logging
     from bot.adapters.store import open_store
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging()
     from bot.adapters.slack.runtime import slack_runtime
 
     store, config = open_store(), load_config(config_path)
