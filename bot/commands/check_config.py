@@ -1,17 +1,24 @@
-"""`segbot check-config [--config FILE] [--playbook FILE]`: validate the config and playbook."""
+"""`segbot check-config [--config FILE] [--playbook FILE] [--ssh]`: validate the config and
+the playbook, and with --ssh log in to every host with its pinned key (nothing is run)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 
 def command(
     config: Annotated[Path | None, typer.Option(
         "--config", help="Config file (default: $SEGBOT_CONFIG).")] = None,
     playbook: Annotated[Path | None, typer.Option("--playbook", help="Playbook YAML.")] = None,
+    ssh: Annotated[bool, typer.Option(
+        "--ssh", help="Also connect to every host: reachability, pinned host key, login.")]
+    = False,
 ) -> None:
     """Check the config file and the playbook; exit 2 with the reason when either is bad."""
     from bot.config import load_config, load_playbook_file
@@ -34,3 +41,31 @@ def command(
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"ok: {len(cfg.hosts)} hosts, {len(cfg.services)} services, "
                f"playbook {book.name!r} with {len(book.steps)} steps")
+    if ssh:
+        _probe_hosts(cfg)
+
+
+def _probe_hosts(cfg: Config) -> None:
+    """Connect to each host at once (bounded), as diagnose would; exit 1 if any fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.adapters.ssh import SshRunner
+    from bot.errors import RemoteError, SegbotError
+
+    def probe(name: str) -> str | None:
+        runner = SshRunner(cfg.target(name), connect_timeout=cfg.defaults.connect_timeout)
+        try:
+            runner.connect()
+        except SegbotError as error:
+            return str(error)
+        finally:
+            runner.close()
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, min(16, cfg.defaults.max_hosts))) as pool:
+        results = dict(zip(cfg.hosts, pool.map(probe, cfg.hosts), strict=True))
+    for name, problem in results.items():
+        typer.echo(f"{name}: {'ok (host key pinned, login works)' if problem is None else problem}")
+    failed = [name for name, problem in results.items() if problem is not None]
+    if failed:
+        raise RemoteError(f"{len(failed)} of {len(results)} hosts failed: {', '.join(failed)}")
