@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -111,12 +111,29 @@ class Service(_Model):
         return self
 
 
+class Schedule(_Model):
+    """The `schedule:` section: incident summaries, reminders, the daily digest, and how the
+    scheduler itself re-reads the store and holds its leader lock."""
+
+    summary_minutes: float = Field(default=15, gt=0)
+    summary_mode: Literal["edit", "thread"] = "edit"
+    quiet_minutes: float = Field(default=60, gt=0)
+    reminder_check_minutes: float = Field(default=5, gt=0)
+    dropin_reminder_minutes: float = Field(default=30, ge=0)
+    dropin_repeat_hours: float = Field(default=24, gt=0)
+    digest_channels: list[str] = Field(default_factory=list)
+    digest_time: str = Field(default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    sync_seconds: float = Field(default=30, gt=0)
+    leader_seconds: float = Field(default=5, gt=0)
+
+
 class Config(_Model):
     defaults: Defaults = Field(default_factory=Defaults)
     hosts: dict[Name, Host] = Field(default_factory=dict)
     services: dict[Name, Service] = Field(default_factory=dict)
     slack: dict[str, Any] = Field(default_factory=dict)
     authorization: dict[Name, list[str]] = Field(default_factory=dict)
+    schedule: Schedule = Field(default_factory=Schedule)
 
     @model_validator(mode="after")
     def _references(self) -> Config:

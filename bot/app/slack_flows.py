@@ -21,6 +21,7 @@ from bot.app.ports import Store
 from bot.app.proposals import ensure_buttons
 from bot.app.report_updater import ReportUpdater
 from bot.app.report_view import ReportBook, ReportView
+from bot.app.schedule_ports import Announcer, ScheduleStore
 from bot.app.slack_ports import ChannelRequest, Chat, ContainmentActions, Place, SlackStore
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
 from bot.domain.report_json import report_to_dict
@@ -60,6 +61,8 @@ class SlackFlows:
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._seen: dict[int, tuple[object, ...]] = {}
+        self.announcer: Announcer | None = None  # set by serve with the scheduler (issue 5)
+        self.schedule: ScheduleStore | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 

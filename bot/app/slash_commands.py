@@ -15,6 +15,7 @@ from bot.app.slash_grammar import (
     Help,
     IncidentVerb,
     Invalid,
+    Note,
     parse,
 )
 from bot.domain.alerts import Occurrence
@@ -46,6 +47,46 @@ def run_command(flows: SlackFlows, command: Command, *, user: str, channel: str,
         reply.decoded(decode_text(command.text, now=flows.clock()))
     elif isinstance(command, IncidentVerb):
         reply.text(_incident_verb(flows, command, user=user, channel=channel))
+    elif isinstance(command, Note):
+        reply.text(_note(flows, command, user=user, channel=channel))
+
+
+def _note(flows: SlackFlows, command: Note, *, user: str, channel: str) -> str:
+    from bot.app.timeline_capture import add_note
+
+    incident_id = command.incident_id
+    if incident_id is None:
+        place = flows.slack_store.place_for_channel(channel)
+        if place is None:
+            return ("This channel is not an incident channel: give the number, "
+                    "`/segfault note #12 what happened`.")
+        incident_id = place.incident_id
+    if flows.incident(incident_id) is None:
+        return f"There is no incident #{incident_id}."
+    add_note(store=flows.store, incident_id=incident_id, user=user, text=command.text,
+             now=flows.clock())
+    return f"Added to the timeline of incident #{incident_id}."
+
+
+def _postmortem(flows: SlackFlows, incident_id: int, *, user: str) -> str:
+    from bot.domain.postmortem import draft_postmortem
+    from bot.domain.postmortem_render import to_markdown
+
+    detail = flows.store.incident_detail(incident_id)
+    place = flows.slack_store.place(incident_id)
+    if detail is None or place is None or flows.announcer is None:
+        return f"Incident #{incident_id} has no place in Slack to upload its postmortem to."
+    now = flows.clock()
+    flows.announcer.upload(place, filename=f"postmortem-incident-{incident_id}.md",
+                           title=f"Postmortem draft: incident #{incident_id}",
+                           content=to_markdown(draft_postmortem(
+                               detail, flows.schedule.crash_times(incident_id)
+                               if flows.schedule else ())))
+    with flows.store.transaction() as tx:
+        tx.add_event(incident_id, TimelineEvent(now, "postmortem", "postmortem draft uploaded",
+                                                actor=user, source="slack"))
+    return (f"The postmortem draft of incident #{incident_id} is in <#{place.channel}> "
+            f"(`segbot postmortem {incident_id}` gives it as Markdown or JSON).")
 
 
 def _diagnose(flows: SlackFlows, command: Diagnose, *, user: str, reply: Reply) -> None:
@@ -84,8 +125,7 @@ def _incident_verb(flows: SlackFlows, command: IncidentVerb, *, user: str,
     if command.verb == "status":
         return _status(incident)
     if command.verb == "postmortem":
-        return (f"The postmortem draft of incident #{incident_id} is not available in Slack "
-                "yet; the timeline is being recorded for it.")
+        return _postmortem(flows, incident_id, user=user)
     verdict = authorize(user=user, action="resolve", rules=flows.policy.authorization,
                         chat=flows.chat)
     now = flows.clock()

@@ -14,13 +14,16 @@ from dataclasses import dataclass
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 _ID = re.compile(r"#?([0-9]{1,9})")
 MAX_DECODE_CHARS = 40_000
+MAX_NOTE_CHARS = 1000
 
 HELP = (
     "*/segfault* — crash incidents\n"
     "• `/segfault HOST SERVICE` open (or join) the incident and diagnose HOST\n"
     "• `/segfault status [ID]` where the incident stands\n"
     "• `/segfault resolve [ID]` resolve it (if you are allowed to)\n"
-    "• `/segfault postmortem [ID]` the postmortem draft\n"
+    "• `/segfault postmortem [ID]` the postmortem draft, uploaded to the incident channel\n"
+    "• `/segfault note TEXT` add a line to the incident's timeline (so does a :pushpin: "
+    "or a pin on any message in the incident channel)\n"
     "• `/segfault decode TEXT` decode pasted kernel/journal/gdb output (only you see it)\n"
     "• `/segfault help` this text\n"
     "Without ID, the incident of the channel you are in."
@@ -40,6 +43,12 @@ class IncidentVerb:
 
 
 @dataclass(frozen=True)
+class Note:
+    text: str
+    incident_id: int | None  # None: the incident of the current channel
+
+
+@dataclass(frozen=True)
 class Decode:
     text: str
 
@@ -54,7 +63,7 @@ class Invalid:
     reason: str
 
 
-Command = Diagnose | IncidentVerb | Decode | Help | Invalid
+Command = Diagnose | IncidentVerb | Note | Decode | Help | Invalid
 
 
 def shown(word: str, limit: int = 40) -> str:
@@ -81,6 +90,8 @@ def parse(text: str, *, services: Mapping[str, Collection[str]]) -> Command:
         if len(body) > MAX_DECODE_CHARS:
             return Invalid(f"that is {len(body)} characters; paste at most {MAX_DECODE_CHARS}")
         return Decode(body)
+    if verb == "note":
+        return _note(rest)
     words = stripped.split()
     if verb in {"status", "resolve", "postmortem"}:
         if len(words) == 1:
@@ -103,3 +114,16 @@ def parse(text: str, *, services: Mapping[str, Collection[str]]) -> Command:
         hosts = ", ".join(list(services[service])[:10]) or "none"
         return Invalid(f"`{shown(host)}` is not one of {service}'s hosts ({hosts})")
     return Diagnose(host, service)
+
+
+def _note(rest: str) -> Command:
+    """`note [#ID] TEXT`: a timeline line, at most MAX_NOTE_CHARS."""
+    first, _, after = rest.strip().partition(" ")
+    match = _ID.fullmatch(first) if first.startswith("#") else None
+    incident_id = int(match.group(1)) if match else None
+    body = (after if match else rest).strip()
+    if not body:
+        return Invalid("`/segfault note` needs the text to add to the timeline")
+    if len(body) > MAX_NOTE_CHARS:
+        return Invalid(f"a note is at most {MAX_NOTE_CHARS} characters")
+    return Note(body, incident_id)

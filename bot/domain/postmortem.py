@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
+from statistics import mean, pstdev
 from typing import Any
 
 from bot.domain.incident import IncidentDetail, TimelineEvent
@@ -23,6 +25,18 @@ class Factor:
 class ActionItem:
     text: str
     because: str  # the factor key it answers
+
+
+@dataclass(frozen=True)
+class ActionEffect:
+    """One action and what it changed: crashes in the window before and after it, and the
+    verification segbot recorded for it (if any)."""
+
+    event: TimelineEvent
+    before: int | None  # None: crash times not known
+    after: int | None
+    window_minutes: int
+    verification: str | None
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,7 @@ class Postmortem:
     actions: tuple[TimelineEvent, ...]
     factors: tuple[Factor, ...]
     action_items: tuple[ActionItem, ...]
+    effects: tuple[ActionEffect, ...] = ()
 
 
 # Factor -> the seed playbook's fix for it (its checklists and "common mistakes" table).
@@ -85,10 +100,26 @@ _ITEMS: dict[str, tuple[str, ...]] = {
         "concurrency to narrow timing windows.",
     ),
     "oom_kill": ("Treat memory pressure first: the segfault may be corruption under stress.",),
+    "retries_without_jitter": (
+        "Define idempotency and retries: bound them and add jitter (\"retry everything\" is "
+        "how you DDoS yourself); a fixed-interval restart hits every dependency in lockstep.",
+    ),
 }
+EFFECT_WINDOW = timedelta(minutes=10)
 
 
-def draft_postmortem(detail: IncidentDetail) -> Postmortem:
+def _done(event: TimelineEvent) -> bool:
+    """An action actually carried out (not bookkeeping such as a scheduled verification or
+    a rollback waiting for its second approver)."""
+    return event.kind in ("action", "containment") and not event.text.startswith(
+        ("verification scheduled", "second approval")) and "waiting for a second" not in \
+        event.text
+
+
+def draft_postmortem(detail: IncidentDetail,
+                     crashes: Sequence[tuple[str, datetime]] = ()) -> Postmortem:
+    """The draft; `crashes` (host, crash time) of every occurrence, when the caller has them,
+    tell what each action changed and whether crashes recurred at a fixed interval."""
     incident = detail.incident
     reports = [_load(body) for _, body in detail.reports]
     report = next((r for r in reversed(reports) if r.get("crashes")), reports[-1] if reports
@@ -97,10 +128,11 @@ def draft_postmortem(detail: IncidentDetail) -> Postmortem:
     firsts = [c.first_seen for c in detail.by_host_version]
     lasts = [c.last_seen for c in detail.by_host_version]
     versions = tuple(sorted({c.version for c in detail.by_host_version if c.version}))
-    factors = _factors(reports)
+    factors = _factors(reports) + _rhythm(crashes)
     items = tuple(ActionItem(text, factor.key) for factor in factors
                   for text in _ITEMS.get(factor.key, ()))
-    actions = tuple(e for e in detail.timeline if e.kind.startswith(("action", "containment")))
+    actions = tuple(e for e in detail.timeline
+                    if e.kind.startswith(("action", "containment", "verification")))
     classification = (report.get("classification") or {}).get("kind")
     signal = (crash or {}).get("signal") or "crash"
     title = f"{incident.service}: {signal} ({incident.signature or 'signature unknown'})"
@@ -116,8 +148,44 @@ def draft_postmortem(detail: IncidentDetail) -> Postmortem:
         hosts=incident.hosts, versions=versions, signature=incident.signature,
         classification=classification, crash_site=_frames(crash),
         evidence=tuple((report.get("classification") or {}).get("evidence") or ()),
-        timeline=detail.timeline, actions=actions, factors=factors, action_items=items)
+        timeline=detail.timeline, actions=actions, factors=factors, action_items=items,
+        effects=_effects(detail.timeline, [t for _, t in crashes] if crashes else None))
 
+
+def _effects(timeline: Sequence[TimelineEvent],
+             crashes: Sequence[datetime] | None) -> tuple[ActionEffect, ...]:
+    done = [(n, e) for n, e in enumerate(timeline) if _done(e)]
+    effects = []
+    for index, (position, event) in enumerate(done):
+        before = after = None
+        if crashes is not None:
+            before = sum(1 for t in crashes if event.time - EFFECT_WINDOW <= t < event.time)
+            after = sum(1 for t in crashes if event.time <= t < event.time + EFFECT_WINDOW)
+        end = done[index + 1][0] if index + 1 < len(done) else len(timeline)
+        verification = next((e.text for e in timeline[position + 1:end]
+                             if e.kind.startswith("verification")), None)
+        effects.append(ActionEffect(event, before, after,
+                                    int(EFFECT_WINDOW.total_seconds() // 60), verification))
+    return tuple(effects)
+
+
+def _rhythm(crashes: Sequence[tuple[str, datetime]]) -> tuple[Factor, ...]:
+    """Crashes of one host recurring at a near-constant interval: retries (or restarts)
+    without jitter. At least 6 crashes, interval under 5 minutes, spread under 10%."""
+    by_host: dict[str, list[datetime]] = {}
+    for host, time in crashes:
+        by_host.setdefault(host, []).append(time)
+    for host, times in sorted(by_host.items()):
+        times.sort()
+        gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
+        if len(gaps) < 5:
+            continue
+        average = mean(gaps)
+        if 0 < average < 300 and pstdev(gaps) <= 0.1 * average:
+            return (Factor("retries_without_jitter",
+                           f"crashes on {host} recurred every {average:.1f}s with no jitter "
+                           f"({len(times)} crashes, spread {pstdev(gaps):.2f}s)"),)
+    return ()
 
 def _load(body: str) -> dict[str, Any]:
     try:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from bot.domain.postmortem import Postmortem
+
+_SLACK_REF = re.compile(r"<([@#])([A-Z0-9]+)(?:\|([^>]*))?>")
 
 
 def to_markdown(pm: Postmortem) -> str:
@@ -29,6 +32,14 @@ def to_markdown(pm: Postmortem) -> str:
     lines += ["", "## What was done", ""]
     lines += [f"- {event.time:%H:%M} {_cell(event.text)} — {event.actor}" for event in pm.actions] \
         or ["- No containment action was taken through segbot."]
+    if pm.effects:
+        window = pm.effects[0].window_minutes
+        lines += ["", "### What it changed", "",
+                  f"| Time | Action | Who | Crashes {window} min before | {window} min after "
+                  "| Verification |", "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {e.event.time:%H:%M} | {_cell(e.event.text)} | {_cell(e.event.actor)} | "
+                  f"{_count(e.before)} | {_count(e.after)} | {_cell(e.verification or '—')} |"
+                  for e in pm.effects]
     lines += ["", "## Contributing factors segbot observed", ""]
     lines += [f"- {_cell(f.text)}" for f in pm.factors] or ["- None observed."]
     lines += ["", "## Action items", ""]
@@ -47,6 +58,9 @@ def to_dict(pm: Postmortem) -> dict[str, Any]:
         "timeline": [_event(e) for e in pm.timeline], "actions": [_event(e) for e in pm.actions],
         "contributing_factors": [{"key": f.key, "text": f.text} for f in pm.factors],
         "action_items": [{"text": i.text, "because": i.because} for i in pm.action_items],
+        "effects": [{"action": _event(e.event), "crashes_before": e.before,
+                     "crashes_after": e.after, "window_minutes": e.window_minutes,
+                     "verification": e.verification} for e in pm.effects],
     }
 
 
@@ -63,6 +77,13 @@ def _at(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if value else "unknown"
 
 
+def _count(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
 def _cell(text: str) -> str:
-    """Keep a table cell or list item on one line and free of stray Markdown."""
+    """Keep a table cell or list item on one line and free of stray Markdown; Slack's
+    <@U123> and <#C123|name> markup read as @U123 and #name outside Slack."""
+    text = _SLACK_REF.sub(lambda m: ("@" if m.group(1) == "@" else "#")
+                          + (m.group(3) or m.group(2)), text)
     return " ".join(text.split()).replace("|", "\\|")

@@ -21,9 +21,12 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.app.digest import DigestView
 from bot.app.report_view import Button, Decision, HostProgress, ReportView
+from bot.app.summaries import SummaryView, summary_lines
 from bot.domain.crash import Crash
 from bot.domain.evidence import Frame
+from bot.domain.incident import Incident
 from bot.domain.report import DecodedReport
 from bot.errors import SlackError
 
@@ -250,3 +253,35 @@ def checked(blocks: Sequence[Block]) -> list[dict[str, Any]]:
         return [block.to_dict() for block in blocks]
     except Exception as error:  # SlackObjectFormationError: a limit we failed to respect
         raise SlackError(f"message would break a Slack limit: {error}") from error
+
+
+def summary_message(view: SummaryView) -> tuple[list[dict[str, Any]], str]:
+    """An incident's scheduled summary (bot.app.summaries)."""
+    incident = view.incident
+    title = f"Summary #{view.number} · incident #{incident.id} · {incident.status}"
+    body = "\n".join(esc(line) for line in summary_lines(view))
+    blocks: list[Block] = [HeaderBlock(text=title[:HEADER_CHARS]), _section(body),
+                           _context(f"as of {view.now:%Y-%m-%d %H:%M} UTC · every summary "
+                                    "replaces this one" if view.number > 1 else
+                                    f"as of {view.now:%Y-%m-%d %H:%M} UTC")]
+    return checked(blocks), fit(f"{title}: {view.new_count} new crash(es)", FALLBACK_CHARS)
+
+
+def digest_message(view: DigestView) -> tuple[list[dict[str, Any]], str]:
+    """The daily digest of a channel (bot.app.digest)."""
+
+    def named(incidents: Sequence[Incident]) -> str:
+        return "\n".join(f"• #{i.id} {esc(i.service)} `{esc(i.signature or 'signature unknown')}`"
+                         f" — {i.status}, {i.occurrences} crash(es)" for i in incidents[:15]) \
+            or "• none"
+
+    top = "\n".join(f"• `{esc(sig)}` ×{count}" for sig, count in view.top) or "• none"
+    blocks: list[Block] = [
+        HeaderBlock(text=f"segbot daily digest · {view.day_end:%Y-%m-%d}"),
+        _section(f"*New in the last day* ({len(view.new)})\n{named(view.new)}"),
+        _section(f"*Regressed* ({len(view.regressed)})\n{named(view.regressed)}"),
+        _section(f"*Top signatures*\n{top}"),
+        _section(f"*Open incidents* ({len(view.open)})\n{named(view.open)}")]
+    text = (f"segbot digest: {len(view.new)} new, {len(view.regressed)} regressed, "
+            f"{len(view.open)} open")
+    return checked(blocks), text

@@ -7,14 +7,16 @@ import logging
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.adapters.slack.listeners import actions, commands, errors
+from bot.adapters.slack.listeners import actions, commands, errors, timeline
 from bot.adapters.slack.web_chat import SlackChat
+from bot.app.schedule_ports import ScheduleStore
 from bot.app.slack_flows import SlackFlows
 
 
 def create_bolt_app(*, client: WebClient, flows: SlackFlows, chat: SlackChat,
                     signing_secret: str | None, socket_mode: bool,
-                    command: str = "/segfault") -> App:
+                    command: str = "/segfault",
+                    schedule: ScheduleStore | None = None) -> App:
     app = App(
         client=client,
         signing_secret=signing_secret,
@@ -29,4 +31,6 @@ def create_bolt_app(*, client: WebClient, flows: SlackFlows, chat: SlackChat,
     errors.register(app, chat)
     commands.register(app, flows, chat, command=command)
     actions.register(app, flows, chat)
+    if schedule is not None and flows.announcer is not None:
+        timeline.register(app, flows, schedule, flows.announcer)
     return app

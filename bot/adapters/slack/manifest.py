@@ -14,8 +14,13 @@ BOT_SCOPES = (
     "channels:read",
     "files:write",  # long outputs as files (files_upload_v2)
     "pins:write",  # the report pinned in its incident channel
+    "pins:read",  # pin_added: a pinned message joins the incident's timeline
+    "reactions:read",  # reaction_added (:pushpin:), and reactions.get for the message's text
     "usergroups:read",  # on-call group members; authorization by user group
 )
+
+# Timeline capture: a :pushpin: reaction or a pin on a message in an incident channel.
+BOT_EVENTS = ("reaction_added", "pin_added")
 
 
 def manifest(options: SlackOptions, *, socket_mode: bool) -> dict[str, Any]:
@@ -30,9 +35,11 @@ def manifest(options: SlackOptions, *, socket_mode: bool) -> dict[str, Any]:
         "should_escape": False,
     }
     interactivity: dict[str, Any] = {"is_enabled": True}
+    events: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
     if events_url:
         command["url"] = events_url
         interactivity["request_url"] = events_url
+        events["request_url"] = events_url
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {
@@ -47,6 +54,7 @@ def manifest(options: SlackOptions, *, socket_mode: bool) -> dict[str, Any]:
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {
             "interactivity": interactivity,
+            "event_subscriptions": events,
             "org_deploy_enabled": False,
             "socket_mode_enabled": socket_mode,
             "token_rotation_enabled": False,

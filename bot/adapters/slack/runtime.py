@@ -18,10 +18,13 @@ from slack_bolt import App, BoltRequest
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from bot.adapters.scheduler import ScheduleDeps, SegbotScheduler, leadership_for
 from bot.adapters.slack.bolt_app import create_bolt_app
 from bot.adapters.slack.client import web_client
+from bot.adapters.slack.schedule_chat import SlackAnnouncer
 from bot.adapters.slack.settings import SlackEnv, SlackOptions, slack_env, slack_options
 from bot.adapters.slack.web_chat import ChatSettings, SlackChat
+from bot.adapters.store.schedule_store import SqlScheduleStore
 from bot.adapters.store.slack_store import SqlSlackStore
 from bot.app.diagnosis_feed import DiagnosisSetup
 from bot.app.ports import Store
@@ -42,12 +45,15 @@ class SlackRuntime:
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self._socket: Any = None
+        self.scheduler: SegbotScheduler | None = None
 
     def start(self) -> None:
         self.flows.start()
         starter = getattr(self.flows.actions, "start", None)
         if starter is not None:  # containment: recover unfinished actions, verify later
             starter(self.options.poll_interval)
+        if self.scheduler is not None:
+            self.scheduler.start()
         self._stop.clear()
         self._poller = threading.Thread(target=self._poll, name="segbot-slack-poll", daemon=True)
         self._poller.start()
@@ -80,6 +86,8 @@ class SlackRuntime:
         self._stop.set()
         if self._socket is not None:
             self._socket.close()
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.flows.stop()
         stopper = getattr(self.flows.actions, "stop", None)
         if stopper is not None:
@@ -157,10 +165,18 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
                        actions=actions or NoActions(), policy=policy,
                        diagnosis=diagnosis,
                        max_diagnoses=checked.defaults.max_hosts)
+    schedule = SqlScheduleStore(engine)
+    flows.announcer, flows.schedule = SlackAnnouncer(client), schedule
     bolt = create_bolt_app(client=client, flows=flows, chat=chat,
                            signing_secret=env.signing_secret,
-                           socket_mode=env.socket_mode, command=options.command)
-    return SlackRuntime(flows=flows, bolt=bolt, env=env, options=options)
+                           socket_mode=env.socket_mode, command=options.command,
+                           schedule=schedule)
+    runtime = SlackRuntime(flows=flows, bolt=bolt, env=env, options=options)
+    runtime.scheduler = SegbotScheduler(
+        deps=ScheduleDeps(store=store, schedule=schedule, slack=flows.slack_store,
+                          announcer=flows.announcer, clock=flows.clock),
+        options=checked.schedule, leadership=leadership_for(engine))
+    return runtime
 
 
 def _config(config: Mapping[str, Any]) -> Config:

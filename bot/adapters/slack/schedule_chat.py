@@ -1,0 +1,80 @@
+"""The Announcer port on Slack's Web API: scheduled summaries (one pinned message edited in
+place, or thread replies), reminders, digests, the postmortem file, and reading a message
+captured into a timeline."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.adapters.slack.blocks import digest_message, summary_message
+from bot.adapters.slack.web_chat import translated
+from bot.app.digest import DigestView
+from bot.app.schedule_ports import SummaryMode
+from bot.app.slack_ports import Place
+from bot.app.summaries import SummaryView
+
+log = logging.getLogger("segbot.slack.schedule")
+
+
+class SlackAnnouncer:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def post_summary(self, place: Place, view: SummaryView, *, mode: SummaryMode,
+                     edit_ts: str | None) -> str:
+        blocks, text = summary_message(view)
+        if edit_ts is not None:
+            try:
+                with translated("chat.update"):
+                    self.client.chat_update(channel=place.channel, ts=edit_ts, blocks=blocks,
+                                            text=text)
+                return edit_ts
+            except Exception as error:  # deleted by someone: post a new one below
+                log.warning("summary of incident %s not edited (%s); posting anew",
+                            place.incident_id, error)
+        thread = place.report_ts if (mode == "thread" or not place.dedicated) else None
+        with translated("chat.postMessage"):
+            response = self.client.chat_postMessage(channel=place.channel, blocks=blocks,
+                                                    text=text, thread_ts=thread,
+                                                    unfurl_links=False)
+        ts = str(response["ts"])
+        if mode == "edit" and place.dedicated:
+            try:
+                self.client.pins_add(channel=place.channel, timestamp=ts)
+            except (SlackApiError, SlackClientError, OSError) as error:
+                log.warning("summary of incident %s not pinned: %s", place.incident_id, error)
+        return ts
+
+    def post_text(self, place: Place, text: str) -> str:
+        thread = None if place.dedicated else place.report_ts
+        with translated("chat.postMessage"):
+            response = self.client.chat_postMessage(channel=place.channel, text=text[:3000],
+                                                    thread_ts=thread, unfurl_links=False)
+        return str(response["ts"])
+
+    def post_digest(self, channel: str, view: DigestView) -> str:
+        blocks, text = digest_message(view)
+        with translated("chat.postMessage"):
+            response = self.client.chat_postMessage(channel=channel, blocks=blocks, text=text,
+                                                    unfurl_links=False)
+        return str(response["ts"])
+
+    def upload(self, place: Place, *, filename: str, title: str, content: str) -> None:
+        thread = None if place.dedicated else place.report_ts
+        with translated("files.upload"):
+            self.client.files_upload_v2(channel=place.channel, thread_ts=thread,
+                                        filename=filename, title=title, content=content)
+
+    def message_text(self, channel: str, ts: str) -> str | None:
+        # reactions.get answers with the reacted-to message itself, under the reactions:read
+        # scope the 📌 event needs anyway (no channel history scope).
+        try:
+            response = self.client.reactions_get(channel=channel, timestamp=ts)
+        except (SlackApiError, SlackClientError, OSError) as error:
+            log.warning("message %s in %s not read: %s", ts, channel, error)
+            return None
+        message = response.get("message") or {}
+        return str(message.get("text") or "") or None

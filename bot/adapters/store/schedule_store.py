@@ -1,0 +1,109 @@
+"""The ScheduleStore port on SQLAlchemy: once-only claims (a primary key decides), summary
+state and captured messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, exc, func, select, update
+from sqlalchemy.orm import Session
+
+from bot.adapters.store.engine import translate_errors
+from bot.adapters.store.schedule_tables import (
+    IncidentSummaryRow,
+    ScheduledPostRow,
+    TimelineCaptureRow,
+)
+from bot.adapters.store.tables import OccurrenceRow
+from bot.app.schedule_ports import NewOccurrences, SummaryState
+
+_POST = ScheduledPostRow.__table__  # type: ignore[attr-defined]
+_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
+
+
+class SqlScheduleStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with (
+            translate_errors(),
+            Session(self.engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
+
+    def claim(self, key: str, *, kind: str, incident_id: int | None, at: datetime) -> bool:
+        try:
+            with self._tx() as s:
+                if s.get(ScheduledPostRow, key) is not None:
+                    return False
+                s.add(ScheduledPostRow(key=key[:200], kind=kind, incident_id=incident_id,
+                                       claimed_at=at))
+        except exc.IntegrityError:  # another replica inserted it first: theirs
+            return False
+        return True
+
+    def set_posted(self, key: str, ts: str) -> None:
+        with self._tx() as s:
+            s.execute(update(_POST).where(_POST.c.key == key[:200]).values(ts=ts))
+
+    def summary_state(self, incident_id: int) -> SummaryState | None:
+        with self._tx() as s:
+            row = s.get(IncidentSummaryRow, incident_id)
+            if row is None:
+                return None
+            return SummaryState(incident_id=row.incident_id, number=row.number,
+                                last_at=row.last_at, message_ts=row.message_ts,
+                                signature=row.signature, occurrences=row.occurrences,
+                                hosts=tuple(h for h in row.hosts.split("\n") if h))
+
+    def save_summary_state(self, state: SummaryState) -> None:
+        with self._tx() as s:
+            row = s.get(IncidentSummaryRow, state.incident_id)
+            if row is None:
+                row = IncidentSummaryRow(incident_id=state.incident_id, last_at=state.last_at)
+                s.add(row)
+            row.number, row.last_at, row.message_ts = state.number, state.last_at, \
+                state.message_ts
+            row.signature, row.occurrences = state.signature, state.occurrences
+            row.hosts = "\n".join(state.hosts)
+
+    def occurrences_since(self, incident_id: int, since: datetime) -> list[NewOccurrences]:
+        with self._tx() as s:
+            rows = s.execute(
+                select(_OCC.c.host, _OCC.c.version, func.count())
+                .where(_OCC.c.incident_id == incident_id, _OCC.c.received_at > since)
+                .group_by(_OCC.c.host, _OCC.c.version)
+                .order_by(_OCC.c.host, _OCC.c.version))
+            return [NewOccurrences(r[0], r[1], int(r[2])) for r in rows]
+
+    def capture(self, *, channel: str, message_ts: str, incident_id: int, via: str,
+                at: datetime) -> bool:
+        try:
+            with self._tx() as s:
+                if s.get(TimelineCaptureRow, (channel, message_ts)) is not None:
+                    return False
+                s.add(TimelineCaptureRow(channel=channel, message_ts=message_ts,
+                                         incident_id=incident_id, via=via, captured_at=at))
+        except exc.IntegrityError:  # the reaction and the pin arrived together
+            return False
+        return True
+
+    def crash_times(self, incident_id: int) -> list[tuple[str, datetime]]:
+        with self._tx() as s:
+            rows = s.execute(select(_OCC.c.host, _OCC.c.time)
+                             .where(_OCC.c.incident_id == incident_id)
+                             .order_by(_OCC.c.time, _OCC.c.id))
+            return [(r[0], _aware(r[1])) for r in rows]
+
+    def summary_ts(self, incident_id: int) -> str | None:
+        state = self.summary_state(incident_id)
+        return state.message_ts if state else None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

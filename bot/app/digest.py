@@ -1,0 +1,50 @@
+"""The daily digest per configured channel: new, regressed and top signatures of the last day,
+and the incidents still open. Claimed per channel and day: posted once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.app.ports import Store
+from bot.app.schedule_ports import Announcer, ScheduleStore
+from bot.domain.incident import Incident, is_open
+
+
+@dataclass(frozen=True)
+class DigestView:
+    day_end: datetime
+    new: tuple[Incident, ...]  # opened in the last day
+    regressed: tuple[Incident, ...]  # new, with the signature of an earlier resolved incident
+    top: tuple[tuple[str, int], ...]  # (signature, occurrences) of incidents seen that day
+    open: tuple[Incident, ...]
+
+
+def compose_digest(incidents: list[Incident], *, now: datetime,
+                   window: timedelta = timedelta(days=1)) -> DigestView:
+    start = now - window
+    new = [i for i in incidents if i.opened_at >= start]
+    earlier = {i.signature for i in incidents if i.signature and i.opened_at < start
+               and not is_open(i.status)}
+    regressed = [i for i in new if i.signature in earlier]
+    top: Counter[str] = Counter()
+    for incident in incidents:
+        if incident.last_seen >= start:
+            top[incident.signature or f"{incident.service} (signature unknown)"] += \
+                incident.occurrences
+    return DigestView(day_end=now, new=tuple(sorted(new, key=lambda i: i.id)),
+                      regressed=tuple(sorted(regressed, key=lambda i: i.id)),
+                      top=tuple(top.most_common(5)),
+                      open=tuple(sorted((i for i in incidents if is_open(i.status)),
+                                        key=lambda i: i.id)))
+
+
+def run_digest(*, store: Store, schedule: ScheduleStore, announcer: Announcer, channel: str,
+               now: datetime) -> DigestView | None:
+    key = f"digest:{channel}:{now:%Y-%m-%d}"
+    if not schedule.claim(key, kind="digest", incident_id=None, at=now):
+        return None
+    view = compose_digest(store.list_incidents(limit=500), now=now)
+    schedule.set_posted(key, announcer.post_digest(channel, view))
+    return view

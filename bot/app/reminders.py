@@ -1,0 +1,92 @@
+"""Reminders: an open incident nobody has touched for too long, and a restart-delay drop-in
+still in place after its incident was resolved. Each is claimed in the store per period, so a
+restart or a second replica never repeats one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.app.ports import Store
+from bot.app.schedule_ports import Announcer, ScheduleStore
+from bot.app.slack_ports import SlackStore
+from bot.domain.incident import IncidentDetail, Status, TimelineEvent, is_open
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    quiet_after: timedelta = timedelta(minutes=60)
+    dropin_after: timedelta = timedelta(minutes=30)  # after resolution
+    dropin_repeat: timedelta = timedelta(hours=24)
+
+
+def run_reminders(*, store: Store, schedule: ScheduleStore, slack: SlackStore,
+                  announcer: Announcer, policy: ReminderPolicy, now: datetime) -> list[str]:
+    """Post the reminders due now; the keys of those posted."""
+    posted: list[str] = []
+    for place in slack.places():
+        detail = store.incident_detail(place.incident_id)
+        if detail is None:
+            continue
+        for key, text in due_reminders(detail, policy=policy, now=now):
+            if schedule.claim(key, kind="reminder", incident_id=place.incident_id, at=now):
+                schedule.set_posted(key, announcer.post_text(place, text))
+                posted.append(key)
+    return posted
+
+
+def due_reminders(detail: IncidentDetail, *, policy: ReminderPolicy,
+                  now: datetime) -> list[tuple[str, str]]:
+    """(once-only key, text) of each reminder due for this incident at `now`."""
+    incident = detail.incident
+    due: list[tuple[str, str]] = []
+    if is_open(incident.status):
+        last = max([incident.last_seen, *(e.time for e in detail.timeline
+                                          if e.actor != "segbot")], default=incident.last_seen)
+        quiet = now - last
+        if quiet >= policy.quiet_after:
+            period = quiet // policy.quiet_after
+            who = f"<@{incident.commander}>" if incident.commander else "Incident commander"
+            due.append((f"quiet:{incident.id}:{last:%Y%m%dT%H%M%S}:{period}",
+                        f":hourglass: {who}: incident #{incident.id} ({incident.service}) is "
+                        f"still *{incident.status}* and nothing has happened for "
+                        f"{_minutes(quiet)}. Resolve it, or say where it stands "
+                        "(`/segfault note ...`)."))
+    else:
+        resolved = _resolved_at(detail.timeline)
+        dropin = restart_delay_in_place(detail.timeline)
+        if resolved is not None and dropin is not None and now - resolved >= policy.dropin_after:
+            period = (now - resolved - policy.dropin_after) // policy.dropin_repeat
+            due.append((f"dropin:{incident.id}:{period}",
+                        f":wrench: Incident #{incident.id} is resolved but the restart-delay "
+                        f"drop-in is still in place ({dropin.text}, {dropin.time:%Y-%m-%d %H:%M}"
+                        " UTC). Remove it once the fix is out, or the next crash loop will be "
+                        "slow to recover."))
+    return due
+
+
+def restart_delay_in_place(timeline: tuple[TimelineEvent, ...]) -> TimelineEvent | None:
+    """The event that put a restart delay in place, unless a later one took it away."""
+    placed: TimelineEvent | None = None
+    for event in timeline:
+        text = event.text.lower()
+        if not event.kind.startswith("action") or not ("restart delay" in text
+                                                        or "restart_delay" in text):
+            continue
+        if any(word in text for word in ("removed", "reverted", "restored", "undone",
+                                         "failed", "refused")):
+            placed = None
+        else:
+            placed = event
+    return placed
+
+
+def _resolved_at(timeline: tuple[TimelineEvent, ...]) -> datetime | None:
+    times = [e.time for e in timeline if e.kind == "status" and
+             e.text.endswith(f"-> {Status.RESOLVED.value}")]
+    return times[-1] if times else None
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} hours"

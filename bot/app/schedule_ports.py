@@ -1,0 +1,85 @@
+"""The ports of the scheduled use cases (summaries, reminders, digest, timeline capture): the
+once-only claims and summary state in the store, and Slack as an announcer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from bot.app.digest import DigestView
+    from bot.app.slack_ports import Place
+    from bot.app.summaries import SummaryView
+
+
+@dataclass(frozen=True)
+class SummaryState:
+    """What the last summary of an incident said."""
+
+    incident_id: int
+    number: int
+    last_at: datetime
+    message_ts: str | None
+    signature: str | None
+    occurrences: int
+    hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NewOccurrences:
+    """Occurrences of one host and version since a time."""
+
+    host: str
+    version: str | None
+    count: int
+
+
+class ScheduleStore(Protocol):
+    def claim(self, key: str, *, kind: str, incident_id: int | None, at: datetime) -> bool:
+        """Record that `key` is being posted; True for exactly one caller, ever."""
+
+    def set_posted(self, key: str, ts: str) -> None: ...
+
+    def summary_state(self, incident_id: int) -> SummaryState | None: ...
+
+    def save_summary_state(self, state: SummaryState) -> None: ...
+
+    def occurrences_since(self, incident_id: int, since: datetime) -> list[NewOccurrences]:
+        """Occurrences received after `since`, by host and version."""
+
+    def capture(self, *, channel: str, message_ts: str, incident_id: int, via: str,
+                at: datetime) -> bool:
+        """Remember a captured Slack message; False if it was captured before."""
+
+    def crash_times(self, incident_id: int) -> list[tuple[str, datetime]]:
+        """(host, crash time) of every occurrence, oldest first (the postmortem's effects)."""
+
+    def summary_ts(self, incident_id: int) -> str | None:
+        """The incident's summary message (edit mode), to tell it from people's messages."""
+
+
+SummaryMode = Literal["edit", "thread"]
+
+
+class Announcer(Protocol):
+    """Slack as the scheduled use cases see it; the adapter renders views into Block Kit."""
+
+    def post_summary(self, place: Place, view: SummaryView, *, mode: SummaryMode,
+                     edit_ts: str | None) -> str:
+        """Post (or, with `edit_ts`, edit) the summary; the message ts."""
+
+    def post_text(self, place: Place, text: str) -> str:
+        """A short message where the incident lives (its thread in a shared channel)."""
+
+    def post_digest(self, channel: str, view: DigestView) -> str: ...
+
+    def upload(self, place: Place, *, filename: str, title: str, content: str) -> None: ...
+
+    def message_text(self, channel: str, ts: str) -> str | None:
+        """The text of a message (None when Slack will not say)."""
+
+
+def lines(items: Sequence[str]) -> str:
+    return "\n".join(items)

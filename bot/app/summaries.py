@@ -1,0 +1,128 @@
+"""Incident summaries every N minutes while an incident is open: what is new since the last
+one (occurrences, hosts, versions, signature), the actions taken and their verification, and
+how long it has been crash-free. Each slot is claimed in the store before it is posted, so a
+restart or a second replica never posts the same summary twice."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.app.ports import Store
+from bot.app.schedule_ports import (
+    Announcer,
+    NewOccurrences,
+    ScheduleStore,
+    SummaryMode,
+    SummaryState,
+)
+from bot.app.slack_ports import SlackStore
+from bot.domain.incident import Incident, TimelineEvent, is_open
+
+log = logging.getLogger("segbot.schedule.summaries")
+
+# Timeline kinds that are "what was done" (containment actions and their verification).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ACTION_KINDS = ("action", "containment", "verification", "verify", "rollback")
+
+
+@dataclass(frozen=True)
+class SummaryView:
+    incident: Incident
+    number: int
+    since: datetime
+    now: datetime
+    new: tuple[NewOccurrences, ...]
+    new_hosts: tuple[str, ...]  # hosts that crashed for the first time since the last summary
+    versions: tuple[str, ...]  # every version seen crashing
+    signature_change: tuple[str | None, str] | None  # (was, now)
+    actions: tuple[TimelineEvent, ...]  # since the last summary
+    crash_free: timedelta | None  # since the last crash, when none is new
+
+    @property
+    def new_count(self) -> int:
+        return sum(n.count for n in self.new)
+
+
+def slot_of(*, opened_at: datetime, now: datetime, every: timedelta) -> datetime:
+    """The start of the summary slot `now` falls in (slots count from the incident's opening),
+    the same for every replica and after any restart."""
+    periods = max(0, (now - opened_at) // every)
+    return opened_at + periods * every
+
+
+def run_summary(*, store: Store, schedule: ScheduleStore, slack: SlackStore,
+                announcer: Announcer, incident_id: int, every: timedelta, mode: SummaryMode,
+                now: datetime) -> SummaryView | None:
+    """Post the incident's summary for the current slot; None when nothing was posted (closed,
+    no place in Slack yet, or this slot was already claimed by a restart or another replica)."""
+    detail = store.incident_detail(incident_id)
+    place = slack.place(incident_id)
+    if detail is None or place is None or not is_open(detail.incident.status):
+        return None
+    incident = detail.incident
+    slot = slot_of(opened_at=incident.opened_at, now=now, every=every)
+    if slot <= incident.opened_at:
+        return None  # the first summary comes one interval after the opening
+    key = f"summary:{incident_id}:{slot:%Y%m%dT%H%M%S}"
+    if not schedule.claim(key, kind="summary", incident_id=incident_id, at=now):
+        return None
+    state = schedule.summary_state(incident_id)
+    view = compose(incident=incident, timeline=detail.timeline, state=state,
+                   new=schedule.occurrences_since(incident_id, state.last_at if state
+                                                  else EPOCH),
+                   versions=tuple(sorted({c.version for c in detail.by_host_version
+                                          if c.version})), now=now)
+    edit_ts = state.message_ts if state is not None and mode == "edit" else None
+    ts = announcer.post_summary(place, view, mode=mode, edit_ts=edit_ts)
+    schedule.set_posted(key, ts)
+    schedule.save_summary_state(SummaryState(
+        incident_id=incident_id, number=view.number, last_at=now,
+        message_ts=ts if mode == "edit" else None, signature=incident.signature,
+        occurrences=incident.occurrences, hosts=incident.hosts))
+    return view
+
+
+def compose(*, incident: Incident, timeline: tuple[TimelineEvent, ...],
+            state: SummaryState | None, new: list[NewOccurrences], versions: tuple[str, ...],
+            now: datetime) -> SummaryView:
+    since = state.last_at if state else incident.opened_at
+    known_hosts = set(state.hosts) if state else set()
+    change = None
+    if state is not None and state.signature != incident.signature and incident.signature:
+        change = (state.signature, incident.signature)
+    elif state is None and incident.signature and any(e.kind == "signature" for e in timeline):
+        change = (None, incident.signature)
+    actions = tuple(e for e in timeline
+                    if e.kind.startswith(ACTION_KINDS) and since <= e.time <= now)
+    crash_free = now - incident.last_seen if not new and now > incident.last_seen else None
+    return SummaryView(
+        incident=incident, number=(state.number if state else 0) + 1, since=since, now=now,
+        new=tuple(new), new_hosts=tuple(h for h in incident.hosts if h not in known_hosts)
+        if state else (), versions=versions, signature_change=change, actions=actions,
+        crash_free=crash_free)
+
+
+def summary_lines(view: SummaryView) -> list[str]:
+    """The summary as plain lines (the adapter adds the Block Kit around them)."""
+    incident = view.incident
+    out = [f"*{view.new_count}* new crash(es) since {view.since:%H:%M} UTC "
+           f"({incident.occurrences} in all, on {len(incident.hosts)} host(s))"]
+    if view.new:
+        out.append("By host: " + ", ".join(
+            f"{n.host}{' (' + n.version + ')' if n.version else ''} ×{n.count}"
+            for n in view.new[:12]))
+    if view.new_hosts:
+        out.append("Newly affected: " + ", ".join(view.new_hosts[:12]))
+    if view.versions:
+        out.append("Versions crashing: " + ", ".join(view.versions[:8]))
+    if view.signature_change is not None:
+        was, now = view.signature_change
+        out.append(f"Signature: `{now}`" + (f" (was `{was}`)" if was else " (learnt)"))
+    for event in view.actions[-8:]:
+        out.append(f"{event.time:%H:%M} {event.text} — {event.actor}")
+    if view.crash_free is not None:
+        out.append(f"Crash-free for {int(view.crash_free.total_seconds() // 60)} minutes "
+                   f"(last crash {incident.last_seen:%H:%M} UTC)")
+    return out

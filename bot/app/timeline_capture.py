@@ -1,0 +1,53 @@
+"""People add to an incident's timeline: a 📌 reaction or a pin on a message in the incident's
+channel (stamped with the message's own time, once per message), and `/segfault note`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.app.incidents import record_event
+from bot.app.ports import Store
+from bot.app.schedule_ports import Announcer, ScheduleStore
+from bot.app.slack_ports import SlackStore
+from bot.domain.incident import TimelineEvent
+
+PIN_REACTIONS = frozenset({"pushpin", "round_pushpin"})
+MAX_TEXT = 1000
+
+
+def message_time(ts: str) -> datetime | None:
+    """A Slack message ts ("1700000000.000100") is its posting time in epoch seconds."""
+    try:
+        return datetime.fromtimestamp(float(ts), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def capture_message(*, store: Store, slack: SlackStore, schedule: ScheduleStore,
+                    announcer: Announcer, channel: str, ts: str, user: str, via: str,
+                    text: str | None, now: datetime) -> int | None:
+    """Add the message to its incident's timeline; the incident id, or None when it is not an
+    incident channel, segbot's own report or summary, or already captured."""
+    place = slack.place_for_channel(channel)
+    when = message_time(ts)
+    if place is None or when is None:
+        return None
+    if ts in {place.report_ts, schedule.summary_ts(place.incident_id)}:
+        return None  # segbot pins these itself
+    if not schedule.capture(channel=channel, message_ts=ts, incident_id=place.incident_id,
+                            via=via, at=now):
+        return None
+    if text is None:
+        text = announcer.message_text(channel, ts)
+    body = " ".join((text or "(message text not available)").split())
+    if len(body) > MAX_TEXT:
+        body = body[: MAX_TEXT - 1] + "…"
+    record_event(store=store, incident_id=place.incident_id, event=TimelineEvent(
+        when, "note", body, actor=user, source=f"slack:{via}"))
+    return place.incident_id
+
+
+def add_note(*, store: Store, incident_id: int, user: str, text: str, now: datetime) -> None:
+    body = " ".join(text.split())[:MAX_TEXT]
+    record_event(store=store, incident_id=incident_id, event=TimelineEvent(
+        now, "note", body, actor=user, source="slack"))

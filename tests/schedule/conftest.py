@@ -1,0 +1,87 @@
+"""Fixtures of the scheduling tests: a fake clock that APScheduler itself reads, the Slack
+emulator (tests/slack), and a driven scheduler on a real store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))
+
+from slack_emulator import Channel, SlackEmulator, running_emulator
+from store.databases import BACKENDS, fresh_database
+
+T0 = datetime(2026, 1, 22, 3, 0, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """Now, as the test says; APScheduler's `datetime.now` reads it too (see `clock`)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def at(self, **delta: float) -> datetime:
+        self.now = T0 + timedelta(**delta)
+        return self.now
+
+
+def _frozen_datetime(clock: Callable[[], datetime]) -> type[datetime]:
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            value = clock()
+            return value.astimezone(tz) if tz is not None else value.replace(tzinfo=None)
+
+    return Frozen
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock(T0)
+    frozen = _frozen_datetime(fake)
+    # APScheduler 3 asks `datetime.now` in these two modules (due jobs, misfire checks).
+    monkeypatch.setattr("apscheduler.schedulers.base.datetime", frozen)
+    monkeypatch.setattr("apscheduler.executors.base.datetime", frozen)
+    return fake
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from fresh_database(request.param, tmp_path)
+
+
+class ReadingEmulator(SlackEmulator):
+    """The tests' Slack, also answering reactions.get (the text of a 📌'd message)."""
+
+    def _reactions_get(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages.get((str(args.get("channel")), str(args.get("timestamp"))))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "type": "message", "channel": args.get("channel"),
+                "message": {"text": message.get("text"), "ts": message["ts"]}}
+
+
+@pytest.fixture
+def emulator() -> Iterator[SlackEmulator]:
+    emulator = ReadingEmulator().start()
+    try:
+        emulator.channels["C0INC1"] = Channel("C0INC1", "inc-checkout-api-sigsegv")
+        emulator.channels["C0OPS"] = Channel("C0OPS", "crash-ops")
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+__all__ = ["T0", "FakeClock", "running_emulator"]
