@@ -26,6 +26,7 @@ from bot.errors import SegbotError
 
 log = logging.getLogger("segbot.actions")
 APPROVAL_TTL = timedelta(hours=1)
+VERIFIED = frozenset({"rollback", "disable_flag", "restart_delay"})  # followed by a check
 
 
 class ActionStore(Protocol):
@@ -147,7 +148,7 @@ class Containment:
             outcome = Outcome("failed", str(error))
         finished = self.clock()
         verify_at = (finished + self.executor.verify_after(service)
-                     if outcome.state == "succeeded" and request.action != "preserve_core"
+                     if outcome.state == "succeeded" and request.action in VERIFIED
                      else None)
         self.actions.finish(record.id, state=outcome.state, detail=outcome.text, at=finished,
                             verify_at=verify_at)
@@ -255,8 +256,8 @@ def verify_action(*, action_id: str, now: datetime, actions: ActionStore, store:
     on_hosts = (host_crashes(record.target.get("service", ""), record.finished_at)
                 if host_crashes is not None else None)
     count = max(seen, on_hosts or 0)
-    minutes = max(0, int((now - record.finished_at).total_seconds() // 60))
-    text = verdict(action=record.action, count=count, minutes=minutes)
+    text = verdict(action=record.action, count=count,
+                   seconds=max(0.0, (now - record.finished_at).total_seconds()))
     if not actions.set_verdict(action_id, text):
         return None
     with store.transaction() as tx:

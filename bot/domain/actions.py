@@ -201,12 +201,14 @@ def show_text(values: Mapping[str, str]) -> str:
 
 # -- what people read ----------------------------------------------------------------------
 
-def verdict(*, action: str, count: int, minutes: int) -> str:
-    """The verification's line: crash-free, or still crashing (with how many)."""
+def verdict(*, action: str, count: int, seconds: float) -> str:
+    """The verification's line: crash-free (for how long), or still crashing (how many)."""
     since = {"rollback": "the rollback", "disable_flag": "the flag was disabled",
              "restart_delay": "the restart delay"}.get(action, f"the {action.replace('_', ' ')}")
     if count == 0:
-        return f"crash-free for {minutes} minutes since {since}"
+        span = (f"{int(seconds // 60)} minutes" if seconds >= 60
+                else f"{int(seconds)} seconds")
+        return f"crash-free for {span} since {since}"
     return f"still crashing: {count} since {since}"
 
 
