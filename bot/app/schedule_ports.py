@@ -44,7 +44,12 @@ class ScheduleStore(Protocol):
 
     def summary_state(self, incident_id: int) -> SummaryState | None: ...
 
-    def save_summary_state(self, state: SummaryState) -> None: ...
+    def claim_summary(self, key: str, *, previous: int, state: SummaryState,
+                      at: datetime) -> bool:
+        """Claim a summary slot and advance the summary state from number `previous`, in one
+        transaction; False (nothing changed) if the slot was taken or the state moved."""
+
+    def set_summary_ts(self, incident_id: int, ts: str) -> None: ...
 
     def occurrences_since(self, incident_id: int, since: datetime) -> list[NewOccurrences]:
         """Occurrences received after `since`, by host and version."""

@@ -66,8 +66,6 @@ def run_summary(*, store: Store, schedule: ScheduleStore, slack: SlackStore,
     if slot <= incident.opened_at:
         return None  # the first summary comes one interval after the opening
     key = f"summary:{incident_id}:{slot:%Y%m%dT%H%M%S}"
-    if not schedule.claim(key, kind="summary", incident_id=incident_id, at=now):
-        return None
     state = schedule.summary_state(incident_id)
     view = compose(incident=incident, timeline=detail.timeline, state=state,
                    new=schedule.occurrences_since(incident_id, state.last_at if state
@@ -75,12 +73,19 @@ def run_summary(*, store: Store, schedule: ScheduleStore, slack: SlackStore,
                    versions=tuple(sorted({c.version for c in detail.by_host_version
                                           if c.version})), now=now)
     edit_ts = state.message_ts if state is not None and mode == "edit" else None
+    # Claimed (and numbered) before it is posted: a crash or a Slack outage in between loses
+    # this one summary (the next reports from its slot on, with the totals), never posts twice.
+    if not schedule.claim_summary(key, previous=state.number if state else 0, at=now,
+                                  state=SummaryState(
+                                      incident_id=incident_id, number=view.number,
+                                      last_at=now, message_ts=edit_ts,
+                                      signature=incident.signature,
+                                      occurrences=incident.occurrences, hosts=incident.hosts)):
+        return None
     ts = announcer.post_summary(place, view, mode=mode, edit_ts=edit_ts)
     schedule.set_posted(key, ts)
-    schedule.save_summary_state(SummaryState(
-        incident_id=incident_id, number=view.number, last_at=now,
-        message_ts=ts if mode == "edit" else None, signature=incident.signature,
-        occurrences=incident.occurrences, hosts=incident.hosts))
+    if mode == "edit" and ts != edit_ts:
+        schedule.set_summary_ts(incident_id, ts)
     return view
 
 

@@ -4,8 +4,7 @@ emulator (tests/slack), and a driven scheduler on a real store (SQLite and Postg
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,44 +12,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))
 
-from slack_emulator import Channel, SlackEmulator, running_emulator
+from schedule_clock import T0, FakeClock, frozen_datetime
+from slack_emulator import Channel, SlackEmulator
 from store.databases import BACKENDS, fresh_database
-
-T0 = datetime(2026, 1, 22, 3, 0, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """Now, as the test says; APScheduler's `datetime.now` reads it too (see `clock`)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-    def at(self, **delta: float) -> datetime:
-        self.now = T0 + timedelta(**delta)
-        return self.now
-
-
-def _frozen_datetime(clock: Callable[[], datetime]) -> type[datetime]:
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> Any:
-            value = clock()
-            return value.astimezone(tz) if tz is not None else value.replace(tzinfo=None)
-
-    return Frozen
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock(T0)
-    frozen = _frozen_datetime(fake)
+    frozen = frozen_datetime(fake)
     # APScheduler 3 asks `datetime.now` in these two modules (due jobs, misfire checks).
     monkeypatch.setattr("apscheduler.schedulers.base.datetime", frozen)
     monkeypatch.setattr("apscheduler.executors.base.datetime", frozen)
@@ -83,5 +53,3 @@ def emulator() -> Iterator[SlackEmulator]:
     finally:
         emulator.stop()
 
-
-__all__ = ["T0", "FakeClock", "running_emulator"]

@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 
 from apscheduler.executors.debug import DebugExecutor
-from conftest import T0, FakeClock
+from schedule_clock import T0, FakeClock
 from slack_emulator import Call, SlackEmulator
 
 from bot.adapters.scheduler import DrivenScheduler, ScheduleDeps, SegbotScheduler, SoleProcess

@@ -21,6 +21,11 @@ from bot.app.schedule_ports import NewOccurrences, SummaryState
 
 _POST = ScheduledPostRow.__table__  # type: ignore[attr-defined]
 _OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
+_SUM = IncidentSummaryRow.__table__  # type: ignore[attr-defined]
+
+
+class _Lost(Exception):
+    """The summary state moved on under us: roll the claim back."""
 
 
 class SqlScheduleStore:
@@ -61,16 +66,39 @@ class SqlScheduleStore:
                                 signature=row.signature, occurrences=row.occurrences,
                                 hosts=tuple(h for h in row.hosts.split("\n") if h))
 
-    def save_summary_state(self, state: SummaryState) -> None:
+    def claim_summary(self, key: str, *, previous: int, state: SummaryState,
+                      at: datetime) -> bool:
+        # The slot's claim and the summary's new state commit together, and only if the state
+        # is still the one the summary was composed from (compare-and-set on its number).
+        values = {"number": state.number, "last_at": state.last_at,
+                  "message_ts": state.message_ts, "signature": state.signature,
+                  "occurrences": state.occurrences, "hosts": "\n".join(state.hosts)}
+        try:
+            with self._tx() as s:
+                if s.get(ScheduledPostRow, key) is not None:
+                    return False
+                s.add(ScheduledPostRow(key=key[:200], kind="summary",
+                                       incident_id=state.incident_id, claimed_at=at))
+                if previous == 0:
+                    s.add(IncidentSummaryRow(
+                        incident_id=state.incident_id, number=state.number,
+                        last_at=state.last_at, message_ts=state.message_ts,
+                        signature=state.signature, occurrences=state.occurrences,
+                        hosts="\n".join(state.hosts)))
+                else:
+                    moved = s.execute(update(_SUM).where(
+                        _SUM.c.incident_id == state.incident_id, _SUM.c.number == previous,
+                    ).values(**values))
+                    if moved.rowcount != 1:  # type: ignore[attr-defined]
+                        raise _Lost
+        except (exc.IntegrityError, _Lost):  # another replica got there first: theirs
+            return False
+        return True
+
+    def set_summary_ts(self, incident_id: int, ts: str) -> None:
         with self._tx() as s:
-            row = s.get(IncidentSummaryRow, state.incident_id)
-            if row is None:
-                row = IncidentSummaryRow(incident_id=state.incident_id, last_at=state.last_at)
-                s.add(row)
-            row.number, row.last_at, row.message_ts = state.number, state.last_at, \
-                state.message_ts
-            row.signature, row.occurrences = state.signature, state.occurrences
-            row.hosts = "\n".join(state.hosts)
+            s.execute(update(_SUM).where(_SUM.c.incident_id == incident_id)
+                      .values(message_ts=ts))
 
     def occurrences_since(self, incident_id: int, since: datetime) -> list[NewOccurrences]:
         with self._tx() as s:
