@@ -70,11 +70,11 @@ def restart_delay_in_place(timeline: tuple[TimelineEvent, ...]) -> TimelineEvent
     placed: TimelineEvent | None = None
     for event in timeline:
         text = event.text.lower()
-        if not event.kind.startswith("action") or not ("restart delay" in text
-                                                        or "restart_delay" in text):
+        if not event.kind.startswith("action") or not any(
+                words in text for words in ("restart delay", "restart_delay", "restart loop")):
             continue
-        if any(word in text for word in ("removed", "reverted", "restored", "undone",
-                                         "failed", "refused")):
+        if any(word in text for word in ("remove", "revert", "restored", "undone", "clear",
+                                         "failed", "refused", "unknown", "waiting")):
             placed = None
         else:
             placed = event

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
-from statistics import mean, pstdev
+from statistics import mean, median, pstdev
 from typing import Any
 
 from bot.domain.incident import IncidentDetail, TimelineEvent
@@ -132,7 +132,8 @@ def draft_postmortem(detail: IncidentDetail,
     items = tuple(ActionItem(text, factor.key) for factor in factors
                   for text in _ITEMS.get(factor.key, ()))
     actions = tuple(e for e in detail.timeline
-                    if e.kind.startswith(("action", "containment", "verification")))
+                    if e.kind.startswith(("action", "containment", "verification"))
+                    and not e.text.startswith("verification scheduled"))
     classification = (report.get("classification") or {}).get("kind")
     signal = (crash or {}).get("signal") or "crash"
     title = f"{incident.service}: {signal} ({incident.signature or 'signature unknown'})"
@@ -156,22 +157,38 @@ def _effects(timeline: Sequence[TimelineEvent],
              crashes: Sequence[datetime] | None) -> tuple[ActionEffect, ...]:
     done = [(n, e) for n, e in enumerate(timeline) if _done(e)]
     effects = []
-    for index, (position, event) in enumerate(done):
+    used: set[str] = set()
+    for position, event in done:
         before = after = None
         if crashes is not None:
             before = sum(1 for t in crashes if event.time - EFFECT_WINDOW <= t < event.time)
             after = sum(1 for t in crashes if event.time <= t < event.time + EFFECT_WINDOW)
-        end = done[index + 1][0] if index + 1 < len(done) else len(timeline)
-        verification = next((e.text for e in timeline[position + 1:end]
-                             if e.kind.startswith("verification")), None)
+        verification = next((e.text for e in timeline[position + 1:]
+                             if e.kind.startswith("verification") and e.text not in used
+                             and _verifies(e.text, event.text)), None)
+        if verification is not None:
+            used.add(verification)
         effects.append(ActionEffect(event, before, after,
                                     int(EFFECT_WINDOW.total_seconds() // 60), verification))
     return tuple(effects)
 
 
+# A verification says "... since the rollback" (bot.domain.actions.verdict): which actions'
+# lines that phrase belongs to.
+_SINCE = {"restart delay": ("restart delay", "restart_delay", "restart loop"),
+          "rollback": ("rollback", "roll back", "rolled back"), "flag": ("flag",)}
+
+
+def _verifies(verification: str, action: str) -> bool:
+    phrase = verification.rpartition(" since ")[2].lower()
+    words = next((v for k, v in _SINCE.items() if k in phrase), None)
+    return words is None or any(w in action.lower() for w in words)
+
+
 def _rhythm(crashes: Sequence[tuple[str, datetime]]) -> tuple[Factor, ...]:
     """Crashes of one host recurring at a near-constant interval: retries (or restarts)
-    without jitter. At least 6 crashes, interval under 5 minutes, spread under 10%."""
+    without jitter. At least 5 intervals within 10% of the median interval (under 5 minutes),
+    and they are most of that host's intervals."""
     by_host: dict[str, list[datetime]] = {}
     for host, time in crashes:
         by_host.setdefault(host, []).append(time)
@@ -180,11 +197,13 @@ def _rhythm(crashes: Sequence[tuple[str, datetime]]) -> tuple[Factor, ...]:
         gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
         if len(gaps) < 5:
             continue
-        average = mean(gaps)
-        if 0 < average < 300 and pstdev(gaps) <= 0.1 * average:
+        typical = median(gaps)
+        steady = [g for g in gaps if abs(g - typical) <= 0.1 * typical]
+        if 0 < typical < 300 and len(steady) >= 5 and len(steady) >= 0.6 * len(gaps):
             return (Factor("retries_without_jitter",
-                           f"crashes on {host} recurred every {average:.1f}s with no jitter "
-                           f"({len(times)} crashes, spread {pstdev(gaps):.2f}s)"),)
+                           f"crashes on {host} recurred every {mean(steady):.1f}s with no "
+                           f"jitter ({len(steady)} of {len(gaps)} intervals, standard "
+                           f"deviation {pstdev(steady) * 1000:.0f} ms)"),)
     return ()
 
 def _load(body: str) -> dict[str, Any]:
