@@ -125,6 +125,7 @@ class Schedule(_Model):
     digest_time: str = Field(default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     sync_seconds: float = Field(default=30, gt=0)
     leader_seconds: float = Field(default=5, gt=0)
+    verify_seconds: float = Field(default=5, gt=0)
 
 
 class Config(_Model):

@@ -140,6 +140,7 @@ class ScheduleDeps:
     slack: SlackStore
     announcer: Announcer
     clock: Callable[[], datetime]
+    verify: Callable[[], object] | None = None  # containment's verify_due (issue 4)
 
 
 class SegbotScheduler:
@@ -243,6 +244,12 @@ class SegbotScheduler:
                                     timezone=UTC),
                     max(1, int(check.total_seconds())), (check,)),
         ]
+        if self.deps.verify is not None:  # actions' verifications, when they fall due
+            specs.append(JobSpec("verify-actions", self._guard("verify-actions",
+                                                               self.deps.verify),
+                                 IntervalTrigger(seconds=o.verify_seconds, start_date=ANCHOR,
+                                                 timezone=UTC),
+                                 max(1, int(o.verify_seconds)), (o.verify_seconds,)))
         hour, minute = (int(x) for x in o.digest_time.split(":"))
         for channel in o.digest_channels:
             specs.append(JobSpec(
@@ -286,7 +293,7 @@ class SegbotScheduler:
                       channel=channel, now=d.clock()) is not None:
             self.posted += 1
 
-    def _guard(self, name: str, func: Callable[..., None], *args: Any) -> Callable[[], None]:
+    def _guard(self, name: str, func: Callable[..., object], *args: Any) -> Callable[[], None]:
         """A job body that logs its failure instead of losing it in APScheduler's logger."""
 
         def run() -> None:

@@ -174,3 +174,22 @@ def _scenario(store: SqlStore, clock: FakeClock, emulator: SlackEmulator) -> Non
     assert "`SIGSEGV checkout-api+0x184d2` ×8" in str(digests[0].args["blocks"])
     assert not emulator.violations
     restarted.stop()
+
+
+def test_action_verifications_run_as_a_scheduled_job(database_url: str, clock: FakeClock,
+                                                     emulator: SlackEmulator) -> None:
+    """Containment's verify_due (issue 4) runs on the scheduler, on the leader only."""
+    store = open_store(database_url)
+    try:
+        scheduler = _scheduler(store, clock, emulator)
+        calls: list[object] = []
+        scheduler.deps.verify = lambda: calls.append(clock.now)
+        scheduler.sync()
+        assert "verify-actions" in scheduler.job_ids()
+        for seconds in (3, 6, 7, 20):  # due every 5 s from 03:00:00; missed runs coalesce
+            clock.at(seconds=seconds)
+            scheduler.scheduler.tick()
+        assert calls == [T0 + timedelta(seconds=s) for s in (3, 6, 20)]
+        scheduler.stop()
+    finally:
+        store.engine.dispose()

@@ -174,7 +174,8 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
     runtime = SlackRuntime(flows=flows, bolt=bolt, env=env, options=options)
     runtime.scheduler = SegbotScheduler(
         deps=ScheduleDeps(store=store, schedule=schedule, slack=flows.slack_store,
-                          announcer=flows.announcer, clock=flows.clock),
+                          announcer=flows.announcer, clock=flows.clock,
+                          verify=getattr(flows.actions, "verify_due", None)),
         options=checked.schedule, leadership=leadership_for(engine))
     return runtime
 
