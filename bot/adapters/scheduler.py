@@ -150,6 +150,8 @@ class SegbotScheduler:
         self.scheduler = scheduler or BackgroundScheduler(
             timezone=UTC, executors={"default": ThreadPoolExecutor(max_workers=2)})
         self.leader = False
+        # APScheduler logs every run at INFO; ours log what they did (or failed to).
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._specs: dict[str, tuple[object, ...]] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
