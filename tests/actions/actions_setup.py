@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from bot.adapters.actions.executor import ConfiguredExecutor
@@ -63,9 +62,10 @@ def _no_ssh(host: str) -> CommandRunner:
     raise AssertionError("no SSH in this test")
 
 
-def containment(tmp_path: Path, config: Config, *, environ: Mapping[str, str] = TOKEN_ENV,
+def containment(database_url: str, config: Config, *,
+                environ: Mapping[str, str] = TOKEN_ENV,
                 ) -> tuple[Containment, SqlStore, Told, int]:
-    store = open_store(f"sqlite:///{tmp_path / 'segbot.db'}")
+    store = open_store(database_url)
     now = datetime.now(UTC)
     with store.transaction() as tx:
         incident = tx.create_incident(service="checkout-api", signature="SIGSEGV price_v4",

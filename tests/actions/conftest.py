@@ -46,3 +46,28 @@ def local_setup(tmp_path: Path) -> Iterator[tuple[object, object, Path]]:
     finally:
         for left in set(glob.glob("/var/tmp/segbot-checkout-api-*.core")) - before:
             os.unlink(left)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database on each backend the store supports (as tests/store)."""
+    from store.databases import fresh_database
+
+    yield from fresh_database(request.param, tmp_path)
+
+
+@pytest.fixture
+def contain(database_url: str) -> Iterator[object]:
+    """containment(config, environ=...) on this test's database; engines disposed after."""
+    from actions_setup import TOKEN_ENV, containment
+
+    made: list[object] = []
+
+    def make(config: object, *, environ: object = TOKEN_ENV) -> object:
+        result = containment(database_url, config, environ=environ)  # type: ignore[arg-type]
+        made.append(result[1])
+        return result
+
+    yield make
+    for store in made:
+        store.engine.dispose()  # type: ignore[attr-defined]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 import pytest
-from actions_setup import TOKEN_ENV, config_with, containment, http_actions
+from actions_setup import TOKEN_ENV, config_with, http_actions
 from effect_server import effect_server
 
 from bot.adapters.store.action_store import SqlActionStore
@@ -31,13 +31,13 @@ def _request(incident: int, action_id: str = "act-1", user: str = "U0BOB",
 @pytest.mark.parametrize("mode,state,effects", [
     ("ok", "succeeded", 1), ("fail", "failed", 0), ("hang", "unknown", 1),
     ("drop", "unknown", 1)])
-def test_one_call_whatever_the_server_does(tmp_path: Path, mode: str, state: str,
+def test_one_call_whatever_the_server_does(contain: Any, mode: str, state: str,
                                            effects: int) -> None:
     with effect_server() as server:
         server.mode = mode
         server.hang_seconds = 1.5
-        use_case, store, told, incident = containment(
-            tmp_path, config_with(http_actions(server.url, timeout=0.5)))
+        use_case, store, told, incident = contain(
+            config_with(http_actions(server.url, timeout=0.5)))
         result = use_case.execute(_request(incident))
         assert result.ok is (state == "succeeded"), result
         # a double click, a Slack retry and a restart's recovery: none calls again
@@ -64,9 +64,9 @@ def test_one_call_whatever_the_server_does(tmp_path: Path, mode: str, state: str
 
 
 def test_disable_flag_preview_shows_the_value_and_the_call_turns_it_off(
-        tmp_path: Path) -> None:
+        contain: Any) -> None:
     with effect_server() as server:
-        use_case, _, _, incident = containment(tmp_path, config_with(http_actions(server.url)))
+        use_case, _, _, incident = contain(config_with(http_actions(server.url)))
         target = {"service": "checkout-api", "flag": "pricing_v4"}
         preview = use_case.preview("disable_flag", target)
         assert preview is not None and "flag pricing_v4 is true" in preview
@@ -79,25 +79,24 @@ def test_disable_flag_preview_shows_the_value_and_the_call_turns_it_off(
         assert posts[0].body == {"flag": "pricing_v4", "reason": f"segbot incident {incident}"}
 
 
-def test_a_missing_secret_or_value_sends_nothing(tmp_path: Path) -> None:
+def test_a_missing_secret_or_value_sends_nothing(contain: Any) -> None:
     with effect_server() as server:
-        use_case, _, _, incident = containment(tmp_path, config_with(http_actions(server.url)),
+        use_case, _, _, incident = contain(config_with(http_actions(server.url)),
                                                environ={})
         result = use_case.execute(_request(incident))
         assert not result.ok and "DEPLOY_TOKEN is not set" in result.text
-        use_case2, _, _, _ = containment(tmp_path / "b", config_with(http_actions(server.url)))
+        use_case2, _, _, _ = contain(config_with(http_actions(server.url)))
         no_target = ActionRequest(proposal_id="x2", incident_id=incident, action="rollback",
                                   target={"service": "checkout-api", "version": "2.18.7"},
                                   requested_by="U0BOB")
-        (tmp_path / "b").mkdir(exist_ok=True)
         result = use_case2.execute(no_target)
         assert not result.ok and "to_version" in result.text
         assert server.requests == []
 
 
-def test_an_action_left_executing_becomes_outcome_unknown_once(tmp_path: Path) -> None:
+def test_an_action_left_executing_becomes_outcome_unknown_once(contain: Any) -> None:
     with effect_server() as server:
-        use_case, store, told, incident = containment(tmp_path,
+        use_case, store, told, incident = contain(
                                                       config_with(http_actions(server.url)))
         actions = SqlActionStore(store.engine)
         assert actions.begin(ActionRecord(id="dead-1", incident_id=incident, action="rollback",
@@ -112,11 +111,11 @@ def test_an_action_left_executing_becomes_outcome_unknown_once(tmp_path: Path) -
         assert sum("outcome unknown" in e.text for e in timeline) == 1
 
 
-def test_verification_says_crash_free_or_still_crashing(tmp_path: Path) -> None:
+def test_verification_says_crash_free_or_still_crashing(contain: Any) -> None:
     from bot.domain.alerts import Occurrence
 
     with effect_server() as server:
-        use_case, store, told, incident = containment(tmp_path,
+        use_case, store, told, incident = contain(
                                                       config_with(http_actions(server.url)))
         assert use_case.execute(_request(incident, "v-1")).ok
         assert use_case.execute(_request(incident, "v-2", action="disable_flag")).ok
