@@ -156,6 +156,10 @@ class Containment:
             self._tell(request.incident_id, f"{describe(request.action, request.target)}: "
                        f"outcome unknown — {outcome.text}. segbot will not retry it; check "
                        "the far side before trying again.", "action", finished)
+        elif outcome.state == "failed":  # timeouts, HTTP and SSH errors: said where people look
+            self._tell(request.incident_id, f"{describe(request.action, request.target)} "
+                       f"(requested by <@{request.requested_by}>) failed: {outcome.text}",
+                       "action", finished)
         if verify_at is not None:
             self._event(request.incident_id, "action",
                         f"verification scheduled at {verify_at:%H:%M:%S} UTC", finished)

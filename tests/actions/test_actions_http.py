@@ -58,6 +58,8 @@ def test_one_call_whatever_the_server_does(contain: Any, mode: str, state: str,
         if state == "unknown":
             assert "outcome unknown" in result.text
             assert len(told.lines) == 1 and "outcome unknown" in told.lines[0][1]
+        elif state == "failed":  # the channel hears what is known
+            assert len(told.lines) == 1 and "HTTP 500" in told.lines[0][1]
         else:
             assert told.lines == []
         assert TOKEN_ENV["DEPLOY_TOKEN"] not in result.text
