@@ -27,12 +27,14 @@ class ServedContainment(Containment):
 
     trigger: VerifyTrigger | None = None
 
-    def start(self, verify_interval: float = 5.0) -> None:
+    def start(self, verify_interval: float = 5.0, *, own_trigger: bool = True) -> None:
+        """Recover; then verify on our own trigger unless a scheduler runs verify_due."""
         told = self.recover()
         if told:
             log.warning("%d action(s) left executing by a previous run: outcome unknown", told)
-        self.trigger = VerifyTrigger(self, interval=verify_interval)
-        self.trigger.start()
+        if own_trigger:
+            self.trigger = VerifyTrigger(self, interval=verify_interval)
+            self.trigger.start()
 
     def stop(self) -> None:
         if self.trigger is not None:
