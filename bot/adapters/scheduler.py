@@ -12,22 +12,20 @@ runs jobs; the others wait, and take over when it goes. With SQLite, the one pro
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.pool import NullPool
 
+from bot.adapters.leader_lock import Leadership, SoleProcess, leadership_for
 from bot.app.digest import run_digest
 from bot.app.ports import Store
 from bot.app.reminders import ReminderPolicy, run_reminders
@@ -38,7 +36,6 @@ from bot.config import Schedule
 from bot.domain.incident import is_open
 
 log = logging.getLogger("segbot.schedule")
-LOCK_KEY = 0x5E6B07  # pg_advisory_lock key of the scheduler leader ("segbot")
 ANCHOR = datetime(2020, 1, 1, tzinfo=UTC)  # interval jobs fire on the same grid everywhere
 
 
@@ -49,74 +46,6 @@ class JobSpec:
     trigger: Any
     misfire_grace_time: int
     signature: tuple[object, ...]  # what the job was made from: changed -> job replaced
-
-
-class Leadership(Protocol):
-    def acquire(self) -> bool: ...
-
-    def alive(self) -> bool: ...
-
-    def release(self) -> None: ...
-
-
-class SoleProcess:
-    """SQLite: one process runs the bot, so it always leads."""
-
-    def acquire(self) -> bool:
-        return True
-
-    def alive(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        pass
-
-
-class PgAdvisoryLock:
-    """A session-level pg_try_advisory_lock on a connection of its own (not from the pool, so
-    the lock can never ride along with a pooled connection into other work)."""
-
-    def __init__(self, engine: Engine, key: int = LOCK_KEY) -> None:
-        self._engine = create_engine(engine.url, poolclass=NullPool)
-        self._key = key
-        self._conn: Any = None
-
-    def acquire(self) -> bool:
-        try:
-            if self._conn is None:
-                self._conn = self._engine.connect().execution_options(
-                    isolation_level="AUTOCOMMIT")
-            got = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                          {"k": self._key}).scalar())
-        except Exception as error:  # the database is away: not the leader, try again later
-            log.warning("leader lock not taken: %s", error)
-            self._drop()
-            return False
-        return got
-
-    def alive(self) -> bool:
-        """Still connected (the server releases the lock with the session)."""
-        try:
-            self._conn.execute(text("SELECT 1"))
-        except Exception as error:
-            log.warning("leader connection lost: %s", error)
-            self._drop()
-            return False
-        return True
-
-    def release(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-            except Exception as error:  # closing the session releases it anyway
-                log.info("leader lock released by closing: %s", error)
-        self._drop()
-
-    def _drop(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):  # already broken: the session is gone
-                self._conn.close()
-        self._conn = None
 
 
 class DrivenScheduler(BaseScheduler):  # type: ignore[misc]
@@ -197,7 +126,11 @@ class SegbotScheduler:
                 return self.leader
             self.leader = True
             log.info("scheduler: this process runs the scheduled jobs")
-            self.sync()
+            try:
+                self.sync()
+            except Exception as error:  # the store is away: the sync job retries it
+                log.warning("scheduler: jobs not derived from the store yet: %s", error)
+                self._add(self._sync_spec())
             self.scheduler.resume()
             return True
 
@@ -227,20 +160,26 @@ class SegbotScheduler:
             for spec in wanted.values():
                 if self._specs.get(spec.id) == spec.signature:
                     continue  # unchanged: keep its next run time
-                self.scheduler.add_job(
-                    spec.func, trigger=spec.trigger, id=spec.id, name=spec.id,
-                    replace_existing=True, coalesce=True, max_instances=1,
-                    misfire_grace_time=spec.misfire_grace_time)
-                self._specs[spec.id] = spec.signature
+                self._add(spec)
+
+    def _add(self, spec: JobSpec) -> None:
+        self.scheduler.add_job(
+            spec.func, trigger=spec.trigger, id=spec.id, name=spec.id, replace_existing=True,
+            coalesce=True, max_instances=1, misfire_grace_time=spec.misfire_grace_time)
+        self._specs[spec.id] = spec.signature
+
+    def _sync_spec(self) -> JobSpec:
+        seconds = self.options.sync_seconds
+        return JobSpec("sync", self.sync, IntervalTrigger(seconds=seconds, start_date=ANCHOR,
+                                                          timezone=UTC),
+                       max(1, int(seconds)), (seconds,))
 
     def desired(self) -> list[JobSpec]:
         o = self.options
         every = timedelta(minutes=o.summary_minutes)
         check = timedelta(minutes=o.reminder_check_minutes)
         specs = [
-            JobSpec("sync", self.sync, IntervalTrigger(seconds=o.sync_seconds,
-                                                       start_date=ANCHOR, timezone=UTC),
-                    max(1, int(o.sync_seconds)), (o.sync_seconds,)),
+            self._sync_spec(),
             JobSpec("reminders", self._guard("reminders", self.reminders),
                     IntervalTrigger(seconds=check.total_seconds(), start_date=ANCHOR,
                                     timezone=UTC),
@@ -307,5 +246,5 @@ class SegbotScheduler:
         return run
 
 
-def leadership_for(engine: Engine) -> Leadership:
-    return PgAdvisoryLock(engine) if engine.dialect.name == "postgresql" else SoleProcess()
+__all__ = ["DrivenScheduler", "JobSpec", "ScheduleDeps", "SegbotScheduler", "SoleProcess",
+           "leadership_for"]

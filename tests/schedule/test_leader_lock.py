@@ -14,13 +14,8 @@ from apscheduler.executors.debug import DebugExecutor
 from sqlalchemy import create_engine, text
 from store.databases import fresh_database
 
-from bot.adapters.scheduler import (
-    LOCK_KEY,
-    DrivenScheduler,
-    PgAdvisoryLock,
-    ScheduleDeps,
-    SegbotScheduler,
-)
+from bot.adapters.leader_lock import LOCK_KEY, PgAdvisoryLock
+from bot.adapters.scheduler import DrivenScheduler, ScheduleDeps, SegbotScheduler
 from bot.adapters.store import SqlStore, open_store
 from bot.adapters.store.schedule_store import SqlScheduleStore
 from bot.adapters.store.slack_store import SqlSlackStore

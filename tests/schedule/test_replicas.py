@@ -102,9 +102,15 @@ def test_two_replicas_post_each_summary_once(postgres_url: str, tmp_path: Path,
         leaders = [n for n in replicas if LEADING in (tmp_path / f"{n}.log").read_text()]
         assert len(leaders) == 1, leaders  # one replica leads; the other waits
         replicas[leaders[0]].send_signal(signal.SIGKILL)  # dies holding the lock
+        killed = time.monotonic()
         replicas[leaders[0]].wait(10)
         before = len(_numbers(emulator))
         follower = next(n for n in replicas if n != leaders[0])
+        while LEADING not in (tmp_path / f"{follower}.log").read_text():
+            assert time.monotonic() < killed + 30, "the follower never took the lead"
+            time.sleep(0.02)
+        print(f"\nhand-over: the follower led {time.monotonic() - killed:.2f} s after the "
+              "leader was killed (leader_seconds 0.3)")
         deadline = time.monotonic() + 30
         while len(_numbers(emulator)) < before + 3:
             assert time.monotonic() < deadline, (_numbers(emulator), (

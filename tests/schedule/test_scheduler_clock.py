@@ -11,7 +11,8 @@ from apscheduler.executors.debug import DebugExecutor
 from schedule_clock import T0, FakeClock
 from slack_emulator import Call, SlackEmulator
 
-from bot.adapters.scheduler import DrivenScheduler, ScheduleDeps, SegbotScheduler, SoleProcess
+from bot.adapters.leader_lock import SoleProcess
+from bot.adapters.scheduler import DrivenScheduler, ScheduleDeps, SegbotScheduler
 from bot.adapters.slack.client import web_client
 from bot.adapters.slack.schedule_chat import SlackAnnouncer
 from bot.adapters.store import SqlStore, open_store
@@ -21,7 +22,8 @@ from bot.app.incidents import change_status, ingest, learn_signature, record_eve
 from bot.app.slack_ports import Place
 from bot.config import Schedule
 from bot.domain.alerts import Occurrence
-from bot.domain.incident import Status, TimelineEvent
+from bot.domain.incident import Incident, Status, TimelineEvent
+from bot.errors import StoreError
 
 OPTIONS = Schedule(summary_minutes=15, quiet_minutes=60, reminder_check_minutes=5,
                    dropin_reminder_minutes=30, digest_channels=["C0OPS"], digest_time="05:00",
@@ -190,6 +192,38 @@ def test_action_verifications_run_as_a_scheduled_job(database_url: str, clock: F
             clock.at(seconds=seconds)
             scheduler.scheduler.tick()
         assert calls == [T0 + timedelta(seconds=s) for s in (3, 6, 20)]
+        scheduler.stop()
+    finally:
+        store.engine.dispose()
+
+
+def test_a_store_outage_at_take_over_leaves_the_sync_job_to_catch_up(
+        database_url: str, clock: FakeClock, emulator: SlackEmulator) -> None:
+    store = open_store(database_url)
+    try:
+        deps = ScheduleDeps(store=store, schedule=SqlScheduleStore(store.engine),
+                            slack=SqlSlackStore(store.engine),
+                            announcer=SlackAnnouncer(web_client("xoxb-emulated",
+                                                                api_url=emulator.url)),
+                            clock=clock)
+        outage = {"on": True}
+        real = store.list_incidents
+
+        def flaky(*, limit: int = 200) -> list[Incident]:
+            if outage["on"]:
+                raise StoreError("database error: connection refused")
+            return real(limit=limit)
+
+        store.list_incidents = flaky  # type: ignore[method-assign]
+        scheduler = SegbotScheduler(deps=deps, options=OPTIONS, leadership=SoleProcess(),
+                                    scheduler=DrivenScheduler(
+                                        timezone="UTC", executors={"default": DebugExecutor()}))
+        scheduler.start(background=False)
+        assert scheduler.leader and scheduler.job_ids() == ["sync"]
+        outage["on"] = False
+        clock.at(minutes=1, seconds=1)
+        scheduler.scheduler.tick()  # the sync job derives the rest once the store answers
+        assert scheduler.job_ids() == ["digest:C0OPS", "reminders", "sync"]
         scheduler.stop()
     finally:
         store.engine.dispose()
