@@ -6,6 +6,7 @@ restart or a second replica never posts the same summary twice."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +25,7 @@ log = logging.getLogger("segbot.schedule.summaries")
 
 # Timeline kinds that are "what was done" (containment actions and their verification).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_USER = re.compile(r"[UW][A-Z0-9]{2,20}")  # a Slack user id
 ACTION_KINDS = ("action", "containment", "verification", "verify", "rollback")
 
 
@@ -126,7 +128,9 @@ def summary_lines(view: SummaryView) -> list[str]:
         was, now = view.signature_change
         out.append(f"Signature: `{now}`" + (f" (was `{was}`)" if was else " (learnt)"))
     for event in view.actions[-8:]:
-        out.append(f"{event.time:%H:%M} {event.text} — {event.actor}")
+        who = "" if event.actor == "segbot" or f"<@{event.actor}>" in event.text else (
+            f" — <@{event.actor}>" if _USER.fullmatch(event.actor) else f" — {event.actor}")
+        out.append(f"{event.time:%H:%M} {event.text}{who}")
     if view.crash_free is not None:
         out.append(f"Crash-free for {int(view.crash_free.total_seconds() // 60)} minutes "
                    f"(last crash {incident.last_seen:%H:%M} UTC)")

@@ -123,7 +123,7 @@ def _scenario(store: SqlStore, clock: FakeClock, emulator: SlackEmulator) -> Non
     assert "*5* new crash(es) since 03:15 UTC (8 in all, on 3 host(s))" in text
     assert "Newly affected: node-19" in text and "2.18.7, 2.18.8" in text
     assert "Signature: `SIGSEGV checkout-api+0x184d2` (learnt)" in text
-    assert "03:24 restart delay set to 30s on node-19 (was 200ms) — U0ALICE" in text
+    assert "03:24 restart delay set to 30s on node-19 (was 200ms) — <@U0ALICE>" in text
     assert "03:29 crash-free for 5 minutes since the restart delay" in text
 
     # A pause (the process stalled, the host slept): three slots pass unseen, one summary.

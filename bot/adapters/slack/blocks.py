@@ -6,6 +6,7 @@ note saying so and where the whole of it is: never silently.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,7 @@ CONTEXT_CHARS = 2000  # per context element (mrkdwn)
 HEADER_CHARS = 150
 MAX_FRAMES = 15
 FALLBACK_CHARS = 3000
+_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,20})&gt;")
 
 _ACTIONS = {
     "restart_delay": "Slow the restart loop", "preserve_core": "Preserve the core",
@@ -259,7 +261,8 @@ def summary_message(view: SummaryView) -> tuple[list[dict[str, Any]], str]:
     """An incident's scheduled summary (bot.app.summaries)."""
     incident = view.incident
     title = f"Summary #{view.number} · incident #{incident.id} · {incident.status}"
-    body = "\n".join(esc(line) for line in summary_lines(view))
+    # Escaped like any text we did not write, except user mentions (<@U…>), shown as names.
+    body = _MENTION.sub(r"<@\1>", "\n".join(esc(line) for line in summary_lines(view)))
     blocks: list[Block] = [HeaderBlock(text=title[:HEADER_CHARS]), _section(body),
                            _context(f"as of {view.now:%Y-%m-%d %H:%M} UTC · every summary "
                                     "replaces this one" if view.number > 1 else
