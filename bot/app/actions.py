@@ -22,6 +22,7 @@ from bot.app.ports import Store
 from bot.app.slack_ports import ActionRequest, ActionResult
 from bot.domain.actions import ActionRecord, ActionState, Outcome, describe, verdict
 from bot.domain.incident import TimelineEvent
+from bot.domain.redact import redact
 from bot.errors import SegbotError
 
 log = logging.getLogger("segbot.actions")
@@ -146,6 +147,8 @@ class Containment:
                                         action_id=request.proposal_id, values=values)
         except SegbotError as error:
             outcome = Outcome("failed", str(error))
+        # what the far side answered goes to Slack and the store: never a secret
+        outcome = Outcome(outcome.state, redact(outcome.text), outcome.before, outcome.after)
         finished = self.clock()
         verify_at = (finished + self.executor.verify_after(service)
                      if outcome.state == "succeeded" and request.action in VERIFIED

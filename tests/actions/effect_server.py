@@ -31,6 +31,7 @@ class EffectServer:
     requests: list[Seen] = field(default_factory=list)
     effects: list[tuple[str, Any]] = field(default_factory=list)  # (path, body) applied
     flags: dict[str, bool] = field(default_factory=lambda: {"pricing_v4": True})
+    reply: Any = None  # set: the body of a successful answer
     url: str = ""
     _applied: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -95,7 +96,7 @@ def effect_server() -> Iterator[EffectServer]:
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
-            self._answer(200, {"status": "accepted"})
+            self._answer(200, state.reply or {"status": "accepted"})
 
         do_PATCH = do_POST
         do_PUT = do_POST

@@ -143,3 +143,16 @@ def test_verification_says_crash_free_or_still_crashing(contain: Any) -> None:
             "crash-free for 15 minutes since the rollback.",
             "Verification of turn feature flag pricing_v4 off for checkout-api: "
             "still crashing: 1 since the flag was disabled."]
+
+
+def test_what_the_deploy_system_answers_is_redacted(contain: Any) -> None:
+    with effect_server() as server:
+        server.reply = {"status": "ok", "log": "deploying with password=Hunter2Secret "
+                        "token xoxb-1234567890-abcdefghij"}
+        use_case, store, _, incident = contain(config_with(http_actions(server.url)))
+        result = use_case.execute(_request(incident, "r-1"))
+        assert result.ok and "HTTP 200" in result.text
+        record = SqlActionStore(store.engine).get("r-1")
+        assert record is not None
+        for secret in ("Hunter2Secret", "xoxb-1234567890-abcdefghij"):
+            assert secret not in result.text and secret not in record.detail

@@ -39,6 +39,7 @@ class ServedContainment(Containment):
     def stop(self) -> None:
         if self.trigger is not None:
             self.trigger.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def containment(*, config: Config, engine: Engine, store: Store, slack_store: SlackStore,
