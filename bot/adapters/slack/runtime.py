@@ -51,9 +51,6 @@ class SlackRuntime:
         self.flows.start()
         starter = getattr(self.flows.actions, "start", None)
         if starter is not None:  # containment: recover unfinished actions, verify later
-            starter(self.options.poll_interval)
-        starter = getattr(self.flows.actions, "start", None)
-        if starter is not None:  # containment: recover unfinished actions, verify later
             starter(self.options.poll_interval, own_trigger=self.scheduler is None)
         if self.scheduler is not None:
             self.scheduler.start()
