@@ -124,14 +124,14 @@ class SegbotScheduler:
         with self._lock:
             if self.leader or not self.leadership.acquire():
                 return self.leader
-            self.leader = True
-            log.info("scheduler: this process runs the scheduled jobs")
             try:
                 self.sync()
             except Exception as error:  # the store is away: the sync job retries it
                 log.warning("scheduler: jobs not derived from the store yet: %s", error)
                 self._add(self._sync_spec())
             self.scheduler.resume()
+            self.leader = True  # (only now: a leader always has its jobs)
+            log.info("scheduler: this process runs the scheduled jobs")
             return True
 
     def step_down(self) -> None:
