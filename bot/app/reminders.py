@@ -18,13 +18,19 @@ class ReminderPolicy:
     quiet_after: timedelta = timedelta(minutes=60)
     dropin_after: timedelta = timedelta(minutes=30)  # after resolution
     dropin_repeat: timedelta = timedelta(hours=24)
+    forget_after: timedelta = timedelta(days=14)  # resolved and quiet this long: no reminders
 
 
 def run_reminders(*, store: Store, schedule: ScheduleStore, slack: SlackStore,
                   announcer: Announcer, policy: ReminderPolicy, now: datetime) -> list[str]:
     """Post the reminders due now; the keys of those posted."""
     posted: list[str] = []
+    # Only open incidents and those resolved lately need their timeline read.
+    recent = {i.id for i in store.list_incidents(limit=500)
+              if is_open(i.status) or now - i.last_seen <= policy.forget_after}
     for place in slack.places():
+        if place.incident_id not in recent:
+            continue
         detail = store.incident_detail(place.incident_id)
         if detail is None:
             continue
