@@ -135,6 +135,8 @@ class Config(_Model):
     slack: dict[str, Any] = Field(default_factory=dict)
     authorization: dict[Name, list[str]] = Field(default_factory=dict)
     schedule: Schedule = Field(default_factory=Schedule)
+    # Read and checked by the alert intake (bot/adapters/web/server.py): window, label names.
+    alerts: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self) -> Config:

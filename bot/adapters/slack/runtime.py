@@ -191,6 +191,7 @@ def _config(config: Mapping[str, Any]) -> Config:
 
 def ssh_diagnosis(config: Config) -> DiagnosisSetup:
     """Diagnose over SSH with the config's inventory and playbook (as `segbot diagnose`)."""
+    from bot.adapters.metrics import observe_steps
     from bot.adapters.ssh import SshRunner
     from bot.app.diagnose import Inventory, Limits
     from bot.config import load_playbook_file
@@ -213,4 +214,6 @@ def ssh_diagnosis(config: Config) -> DiagnosisSetup:
         connect=connect, inventory=inventory, playbook=load_playbook_file(None, config),
         evidence_dir=Path(d.evidence_dir),
         limits=Limits(run_timeout=d.run_timeout, max_parallel_steps=d.max_sessions,
-                      max_artifact_bytes=d.max_artifact_bytes, max_hosts=d.max_hosts))
+                      max_artifact_bytes=d.max_artifact_bytes, max_hosts=d.max_hosts),
+        observe=lambda diagnosis: observe_steps(
+            (s.step, s.status, s.duration) for s in diagnosis.steps))
