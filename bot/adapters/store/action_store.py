@@ -4,15 +4,14 @@ writer wins), every later move an UPDATE ... WHERE state = 'executing' (compare-
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from sqlalchemy import Engine, exc, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.adapters.store.action_tables import ActionApprovalRow, ContainmentActionRow
-from bot.adapters.store.engine import translate_errors
+from bot.adapters.store.engine import in_transaction
 from bot.adapters.store.tables import OccurrenceRow
 from bot.domain.actions import ActionRecord, ActionState
 
@@ -24,14 +23,8 @@ class SqlActionStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        with (
-            translate_errors(),
-            Session(self.engine, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            yield session
+    def _tx(self) -> AbstractContextManager[Session]:
+        return in_transaction(self.engine)
 
     def begin(self, record: ActionRecord) -> bool:
         """Write the intent (state executing); False if this action id was ever written."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from bot.errors import ConfigError, StoreError
 
@@ -95,3 +96,14 @@ def translate_errors() -> Iterator[None]:
     except exc.SQLAlchemyError as error:
         detail = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise StoreError(f"database error: {type(error).__name__}: {detail}") from error
+
+
+@contextmanager
+def in_transaction(engine: Engine) -> Iterator[Session]:
+    """One session in one transaction, committed on success; errors become StoreError."""
+    with (
+        translate_errors(),
+        Session(engine, expire_on_commit=False) as session,
+        session.begin(),
+    ):
+        yield session

@@ -3,14 +3,13 @@ state and captured messages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, exc, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.adapters.store.engine import translate_errors
+from bot.adapters.store.engine import in_transaction
 from bot.adapters.store.schedule_tables import (
     IncidentSummaryRow,
     ScheduledPostRow,
@@ -32,14 +31,8 @@ class SqlScheduleStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        with (
-            translate_errors(),
-            Session(self.engine, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            yield session
+    def _tx(self) -> AbstractContextManager[Session]:
+        return in_transaction(self.engine)
 
     def claim(self, key: str, *, kind: str, incident_id: int | None, at: datetime) -> bool:
         try:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from sqlalchemy import Engine, exc, select, update
 from sqlalchemy.orm import Session
 
-from bot.adapters.store.engine import translate_errors
+from bot.adapters.store.engine import in_transaction
 from bot.adapters.store.slack_tables import SlackEvidenceRow, SlackPlaceRow, SlackProposalRow
 from bot.app.slack_ports import Place, Proposal, ProposalState
 
@@ -23,14 +22,8 @@ class SqlSlackStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        with (
-            translate_errors(),
-            Session(self.engine, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            yield session
+    def _tx(self) -> AbstractContextManager[Session]:
+        return in_transaction(self.engine)
 
     def place(self, incident_id: int) -> Place | None:
         with self._tx() as s:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.adapters.store.engine import database_url, open_engine, translate_errors
+from bot.adapters.store.engine import database_url, in_transaction, open_engine, translate_errors
 from bot.adapters.store.intake_statements import (
     BUMP_HOST,
     BUMP_INCIDENT,
@@ -180,11 +180,7 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
-        with (
-            translate_errors(),
-            Session(self.engine, expire_on_commit=False) as session,
-            session.begin(),
-        ):
+        with in_transaction(self.engine) as session:
             yield SqlTx(session)
 
     def list_incidents(self, *, limit: int = 200) -> list[Incident]:
