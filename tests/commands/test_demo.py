@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,18 +13,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _leftovers() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("segbot-demo-*")}
-
-
 def test_demo_runs_to_a_postmortem_and_cleans_up(tmp_path: Path) -> None:
     if shutil.which("gdb") is None:
         pytest.skip("the demo's backtrace step needs gdb")
-    before = _leftovers()
     postmortem = tmp_path / "pm.md"
+    scratch = tmp_path / "tmp"  # the demo's own temporary directory, to see it cleaned up
+    scratch.mkdir()
     result = subprocess.run([sys.executable, "-m", "bot", "demo", "-o", str(postmortem)],
                             capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                            check=False)
+                            check=False, env={**os.environ, "TMPDIR": str(scratch)})
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "crash-looping under Restart=always, RestartSec=200ms" in out
@@ -41,7 +38,7 @@ def test_demo_runs_to_a_postmortem_and_cleans_up(tmp_path: Path) -> None:
     after = int(verified.split("verified: ")[1].split(" ")[0])
     crashed_before = int(verified.split(", ")[1].split(" ")[0])
     assert crashed_before >= 3 and after <= 2, verified
-    assert _leftovers() <= before
+    assert list(scratch.iterdir()) == []
 
 
 def test_shipped_binary_matches_the_source() -> None:
