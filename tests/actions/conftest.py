@@ -12,9 +12,6 @@ for helper_dir in (TESTS / "slack", TESTS / "deploy", Path(__file__).resolve().p
         sys.path.insert(0, str(helper_dir))
 
 
-import glob  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
@@ -23,29 +20,10 @@ import pytest  # noqa: E402
 @pytest.fixture
 def local_setup(tmp_path: Path) -> Iterator[tuple[object, object, Path]]:
     """As tests/slack's: the playbook's commands really run here with recorded crash tools."""
-    from slack_harness import LocalRunner, fake_tools
+    from slack_harness import local_diagnosis
 
-    from bot.app.diagnose import Inventory
-    from bot.app.diagnosis_feed import DiagnosisSetup
-    from bot.config import load_playbook_file
-
-    binary = tmp_path / "opt" / "checkout-api"
-    binary.parent.mkdir()
-    shutil.copyfile("/bin/true", binary)
-    binary.chmod(0o755)
-    runner = LocalRunner(fake_tools(tmp_path / "tools", binary))
-    setup = DiagnosisSetup(
-        connect=lambda host: runner,
-        inventory=lambda host, service: Inventory(
-            host=host, service=service, unit="checkout-api.service", binary=str(binary),
-            user="segbot", sudo=False),
-        playbook=load_playbook_file(), evidence_dir=tmp_path / "evidence")
-    before = set(glob.glob("/var/tmp/segbot-checkout-api-*.core"))
-    try:
-        yield setup, runner, binary
-    finally:
-        for left in set(glob.glob("/var/tmp/segbot-checkout-api-*.core")) - before:
-            os.unlink(left)
+    with local_diagnosis(tmp_path) as found:
+        yield found
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

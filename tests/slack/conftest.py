@@ -3,20 +3,15 @@ tests/store do); `local_bot` is segbot serving Slack with a local host running t
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_harness import LocalRunner, Running, fake_tools, running_bot
+from slack_harness import LocalRunner, Running, local_diagnosis, running_bot
 from store.databases import BACKENDS, fresh_database
 
-from bot.app.diagnose import Inventory
 from bot.app.diagnosis_feed import DiagnosisSetup
-from bot.config import load_playbook_file
 
 
 @pytest.fixture(params=BACKENDS)
@@ -43,25 +38,9 @@ def config(binary: Path, evidence: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def local_setup(tmp_path: Path) -> Iterator[tuple[DiagnosisSetup, LocalRunner, Path]]:
-    """A diagnosis that really runs the playbook's commands here, with recorded crash tools
-    (see slack_harness.fake_tools); yields (setup, runner, the service's binary)."""
-    binary = tmp_path / "opt" / "checkout-api"
-    binary.parent.mkdir()
-    shutil.copyfile("/bin/true", binary)
-    binary.chmod(0o755)
-    runner = LocalRunner(fake_tools(tmp_path / "tools", binary))
-    setup = DiagnosisSetup(
-        connect=lambda host: runner,
-        inventory=lambda host, service: Inventory(
-            host=host, service=service, unit="checkout-api.service", binary=str(binary),
-            user="segbot", sudo=False),
-        playbook=load_playbook_file(), evidence_dir=tmp_path / "evidence")
-    before = set(glob.glob("/var/tmp/segbot-checkout-api-*.core"))
-    try:
-        yield setup, runner, binary
-    finally:  # the playbook extracts cores to /var/tmp, as on a real host
-        for left in set(glob.glob("/var/tmp/segbot-checkout-api-*.core")) - before:
-            os.unlink(left)
+    """A diagnosis that really runs the playbook's commands here (slack_harness)."""
+    with local_diagnosis(tmp_path) as found:
+        yield found
 
 
 @pytest.fixture

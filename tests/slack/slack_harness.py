@@ -223,3 +223,32 @@ class LocalRunner:
 
     def close(self) -> None:
         pass
+
+
+@contextmanager
+def local_diagnosis(tmp_path: Path) -> Iterator[tuple[DiagnosisSetup, LocalRunner, Path]]:
+    """A diagnosis that really runs the playbook's commands here, with recorded crash tools
+    (see fake_tools); yields (setup, runner, the service's binary). The playbook extracts
+    cores to /var/tmp, as on a real host: the ones it left are removed afterwards."""
+    import glob
+
+    from bot.app.diagnose import Inventory
+    from bot.config import load_playbook_file
+
+    binary = tmp_path / "opt" / "checkout-api"
+    binary.parent.mkdir()
+    shutil.copyfile("/bin/true", binary)
+    binary.chmod(0o755)
+    runner = LocalRunner(fake_tools(tmp_path / "tools", binary))
+    setup = DiagnosisSetup(
+        connect=lambda host: runner,
+        inventory=lambda host, service: Inventory(
+            host=host, service=service, unit="checkout-api.service", binary=str(binary),
+            user="segbot", sudo=False),
+        playbook=load_playbook_file(), evidence_dir=tmp_path / "evidence")
+    before = set(glob.glob("/var/tmp/segbot-checkout-api-*.core"))
+    try:
+        yield setup, runner, binary
+    finally:
+        for left in set(glob.glob("/var/tmp/segbot-checkout-api-*.core")) - before:
+            os.unlink(left)
