@@ -143,6 +143,11 @@ def test_each_action_from_a_click_against_the_lab(lab_host_factory: Any,
             assert f"RestartUSec {before} -> 30s" in answers(bot, "U0BOB")[-1]
             assert "RestartSec=30s" in host.run(["cat", DROPIN], check=True).stdout
             assert _show(host, "RestartUSec") == "30s"
+            # ... and flapping is capped: 5 starts in 20 x 30 s
+            assert (_show(host, "StartLimitBurst"), _show(host, "StartLimitIntervalUSec")) == \
+                ("5", "10min")
+            assert "StartLimitBurst ? -> 5" not in answers(bot, "U0BOB")[-1]
+            assert "StartLimitBurst" in answers(bot, "U0BOB")[-1]
 
             # ... and its revert button restores it
             emulator.wait_for(lambda: "restart_delay_revert" in buttons(report(bot)[2]), 20)

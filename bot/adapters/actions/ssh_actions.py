@@ -90,9 +90,11 @@ class SshActions:
                 after = self._show(runner, entry.unit)
             finally:
                 runner.close()
-            change = (f"RestartUSec {before.get('RestartUSec', '?')} -> "
-                      f"{after.get('RestartUSec', '?')}, NRestarts {before.get('NRestarts', '?')}"
-                      f" -> {after.get('NRestarts', '?')}")
+            change = ", ".join(
+                f"{key} {before.get(key, '?')} -> {after.get(key, '?')}"
+                for key in ("RestartUSec", "StartLimitIntervalUSec", "StartLimitBurst",
+                            "NRestarts")
+                if key in before or key in after or key in {"RestartUSec", "NRestarts"})
             if result.exit_status != 0:
                 states.append("failed")
                 why = " ".join((result.stderr or result.stdout).split())[:200]
@@ -102,7 +104,7 @@ class SshActions:
             note = ""
             if core_capture_off(after) and not clear:
                 note = (" — core capture is off (LimitCORE=0): set LimitCORE=infinity for the "
-                        "unit; the host helper only writes RestartSec")
+                        "unit; the host helper does not change core limits")
             texts.append(f"{host}: {change}{note}")
         text = "; ".join(texts) or "no host"
         if states and all(s == "succeeded" for s in states):
