@@ -167,6 +167,7 @@ def containment_rules(config: Config, host: str | None) -> list[str]:
     for unit in dict.fromkeys(units):
         rules += [
             rule([HELPER, "set", unit, _DELAY]),
+            rule([HELPER, "set", unit, _DELAY, "core"]),
             rule([HELPER, "clear", unit]),
             rule([SYSTEMCTL, "reset-failed", unit]),
             rule([SYSTEMCTL, "restart", unit]),

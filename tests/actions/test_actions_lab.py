@@ -132,7 +132,13 @@ def test_each_action_from_a_click_against_the_lab(lab_host_factory: Any,
                                                                    "flag": "pricing_v4"})}
 
             # restart_delay: the confirm dialog shows the current values; the drop-in is
-            # really written and systemd really changed
+            # really written and systemd really changed. Core capture is turned off first
+            # (an admin's drop-in, sorted before segbot's): the action turns it back on.
+            host.run(["sh", "-c", "mkdir -p /etc/systemd/system/checkout-api.service.d && "
+                      "printf '[Service]\\nLimitCORE=0\\n' > "
+                      "/etc/systemd/system/checkout-api.service.d/00-nocore.conf && "
+                      "systemctl daemon-reload"], check=True)
+            assert _show(host, "LimitCORE") == "0"
             before = _show(host, "RestartUSec")
             emulator.wait_for(lambda: "RestartUSec=" in str(
                 buttons(report(bot)[2])["restart_delay"].get("confirm")), 20)
@@ -148,6 +154,8 @@ def test_each_action_from_a_click_against_the_lab(lab_host_factory: Any,
                 ("5", "10min")
             assert "StartLimitBurst ? -> 5" not in answers(bot, "U0BOB")[-1]
             assert "StartLimitBurst" in answers(bot, "U0BOB")[-1]
+            assert _show(host, "LimitCORE") == "infinity"
+            assert "LimitCORE 0 -> infinity" in answers(bot, "U0BOB")[-1]
 
             # ... and its revert button restores it
             emulator.wait_for(lambda: "restart_delay_revert" in buttons(report(bot)[2]), 20)

@@ -40,10 +40,19 @@ def test_set_then_clear() -> None:
         f"{h} clear checkout-api.service >/dev/null || exit 13\n")
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "[Service]\nRestartSec=30s\n" in out
+    assert "[Unit]\nStartLimitIntervalSec=600s\nStartLimitBurst=5\n[Service]\nRestartSec=30s\n" \
+        in out
+    assert "LimitCORE" not in out
     assert "mode=644 owner=root" in out
     assert "RestartSec=45s\n1\n" in out  # replaced in place, no temp file left behind
     assert out.rstrip().endswith("dir-gone")
+
+
+def test_core_limit_only_when_asked() -> None:
+    h = shlex.quote(str(HELPER))
+    done = _in_namespace(f"{h} set checkout-api.service 30 core >/dev/null && cat {DROPIN}\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith("RestartSec=30s\nLimitCORE=infinity\n")
 
 
 def test_clear_keeps_other_dropins() -> None:
@@ -74,6 +83,8 @@ def test_clear_keeps_other_dropins() -> None:
     ["set", "checkout-api.service", "1s"],
     ["set", "checkout-api.service"],
     ["set", "checkout-api.service", "30", "x"],
+    ["set", "checkout-api.service", "30", "core", "x"],
+    ["set", "checkout-api.service", "30", "Core"],
     ["clear", "checkout-api.service", "x"],
     ["remove", "checkout-api.service"],
     [],

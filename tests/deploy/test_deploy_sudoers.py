@@ -126,6 +126,7 @@ def test_real_sudo_allows_containment_for_configured_units_only(
     allowed = [
         f"sudo -n {HELPER} set checkout-api.service 30",
         f"sudo -n {HELPER} set checkout-api.service 3600",
+        f"sudo -n {HELPER} set checkout-api.service 30 core",
         f"sudo -n {HELPER} clear checkout-api.service",
         "sudo -n systemctl daemon-reload",
         "sudo -n systemctl reset-failed checkout-api.service",
@@ -134,6 +135,7 @@ def test_real_sudo_allows_containment_for_configured_units_only(
     refused = [
         f"sudo -n {HELPER} set checkout-api.service 99999",
         f"sudo -n {HELPER} set checkout-api.service 30 extra",
+        f"sudo -n {HELPER} set checkout-api.service 30 core extra",
         f"sudo -n {HELPER} set 'checkout-api.service 30'x",
         f"sudo -n {HELPER} set ssh.service 30",
         f"sudo -n {HELPER} set pgbouncer.service 30",  # no restart_delay action configured

@@ -63,17 +63,22 @@ class RecordedHost:
 
     def __init__(self) -> None:
         self.restart = "200ms"
+        self.core = "0"
         self.commands: list[str] = []
 
     def run(self, command: str, *, timeout: float) -> CommandResult:
         self.commands.append(command)
         if command.startswith("systemctl show"):
-            return CommandResult(f"RestartUSec={self.restart}\nNRestarts=37\nLimitCORE=0\n"
+            return CommandResult(f"RestartUSec={self.restart}\nNRestarts=37\n"
+                                 f"LimitCORE={self.core}\n"
                                  "ActiveState=activating\nSubState=auto-restart\n", "", 0, 0.01)
         for step in command.split(" && "):
             words = shlex.split(step)
-            if "restart-delay" in step and words[-3] == "set":
-                self.restart = f"{words[-1]}s"
+            if "restart-delay" in step and "set" in words:
+                seconds = words[words.index("set") + 2]
+                self.restart = f"{seconds}s"
+                if words[-1] == "core":  # `restart-delay set UNIT N core`
+                    self.core = "infinity"
         return CommandResult("", "", 0, 0.01)
 
     def fetch(self, remote: str, local: Path, *, max_bytes: int, timeout: float) -> Fetched:

@@ -68,11 +68,6 @@ class SshActions:
         texts, states = [], []
         for host in self._hosts(service, target):
             sudo = self._sudo(host)
-            steps = ([f"{sudo}{spec.helper} clear {unit}"] if clear
-                     else [f"{sudo}{spec.helper} set {unit} {spec.seconds}"])
-            steps.append(f"{sudo}systemctl daemon-reload")
-            if spec.restart and not clear:
-                steps += [f"{sudo}systemctl reset-failed {unit}", f"{sudo}systemctl restart {unit}"]
             try:
                 runner = self.connect(host)
             except SegbotError as error:
@@ -81,6 +76,14 @@ class SshActions:
                 continue
             try:
                 before = self._show(runner, entry.unit)
+                # Cores are evidence: a unit found with LimitCORE=0 gets LimitCORE=infinity too.
+                core = " core" if not clear and core_capture_off(before) else ""
+                steps = ([f"{sudo}{spec.helper} clear {unit}"] if clear
+                         else [f"{sudo}{spec.helper} set {unit} {spec.seconds}{core}"])
+                steps.append(f"{sudo}systemctl daemon-reload")
+                if spec.restart and not clear:
+                    steps += [f"{sudo}systemctl reset-failed {unit}",
+                              f"{sudo}systemctl restart {unit}"]
                 try:
                     result = runner.run(" && ".join(steps), timeout=60)
                 except SegbotError as error:
@@ -93,7 +96,7 @@ class SshActions:
             change = ", ".join(
                 f"{key} {before.get(key, '?')} -> {after.get(key, '?')}"
                 for key in ("RestartUSec", "StartLimitIntervalUSec", "StartLimitBurst",
-                            "NRestarts")
+                            "LimitCORE", "NRestarts")
                 if key in before or key in after or key in {"RestartUSec", "NRestarts"})
             if result.exit_status != 0:
                 states.append("failed")
@@ -103,8 +106,8 @@ class SshActions:
             states.append("succeeded")
             note = ""
             if core_capture_off(after) and not clear:
-                note = (" — core capture is off (LimitCORE=0): set LimitCORE=infinity for the "
-                        "unit; the host helper does not change core limits")
+                note = (" — core capture is still off (LimitCORE=0): the unit needs "
+                        "LimitCORE=infinity")
             texts.append(f"{host}: {change}{note}")
         text = "; ".join(texts) or "no host"
         if states and all(s == "succeeded" for s in states):
