@@ -5,21 +5,17 @@ says "outcome unknown" in the incident's channel once, and never calls the deplo
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 from effect_server import EffectServer, effect_server
+from serve_process import segbot_serve
 from slack_emulator import Channel, SlackEmulator, running_emulator
-from slack_harness import BOT_TOKEN, SECRET, free_port, signed_headers
+from slack_harness import BOT_TOKEN, SECRET, signed_headers
 
 from bot.adapters.store import open_store
 from bot.adapters.store.slack_store import SqlSlackStore
@@ -42,35 +38,6 @@ def _config(path: Path, url: str) -> Path:
         "authorization": {"rollback": ["U0BOB"]},
     }))
     return path
-
-
-@contextmanager
-def _serve(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--port", str(port)],
-            env={**os.environ, **env}, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def _click(url: str, proposal_id: str, emulator: SlackEmulator) -> None:
@@ -123,14 +90,14 @@ def test_sigkill_between_intent_and_result(tmp_path: Path) -> None:
                "SEGBOT_DATABASE_URL": database, "SLACK_BOT_TOKEN": BOT_TOKEN,
                "SLACK_SIGNING_SECRET": SECRET, "SEGBOT_SLACK_API_URL": emulator.url,
                "SEGBOT_ALERT_TOKEN": "t"}
-        with _serve(env, log) as (url, process):
+        with segbot_serve(env, log) as (url, process):
             _click(url, "kill-me-1", emulator)
             emulator.wait_for(lambda: _posts(server) == 1, 30)  # intent written, call made
             process.send_signal(signal.SIGKILL)
             process.wait(10)
         assert _unknown(emulator) == []
         for _ in range(2):  # restarted, and restarted again
-            with _serve(env, log) as (url, _):
+            with segbot_serve(env, log) as (url, _):
                 emulator.wait_for(lambda: len(_unknown(emulator)) >= 1, 30)
                 _click(url, "kill-me-1", emulator)  # and the button clicked again
                 emulator.wait_for(lambda: any("already" in e.get("text", "")

@@ -5,22 +5,20 @@ at most once, numbered without a repeat."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
+from serve_process import start_serve
 from slack_emulator import SlackEmulator
-from slack_harness import BOT_TOKEN, SECRET, free_port
+from slack_harness import BOT_TOKEN, SECRET
 from store.databases import fresh_database
 
 from bot.adapters.store import open_store
@@ -47,25 +45,11 @@ def _serve(tmp: Path, name: str, url: str, emulator: SlackEmulator) -> subproces
                                       "hosts": ["node-17"]}},
         "schedule": {"summary_minutes": 0.05, "summary_mode": "thread", "sync_seconds": 0.5,
                      "leader_seconds": 0.3, "quiet_minutes": 600}}))
-    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-           "SEGBOT_SLACK_API_URL": emulator.url, "SEGBOT_DATABASE_URL": url}
-    env.pop("SLACK_APP_TOKEN", None)
-    port = free_port()
-    log = (tmp / f"{name}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--config", str(config), "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, (tmp / f"{name}.log").read_text()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "segbot serve did not come up"
-        time.sleep(0.1)
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+           "SEGBOT_SLACK_API_URL": emulator.url, "SEGBOT_DATABASE_URL": url,
+           "SLACK_APP_TOKEN": None}
+    _, process = start_serve(env, tmp / f"{name}.log", ["--config", str(config)])
+    return process
 
 
 def _numbers(emulator: SlackEmulator) -> list[int]:

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import httpx
 import uvicorn
 from slack_emulator import SlackEmulator, running_emulator
+from web.server import free_port
 
 from bot.adapters.slack.runtime import SlackRuntime, slack_runtime
 from bot.adapters.store import open_store
@@ -39,14 +40,6 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SECRETS = ("Hunter2Secret", "xoxp-1234567890-abcdefghij")
 SECRET_LINE = (f"connecting to postgres://checkout:{SECRETS[0]}@db-1/orders "
                f"slack_token={SECRETS[1]}")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def signed_headers(body: str, *, secret: str = SECRET, timestamp: int | None = None,

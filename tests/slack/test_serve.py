@@ -3,9 +3,6 @@ request verified with the signing secret; wrong signatures and stale timestamps 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +11,9 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import yaml
+from serve_process import segbot_serve
 from slack_emulator import SlackEmulator, running_emulator
-from slack_harness import BOT_TOKEN, SECRET, free_port, signed_headers
+from slack_harness import BOT_TOKEN, SECRET, signed_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,31 +28,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Slac
                                       "binary": "/opt/checkout/bin/checkout-api",
                                       "hosts": ["node-17"]}}}))
     with running_emulator() as emulator:
-        port = free_port()
-        env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-               "SEGBOT_SLACK_API_URL": emulator.url, "XDG_DATA_HOME": str(tmp / "data")}
-        env.pop("SLACK_APP_TOKEN", None)
-        log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - closed below
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--config", str(config), "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, (tmp / "serve.log").read_text()
-                try:
-                    if httpx.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "segbot serve did not come up"
-                time.sleep(0.1)
+        env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+               "SEGBOT_SLACK_API_URL": emulator.url, "XDG_DATA_HOME": str(tmp / "data"),
+               "SLACK_APP_TOKEN": None}
+        with segbot_serve(env, tmp / "serve.log", ["--config", str(config)]) as (url, _):
             yield url, emulator
-        finally:
-            process.terminate()
-            process.wait(20)
-            log.close()
 
 
 def _body(text: str) -> str:

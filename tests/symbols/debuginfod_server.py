@@ -7,7 +7,6 @@ import http.server
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -17,12 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from web.server import free_port
 
 
 @contextmanager

@@ -6,64 +6,27 @@ Alertmanager posts them (several alerts per webhook, re-sent when not acknowledg
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from serve_process import segbot_serve
 from sqlalchemy import text
 
 from bot.adapters.store import open_store
 from bot.domain.alerts import dedup_key, parse_time
 from web.payloads import am_alert, am_webhook
-from web.server import TOKEN, free_port
+from web.server import TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ALERTS, HOSTS, PER_WEBHOOK, SENDERS = 10_000, 20, 5, 8
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
-
-
-@contextmanager
-def segbot_serve(
-    env: Mapping[str, str], log: Path
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env={**os.environ, **env}, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"segbot serve did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def _webhooks() -> list[list[dict[str, Any]]]:
