@@ -13,6 +13,7 @@ Then 1 host vs 8 hosts diagnosed in parallel.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -174,6 +175,21 @@ def baseline(
     return time.monotonic() - start
 
 
+LAB_CPU = Path("/sys/fs/cgroup/unified") / cgroups.LAB_GROUP / "cpu.stat"
+
+
+def _lab_cpu() -> float:
+    """CPU seconds used so far by every lab host (systemd, sshd, the commands), or NaN."""
+    try:
+        usage = next(
+            line.split()[1] for line in LAB_CPU.read_text().splitlines()
+            if line.startswith("usage_usec ")
+        )
+    except (OSError, StopIteration):
+        return float("nan")
+    return int(usage) / 1e6
+
+
 def _cpu_jiffies() -> tuple[int, int]:
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -207,9 +223,13 @@ def main() -> None:
             ssh.open_master()
             master = time.monotonic() - start
             walls, remotes, seqs, pars = [], [], [], []
+            host_cpu = own_cpu = 0.0
             try:  # interleaved, so that the shared machine's load hits both alike
                 for i in range(args.runs):
+                    lab0, own0 = _lab_cpu(), time.process_time()
                     wall_i, remote_i, diagnoses = segbot(one, book, work / f"one-{i}")
+                    host_cpu += _lab_cpu() - lab0
+                    own_cpu += time.process_time() - own0
                     walls.append(wall_i)
                     remotes.append(remote_i)
                     diagnosis = diagnoses[0]
@@ -239,6 +259,15 @@ def main() -> None:
                 f"ratio segbot / OpenSSH 8 at a time: {wall / par:.2f} (warm master), "
                 f"{wall / (par + master):.2f} (cold); segbot / OpenSSH sequential: "
                 f"{wall / seq:.2f} (warm), {wall / (seq + master):.2f} (cold)"
+            )
+            host_cpu, own_cpu = host_cpu / args.runs, own_cpu / args.runs
+            cores = os.cpu_count() or 1
+            floor = 8 * (host_cpu + own_cpu) / cores
+            print(
+                f"CPU of one host's diagnosis: {host_cpu:.3f} s on the lab host (sshd, sudo, the "
+                f"commands) + {own_cpu:.3f} s in segbot; 8 such hosts sharing this machine's "
+                f"{cores} cores need at least {floor:.3f} s = {floor / wall:.2f}x one host's wall "
+                f"time, whatever runs them"
             )
             busy0, total0 = _cpu_jiffies()
             cpu0 = time.process_time()

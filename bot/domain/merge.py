@@ -115,44 +115,43 @@ def _compatible(one: CrashEvidence, other: CrashEvidence) -> bool:
     return unit_ok and signal_ok
 
 
-def _first(group: list[CrashEvidence], name: str) -> Any:
-    return next((getattr(g, name) for g in group if getattr(g, name) is not None), None)
+_FIELDS = (
+    "signal",
+    "time",
+    "host",
+    "process",
+    "executable",
+    "unit",
+    "trap",
+    "fault_address",
+    "ip",
+    "sp",
+    "error_code",
+    "module",
+    "module_base",
+    "module_size",
+    "file_offset",
+    "build_id",
+    "code",
+    "command_line",
+    "corefile",
+    "uptime_seconds",
+)
 
 
 def _combine(group: list[CrashEvidence], mappings: Sequence[Mapping]) -> Crash:
-    def pick(name: str) -> Any:
-        return _first(group, name)
-
     kernel = next((g for g in group if g.source == "kernel"), None)
+    # Each field from the first source (in _ORDER) that knows it.
+    values: dict[str, Any] = {}
+    for item in group:
+        for name in _FIELDS:
+            if values.get(name) is None:
+                values[name] = getattr(item, name)
     # coredumpctl knows the process id; the kernel and gdb print the faulting thread's id.
-    pid = next((g.pid for g in group if g.source == "coredump" and g.pid), pick("pid"))
+    pid = next((g.pid for g in group if g.source == "coredump" and g.pid),
+               next((g.pid for g in group if g.pid is not None), None))
     thread = next((g.crashing_thread for g in group if g.crashing_thread),
                   kernel.pid if kernel else None)
-    values = {
-        name: pick(name)
-        for name in (
-            "signal",
-            "time",
-            "host",
-            "process",
-            "executable",
-            "unit",
-            "trap",
-            "fault_address",
-            "ip",
-            "sp",
-            "error_code",
-            "module",
-            "module_base",
-            "module_size",
-            "file_offset",
-            "build_id",
-            "code",
-            "command_line",
-            "corefile",
-            "uptime_seconds",
-        )
-    }
     crash = Crash(
         sources=tuple(dict.fromkeys(g.source for g in group)),
         pid=pid,

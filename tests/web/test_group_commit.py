@@ -3,6 +3,7 @@ down; every request gets its own result, and only after its group's work returne
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -56,3 +57,29 @@ def test_stopped_committer_refuses() -> None:
     committer.stop()
     with pytest.raises(RuntimeError):
         committer.submit(1).result(1)
+
+
+def test_waiters_on_an_event_loop_get_their_own_results_and_errors() -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def work(items: Sequence[int]) -> list[int]:
+        entered.set()
+        release.wait(5)
+        if 13 in items:
+            raise ValueError("unlucky")
+        return [i * 10 for i in items]
+
+    committer: GroupCommitter[int, int] = GroupCommitter(work)
+    committer.start()
+
+    async def storm() -> list[int | str]:
+        first = committer.submit_async(0)
+        await asyncio.to_thread(entered.wait, 5)
+        waiting = [committer.submit_async(i) for i in range(1, 21)]
+        release.set()
+        outcomes = await asyncio.gather(first, *waiting, return_exceptions=True)
+        return [o if isinstance(o, int) else str(o) for o in outcomes]
+
+    outcomes = asyncio.run(storm())
+    committer.stop()
+    assert outcomes == [i * 10 if i != 13 else "unlucky" for i in range(21)]

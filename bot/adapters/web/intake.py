@@ -22,6 +22,11 @@ from bot.errors import StoreError
 ACK_TIMEOUT = 30.0
 
 
+def _expire(future: asyncio.Future[IntakeResult]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -63,15 +68,19 @@ class Intake:
 
         Waits for the writer thread's commit without holding a worker thread.
         """
-        future = self._committer.submit(occurrences)
+        future = self._committer.submit_async(occurrences)
+        # One timer per request, not asyncio.wait_for's task-and-timer machinery.
+        timer = asyncio.get_running_loop().call_later(ACK_TIMEOUT, _expire, future)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), ACK_TIMEOUT)
+            return await future
         except StoreError:
             raise
         except TimeoutError:
             raise StoreError("the store did not commit in time") from None
         except Exception as error:
             raise StoreError(f"intake failed: {type(error).__name__}: {error}") from error
+        finally:
+            timer.cancel()
 
     def _work(self, requests: Sequence[list[Occurrence]]) -> Sequence[IntakeResult]:
         outcome = ingest(
