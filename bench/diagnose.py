@@ -175,19 +175,18 @@ def baseline(
     return time.monotonic() - start
 
 
-LAB_CPU = Path("/sys/fs/cgroup/unified") / cgroups.LAB_GROUP / "cpu.stat"
-
-
-def _lab_cpu() -> float:
-    """CPU seconds used so far by every lab host (systemd, sshd, the commands), or NaN."""
-    try:
-        usage = next(
-            line.split()[1] for line in LAB_CPU.read_text().splitlines()
-            if line.startswith("usage_usec ")
-        )
-    except (OSError, StopIteration):
-        return float("nan")
-    return int(usage) / 1e6
+def _host_cpu(host: LabHost) -> float:
+    """CPU seconds a lab host has used so far (systemd, sshd, sudo, the commands), or NaN."""
+    for path in host.cgroup_paths:
+        try:
+            stat = (path / "cpu.stat").read_text()
+        except OSError:
+            continue  # a v1 hierarchy: no cpu.stat
+        usage = next((line.split()[1] for line in stat.splitlines()
+                      if line.startswith("usage_usec ")), None)
+        if usage is not None:
+            return int(usage) / 1e6
+    return float("nan")
 
 
 def _cpu_jiffies() -> tuple[int, int]:
@@ -212,8 +211,8 @@ def main() -> None:
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
             hosts = list(pool.map(lambda i: made(f"bench-diag-{i}"), range(8)))
-        for host in hosts:
-            host.wait_for_crashes(1, timeout=60)
+        for host in hosts:  # measured on quiet hosts: eight crash loops would share the CPUs
+            host.wait_for_crash_loop_end()
         with tempfile.TemporaryDirectory() as scratch:
             work = Path(scratch)
             one = hosts[:1]
@@ -226,9 +225,9 @@ def main() -> None:
             host_cpu = own_cpu = 0.0
             try:  # interleaved, so that the shared machine's load hits both alike
                 for i in range(args.runs):
-                    lab0, own0 = _lab_cpu(), time.process_time()
+                    lab0, own0 = _host_cpu(hosts[0]), time.process_time()
                     wall_i, remote_i, diagnoses = segbot(one, book, work / f"one-{i}")
-                    host_cpu += _lab_cpu() - lab0
+                    host_cpu += _host_cpu(hosts[0]) - lab0
                     own_cpu += time.process_time() - own0
                     walls.append(wall_i)
                     remotes.append(remote_i)
@@ -278,6 +277,10 @@ def main() -> None:
                 fleets.append(diagnoses)
             busy1, total1 = _cpu_jiffies()
             eight_wall = statistics.median(eight)
+            troubles = sorted({f"{d.host}/{o.step}: {o.status} {o.reason}" for fleet in fleets
+                               for d in fleet for o in d.steps if o.status != "ok"})
+            if troubles:
+                print("  not ok in the 8-host runs: " + "; ".join(troubles))
             print(
                 f"segbot, 8 hosts in parallel: {eight_wall:.3f} s median of {args.runs}; "
                 f"ratio 8 hosts / 1 host: {eight_wall / wall:.2f}"

@@ -1,8 +1,11 @@
 """The SSH CommandRunner (paramiko): pinned host keys, deadlines everywhere, capped output.
 
 One TCP connection per host, opened eagerly, reused for every step and replaced when it dies.
-Each command gets its own channel, opened, run, read and closed by one thread (paramiko loses
-the connection when a stdin EOF from another thread races the channel close). At most
+Each command gets its own channel, opened, run, read and closed by one thread. No end-of-input
+is ever sent: paramiko sends an EOF outside its channel lock, so a command that ends at once can
+have its channel closed (by paramiko's transport thread answering sshd's close) before that
+EOF leaves, and sshd drops the whole connection for an "ieof packet referred to nonexistent
+channel"; commands read /dev/null instead. At most
 `max_sessions` channels are open at once (sshd refuses more than MaxSessions, 10 by default);
 extra steps wait for a slot, and a refused channel open is retried until the deadline.
 """
@@ -179,7 +182,7 @@ class SshRunner:
     def wrap(self, command: str, timeout: float) -> str:
         """The remote command: bounded on the host itself, so nothing outlives its deadline."""
         return (f"timeout -k {self.kill_after:g} {max(timeout, 0.1):.1f} "
-                f"sh -c {shlex.quote(command)}")
+                f"sh -c {shlex.quote(command)} </dev/null")
 
     def run(self, command: str, *, timeout: float) -> CommandResult:
         start = time.monotonic()
@@ -190,7 +193,6 @@ class SshRunner:
     def _drain(self, channel: paramiko.Channel, wrapped: str, start: float, timeout: float,
                deadline: float) -> CommandResult:
         channel.exec_command(wrapped)
-        channel.shutdown_write()  # no stdin, ever; sent from this thread before any read
         out, err = bytearray(), bytearray()
         truncated = timed_out = False
         fd = channel.fileno()

@@ -152,6 +152,40 @@ def test_more_concurrent_commands_than_max_sessions_queue(sshd: Sshd) -> None:
     assert runner.connections == 1
 
 
+def test_quick_commands_on_concurrent_channels_keep_the_connection(sshd: Sshd) -> None:
+    """Commands that end at once, eight at a time: sshd drops the connection if an end-of-input
+    reaches it after it has freed the channel (seen on 8 busy lab hosts)."""
+    runner = SshRunner(target_for(sshd))
+    errors: list[BaseException] = []
+
+    def burst() -> None:
+        for _ in range(6):
+            try:
+                if runner.run("true", timeout=10).exit_status != 0:
+                    errors.append(AssertionError("exit status"))
+            except BaseException as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=burst) for _ in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    finally:
+        runner.close()
+    assert errors == [] and runner.connections == 1, (errors[:3], runner.connections)
+
+
+def test_a_command_reading_stdin_gets_end_of_input(sshd: Sshd) -> None:
+    runner = SshRunner(target_for(sshd))
+    try:
+        result = runner.run("cat; echo read-all", timeout=5)
+    finally:
+        runner.close()
+    assert result.stdout == "read-all\n" and not result.timed_out
+
+
 def test_dead_connection_is_replaced(sshd: Sshd) -> None:
     runner = SshRunner(target_for(sshd))
     try:

@@ -95,6 +95,20 @@ class LabHost:
                 )
             time.sleep(0.25)
 
+    def wait_for_crash_loop_end(self, timeout: float = 60.0) -> int:
+        """Wait until the crash loop is over (the unit hit its start limit) and its last core
+        is stored; return the number of cores. Benchmarks measure a quiet host this way."""
+        deadline = time.monotonic() + timeout
+        last = -1
+        while time.monotonic() < deadline:
+            state = self.run(["systemctl", "show", "-P", "ActiveState", "checkout-api"]).stdout
+            count = self.wait_for_crashes(1, timeout=max(1.0, deadline - time.monotonic()))
+            if state.strip() == "failed" and count == last:
+                return count
+            last = count if state.strip() == "failed" else -1
+            time.sleep(1.0)
+        raise TimeoutError(f"lab host {self.name}: crash loop still running after {timeout}s")
+
     # -- what a client needs ----------------------------------------------------------------
 
     def ssh_argv(self, *command: str) -> list[str]:
