@@ -231,8 +231,11 @@ def checked_name(text: str, what: str) -> str:
     return text
 
 
-def default_playbook_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "playbooks" / "segfault.yaml"
+def default_playbook_path(name: str = "segfault.yaml") -> Path:
+    """The shipped playbook: inside the installed package, else in the source checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "playbooks" / name  # placed there by setup.py's build step
+    return packaged if packaged.is_file() else here.parent / "playbooks" / name
 
 
 def load_playbook_file(explicit: Path | None = None, config: Config | None = None) -> Playbook:

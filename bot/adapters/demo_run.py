@@ -25,6 +25,7 @@ from bot.adapters.store import open_store
 from bot.app.diagnose import HostDiagnosis, Inventory, diagnose_host
 from bot.app.incidents import ingest, record_event
 from bot.app.report_view import Button, Decision, HostProgress, ReportView
+from bot.config import default_playbook_path
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import TimelineEvent
 from bot.domain.playbook import load_playbook
@@ -38,7 +39,7 @@ UNIT = "checkout-api.service"
 FIRST_CRASHES = 3
 SLOW_RESTART_USEC = 2_000_000
 VERIFY_SECONDS = 4.0
-PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "demo.yaml"
+PLAYBOOK = default_playbook_path("demo.yaml")
 
 Say = Callable[[str], None]
 

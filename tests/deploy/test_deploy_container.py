@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
@@ -162,9 +161,9 @@ def test_entrypoint_serves_and_the_healthcheck_command_sees_it(tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_build_stage_install_finds_the_playbook(tmp_path: Path) -> None:
-    """The build stage's `pip install .` (not editable) plus its playbook step, run here into a
-    target directory: the installed package then loads its default playbook."""
+def test_an_installed_package_carries_its_playbooks(tmp_path: Path) -> None:
+    """`pip install .` (the build stage, a VM) puts playbooks/ inside the package; the build
+    stage's own check (its RUN that loads the playbook) then passes, run from elsewhere."""
     site = tmp_path / "site"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
@@ -172,15 +171,17 @@ def test_build_stage_install_finds_the_playbook(tmp_path: Path) -> None:
     if install.returncode != 0 and re.search(r"(?i)connection|resolve|network", install.stderr):
         pytest.skip(f"no package index for the build backend: {install.stderr[-200:]}")
     assert install.returncode == 0, install.stderr
-    step = next(a for w, a in _instructions() if w == "RUN" and "default_playbook_path" in a)
+    shipped = sorted(p.name for p in (REPO / "playbooks").glob("*.yaml"))
+    assert sorted(p.name for p in (site / "bot" / "playbooks").glob("*.yaml")) == shipped
+    step = next(a for w, a in _instructions() if w == "RUN" and "load_playbook_file" in a)
     step = step.replace("/opt/segbot/bin/python", shlex.quote(sys.executable))
     step = step.replace("/opt/segbot/bin/segbot --help",
                         f"{shlex.quote(sys.executable)} -m bot --help")
-    src = tmp_path / "src"  # the build stage's WORKDIR: COPY playbooks ./playbooks
-    shutil.copytree(REPO / "playbooks", src / "playbooks")
     env = {**os.environ, "PYTHONPATH": str(site)}
-    done = subprocess.run(["sh", "-c", step], cwd=src, env=env, capture_output=True,
+    done = subprocess.run(["sh", "-c", step], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    placed = list(site.glob("playbooks/*.yaml"))
-    assert [p.name for p in placed] == [p.name for p in (REPO / "playbooks").glob("*.yaml")]
+    where = subprocess.run(
+        [sys.executable, "-c", "from bot.config import default_playbook_path as p; print(p())"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert where == str(site / "bot" / "playbooks" / "segfault.yaml")
