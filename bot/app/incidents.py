@@ -62,6 +62,7 @@ def ingest(
     alerts are not decoded again).
     """
     with store.transaction() as tx:
+        tx.serialize_intake()
         grouping = _Grouping(tx, window)
         all_keys = {o.key for occurrences in requests for o in occurrences if o.key}
         seen = tx.known_keys(all_keys) if all_keys else set()

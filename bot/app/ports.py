@@ -22,6 +22,10 @@ from bot.domain.incident import (
 class StoreTx(Protocol):
     """One transaction: everything done through it commits together or not at all."""
 
+    def serialize_intake(self) -> None:
+        """Hold the intake lock until this transaction ends: replicas sharing one database
+        place occurrences one transaction at a time, so two cannot open the same incident."""
+
     def known_keys(self, keys: Collection[str]) -> set[str]:
         """Which of these dedup keys are already stored."""
 

@@ -159,3 +159,37 @@ def test_diagnosis_rekeys_or_links_and_keeps_the_report(store: SqlStore) -> None
     assert detail is not None and detail.incident.signature == "sigB"
     assert detail.reports == (("node-1", '{"signature": "sigB"}'),)
     assert [e.kind for e in detail.timeline][-3:] == ["related", "signature", "report"]
+
+
+def test_replicas_sharing_a_database_open_one_incident_per_new_crash(
+    store: SqlStore, database_url: str
+) -> None:
+    """Two replicas (two engines on one database) take the first alert of the same new crash
+    at the same moment, 20 times over: each crash still gets exactly one incident."""
+    import threading
+
+    replicas = [store, open_store(database_url)]
+    rounds = 20
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def replica(n: int) -> None:
+        for r in range(rounds):
+            barrier.wait(10)
+            try:
+                ingest(store=replicas[n], requests=[[crash(1000 * r + n, service=f"svc-{r}",
+                                                           host=f"node-{n}")]],
+                       now=T0, window=WINDOW)
+            except BaseException as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=replica, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    replicas[1].engine.dispose()
+    assert errors == []
+    incidents = store.list_incidents()
+    assert sorted(i.service for i in incidents) == sorted(f"svc-{r}" for r in range(rounds))
+    assert all(i.occurrences == 2 for i in incidents)

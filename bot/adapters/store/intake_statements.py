@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, insert, select, update
+from sqlalchemy import bindparam, case, insert, select, text, update
 
 from bot.adapters.store.tables import IncidentHostRow, IncidentRow, OccurrenceRow, UtcDateTime
 from bot.domain.alerts import Occurrence
@@ -25,6 +25,9 @@ OPEN_FOR = (
 CLAIMED = select(_H.c.host).where(
     _H.c.incident_id == bindparam("incident"), _H.c.host.in_(bindparam("hosts", expanding=True))
 )
+# A transaction-level advisory lock (PostgreSQL), released by the commit: one intake
+# transaction at a time across replicas. 0x5E6B08: next to the scheduler leader's key.
+INTAKE_LOCK = text("SELECT pg_advisory_xact_lock(x'5E6B08'::bigint)")
 INSERT_OCCURRENCE = insert(_O)
 INSERT_HOST = insert(_H)
 _SEEN = bindparam("seen", type_=UtcDateTime)

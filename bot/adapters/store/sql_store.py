@@ -18,6 +18,7 @@ from bot.adapters.store.intake_statements import (
     CLAIMED,
     INSERT_HOST,
     INSERT_OCCURRENCE,
+    INTAKE_LOCK,
     KNOWN,
     OPEN_FOR,
     occurrence_values,
@@ -51,6 +52,12 @@ class SqlTx:
 
     def __init__(self, session: Session) -> None:
         self._s = session
+
+    def serialize_intake(self) -> None:
+        # SQLite's BEGIN IMMEDIATE already holds the one write lock from the first statement.
+        connection = self._s.connection()
+        if connection.dialect.name == "postgresql":
+            connection.execute(INTAKE_LOCK)
 
     def known_keys(self, keys: Collection[str]) -> set[str]:
         found: set[str] = set()
