@@ -68,6 +68,14 @@ class ScheduleStore(Protocol):
 SummaryMode = Literal["edit", "thread"]
 
 
+@dataclass(frozen=True)
+class ChatMessage:
+    """A message as Slack tells it: its text, and its thread's root when it is a reply."""
+
+    text: str | None
+    thread_ts: str | None = None
+
+
 class Announcer(Protocol):
     """Slack as the scheduled use cases see it; the adapter renders views into Block Kit."""
 
@@ -82,8 +90,8 @@ class Announcer(Protocol):
 
     def upload(self, place: Place, *, filename: str, title: str, content: str) -> None: ...
 
-    def message_text(self, channel: str, ts: str) -> str | None:
-        """The text of a message (None when Slack will not say)."""
+    def message(self, channel: str, ts: str) -> ChatMessage | None:
+        """A message's text and thread (None when Slack will not say)."""
 
 
 def lines(items: Sequence[str]) -> str:

@@ -47,6 +47,9 @@ class SlackStore(Protocol):
     def place_for_channel(self, channel: str) -> Place | None:
         """The incident a dedicated channel belongs to (None for shared channels)."""
 
+    def place_for_thread(self, channel: str, thread_ts: str) -> Place | None:
+        """The incident whose thread of a shared channel starts at `thread_ts`."""
+
     def add_place(self, place: Place, at: datetime) -> bool:
         """Record where an incident lives; False if it already had a place (kept as is)."""
 

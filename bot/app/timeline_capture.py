@@ -1,5 +1,6 @@
 """People add to an incident's timeline: a 📌 reaction or a pin on a message in the incident's
-channel (stamped with the message's own time, once per message), and `/segfault note`."""
+channel, or in its thread of a shared channel (stamped with the message's own time, once per
+message), and `/segfault note`."""
 
 from __future__ import annotations
 
@@ -25,20 +26,29 @@ def message_time(ts: str) -> datetime | None:
 
 def capture_message(*, store: Store, slack: SlackStore, schedule: ScheduleStore,
                     announcer: Announcer, channel: str, ts: str, user: str, via: str,
-                    text: str | None, now: datetime) -> int | None:
-    """Add the message to its incident's timeline; the incident id, or None when it is not an
-    incident channel, segbot's own report or summary, or already captured."""
-    place = slack.place_for_channel(channel)
+                    text: str | None, now: datetime, thread_ts: str | None = None) -> int | None:
+    """Add the message to its incident's timeline; the incident id, or None when it is neither
+    in an incident channel nor in an incident's thread, is segbot's own report or summary, or
+    was captured already. `text` and `thread_ts` as the event told them, if it did."""
     when = message_time(ts)
-    if place is None or when is None:
+    if when is None:
         return None
+    place = slack.place_for_channel(channel)
+    if place is None:  # a shared channel: the message belongs to the incident of its thread
+        if thread_ts is None and text is None:
+            told = announcer.message(channel, ts)
+            text, thread_ts = (told.text, told.thread_ts) if told else (None, None)
+        place = slack.place_for_thread(channel, thread_ts) if thread_ts else None
+        if place is None:
+            return None
     if ts in {place.report_ts, schedule.summary_ts(place.incident_id)}:
         return None  # segbot pins these itself
     if not schedule.capture(channel=channel, message_ts=ts, incident_id=place.incident_id,
                             via=via, at=now):
         return None
     if text is None:
-        text = announcer.message_text(channel, ts)
+        told = announcer.message(channel, ts)
+        text = told.text if told else None
     body = " ".join((text or "(message text not available)").split())
     if len(body) > MAX_TEXT:
         body = body[: MAX_TEXT - 1] + "…"

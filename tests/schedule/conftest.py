@@ -39,8 +39,10 @@ class ReadingEmulator(SlackEmulator):
         message = self.messages.get((str(args.get("channel")), str(args.get("timestamp"))))
         if message is None:
             return {"ok": False, "error": "message_not_found"}
-        return {"ok": True, "type": "message", "channel": args.get("channel"),
-                "message": {"text": message.get("text"), "ts": message["ts"]}}
+        told = {"text": message.get("text"), "ts": message["ts"]}
+        if message.get("thread_ts"):
+            told["thread_ts"] = message["thread_ts"]
+        return {"ok": True, "type": "message", "channel": args.get("channel"), "message": told}
 
 
 @pytest.fixture

@@ -49,6 +49,32 @@ def _wait(predicate: Any, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+def test_a_pin_in_an_incident_thread_of_a_shared_channel(tmp_path: Path,
+                                                        emulator: SlackEmulator) -> None:
+    """In a shared channel only replies in the incident's thread belong to it: a 📌 there is
+    captured (Slack's reactions.get says which thread), one elsewhere in the channel is not."""
+    with running_bot(tmp_path, CONFIG, emulator=emulator) as bot:
+        crash = Occurrence(source="generic", key="s-1", host="node-17", service="checkout-api",
+                           status="firing", time=T0, signal="SIGSEGV", version="2.18.7")
+        incident = ingest(store=bot.store, requests=[[crash]], now=T0,
+                          window=timedelta(minutes=15)).results[0].incidents[0]
+        SqlSlackStore(bot.store.engine).add_place(
+            Place(incident, "C0OPS", dedicated=False, report_ts=REPORT_TS), T0)
+        elsewhere = "1769051460.000400"
+        emulator.messages[("C0OPS", PEOPLE_TS)] = {
+            "ts": PEOPLE_TS, "thread_ts": REPORT_TS, "text": "flag pricing_v4 off", "edits": 0}
+        emulator.messages[("C0OPS", elsewhere)] = {
+            "ts": elsewhere, "text": "lunch at noon?", "edits": 0}
+        for n, ts in enumerate((elsewhere, PEOPLE_TS)):
+            _event(bot, {"type": "reaction_added", "user": "U0BOB", "reaction": "pushpin",
+                         "item": {"type": "message", "channel": "C0OPS", "ts": ts},
+                         "event_ts": f"176905150{n}.000300"}, f"EvS{n}")
+        _wait(lambda: _notes(bot, incident))
+        time.sleep(0.5)  # the message outside the thread had its chance
+        assert _notes(bot, incident) == [
+            (datetime(2026, 1, 22, 3, 10, 0, 200, tzinfo=UTC), "flag pricing_v4 off", "U0BOB")]
+
+
 def test_pins_reactions_notes_and_the_postmortem_upload(tmp_path: Path,
                                                         emulator: SlackEmulator) -> None:
     with running_bot(tmp_path, CONFIG, emulator=emulator) as bot:

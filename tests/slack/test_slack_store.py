@@ -63,6 +63,17 @@ def test_one_place_per_incident(stores: tuple[SqlStore, SqlSlackStore, int]) -> 
     assert slack.place(incident) == Place(incident, "C1", True, "1700000000.000001")
     assert slack.place_for_channel("C1") == slack.place(incident)
     assert slack.place_for_channel("C2") is None
+    assert slack.place_for_thread("C1", "1700000000.000001") is None  # dedicated: no threads
+
+
+def test_a_shared_channel_place_is_found_by_its_thread(
+    stores: tuple[SqlStore, SqlSlackStore, int]
+) -> None:
+    _, slack, incident = stores
+    assert slack.add_place(Place(incident, "C0OPS", False, "1700000000.000002"), NOW)
+    assert slack.place_for_channel("C0OPS") is None
+    assert slack.place_for_thread("C0OPS", "1700000000.000002") == slack.place(incident)
+    assert slack.place_for_thread("C0OPS", "1700000000.000003") is None
 
 
 def test_many_clicks_one_claim(stores: tuple[SqlStore, SqlSlackStore, int]) -> None:

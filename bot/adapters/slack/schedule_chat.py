@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.adapters.slack.blocks import digest_message, summary_message
 from bot.adapters.slack.web_chat import translated
 from bot.app.digest import DigestView
-from bot.app.schedule_ports import SummaryMode
+from bot.app.schedule_ports import ChatMessage, SummaryMode
 from bot.app.slack_ports import Place
 from bot.app.summaries import SummaryView
 
@@ -68,7 +68,7 @@ class SlackAnnouncer:
             self.client.files_upload_v2(channel=place.channel, thread_ts=thread,
                                         filename=filename, title=title, content=content)
 
-    def message_text(self, channel: str, ts: str) -> str | None:
+    def message(self, channel: str, ts: str) -> ChatMessage | None:
         # reactions.get answers with the reacted-to message itself, under the reactions:read
         # scope the 📌 event needs anyway (no channel history scope).
         try:
@@ -77,4 +77,5 @@ class SlackAnnouncer:
             log.warning("message %s in %s not read: %s", ts, channel, error)
             return None
         message = response.get("message") or {}
-        return str(message.get("text") or "") or None
+        return ChatMessage(text=str(message.get("text") or "") or None,
+                           thread_ts=str(message.get("thread_ts") or "") or None)

@@ -37,6 +37,14 @@ class SqlSlackStore:
             ).scalars().first()
             return None if row is None else _place(row)
 
+    def place_for_thread(self, channel: str, thread_ts: str) -> Place | None:
+        with self._tx() as s:
+            row = s.execute(
+                select(SlackPlaceRow).where(_L.c.channel == channel, _L.c.dedicated.is_(False),
+                                            _L.c.report_ts == thread_ts)
+            ).scalars().first()
+            return None if row is None else _place(row)
+
     def add_place(self, place: Place, at: datetime) -> bool:
         try:
             with self._tx() as s:
