@@ -13,6 +13,7 @@ extra steps wait for a slot, and a refused channel open is retried until the dea
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import select
 import shlex
@@ -33,6 +34,17 @@ from bot.errors import CommandTimedOut, ConnectFailed, HostKeyRejected, RemoteEr
 
 _STDERR_CAP = 64 << 10
 _GRACE = 2.0  # seconds the local deadline allows past the remote `timeout -k`
+
+
+class _ExpectedRefusals(logging.Filter):
+    """paramiko logs sshd's refusal of a channel over MaxSessions as an error; `_session` waits
+    and retries it, so it is not one (and must not reach a terminal's progress display)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "open FAILED" not in record.getMessage()
+
+
+logging.getLogger("paramiko.transport").addFilter(_ExpectedRefusals())
 
 
 class _Refuse(paramiko.MissingHostKeyPolicy):
