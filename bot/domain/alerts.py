@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 AlertSource = Literal["alertmanager", "grafana", "generic", "manual"]
@@ -79,6 +80,7 @@ class Rejected:
     reason: str
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TIME = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
     r"(Z|z|[+-]\d{2}:?\d{2})?$"
@@ -90,8 +92,11 @@ def parse_time(text: str | None) -> datetime | None:
 
     Go's zero time (`0001-01-01T00:00:00Z`, Alertmanager's "no end") is None too.
     """
-    if not text:
-        return None
+    return _parse_time(text) if text else None
+
+
+@lru_cache(maxsize=4096)  # a storm repeats its startsAt: every re-send, every alert of a group
+def _parse_time(text: str) -> datetime | None:
     match = _TIME.match(text.strip())
     if not match:
         return None
@@ -252,7 +257,7 @@ def _name_problem(value: str, what: str) -> str | None:
         return f"{what} is empty"
     if len(value) > MAX_NAME:
         return f"{what} is longer than {MAX_NAME} characters"
-    if any(ord(c) < 32 or c == "\x7f" for c in value):
+    if _CONTROL.search(value):
         return f"{what} contains control characters"
     return None
 

@@ -1,34 +1,26 @@
-"""Alert intake behind the HTTP routes: decode, then group-commit through the use case."""
+"""Alert intake behind the HTTP routes: occurrences go to the writer process, which answers
+once they are committed (group commit, see writer_process)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+import contextlib
+import itertools
+import logging
+import os
+import pickle
+import sys
 
-from bot.adapters.web.group_commit import GroupCommitter
 from bot.adapters.web.metrics import IntakeMetrics
-from bot.app.incidents import (
-    IntakeResult,
-    MessageDecoder,
-    ingest,
-    request_diagnoses,
-    resume_diagnoses,
-)
+from bot.adapters.web.writer_process import DATABASE_ENV, HEADER, Reply, pack
+from bot.app.incidents import IntakeResult, request_diagnoses, resume_diagnoses
 from bot.app.ports import DiagnosisTrigger, Store
 from bot.domain.alerts import Occurrence
 from bot.errors import StoreError
 
+log = logging.getLogger(__name__)
 ACK_TIMEOUT = 30.0
-
-
-def _expire(future: asyncio.Future[IntakeResult]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError())
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+STOP_TIMEOUT = 10.0
 
 
 class Intake:
@@ -38,62 +30,127 @@ class Intake:
         self,
         *,
         store: Store,
+        database_url: str,
         trigger: DiagnosisTrigger,
-        decoder: MessageDecoder,
         metrics: IntakeMetrics,
-        window: timedelta,
-        linger: float = 0.0,
-        clock: Callable[[], datetime] = _utcnow,
+        window_seconds: float,
+        python: str = sys.executable,
     ) -> None:
         self._store = store
+        self._database_url = database_url
         self._trigger = trigger
-        self._decoder = decoder
         self._metrics = metrics
-        self._window = window
-        self._clock = clock
-        self._committer: GroupCommitter[list[Occurrence], IntakeResult] = GroupCommitter(
-            self._work, linger=linger, on_batch=metrics.batch_size.observe
-        )
+        self._window = window_seconds
+        self._python = python
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[IntakeResult]] = {}
+        self._writer: asyncio.subprocess.Process | None = None
+        self._reading: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
 
-    def start(self) -> None:
-        resumed = resume_diagnoses(store=self._store, trigger=self._trigger)
+    @property
+    def writer_pid(self) -> int | None:
+        return self._writer.pid if self._writer is not None else None
+
+    async def start(self) -> None:
+        resumed = await asyncio.to_thread(resume_diagnoses, store=self._store,
+                                          trigger=self._trigger)
         self._metrics.diagnoses.inc(resumed)
-        self._committer.start()
+        await self._ensure_writer()
 
-    def stop(self) -> None:
-        self._committer.stop()
+    async def stop(self) -> None:
+        writer, reading = self._writer, self._reading
+        if writer is None or writer.stdin is None:
+            return
+        writer.stdin.close()  # the writer finishes what it has, answers, and exits
+        try:
+            await asyncio.wait_for(writer.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            writer.kill()
+            await writer.wait()
+        if reading is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
 
     async def take(self, occurrences: list[Occurrence]) -> IntakeResult:
-        """Store these occurrences (deduped, grouped); raise StoreError if that failed.
-
-        Waits for the writer thread's commit without holding a worker thread.
-        """
-        future = self._committer.submit_async(occurrences)
+        """Store these occurrences (deduped, grouped); raise StoreError if that failed."""
+        writer = await self._ensure_writer()
+        request_id = next(self._ids)
+        future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        assert writer.stdin is not None
+        writer.stdin.write(pack(request_id, occurrences))
         # One timer per request, not asyncio.wait_for's task-and-timer machinery.
         timer = asyncio.get_running_loop().call_later(ACK_TIMEOUT, _expire, future)
         try:
             return await future
-        except StoreError:
-            raise
         except TimeoutError:
             raise StoreError("the store did not commit in time") from None
-        except Exception as error:
-            raise StoreError(f"intake failed: {type(error).__name__}: {error}") from error
         finally:
             timer.cancel()
+            self._pending.pop(request_id, None)
 
-    def _work(self, requests: Sequence[list[Occurrence]]) -> Sequence[IntakeResult]:
-        outcome = ingest(
-            store=self._store,
-            requests=requests,
-            now=self._clock(),
-            window=self._window,
-            decoder=self._decoder,
-        )
-        opened = sum(len(r.opened) for r in outcome.results)
+    async def _ensure_writer(self) -> asyncio.subprocess.Process:
+        if self._writer is not None and self._writer.returncode is None:
+            return self._writer
+        async with self._starting:
+            if self._writer is not None and self._writer.returncode is None:
+                return self._writer
+            self._writer = await asyncio.create_subprocess_exec(
+                self._python, "-m", "bot.adapters.web.writer_process", f"{self._window:g}",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                env={**os.environ, DATABASE_ENV: self._database_url})
+            self._reading = asyncio.create_task(self._read(self._writer))
+            return self._writer
+
+    async def _read(self, writer: asyncio.subprocess.Process) -> None:
+        assert writer.stdout is not None
+        try:
+            while True:
+                (length,) = HEADER.unpack(await writer.stdout.readexactly(HEADER.size))
+                reply = _loads(await writer.stdout.readexactly(length))
+                await self._answer(reply)
+        except asyncio.IncompleteReadError:  # the writer exited
+            await writer.wait()
+            self._fail_pending(f"the intake writer exited (status {writer.returncode})")
+        except Exception as error:  # a reply we cannot read: start afresh with a new writer
+            log.error("intake writer reply unreadable: %s: %s", type(error).__name__, error)
+            with contextlib.suppress(ProcessLookupError):
+                writer.kill()
+            await writer.wait()
+            self._fail_pending(f"the intake writer failed: {type(error).__name__}")
+
+    async def _answer(self, reply: Reply) -> None:
+        self._metrics.batch_size.observe(len(reply.answers))
+        opened = sum(len(r.opened) for _, r, _ in reply.answers if isinstance(r, IntakeResult))
         if opened:
             self._metrics.incidents_opened.inc(opened)
-        if outcome.diagnoses:
-            request_diagnoses(store=self._store, trigger=self._trigger, requests=outcome.diagnoses)
-            self._metrics.diagnoses.inc(len(outcome.diagnoses))
-        return outcome.results
+        if reply.diagnoses:  # handed off before the alerts that claimed them are acknowledged
+            await asyncio.to_thread(request_diagnoses, store=self._store, trigger=self._trigger,
+                                    requests=reply.diagnoses)
+            self._metrics.diagnoses.inc(len(reply.diagnoses))
+        for request_id, result, error in reply.answers:
+            future = self._pending.get(request_id)
+            if future is None or future.done():
+                continue  # timed out meanwhile
+            if isinstance(result, IntakeResult):
+                future.set_result(result)
+            else:
+                future.set_exception(StoreError(error or "the intake writer gave no answer"))
+
+    def _fail_pending(self, reason: str) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(StoreError(reason))
+
+
+def _expire(future: asyncio.Future[IntakeResult]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
+def _loads(data: bytes) -> Reply:
+    reply = pickle.loads(data)
+    if not isinstance(reply, Reply):
+        raise StoreError("the intake writer answered with something else")
+    return reply

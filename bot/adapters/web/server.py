@@ -14,11 +14,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from bot.adapters.store import SqlStore
 from bot.adapters.web.app import WebSettings, create_app
 from bot.adapters.web.intake import Intake
 from bot.adapters.web.metrics import intake_metrics
-from bot.app.incidents import DEFAULT_WINDOW, message_decoder
-from bot.app.ports import DiagnosisTrigger, Store
+from bot.app.incidents import DEFAULT_WINDOW
+from bot.app.ports import DiagnosisTrigger
 from bot.domain.alerts import LabelRules
 from bot.domain.incident import DiagnosisRequest
 from bot.errors import ConfigError, SegbotError
@@ -77,7 +78,7 @@ def load_config(path: Path | None) -> Mapping[str, Any]:
 
 def build_app(
     *,
-    store: Store,
+    store: SqlStore,
     config: Mapping[str, Any],
     environ: Mapping[str, str] = os.environ,
     trigger: DiagnosisTrigger | None = None,
@@ -85,17 +86,12 @@ def build_app(
 ) -> FastAPI:
     window, rules, limit = alert_settings(config)
     metrics = intake_metrics()
-    try:
-        linger = float(environ.get("SEGBOT_COMMIT_LINGER", "0"))
-    except ValueError:
-        raise ConfigError("SEGBOT_COMMIT_LINGER must be a number of seconds") from None
     intake = Intake(
-        linger=linger,
         store=store,
+        database_url=store.engine.url.render_as_string(hide_password=False),
         trigger=trigger or LoggingTrigger(),
-        decoder=message_decoder(),
         metrics=metrics,
-        window=window,
+        window_seconds=window.total_seconds(),
     )
     settings = WebSettings(
         alert_token=environ.get("SEGBOT_ALERT_TOKEN") or None,

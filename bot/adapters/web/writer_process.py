@@ -1,0 +1,129 @@
+"""The intake's writer: a child process of `segbot serve` that owns the alert transactions.
+
+The HTTP process parses and validates each request, then hands its occurrences here over a pipe.
+This process decodes their messages, groups them into incidents and commits whatever has
+queued up meanwhile in one transaction (group commit), then answers every request of the group
+in one reply. Two processes, because both halves are Python CPU work: in one process the event
+loop and a writer thread shared one GIL, and each waited for the other.
+
+Frames, both ways: a 4-byte big-endian length, then a pickle. Requests: (id, occurrences).
+Replies: a `Reply` per group. The pipe is private to the parent, which started this process.
+
+    python -m bot.adapters.web.writer_process WINDOW_SECONDS   (database: SEGBOT_WRITER_DB)
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.domain.alerts import Occurrence
+from bot.domain.incident import DiagnosisRequest
+
+HEADER = struct.Struct(">I")
+DATABASE_ENV = "SEGBOT_WRITER_DB"
+
+Request = tuple[int, list[Occurrence]]
+
+
+def pack(request_id: int, occurrences: list[Occurrence]) -> bytes:
+    """A request's frame; occurrences travel as tuples of their fields (cheaper to pickle)."""
+    return frame((request_id, [tuple(vars(o).values()) for o in occurrences]))
+
+
+def _unpack(value: object) -> Request | None:
+    if not isinstance(value, tuple) or len(value) != 2:
+        return None
+    request_id, rows = value
+    return request_id, [Occurrence(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One group's answers: per request id, its IntakeResult or the reason it failed."""
+
+    answers: tuple[tuple[int, object, str | None], ...]
+    diagnoses: tuple[DiagnosisRequest, ...]
+
+
+def frame(value: object) -> bytes:
+    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(body)) + body
+
+
+class Frames:
+    """Complete frames from a blocking file descriptor, as many as have arrived at once."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._buffer = bytearray()
+
+    def next_group(self) -> list[object] | None:
+        """Every complete frame available now (blocking for the first); None at end of input."""
+        while True:
+            frames = self._complete()
+            if frames:
+                return frames
+            chunk = os.read(self._fd, 1 << 20)
+            if not chunk:
+                return None
+            self._buffer += chunk
+
+    def _complete(self) -> list[object]:
+        frames, at = [], 0
+        while len(self._buffer) - at >= HEADER.size:
+            (length,) = HEADER.unpack_from(self._buffer, at)
+            if len(self._buffer) - at - HEADER.size < length:
+                break
+            start = at + HEADER.size
+            frames.append(pickle.loads(self._buffer[start : start + length]))
+            at = start + length
+        del self._buffer[:at]
+        return frames
+
+
+def main(argv: Sequence[str]) -> int:
+    from bot.adapters.store import open_store
+    from bot.app.incidents import ingest, message_decoder
+    from bot.errors import SegbotError
+
+    window = timedelta(seconds=float(argv[0]))
+    store = open_store(os.environ[DATABASE_ENV])
+    decoder = message_decoder()
+
+    def group(requests: list[Request]) -> Reply:
+        try:
+            outcome = ingest(store=store, requests=[o for _, o in requests],
+                             now=datetime.now(UTC), window=window, decoder=decoder)
+        except Exception as error:  # the group failed: alone, one bad request fails alone
+            if len(requests) == 1:
+                reason = str(error) if isinstance(error, SegbotError) else (
+                    f"intake failed: {type(error).__name__}: {error}")
+                return Reply(((requests[0][0], None, reason),), ())
+            singles = [group([r]) for r in requests]
+            return Reply(tuple(a for s in singles for a in s.answers),
+                         tuple(d for s in singles for d in s.diagnoses))
+        answers = tuple((rid, result, None) for (rid, _), result
+                        in zip(requests, outcome.results, strict=True))
+        return Reply(answers, outcome.diagnoses)
+
+    incoming = Frames(sys.stdin.fileno())
+    out = sys.stdout.fileno()
+    while (frames := incoming.next_group()) is not None:
+        reply = group([r for r in map(_unpack, frames) if r is not None])
+        data = memoryview(frame(reply))
+        while data:
+            data = data[os.write(out, data):]
+    store.engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":  # through the package, so that replies pickle as its Reply
+    from bot.adapters.web import writer_process
+
+    raise SystemExit(writer_process.main(sys.argv[1:]))
