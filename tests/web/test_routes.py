@@ -164,3 +164,10 @@ def test_health_metrics_openapi(client: httpx.Client) -> None:
     assert paths["/alerts/generic"]["post"]["security"] == [{"alertToken": []}]
     assert document["components"]["securitySchemes"]["alertToken"]["scheme"] == "bearer"
     assert "/bench/noop" not in paths
+    schemas = document["components"]["schemas"]
+    for path, model in (("/alerts/alertmanager", "AlertmanagerWebhook"),
+                        ("/alerts/grafana", "GrafanaWebhook"), ("/alerts/generic", "GenericAlert")):
+        body = paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": f"#/components/schemas/{model}"}
+        assert "properties" in schemas[model]
+    assert "labels" in schemas["AlertmanagerAlert"]["properties"]  # nested models are there too
