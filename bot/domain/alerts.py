@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
@@ -62,13 +62,15 @@ class Occurrence:
 
     def with_crash(self, facts: CrashFacts) -> Occurrence:
         """This occurrence completed (never overridden) by what its message decoded to."""
-        return replace(
-            self,
-            signature=self.signature or facts.signature,
-            pid=self.pid if self.pid is not None else facts.pid,
+        return Occurrence(  # not dataclasses.replace: this runs for every alert of a storm
+            source=self.source, key=self.key, host=self.host, service=self.service,
+            status=self.status, time=self.time, message=self.message,
             signal=self.signal or facts.signal,
-            executable=self.executable or facts.executable,
+            pid=self.pid if self.pid is not None else facts.pid,
+            signature=self.signature or facts.signature,
+            version=self.version,
             build_id=self.build_id or facts.build_id,
+            executable=self.executable or facts.executable,
         )
 
 

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.alerts import (
+    CrashFacts,
     LabelRules,
     Occurrence,
     Rejected,
@@ -132,3 +133,18 @@ def test_generic_alert() -> None:
     assert isinstance(unkeyed, Occurrence) and unkeyed.key is None
     assert unkeyed.time == NOW
     assert NOW.astimezone(timezone(timedelta(hours=1))) == unkeyed.time
+
+
+def test_decoded_facts_fill_in_and_never_override_or_drop_a_field() -> None:
+    from dataclasses import fields
+
+    full = Occurrence(**{f.name: f"given-{f.name}" for f in fields(Occurrence)})  # type: ignore[arg-type]
+    facts = CrashFacts(signature="SIGSEGV f", pid=7, signal="SIGSEGV", executable="/x",
+                       build_id="ab")
+    assert full.with_crash(facts) == full
+    bare = Occurrence(source="generic", key=None, host="h", service="s", status="firing",
+                      time=datetime(2026, 1, 1, tzinfo=UTC))
+    assert bare.with_crash(facts) == Occurrence(
+        source="generic", key=None, host="h", service="s", status="firing",
+        time=datetime(2026, 1, 1, tzinfo=UTC), signature="SIGSEGV f", pid=7, signal="SIGSEGV",
+        executable="/x", build_id="ab")

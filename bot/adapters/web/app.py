@@ -5,6 +5,7 @@ thread and await its commit (group commit), so a 2xx always means "stored". No h
 blocking I/O itself. Bad payloads get a 4xx with the reason.
 """
 
+import functools
 import hashlib
 import hmac
 import json
@@ -19,7 +20,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -90,6 +91,15 @@ def create_app(
     authorized = _authorizer(settings)
     Auth = Annotated[None, Depends(authorized)]
 
+    # The labelled series, looked up once (prometheus_client's labels() costs per call).
+    @functools.cache
+    def counted(source: AlertSource, outcome: str) -> Counter:
+        return metrics.alerts.labels(source, outcome)
+
+    @functools.cache
+    def acknowledged(source: AlertSource) -> Histogram:
+        return metrics.ack_seconds.labels(source)
+
     async def answer(source: AlertSource, items: list[Occurrence | Rejected]) -> Response:
         started = time.perf_counter()
         occurrences = [i for i in items if isinstance(i, Occurrence)]
@@ -97,17 +107,17 @@ def create_app(
             RejectedAlert(index=i.index, reason=i.reason) for i in items if isinstance(i, Rejected)
         ]
         if rejected:
-            metrics.alerts.labels(source, "rejected").inc(len(rejected))
+            counted(source, "rejected").inc(len(rejected))
         if items and not occurrences:
             raise HTTPException(422, detail=[r.model_dump() for r in rejected])
         try:
             result = await intake.take(occurrences)
         except StoreError as error:
             raise HTTPException(503, detail=str(error)) from None
-        metrics.alerts.labels(source, "accepted").inc(result.accepted)
+        counted(source, "accepted").inc(result.accepted)
         if result.duplicates:
-            metrics.alerts.labels(source, "duplicate").inc(result.duplicates)
-        metrics.ack_seconds.labels(source).observe(time.perf_counter() - started)
+            counted(source, "duplicate").inc(result.duplicates)
+        acknowledged(source).observe(time.perf_counter() - started)
         body = IntakeResponse(
             accepted=result.accepted,
             duplicates=result.duplicates,
