@@ -1,8 +1,8 @@
 """The HTTP server (FastAPI): alert intake routes, /healthz, /metrics.
 
-Alert handlers parse and decode on the event loop, hand the occurrences to the one writer
-thread and await its commit (group commit), so a 2xx always means "stored". No handler does
-blocking I/O itself. Bad payloads get a 4xx with the reason.
+Alert handlers validate on the event loop, hand the occurrences to the intake's writer process
+and await its commit (group commit), so a 2xx always means "stored". No handler does blocking
+I/O itself. Bad payloads get a 4xx with the reason.
 """
 
 import functools

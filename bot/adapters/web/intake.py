@@ -16,7 +16,7 @@ from bot.adapters.web.writer_process import DATABASE_ENV, HEADER, Reply, pack
 from bot.app.incidents import IntakeResult, request_diagnoses, resume_diagnoses
 from bot.app.ports import DiagnosisTrigger, Store
 from bot.domain.alerts import Occurrence
-from bot.errors import StoreError
+from bot.errors import SegbotError, StoreError
 
 log = logging.getLogger(__name__)
 ACK_TIMEOUT = 30.0
@@ -47,10 +47,6 @@ class Intake:
         self._writer: asyncio.subprocess.Process | None = None
         self._reading: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
-
-    @property
-    def writer_pid(self) -> int | None:
-        return self._writer.pid if self._writer is not None else None
 
     async def start(self) -> None:
         resumed = await asyncio.to_thread(resume_diagnoses, store=self._store,
@@ -126,9 +122,13 @@ class Intake:
         if opened:
             self._metrics.incidents_opened.inc(opened)
         if reply.diagnoses:  # handed off before the alerts that claimed them are acknowledged
-            await asyncio.to_thread(request_diagnoses, store=self._store, trigger=self._trigger,
-                                    requests=reply.diagnoses)
-            self._metrics.diagnoses.inc(len(reply.diagnoses))
+            try:
+                await asyncio.to_thread(request_diagnoses, store=self._store,
+                                        trigger=self._trigger, requests=reply.diagnoses)
+                self._metrics.diagnoses.inc(len(reply.diagnoses))
+            except SegbotError as failure:  # the alerts are stored: they are still answered,
+                # and the claimed diagnoses stay pending for resume_diagnoses at the next start
+                log.error("diagnoses not handed off: %s", failure)
         for request_id, result, error in reply.answers:
             future = self._pending.get(request_id)
             if future is None or future.done():

@@ -26,6 +26,7 @@ from bot.domain.alerts import Occurrence
 from bot.domain.incident import DiagnosisRequest
 
 HEADER = struct.Struct(">I")
+MAX_GROUP = 512  # requests per transaction: a flood is committed in bounded steps
 DATABASE_ENV = "SEGBOT_WRITER_DB"
 
 Request = tuple[int, list[Occurrence]]
@@ -75,8 +76,9 @@ class Frames:
             self._buffer += chunk
 
     def _complete(self) -> list[object]:
-        frames, at = [], 0
-        while len(self._buffer) - at >= HEADER.size:
+        frames: list[object] = []
+        at = 0
+        while len(self._buffer) - at >= HEADER.size and len(frames) < MAX_GROUP:
             (length,) = HEADER.unpack_from(self._buffer, at)
             if len(self._buffer) - at - HEADER.size < length:
                 break
