@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bot.adapters.web.models import IntakeResponse
 from web.payloads import am_alert, am_webhook, grafana_webhook
 from web.server import TOKEN, Running, running_server
 
@@ -70,6 +71,9 @@ def test_service_label_falls_back_and_unusable_alerts_are_reported(
     assert answer.json()["rejected"] == [
         {"index": 1, "reason": "no host label (looked for host, hostname, node, instance)"}
     ]
+    # The answer is written without the model: it must still be exactly the documented shape.
+    assert set(answer.json()) == set(IntakeResponse.model_fields)
+    assert IntakeResponse.model_validate(answer.json()).model_dump() == answer.json()
     only_bad = client.post("/alerts/alertmanager", json=am_webhook([unusable]), headers=AUTH)
     assert only_bad.status_code == 422 and "no host label" in only_bad.text
 

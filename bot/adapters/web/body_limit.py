@@ -1,7 +1,8 @@
 """ASGI middleware: refuse request bodies over a size limit with 413, before anything parses them.
 
 The body is read here (up to the limit) and replayed to the app, so a chunked upload without a
-Content-Length cannot get past the limit either.
+Content-Length cannot get past the limit either. It is also left in the scope under `BODY`, for
+routes that read it whole (the alert routes) without a second pass through `receive`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BODY = "segbot.body"
 
 
 class BodyLimit:
@@ -41,6 +44,7 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        scope[BODY] = body
         replayed = False
 
         async def replay() -> Message:
