@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.symbols.dwarf_forms import AT_SIBLING, FORM_IMPLICIT_CONST, FORM_REF4
 from bot.symbols.leb128 import sleb, uleb
-
-AT_SIBLING, FORM_REF4, FORM_IMPLICIT_CONST = 0x01, 0x13, 0x21
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 
-from bot.symbols import dwarf_reader as dw
+from bot.symbols import dwarf_forms as dw
 from bot.symbols.demangle import demangle
 from bot.symbols.dwarf_ranges import die_ranges
 from bot.symbols.dwarf_reader import Die, DwarfReader, Unit

@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-from bot.symbols.dwarf_reader import (
-    _ADDRX,
+from bot.symbols.dwarf_forms import (
+    ADDRX_FORMS,
     AT_GNU_RANGES_BASE,
     AT_HIGH_PC,
     AT_LOW_PC,
     AT_RANGES,
     AT_RNGLISTS_BASE,
-    Die,
-    DwarfReader,
-    Unit,
 )
+from bot.symbols.dwarf_reader import Die, DwarfReader, Unit
 from bot.symbols.leb128 import uleb
 
 
@@ -22,7 +20,7 @@ def die_ranges(reader: DwarfReader, unit: Unit, die: Die, base: int) -> list[tup
     high = die.get(AT_HIGH_PC)
     if low is not None and high is not None:
         start = reader.address(unit, *low)
-        is_address = high[0] == 0x01 or high[0] in _ADDRX  # else an offset from low_pc
+        is_address = high[0] == 0x01 or high[0] in ADDRX_FORMS  # else an offset from low_pc
         end = reader.address(unit, *high) if is_address else start + high[1]
         return [(start, end)] if end > start else []
     ranges = die.get(AT_RANGES)

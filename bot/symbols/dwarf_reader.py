@@ -9,45 +9,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.symbols.dwarf_abbrev import Abbrev, AbbrevTable
+from bot.symbols.dwarf_forms import (
+    ADDRX_FORMS,
+    AT_ADDR_BASE,
+    AT_GNU_ADDR_BASE,
+    AT_GNU_RANGES_BASE,
+    AT_RNGLISTS_BASE,
+    AT_SIBLING,
+    AT_STR_OFFSETS_BASE,
+    FIXED_SIZE,
+    OFFSET_FORMS,
+    REF_FORMS,
+    STRX_FORMS,
+    ULEB_FORMS,
+)
 from bot.symbols.leb128 import sleb, uleb
-
-# forms with a fixed size whatever the unit (0 = no data in the DIE)
-_FIXED = {
-    0x0B: 1,
-    0x05: 2,
-    0x06: 4,
-    0x07: 8,
-    0x0C: 1,
-    0x11: 1,
-    0x12: 2,
-    0x13: 4,
-    0x14: 8,
-    0x19: 0,
-    0x1C: 4,
-    0x1E: 16,
-    0x20: 8,
-    0x21: 0,
-    0x24: 8,
-    0x25: 1,
-    0x26: 2,
-    0x27: 3,
-    0x28: 4,
-    0x29: 1,
-    0x2A: 2,
-    0x2B: 3,
-    0x2C: 4,
-}
-_OFFSET_FORMS = {0x0E, 0x17, 0x1D, 0x1F, 0x1F20, 0x1F21}  # offset_size wide
-_ULEB_FORMS = {0x0F, 0x15, 0x1A, 0x1B, 0x22, 0x23, 0x1F01, 0x1F02}
-_REF_FORMS = {0x11, 0x12, 0x13, 0x14, 0x15}  # unit-relative references
-_STRX = {0x1A, 0x25, 0x26, 0x27, 0x28, 0x1F02}
-_ADDRX = {0x1B, 0x29, 0x2A, 0x2B, 0x2C, 0x1F01}
-
-AT_SIBLING, AT_NAME, AT_STMT_LIST, AT_LOW_PC, AT_HIGH_PC = 0x01, 0x03, 0x10, 0x11, 0x12
-AT_COMP_DIR, AT_ABSTRACT_ORIGIN, AT_SPECIFICATION, AT_RANGES = 0x1B, 0x31, 0x47, 0x55
-AT_CALL_COLUMN, AT_CALL_FILE, AT_CALL_LINE, AT_LINKAGE_NAME = 0x57, 0x58, 0x59, 0x6E
-AT_STR_OFFSETS_BASE, AT_ADDR_BASE, AT_RNGLISTS_BASE = 0x72, 0x73, 0x74
-AT_MIPS_LINKAGE_NAME, AT_GNU_RANGES_BASE, AT_GNU_ADDR_BASE = 0x2007, 0x2132, 0x2133
 
 
 def _forward(here: int, target: int) -> int:
@@ -176,8 +152,8 @@ class DwarfReader:
         key = (offset, offset_size, address_size, version)
         cached = self._abbrev_cache.get(key)
         if cached is None:
-            sizes = dict(_FIXED)
-            sizes.update({form: offset_size for form in _OFFSET_FORMS})
+            sizes = dict(FIXED_SIZE)
+            sizes.update({form: offset_size for form in OFFSET_FORMS})
             sizes[0x01] = address_size
             sizes[0x10] = address_size if version <= 2 else offset_size
             cached = AbbrevTable(self.s.abbrev, offset, sizes)
@@ -196,17 +172,17 @@ class DwarfReader:
         for attr, form, implicit in abbrev.attrs:
             if form == 0x16:  # indirect
                 form, pos = uleb(data, pos)
-            if form in _FIXED:
-                size = _FIXED[form]
+            if form in FIXED_SIZE:
+                size = FIXED_SIZE[form]
                 value: Any = (
                     int.from_bytes(data[pos : pos + size], "little")
                     if size
                     else (implicit if form == 0x21 else 1)
                 )
                 pos += size
-            elif form in _ULEB_FORMS:
+            elif form in ULEB_FORMS:
                 value, pos = uleb(data, pos)
-            elif form in _OFFSET_FORMS:
+            elif form in OFFSET_FORMS:
                 value = int.from_bytes(data[pos : pos + unit.offset_size], "little")
                 pos += unit.offset_size
             elif form == 0x01:  # addr
@@ -244,16 +220,16 @@ class DwarfReader:
         for attr, form, _ in abbrev.attrs:
             if form == 0x16:
                 form, pos = uleb(data, pos)
-            size = _FIXED.get(form)
+            size = FIXED_SIZE.get(form)
             if size is not None:
-                if attr == AT_SIBLING and form in _REF_FORMS:
+                if attr == AT_SIBLING and form in REF_FORMS:
                     sibling = int.from_bytes(data[pos : pos + size], "little")
                 pos += size
-            elif form in _ULEB_FORMS or form == 0x0D:
+            elif form in ULEB_FORMS or form == 0x0D:
                 while data[pos] & 0x80:
                     pos += 1
                 pos += 1
-            elif form in _OFFSET_FORMS:
+            elif form in OFFSET_FORMS:
                 pos += unit.offset_size
             elif form == 0x01:
                 pos += unit.address_size
@@ -308,7 +284,7 @@ class DwarfReader:
                 yield offset, attrs, abbrev, pos
             if abbrev.has_children:
                 link = attrs.get(AT_SIBLING)
-                if link is not None and link[0] in _REF_FORMS:
+                if link is not None and link[0] in REF_FORMS:
                     pos = _forward(offset, unit.offset + link[1])
                 else:
                     pos = self.skip_children(unit, pos)
@@ -348,7 +324,7 @@ class DwarfReader:
 
     def reference(self, unit: Unit, form: int, value: int) -> int | None:
         """The .debug_info offset a reference attribute points at (None: another file)."""
-        if form in _REF_FORMS:
+        if form in REF_FORMS:
             return unit.offset + value
         if form == 0x10:
             return value
@@ -362,7 +338,7 @@ class DwarfReader:
             return cstring(self.s.str, value)
         if form == 0x1F:
             return cstring(self.s.line_str, value)
-        if form in _STRX:
+        if form in STRX_FORMS:
             base = unit.base.get(AT_STR_OFFSETS_BASE, 8 if unit.offset_size == 4 else 16)
             at = base + value * unit.offset_size
             offset = int.from_bytes(self.s.str_offsets[at : at + unit.offset_size], "little")
@@ -370,7 +346,7 @@ class DwarfReader:
         return None  # strings in a supplementary file (dwz) are not followed
 
     def address(self, unit: Unit, form: int, value: int) -> int:
-        if form in _ADDRX:
+        if form in ADDRX_FORMS:
             base = unit.base.get(AT_ADDR_BASE, unit.base.get(AT_GNU_ADDR_BASE, 8))
             at = base + value * unit.address_size
             return int.from_bytes(self.s.addr[at : at + unit.address_size], "little")
