@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.adapters.slack.blocks import digest_message, summary_message
-from bot.adapters.slack.web_chat import translated
+from bot.adapters.slack.web_chat import pin_quietly, translated
 from bot.app.digest import DigestView
 from bot.app.schedule_ports import ChatMessage, SummaryMode
 from bot.app.slack_ports import Place
@@ -42,10 +42,7 @@ class SlackAnnouncer:
                                                     unfurl_links=False)
         ts = str(response["ts"])
         if mode == "edit" and place.dedicated:
-            try:
-                self.client.pins_add(channel=place.channel, timestamp=ts)
-            except (SlackApiError, SlackClientError, OSError) as error:
-                log.warning("summary of incident %s not pinned: %s", place.incident_id, error)
+            pin_quietly(self.client, place, ts, "summary")
         return ts
 
     def post_text(self, place: Place, text: str) -> str:

@@ -33,6 +33,14 @@ def translated(what: str) -> Iterator[None]:
         raise SlackError(f"Slack {what}: {type(error).__name__}: {error}") from None
 
 
+def pin_quietly(client: WebClient, place: Place, ts: str, what: str) -> None:
+    """Pin a message segbot posted; a pin that fails costs only the pin, so it is logged."""
+    try:
+        client.pins_add(channel=place.channel, timestamp=ts)
+    except (SlackApiError, SlackClientError, OSError) as error:
+        log.warning("%s of incident %s not pinned: %s", what, place.incident_id, error)
+
+
 @dataclass(frozen=True)
 class ChatSettings:
     channel_prefix: str = "inc"
@@ -98,10 +106,7 @@ class SlackChat:
                                                     text=text, unfurl_links=False)
         ts = str(response["ts"])
         if place.dedicated:  # the incident's channel opens on its report
-            try:
-                self.client.pins_add(channel=place.channel, timestamp=ts)
-            except (SlackApiError, SlackClientError, OSError) as error:
-                log.warning("report of incident %s not pinned: %s", place.incident_id, error)
+            pin_quietly(self.client, place, ts, "report")
         return ts
 
     def update_report(self, place: Place, view: ReportView) -> None:
