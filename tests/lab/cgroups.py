@@ -40,15 +40,21 @@ def create(host: str) -> list[Path]:
     return made
 
 
+def _subtree(path: Path) -> list[Path]:
+    """The cgroup and every cgroup below it, deepest first. systemd inside the host creates and
+    removes service cgroups while we look (a crash loop restarts one every second), so a
+    directory that vanishes mid-walk is skipped, not an error (os.walk ignores it; rglob raises)."""
+    found = [Path(top) for top, _, _ in os.walk(path)]
+    return sorted(found, key=lambda p: -len(p.parts))
+
+
 def pids(paths: list[Path]) -> set[int]:
     """Every process in these cgroups and below."""
     found: set[int] = set()
     for path in paths:
-        if not path.exists():
-            continue
-        for procs in path.rglob("cgroup.procs"):
+        for directory in _subtree(path):
             with contextlib.suppress(OSError):
-                found.update(int(p) for p in procs.read_text().split())
+                found.update(int(p) for p in (directory / "cgroup.procs").read_text().split())
     return found
 
 
@@ -69,10 +75,7 @@ def remove(paths: list[Path], *, timeout: float = 10.0) -> list[Path]:
     deadline = time.monotonic() + timeout
     left: list[Path] = []
     for path in paths:
-        if not path.exists():
-            continue
-        dirs = sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
-        for directory in [*dirs, path]:
+        for directory in _subtree(path):
             while True:
                 try:
                     directory.rmdir()

@@ -4,6 +4,7 @@ next one gets a new writer."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -22,10 +23,13 @@ def _writers() -> list[int]:
     me = os.getpid()
     found = []
     for task in Path(f"/proc/{me}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"bot.adapters.web.writer_process" in cmdline:
-                found.append(int(child))
+        # Threads and children come and go while we look; one that has gone is not a writer.
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+                    if b"bot.adapters.web.writer_process" in cmdline:
+                        found.append(int(child))
     return found
 
 
