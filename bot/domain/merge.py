@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from bot.domain.crash import Crash
@@ -26,9 +27,12 @@ _ORDER = {"kernel": 0, "coredump": 1, "gdb": 2, "systemd": 3, "journal": 4, "ale
 def merge_crashes(
     evidence: Iterable[CrashEvidence], mappings: Sequence[Mapping] = ()
 ) -> list[Crash]:
+    items = sorted(evidence, key=lambda e: _ORDER[e.source])
+    if len(items) == 1:  # an alert's one line: nothing to join
+        return [_combine(items, mappings)]
     groups: list[list[CrashEvidence]] = []
     pidless: list[CrashEvidence] = []
-    for item in sorted(evidence, key=lambda e: _ORDER[e.source]):
+    for item in items:
         if item.pid is None and item.crashing_thread is None:
             pidless.append(item)
             continue
@@ -137,31 +141,28 @@ _FIELDS = (
     "corefile",
     "uptime_seconds",
 )
+_READ_FIELDS = attrgetter(*_FIELDS)
 
 
 def _combine(group: list[CrashEvidence], mappings: Sequence[Mapping]) -> Crash:
     kernel = next((g for g in group if g.source == "kernel"), None)
     # Each field from the first source (in _ORDER) that knows it.
-    values: dict[str, Any] = {}
-    for item in group:
-        for name in _FIELDS:
-            if values.get(name) is None:
-                values[name] = getattr(item, name)
+    values: dict[str, Any] = dict(zip(_FIELDS, _READ_FIELDS(group[0]), strict=True))
+    for item in group[1:]:
+        for name, value in zip(_FIELDS, _READ_FIELDS(item), strict=True):
+            if values[name] is None:
+                values[name] = value
     # coredumpctl knows the process id; the kernel and gdb print the faulting thread's id.
-    pid = next((g.pid for g in group if g.source == "coredump" and g.pid),
-               next((g.pid for g in group if g.pid is not None), None))
-    thread = next((g.crashing_thread for g in group if g.crashing_thread),
-                  kernel.pid if kernel else None)
-    crash = Crash(
-        sources=tuple(dict.fromkeys(g.source for g in group)),
-        pid=pid,
-        crashing_thread=thread,
-        frames=_best_frames(group),
-        **values,
-    )
-    if kernel is None and crash.ip is None and crash.frames and crash.frames[0].address:
-        crash = replace(crash, ip=crash.frames[0].address)
-    return _derive(crash, mappings)
+    values["pid"] = next((g.pid for g in group if g.source == "coredump" and g.pid),
+                         next((g.pid for g in group if g.pid is not None), None))
+    values["crashing_thread"] = next((g.crashing_thread for g in group if g.crashing_thread),
+                                     kernel.pid if kernel else None)
+    frames = _best_frames(group)
+    if kernel is None and values["ip"] is None and frames and frames[0].address:
+        values["ip"] = frames[0].address
+    # Built once, with what the fields imply: alert intake merges every alert's evidence.
+    return Crash(sources=tuple(dict.fromkeys(g.source for g in group)),
+                 **_derived(values, frames, mappings))
 
 
 def _best_frames(group: list[CrashEvidence]) -> tuple[Frame, ...]:
@@ -172,21 +173,25 @@ def _best_frames(group: list[CrashEvidence]) -> tuple[Frame, ...]:
     return max(stacks, key=lambda s: (sum(1 for f in s if f.function), len(s)))
 
 
-def _derive(crash: Crash, mappings: Sequence[Mapping]) -> Crash:
+def _derived(
+    values: dict[str, Any], frames: tuple[Frame, ...], mappings: Sequence[Mapping]
+) -> dict[str, Any]:
+    """The merged fields plus what follows from them: the page fault, the instruction, where
+    the ip is in its module, and the frames placed in the mapped files."""
+    error_code, code, ip = values["error_code"], values["code"], values["ip"]
     fault = (
-        decode_error_code(crash.error_code)
-        if crash.error_code is not None and crash.trap is None
+        decode_error_code(error_code) if error_code is not None and values["trap"] is None
         else None
     )
-    instruction = disassemble(crash.code, fault_address=crash.fault_address) if crash.code else None
+    instruction = disassemble(code, fault_address=values["fault_address"]) if code else None
     module_offset = None
-    base, size, ip = crash.module_base, crash.module_size, crash.ip
+    base, size = values["module_base"], values["module_size"]
     if base is not None and size is not None and ip is not None and base <= ip < base + size:
         module_offset = ip - base
-    module, base = crash.module, crash.module_base
+    module = values["module"]
     if module is None and ip is not None and (found := _mapped(ip, mappings)):
         module, base, module_offset = found
-    frames = tuple(_locate(frame, mappings) for frame in crash.frames)
+    frames = tuple(_locate(frame, mappings) for frame in frames)
     if (
         frames
         and frames[0].module_offset is None
@@ -195,15 +200,15 @@ def _derive(crash: Crash, mappings: Sequence[Mapping]) -> Crash:
         and not mappings
     ):
         frames = (replace(frames[0], module=module, module_offset=module_offset), *frames[1:])
-    return replace(
-        crash,
-        fault=fault,
-        instruction=instruction,
-        module=module,
-        module_base=base,
-        module_offset=module_offset,
-        frames=frames,
-    )
+    return {
+        **values,
+        "fault": fault,
+        "instruction": instruction,
+        "module": module,
+        "module_base": base,
+        "module_offset": module_offset,
+        "frames": frames,
+    }
 
 
 def _mapped(address: int, mappings: Sequence[Mapping]) -> tuple[str, int, int] | None:

@@ -98,8 +98,12 @@ def _zone(text: str | None) -> timezone:
     return timezone(offset if text[0] == "+" else -offset)
 
 
+_DATE_YEAR = re.compile(r"\b(20\d{2}|19\d{2})-\d{2}-\d{2}\b")
+_DMESG_T_YEAR = re.compile(r"\d{1,2}:\d{2}:\d{2} (20\d{2})\]")
+
+
 def find_year(text: str) -> int | None:
     """The year printed by any stamp in the evidence that has one (the latest such year)."""
-    years = [int(m) for m in re.findall(r"\b(20\d{2}|19\d{2})-\d{2}-\d{2}\b", text)]
-    years += [int(m) for m in re.findall(r"\d{1,2}:\d{2}:\d{2} (20\d{2})\]", text)]
+    years = [int(m) for m in _DATE_YEAR.findall(text)]
+    years += [int(m) for m in _DMESG_T_YEAR.findall(text)]
     return max(years) if years else None

@@ -20,7 +20,7 @@ from bot.app.incidents import (
 )
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import DiagnosisRequest, Role, Status, TimelineEvent
-from bot.errors import UsageError
+from bot.errors import StoreError, UsageError
 
 T0 = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
@@ -64,6 +64,32 @@ def test_resent_alerts_count_once(store: SqlStore) -> None:
     again = ingest(store=store, requests=batch, now=T0, window=WINDOW)
     assert [(r.accepted, r.duplicates) for r in again.results] == [(0, 2), (0, 2)]
     assert store.list_incidents()[0].occurrences == 3
+
+
+def test_a_flood_of_keys_is_checked_in_chunks_and_counted_once(store: SqlStore) -> None:
+    flood = [[crash(n) for n in range(1200)]]  # more keys than one IN list holds
+    assert ingest(store=store, requests=flood, now=T0, window=WINDOW).results[0].accepted == 1200
+    again = ingest(store=store, requests=flood, now=T0, window=WINDOW).results[0]
+    assert (again.accepted, again.duplicates) == (0, 1200)
+
+
+def test_times_keep_their_microseconds_and_last_seen_only_moves_forward(
+        store: SqlStore) -> None:
+    late = T0 + timedelta(seconds=5, microseconds=123456)
+    ingest(store=store, requests=[[crash(1, at=late)]], now=T0, window=WINDOW)
+    ingest(store=store, requests=[[crash(2, at=T0)]], now=T0, window=WINDOW)  # arrives late
+    (incident,) = store.list_incidents()
+    assert incident.last_seen == late and incident.last_seen.tzinfo is not None
+    ingest(store=store, requests=[[crash(3, at=late + timedelta(microseconds=1))]], now=T0,
+           window=WINDOW)
+    assert store.list_incidents()[0].last_seen == late + timedelta(microseconds=1)
+
+
+def test_a_database_refusal_is_a_store_error_and_keeps_nothing(store: SqlStore) -> None:
+    with (pytest.raises(StoreError, match=r"database error: .*(FOREIGN KEY|foreign key)"),
+          store.transaction() as tx):
+        tx.add_occurrences([(424242, crash(1))], T0)  # no such incident
+    assert ingest(store=store, requests=[[crash(1)]], now=T0, window=WINDOW).results[0].accepted
 
 
 def test_resolved_alert_does_not_close(store: SqlStore) -> None:

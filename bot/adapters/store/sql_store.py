@@ -12,17 +12,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.adapters.store.engine import database_url, in_transaction, open_engine, translate_errors
-from bot.adapters.store.intake_statements import (
-    BUMP_HOST,
-    BUMP_INCIDENT,
-    CLAIMED,
-    INSERT_HOST,
-    INSERT_OCCURRENCE,
-    INTAKE_LOCK,
-    KNOWN,
-    OPEN_FOR,
-    occurrence_values,
-)
+from bot.adapters.store.intake_statements import INTAKE_LOCK, IntakeStatements
 from bot.adapters.store.tables import (
     AuditRow,
     IncidentHostRow,
@@ -48,10 +38,17 @@ from bot.domain.incident import (
 
 
 class SqlTx:
-    """StoreTx on one SQLAlchemy session; bulk statements keep a storm's batches cheap."""
+    """StoreTx on one SQLAlchemy session; alert intake's statements run on its driver cursor."""
 
     def __init__(self, session: Session) -> None:
         self._s = session
+        self._intake: IntakeStatements | None = None
+
+    @property
+    def _hot(self) -> IntakeStatements:
+        if self._intake is None:
+            self._intake = IntakeStatements(self._s.connection())
+        return self._intake
 
     def serialize_intake(self) -> None:
         # SQLite's BEGIN IMMEDIATE already holds the one write lock from the first statement.
@@ -60,17 +57,10 @@ class SqlTx:
             connection.execute(INTAKE_LOCK)
 
     def known_keys(self, keys: Collection[str]) -> set[str]:
-        found: set[str] = set()
-        ordered = list(keys)
-        connection = self._s.connection()
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start : start + 500]
-            found.update(connection.execute(KNOWN, {"keys": chunk}).scalars())
-        return found
+        return self._hot.known_keys(keys)
 
     def open_incidents(self, service: str) -> list[OpenIncident]:
-        rows = self._s.connection().execute(OPEN_FOR, {"service": service})
-        return [OpenIncident(r.id, r.service, r.signature, r.last_seen) for r in rows]
+        return [OpenIncident(*row) for row in self._hot.open_incidents(service)]
 
     def create_incident(
         self, *, service: str, signature: str | None, status: Status, at: datetime, seen: datetime
@@ -96,50 +86,23 @@ class SqlTx:
         self._s.flush()
 
     def claim_diagnoses(self, incident_id: int, hosts: Collection[str], at: datetime) -> list[str]:
-        connection = self._s.connection()
-        have = set(
-            connection.execute(CLAIMED, {"incident": incident_id, "hosts": list(hosts)}).scalars()
-        )
+        have = self._hot.claimed_hosts(incident_id, list(hosts))
         new = [h for h in hosts if h not in have]
-        if new:
-            connection.execute(
-                INSERT_HOST,
-                [
-                    {
-                        "incident_id": incident_id,
-                        "host": h,
-                        "occurrences": 0,
-                        "diagnosis": "pending",
-                        "requested_at": at,
-                    }
-                    for h in new
-                ],
-            )
+        self._hot.insert_hosts(incident_id, new, at)
         return new
 
     def add_occurrences(
         self, placed: Sequence[tuple[int, Occurrence]], received_at: datetime
     ) -> None:
-        connection = self._s.connection()
-        connection.execute(
-            INSERT_OCCURRENCE, [occurrence_values(i, o, received_at) for i, o in placed]
-        )
+        self._hot.insert_occurrences(placed, received_at)
         per_incident: Counter[int] = Counter(i for i, _ in placed)
         per_host: Counter[tuple[int, str]] = Counter((i, o.host) for i, o in placed)
         latest: dict[int, datetime] = {}
         for incident_id, occurrence in placed:
             latest[incident_id] = max(latest.get(incident_id, occurrence.time), occurrence.time)
-        connection.execute(
-            BUMP_INCIDENT,
-            [
-                {"incident": i, "count": n, "seen": latest[i], "now": received_at}
-                for i, n in per_incident.items()
-            ],
-        )
-        connection.execute(
-            BUMP_HOST,
-            [{"incident": i, "name": h, "count": n} for (i, h), n in per_host.items()],
-        )
+        self._hot.bump_incidents(
+            ((i, n, latest[i]) for i, n in per_incident.items()), received_at)
+        self._hot.bump_hosts((i, h, n) for (i, h), n in per_host.items())
 
     def add_event(self, incident_id: int, event: TimelineEvent) -> None:
         self._s.add(

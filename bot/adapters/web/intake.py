@@ -47,6 +47,7 @@ class Intake:
         self._writer: asyncio.subprocess.Process | None = None
         self._reading: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
+        self._outbox: list[bytes] = []
 
     async def start(self) -> None:
         resumed = await asyncio.to_thread(resume_diagnoses, store=self._store,
@@ -74,8 +75,10 @@ class Intake:
         request_id = next(self._ids)
         future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
-        assert writer.stdin is not None
-        writer.stdin.write(pack(request_id, occurrences))
+        # Requests taken in one turn of the event loop go down the pipe in one write.
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._send, writer)
+        self._outbox.append(pack(request_id, occurrences))
         # One timer per request, not asyncio.wait_for's task-and-timer machinery.
         timer = asyncio.get_running_loop().call_later(ACK_TIMEOUT, _expire, future)
         try:
@@ -85,6 +88,11 @@ class Intake:
         finally:
             timer.cancel()
             self._pending.pop(request_id, None)
+
+    def _send(self, writer: asyncio.subprocess.Process) -> None:
+        frames, self._outbox = b"".join(self._outbox), []
+        if writer.stdin is not None and writer.returncode is None:
+            writer.stdin.write(frames)
 
     async def _ensure_writer(self) -> asyncio.subprocess.Process:
         if self._writer is not None and self._writer.returncode is None:
