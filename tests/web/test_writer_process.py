@@ -4,14 +4,22 @@ next one gets a new writer."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
+from bot.adapters.store import open_store
+from bot.adapters.web.intake import Intake
+from bot.adapters.web.metrics import intake_metrics
+from bot.domain.alerts import Occurrence
+from bot.errors import StoreError
 from web.payloads import am_alert, am_webhook
 from web.server import TOKEN, running_server
 
@@ -56,3 +64,42 @@ def test_a_dead_writer_is_replaced_and_nothing_acknowledged_is_lost(database_url
         (incident,) = server.store.list_incidents()
         assert incident.occurrences == len(acknowledged)
     assert _writers() == []  # the server's shutdown ended its writer
+
+
+def test_a_writer_that_stops_answering_fails_its_requests_in_time(tmp_path: Path) -> None:
+    """A hung writer (SIGSTOP: alive, silent) must not hold requests forever: they fail as a
+    retryable StoreError at the acknowledgement deadline, and the intake works on after."""
+    store = open_store(f"sqlite:///{tmp_path / 'segbot.db'}")
+    intake = Intake(store=store, database_url=str(store.engine.url), trigger=lambda _: None,
+                    metrics=intake_metrics(), window_seconds=900, ack_timeout=1.0)
+
+    async def scenario() -> tuple[int, int, float]:
+        await intake.start()
+        try:
+            first = await intake.take([_occurrence(1)])
+            writer = _writers()[0]
+            os.kill(writer, signal.SIGSTOP)
+            started = time.monotonic()
+            try:
+                with pytest.raises(StoreError, match="did not commit in time"):
+                    await asyncio.wait_for(intake.take([_occurrence(2)]), 15)
+                waited = time.monotonic() - started
+            finally:
+                os.kill(writer, signal.SIGCONT)
+            later = await intake.take([_occurrence(3)])
+            return first.accepted, later.accepted, waited
+        finally:
+            await intake.stop()
+
+    first, later, waited = asyncio.run(scenario())
+    assert (first, later) == (1, 1)
+    assert 0.9 <= waited < 10
+    # The timed-out alert may still have been committed when the writer woke: that is why
+    # the answer is 503 (re-send) and re-sends count once.
+    assert 2 <= store.list_incidents()[0].occurrences <= 3
+    store.engine.dispose()
+
+
+def _occurrence(n: int) -> Occurrence:
+    return Occurrence(source="generic", key=f"generic:{n}", host="node-1",
+                      service="checkout-api", status="firing", time=datetime.now(UTC))

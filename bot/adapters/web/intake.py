@@ -35,6 +35,7 @@ class Intake:
         metrics: IntakeMetrics,
         window_seconds: float,
         python: str = sys.executable,
+        ack_timeout: float = ACK_TIMEOUT,
     ) -> None:
         self._store = store
         self._database_url = database_url
@@ -42,8 +43,11 @@ class Intake:
         self._metrics = metrics
         self._window = window_seconds
         self._python = python
+        self._ack_timeout = ack_timeout
         self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[IntakeResult]] = {}
+        # In arrival order, so in deadline order: the sweeper looks only at the oldest.
+        self._pending: dict[int, tuple[asyncio.Future[IntakeResult], float]] = {}
+        self._sweeping: asyncio.Task[None] | None = None
         self._writer: asyncio.subprocess.Process | None = None
         self._reading: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
@@ -56,6 +60,8 @@ class Intake:
         await self._ensure_writer()
 
     async def stop(self) -> None:
+        if self._sweeping is not None:
+            self._sweeping.cancel()
         writer, reading = self._writer, self._reading
         if writer is None or writer.stdin is None:
             return
@@ -72,22 +78,38 @@ class Intake:
     async def take(self, occurrences: list[Occurrence]) -> IntakeResult:
         """Store these occurrences (deduped, grouped); raise StoreError if that failed."""
         writer = await self._ensure_writer()
+        loop = asyncio.get_running_loop()
         request_id = next(self._ids)
-        future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
+        future: asyncio.Future[IntakeResult] = loop.create_future()
+        self._pending[request_id] = (future, loop.time() + self._ack_timeout)
+        if self._sweeping is None:
+            self._sweeping = asyncio.create_task(self._sweep())
         # Requests taken in one turn of the event loop go down the pipe in one write.
         if not self._outbox:
-            asyncio.get_running_loop().call_soon(self._send, writer)
+            loop.call_soon(self._send, writer)
         self._outbox.append(pack(request_id, occurrences))
-        # One timer per request, not asyncio.wait_for's task-and-timer machinery.
-        timer = asyncio.get_running_loop().call_later(ACK_TIMEOUT, _expire, future)
         try:
             return await future
         except TimeoutError:
             raise StoreError("the store did not commit in time") from None
         finally:
-            timer.cancel()
             self._pending.pop(request_id, None)
+
+    async def _sweep(self) -> None:
+        """Fail requests the writer has not answered in time. One task for all of them: a
+        timer per request costs more than the rest of the wait (the event loop keeps every
+        cancelled timer in its heap until it would have fired)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, self._ack_timeout / 4))
+            now, overdue = loop.time(), []
+            for future, deadline in self._pending.values():
+                if deadline > now:
+                    break
+                overdue.append(future)
+            for future in overdue:
+                if not future.done():
+                    future.set_exception(TimeoutError())
 
     def _send(self, writer: asyncio.subprocess.Process) -> None:
         frames, self._outbox = b"".join(self._outbox), []
@@ -138,7 +160,7 @@ class Intake:
                 # and the claimed diagnoses stay pending for resume_diagnoses at the next start
                 log.error("diagnoses not handed off: %s", failure)
         for request_id, result, error in reply.answers:
-            future = self._pending.get(request_id)
+            future = self._pending.get(request_id, (None,))[0]
             if future is None or future.done():
                 continue  # timed out meanwhile
             if isinstance(result, IntakeResult):
@@ -147,14 +169,9 @@ class Intake:
                 future.set_exception(StoreError(error or "the intake writer gave no answer"))
 
     def _fail_pending(self, reason: str) -> None:
-        for future in self._pending.values():
+        for future, _ in self._pending.values():
             if not future.done():
                 future.set_exception(StoreError(reason))
-
-
-def _expire(future: asyncio.Future[IntakeResult]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError())
 
 
 def _loads(data: bytes) -> Reply:
