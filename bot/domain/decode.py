@@ -63,8 +63,13 @@ def decode_message(text: str, *, now: datetime | None = None,
     """The crash an alert's message describes and its signature, without the host-fact
     parsers and the triage a full report needs (alert intake decodes every alert)."""
     year = find_year(text) or (now.year if now else None)
-    evidence = [crash for name in _MESSAGE_PARSERS
-                for crash in PARSERS[name].parse(text, year=year, host=host).crashes]
+    one_record = "\n" not in text.strip() and "#012" not in text
+    evidence: list[CrashEvidence] = []
+    for name in _MESSAGE_PARSERS:
+        found = PARSERS[name].parse(text, year=year, host=host).crashes
+        evidence.extend(found)
+        if found and one_record:
+            break  # a line is one record: the parser that read a crash in it owns it
     crashes = merge_crashes(evidence)
     if not crashes:
         return None, None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.decode import Section, decode_sections, decode_text
+from bot.domain.decode import Section, decode_message, decode_sections, decode_text
 from bot.domain.parsers.registry import PARSERS
 
 # Text that looks like evidence half the time: fragments of real formats glued at random.
@@ -96,6 +96,8 @@ def test_no_parser_raises(text: str, expected: bool) -> None:
 def test_decode_never_raises(text: str) -> None:
     report = decode_text(text)
     assert report.unrecognized_lines >= 0
+    crash, signature = decode_message(text, host="node-17")  # alert intake's path
+    assert signature is None or crash is not None
 
 
 comm = st.text(
@@ -162,3 +164,9 @@ def test_generated_kernel_lines_decode_back(
     assert crash.fault is not None
     assert crash.fault.access == ("exec" if error & 0x10 else "write" if error & 2 else "read")
     assert crash.fault.mode == ("user" if error & 4 else "kernel")
+    # Alert intake reads the same line through its own, shorter path: it must agree.
+    message_crash, signature = decode_message(line)
+    assert signature == report.signature
+    assert message_crash is not None
+    assert (message_crash.pid, message_crash.ip, message_crash.module_offset) == (
+        pid, ip, crash.module_offset)
