@@ -141,14 +141,7 @@ def test_more_concurrent_commands_than_max_sessions_queue(
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(30)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-    finally:
-        runner.close()
+    _run_then_close(runner, [threading.Thread(target=one, args=(i,)) for i in range(30)], 60)
     assert errors == []
     assert sorted(results) == sorted(f"{i}\n" for i in range(30))
     assert runner.connections == 1
@@ -170,14 +163,7 @@ def test_quick_commands_on_concurrent_channels_keep_the_connection(sshd: Sshd) -
             except BaseException as error:
                 errors.append(error)
 
-    threads = [threading.Thread(target=burst) for _ in range(8)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-    finally:
-        runner.close()
+    _run_then_close(runner, [threading.Thread(target=burst) for _ in range(8)], 120)
     assert errors == [] and runner.connections == 1, (errors[:3], runner.connections)
 
 
@@ -238,3 +224,14 @@ def test_silent_server_hits_the_banner_deadline(sshd: Sshd) -> None:
         with pytest.raises(ConnectFailed):
             SshRunner(target, connect_timeout=1).connect()
         assert time.monotonic() - started < 5
+
+
+def _run_then_close(runner: SshRunner, threads: list[threading.Thread], wait: float) -> None:
+    """Start the threads together, wait for each (up to `wait` s), then close the runner."""
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(wait)
+    finally:
+        runner.close()
