@@ -63,7 +63,8 @@ def decode_message(text: str, *, now: datetime | None = None,
     """The crash an alert's message describes and its signature, without the host-fact
     parsers and the triage a full report needs (alert intake decodes every alert)."""
     year = find_year(text) or (now.year if now else None)
-    one_record = "\n" not in text.strip() and "#012" not in text
+    body = text.strip()  # one record unless split_records would break it
+    one_record = "\n" not in body and "\r" not in body and "#012" not in body
     evidence: list[CrashEvidence] = []
     for name in _MESSAGE_PARSERS:
         found = PARSERS[name].parse(text, year=year, host=host).crashes

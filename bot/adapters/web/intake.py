@@ -62,6 +62,7 @@ class Intake:
     async def stop(self) -> None:
         if self._sweeping is not None:
             self._sweeping.cancel()
+            self._sweeping = None
         writer, reading = self._writer, self._reading
         if writer is None or writer.stdin is None:
             return
@@ -96,9 +97,9 @@ class Intake:
             self._pending.pop(request_id, None)
 
     async def _sweep(self) -> None:
-        """Fail requests the writer has not answered in time. One task for all of them: a
-        timer per request costs more than the rest of the wait (the event loop keeps every
-        cancelled timer in its heap until it would have fired)."""
+        """Fail requests the writer has not answered in time. One task for all of them, not a
+        timer per request: asyncio keeps each cancelled timer in its heap until it would have
+        fired, so a storm kept some 100,000 dead timers sorted there."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(min(1.0, self._ack_timeout / 4))
