@@ -71,7 +71,7 @@ def test_a_writer_that_stops_answering_fails_its_requests_in_time(tmp_path: Path
     retryable StoreError at the acknowledgement deadline, and the intake works on after."""
     store = open_store(f"sqlite:///{tmp_path / 'segbot.db'}")
     intake = Intake(store=store, database_url=str(store.engine.url), trigger=lambda _: None,
-                    metrics=intake_metrics(), window_seconds=900, ack_timeout=1.0)
+                    metrics=intake_metrics(), window_seconds=900, ack_timeout=4.0)
 
     async def scenario() -> tuple[int, int, float]:
         await intake.start()
@@ -82,7 +82,7 @@ def test_a_writer_that_stops_answering_fails_its_requests_in_time(tmp_path: Path
             started = time.monotonic()
             try:
                 with pytest.raises(StoreError, match="did not commit in time"):
-                    await asyncio.wait_for(intake.take([_occurrence(2)]), 15)
+                    await asyncio.wait_for(intake.take([_occurrence(2)]), 30)
                 waited = time.monotonic() - started
             finally:
                 os.kill(writer, signal.SIGCONT)
@@ -93,7 +93,7 @@ def test_a_writer_that_stops_answering_fails_its_requests_in_time(tmp_path: Path
 
     first, later, waited = asyncio.run(scenario())
     assert (first, later) == (1, 1)
-    assert 0.9 <= waited < 10
+    assert 3.9 <= waited < 20
     # The timed-out alert may still have been committed when the writer woke: that is why
     # the answer is 503 (re-send) and re-sends count once.
     assert 2 <= store.list_incidents()[0].occurrences <= 3
