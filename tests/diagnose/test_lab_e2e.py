@@ -175,7 +175,7 @@ def test_host_that_dies_mid_run_gives_a_partial_report(lab_host_factory: HostFac
         runner=runner, playbook=load_playbook_file(), now=datetime.now(UTC),
         inventory=Inventory(host=doomed.name, service="checkout-api", user=doomed.user,
                             **SERVICE), evidence_dir=tmp_path, progress=progress)
-    assert killed.is_set()
+    assert killed.is_set(), [(o.step, o.status, o.reason) for o in result.steps]
     by_id = {o.step: o for o in result.steps}
     assert by_id["cores"].status == "ok"  # before the kill
     assert by_id["backtrace"].status != "ok"  # started as the host died
