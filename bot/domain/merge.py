@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from bot.domain.crash import Crash
+from bot.domain.crash import Crash, crashing_frames, site_frame
 from bot.domain.evidence import CrashEvidence, Frame, Mapping
 from bot.domain.instruction import disassemble
 from bot.domain.pagefault import decode_error_code
@@ -82,6 +82,8 @@ def _ids(item: CrashEvidence) -> set[int]:
 
 
 def _same_pid(group: list[CrashEvidence], item: CrashEvidence) -> bool:
+    if item.source == "kernel" and any(g.source == "kernel" for g in group):
+        return False  # every kernel line is a crash of its own: PID 1 crashes again as PID 1
     ids = set().union(*(_ids(g) for g in group))
     if not ids & _ids(item):
         return False
@@ -158,11 +160,17 @@ def _combine(group: list[CrashEvidence], mappings: Sequence[Mapping]) -> Crash:
     values["crashing_thread"] = next((g.crashing_thread for g in group if g.crashing_thread),
                                      kernel.pid if kernel else None)
     frames = _best_frames(group)
-    if kernel is None and values["ip"] is None and frames and frames[0].address:
-        values["ip"] = frames[0].address
+    site = site_frame(crashing_frames(frames, values["crashing_thread"]))
+    if kernel is None and site is not None and values["ip"] in {None, frames[0].address}:
+        # Without a kernel line the crash's own ip is the faulting frame's (coredumpctl, gdb).
+        values["ip"] = site.address
+        values["module"] = values["module"] or site.module
+    site_offset = site.module_offset if kernel is None and site is not None else None
     # Built once, with what the fields imply: alert intake merges every alert's evidence.
-    return Crash(sources=tuple(dict.fromkeys(g.source for g in group)),
-                 **_derived(values, frames, mappings))
+    derived = _derived(values, frames, mappings)
+    if derived["module_offset"] is None and site_offset is not None:
+        derived["module_offset"] = site_offset
+    return Crash(sources=tuple(dict.fromkeys(g.source for g in group)), **derived)
 
 
 def _best_frames(group: list[CrashEvidence]) -> tuple[Frame, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.domain.crash import Crash
+from bot.domain.crash import Crash, site_frame
 from bot.domain.evidence import Frame
 
 _IRRELEVANT = re.compile(
@@ -38,17 +38,9 @@ def crash_signature(crash: Crash) -> str | None:
     return f"{crash.signal or 'crash'} {site}" if site else None
 
 
-_TRAMPOLINE = re.compile(r"^(?:__restore_rt|__kernel_rt_sigreturn|__vdso_rt_sigreturn)$")
-
-
 def crash_frame(crash: Crash) -> Frame | None:
-    """The frame that faulted: frame #0 of the crashing thread, or, when the program caught
-    the signal in its own handler, the frame after `<signal handler called>`."""
-    frames = crash.crashing_frames()
-    for position, frame in enumerate(frames[:-1]):
-        if frame.signal_handler or (frame.function and _TRAMPOLINE.match(frame.function)):
-            return frames[position + 1]
-    return frames[0] if frames else None
+    """The frame that faulted in the crashing thread (after its signal handler, if any)."""
+    return site_frame(crash.crashing_frames())
 
 
 def crash_site(crash: Crash) -> str | None:

@@ -86,6 +86,9 @@ def parse(
 
 def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
     message = line.message
+    if line.ident not in {None, "kernel"} and line.pid is not None:
+        # "[ 4.59] systemd[1]: segfault at ..." read as systemd's own line: the ident is the comm.
+        message = f"{line.ident}[{line.pid}]: {message}"
     if "segfault at" in message and (match := _SEGFAULT.search(message)):
         signal, trap = "SIGSEGV", None
     elif "ip:" in message and (match := _TRAP.search(message)):
@@ -104,7 +107,7 @@ def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
         time=line.time,
         uptime_seconds=line.uptime,
         host=host or line.host,
-        process=match["comm"].removeprefix("traps: "),
+        process=_comm(match["comm"]),
         signal=signal,
         trap=trap,
         fault_address=_hex(match["addr"]),
@@ -117,6 +120,22 @@ def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
         file_offset=_hex(match["file_off"]),
         cpu=int(match["cpu"]) if match["cpu"] else None,
     )
+
+
+# Text a paste leaves before the comm: "kernel: ", "traps: ", a dmesg stamp, a grep file name.
+_LEADING = re.compile(r"^(?:kernel:\s+|traps:\s+|\[\s*\d+\.\d+\]\s*)+")
+_MARKERS = ("kernel: ", "traps: ", "] ")
+_COMM_LEN = 15  # TASK_COMM_LEN - 1
+
+
+def _comm(text: str) -> str:
+    """The process name the kernel printed, without prefixes the line reader did not know."""
+    comm = _LEADING.sub("", text)
+    if len(comm) > _COMM_LEN:
+        cut = max((comm.rfind(marker) + len(marker) for marker in _MARKERS if marker in comm),
+                  default=0)
+        comm = _LEADING.sub("", comm[cut:]) or comm
+    return comm
 
 
 def code_bytes(text: str) -> CodeBytes | None:
