@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from bot.domain.timestamps import MONTHS, build_time, parse_iso
 
-_UPTIME = re.compile(r"^\[\s*(?P<uptime>\d+\.\d+)\]\s?")
+_UPTIME = re.compile(r"^\[\s*(?P<uptime>\d+\.\d+)\s*\]\s?")
 # dmesg -T: "[Wed Jan 22 03:11:07 2026]" (days space-padded; other locales' day and month names).
 _DMESG_T = re.compile(
     r"^\[(?P<dow>[^\W\d_]{2,4}\.?)?\s*(?P<a>[^\W\d_]{2,5}\.?|\d{1,2}\.?)\s+(?P<b>[^\W\d_]{2,5}\.?|\d{1,2}\.?)"

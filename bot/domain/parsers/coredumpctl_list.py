@@ -18,7 +18,7 @@ from bot.domain.sizes import parse_size
 from bot.domain.timestamps import parse_coredumpctl_time
 
 _ROW = re.compile(
-    r"^(?P<time>(?:[^\W\d_]{2,4}\s+)?\d{4}-\d{2}-\d{2}\s+\d{2}:\d{2}:\d{2}(?:\s+[A-Z]{2,5}|\s+[+-]\d{4})?)"
+    r"^(?P<time>(?:[^\W\d_]{2,4}\s+)?\d{4}-\d{2}-\d{2}\s+\d{2}:\d{2}:\d{2}(?:\s+(?!\d)\S+)?)"
     r"\s+(?P<pid>\d+)\s+(?P<uid>\d+)\s+(?P<gid>\d+)\s+(?P<sig>SIG[A-Z0-9]+|\d+)"
     r"\s+(?P<corefile>present|missing|none|error|truncated|inaccessible|journal|\*|-)"
     r"\s+(?P<exe>\S.*?)(?:\s+(?P<size>\d+(?:\.\d+)?[BKMGTP]?|n/a|-))?\s*$"
