@@ -37,8 +37,8 @@ _ISO = re.compile(
 _HOST_IDENT = re.compile(
     r"^(?:(?P<host>[A-Za-z0-9][\w.-]*|<[^<>\s]+>)\s+)?(?P<ident>[\w.@/-]+?)(?:\[(?P<pid>\d+)\])?:\s"
 )
-# After a bare dmesg stamp only "ident[pid]: " is an ident (journalctl -o short-monotonic);
-# "traps: " and "my worker: 1[31337]: " are the kernel's own text.
+# Without a syslog stamp only "ident[pid]: " is an ident (journalctl -o short-monotonic, a
+# pasted line); "traps: " and "my worker: 1[31337]: " are the kernel's own text.
 _IDENT_PID = re.compile(r"^(?P<ident>[\w.@/-]+)\[(?P<pid>\d+)\]:\s")
 _KERNEL = re.compile(r"^kernel:\s+")
 # Markdown quotes a pasted log as "> line" (nested: "> > line").
@@ -99,10 +99,10 @@ def parse_line(raw: str, *, year: int | None = None) -> LogLine:
     if match := _UPTIME.match(text):
         uptime = float(match["uptime"])
         text = text[match.end() :]
-        if ident is None and (match := _IDENT_PID.match(text)):
-            ident, pid, text = match["ident"], int(match["pid"]), text[match.end() :]
     elif ident == "kernel" and (match := _DMESG_T.match(text)):
         text = text[match.end() :]
+    if ident is None and (match := _IDENT_PID.match(text)):
+        ident, pid, text = match["ident"], int(match["pid"]), text[match.end() :]
     return LogLine(message=text, time=time, uptime=uptime, host=host, ident=ident, pid=pid)
 
 

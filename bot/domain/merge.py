@@ -105,7 +105,8 @@ def _nearest(groups: list[list[CrashEvidence]], item: CrashEvidence) -> list[Cra
             if not _compatible(other, item):
                 continue
             if item.time is None or other.time is None:
-                distance = 0.0 if item.time is None and other.unit and other.unit == item.unit \
+                same_unit = bool(other.unit and other.unit == item.unit)
+                distance = 0.0 if item.time is None and (same_unit or _runs(item, other)) \
                     else None
             else:
                 gap = abs(other.time - item.time)
@@ -113,6 +114,15 @@ def _nearest(groups: list[list[CrashEvidence]], item: CrashEvidence) -> list[Cra
             if distance is not None and (best is None or distance < best[0]):
                 best = (distance, group)
     return best[1] if best else None
+
+
+def _runs(exit: CrashEvidence, crash: CrashEvidence) -> bool:
+    """Whether the unit of a pid-less exit is the crashed program: `systemd-logind.service`
+    and the kernel's `systemd-logind` (the comm, cut to 15 characters)."""
+    if not exit.unit or not crash.process or crash.unit:
+        return False
+    stem = exit.unit.rsplit(".", 1)[0]
+    return stem[:15] == crash.process[:15]
 
 
 def _compatible(one: CrashEvidence, other: CrashEvidence) -> bool:

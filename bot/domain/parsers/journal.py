@@ -36,7 +36,7 @@ _EXITED = re.compile(
 )
 _RESULT = re.compile(_UNIT + r"[Ff]ailed with result ['‘’\"](?P<result>[\w-]+)['‘’\"]")
 # PID 1's own crash handler: "Caught <SEGV>, dumped core as pid 453." (or "core dump failed").
-_CAUGHT = re.compile(r"^Caught <(?P<signal>[A-Z0-9]+)>(?:,|\s+from\s+|$)")
+_CAUGHT = re.compile(r"^Caught (?:<|&lt;)(?P<signal>[A-Z0-9]+)(?:>|&gt;)(?:,|\s+from\s+|$)")
 _OLD_FAILED = re.compile(r"^Unit (?P<unit>\S+) entered failed state")
 _COUNTER = re.compile(_UNIT + r"Scheduled restart job, restart counter is at (?P<count>\d+)")
 _LIFECYCLE = re.compile(

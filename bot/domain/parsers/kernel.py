@@ -25,7 +25,7 @@ _MODULE = (
 _CPU = r"(?:\s+likely on CPU (?P<cpu>\d+)(?: \(core \d+, socket \d+\))?)?"
 _SEGFAULT = re.compile(
     rf"^(?P<comm>.+?)\[(?P<pid>\d+)\]:? segfault at (?P<addr>{_HEX}) "
-    rf"(?:ip|rip) (?P<ip>{_HEX}) (?:sp|rsp) (?P<sp>{_HEX}) error (?P<error>{_HEX})"
+    rf"(?:ip|rip) (?P<ip>{_HEX}|\(null\)) (?:sp|rsp) (?P<sp>{_HEX}) error (?P<error>{_HEX})"
     rf"{_MODULE}{_CPU}"
 )
 _TRAP = re.compile(
@@ -176,6 +176,8 @@ def _with_code(crash: CrashEvidence, code: CodeBytes) -> CrashEvidence:
 
 
 def _hex(text: str | None) -> int | None:
+    if text == "(null)":  # older kernels print a zero pointer this way
+        return 0
     return int(text, 16) if text else None
 
 
