@@ -98,6 +98,8 @@ def parse(
 
 def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
     message = line.message
+    if message.startswith("`") and message.rstrip().endswith("`"):
+        message = message.strip().strip("`")  # pasted as Markdown inline code
     if line.ident not in {None, "kernel"} and line.pid is not None:
         # "[ 4.59] systemd[1]: segfault at ..." read as systemd's own line: the ident is the comm.
         message = f"{line.ident}[{line.pid}]: {message}"
@@ -137,8 +139,9 @@ def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
     )
 
 
-# Text a paste leaves before the comm: "kernel: ", "traps: ", a dmesg stamp, a grep file name.
-_LEADING = re.compile(r"^(?:`+|kernel:\s+|traps:\s+|\[\s*\d+\.\d+\s*\]\s*)+")
+# Text a paste leaves before the comm: "kernel: ", "traps: ", a dmesg stamp, a grep file name,
+# a vendor's "[pid:N,cpuN,comm]".
+_LEADING = re.compile(r"^(?:kernel:\s+|traps:\s+|\[\s*\d+\.\d+\s*\]\s*)+")
 _MARKERS = ("kernel: ", "traps: ", "]")
 _COMM_LEN = 15  # TASK_COMM_LEN - 1
 
