@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,8 +54,28 @@ class Crash:
         return self.file_offset if self.file_offset is not None else self.module_offset
 
     def crashing_frames(self) -> tuple[Frame, ...]:
-        """Frames of the crashing thread only, innermost first."""
-        if not self.frames:
-            return ()
-        thread = self.frames[0].thread
-        return tuple(f for f in self.frames if f.thread == thread)
+        """Frames of the crashing thread only, innermost first; none when the evidence names
+        the crashing thread but shows only other threads' stacks."""
+        return crashing_frames(self.frames, self.crashing_thread)
+
+
+def crashing_frames(frames: Sequence[Frame], crashing_thread: int | None) -> tuple[Frame, ...]:
+    if not frames:
+        return ()
+    threads = {f.thread for f in frames}
+    thread = frames[0].thread
+    if crashing_thread is not None and None not in threads:
+        thread = crashing_thread
+    return tuple(f for f in frames if f.thread == thread)
+
+
+_TRAMPOLINE = frozenset({"__restore_rt", "__kernel_rt_sigreturn", "__vdso_rt_sigreturn"})
+
+
+def site_frame(frames: Sequence[Frame]) -> Frame | None:
+    """The frame that faulted: the first, or, when the program caught the signal in its own
+    handler (systemd, browsers, runtimes), the one after `<signal handler called>`."""
+    for position, frame in enumerate(frames[:-1]):
+        if frame.signal_handler or frame.function in _TRAMPOLINE:
+            return frames[position + 1]
+    return frames[0] if frames else None

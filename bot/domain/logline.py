@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from bot.domain.timestamps import MONTHS, build_time, parse_iso
 
-_UPTIME = re.compile(r"^\[\s*(?P<uptime>\d+\.\d+)\]\s?")
+_UPTIME = re.compile(r"^\[\s*(?P<uptime>\d+\.\d+)\s*\]\s?")
 # dmesg -T: "[Wed Jan 22 03:11:07 2026]" (days space-padded; other locales' day and month names).
 _DMESG_T = re.compile(
     r"^\[(?P<dow>[^\W\d_]{2,4}\.?)?\s*(?P<a>[^\W\d_]{2,5}\.?|\d{1,2}\.?)\s+(?P<b>[^\W\d_]{2,5}\.?|\d{1,2}\.?)"
@@ -22,6 +22,11 @@ _FACILITY = re.compile(
     r"^(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\d)\s*:"
     r"\s*(?:emerg|alert|crit|err|warn|notice|info|debug)\s*:\s?"
 )
+# OpenWrt's logread and ctime(3): "Sun Aug  9 13:47:00 2026 kern.info kernel: ...".
+_CTIME = re.compile(
+    r"^[A-Z][a-z]{2}\s+(?P<month>[A-Z][a-z]{2})\s+(?P<day>\d{1,2})\s+"
+    r"(?P<clock>\d{1,2}:\d{2}:\d{2})\s+(?P<year>\d{4})\s+(?:[a-z]+\.[a-z]+\s+)?"
+)
 _SYSLOG = re.compile(
     r"^(?P<month>[A-Z][a-z]{2})\s+(?P<day>\d{1,2})\s+(?P<clock>\d{1,2}:\d{2}:\d{2})(?:\.\d+)?\s+"
 )
@@ -30,8 +35,14 @@ _ISO = re.compile(
 )
 # "node-17 checkout-api[24891]: " or "kernel: " after a syslog stamp; the host is optional.
 _HOST_IDENT = re.compile(
-    r"^(?:(?P<host>[A-Za-z0-9][\w.-]*)\s+)?(?P<ident>[\w.@/-]+?)(?:\[(?P<pid>\d+)\])?:\s"
+    r"^(?:(?P<host>[A-Za-z0-9][\w.-]*|<[^<>\s]+>)\s+)?(?P<ident>[\w.@/-]+?)(?:\[(?P<pid>\d+)\])?:\s"
 )
+# Without a syslog stamp only "ident[pid]: " is an ident (journalctl -o short-monotonic, a
+# pasted line); "traps: " and "my worker: 1[31337]: " are the kernel's own text.
+_IDENT_PID = re.compile(r"^(?P<ident>[\w.@/-]+)\[(?P<pid>\d+)\]:\s")
+_KERNEL = re.compile(r"^kernel:\s+")
+# Markdown quotes a pasted log as "> line" (nested: "> > line").
+_QUOTE = re.compile(r"(?m)^[ \t]*(?:>[ \t]?)+")
 _PRIORITY = re.compile(r"^<\d{1,3}>")
 
 
@@ -52,6 +63,8 @@ def split_records(text: str) -> list[str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "#012" in text:
         text = text.replace("#012", "\n").replace("#011", "\t")
+    if ">" in text:
+        text = _QUOTE.sub("", text)
     return text.split("\n")
 
 
@@ -73,14 +86,23 @@ def parse_line(raw: str, *, year: int | None = None) -> LogLine:
         if month is not None:
             time = build_time(year, month, int(match["day"]), match["clock"])
             text, host, ident, pid = _read_ident(text[match.end() :], with_host=True)
+    elif match := _CTIME.match(text):
+        month = MONTHS.get(match["month"].lower())
+        if month is not None:
+            time = build_time(int(match["year"]), month, int(match["day"]), match["clock"])
+            text, host, ident, pid = _read_ident(text[match.end() :], with_host=False)
     elif match := _DMESG_T.match(text):
         time = _dmesg_time(match)
         text = text[match.end() :]
+    elif match := _KERNEL.match(text):
+        ident, text = "kernel", text[match.end() :]
     if match := _UPTIME.match(text):
         uptime = float(match["uptime"])
         text = text[match.end() :]
     elif ident == "kernel" and (match := _DMESG_T.match(text)):
         text = text[match.end() :]
+    if ident is None and (match := _IDENT_PID.match(text)):
+        ident, pid, text = match["ident"], int(match["pid"]), text[match.end() :]
     return LogLine(message=text, time=time, uptime=uptime, host=host, ident=ident, pid=pid)
 
 

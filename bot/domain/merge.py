@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from bot.domain.crash import Crash
+from bot.domain.crash import Crash, crashing_frames, site_frame
 from bot.domain.evidence import CrashEvidence, Frame, Mapping
 from bot.domain.instruction import disassemble
 from bot.domain.pagefault import decode_error_code
@@ -82,6 +82,8 @@ def _ids(item: CrashEvidence) -> set[int]:
 
 
 def _same_pid(group: list[CrashEvidence], item: CrashEvidence) -> bool:
+    if item.source == "kernel" and any(g.source == "kernel" for g in group):
+        return False  # every kernel line is a crash of its own: PID 1 crashes again as PID 1
     ids = set().union(*(_ids(g) for g in group))
     if not ids & _ids(item):
         return False
@@ -103,7 +105,8 @@ def _nearest(groups: list[list[CrashEvidence]], item: CrashEvidence) -> list[Cra
             if not _compatible(other, item):
                 continue
             if item.time is None or other.time is None:
-                distance = 0.0 if item.time is None and other.unit and other.unit == item.unit \
+                same_unit = bool(other.unit and other.unit == item.unit)
+                distance = 0.0 if item.time is None and (same_unit or _runs(item, other)) \
                     else None
             else:
                 gap = abs(other.time - item.time)
@@ -111,6 +114,15 @@ def _nearest(groups: list[list[CrashEvidence]], item: CrashEvidence) -> list[Cra
             if distance is not None and (best is None or distance < best[0]):
                 best = (distance, group)
     return best[1] if best else None
+
+
+def _runs(exit: CrashEvidence, crash: CrashEvidence) -> bool:
+    """Whether the unit of a pid-less exit is the crashed program: `systemd-logind.service`
+    and the kernel's `systemd-logind` (the comm, cut to 15 characters)."""
+    if not exit.unit or not crash.process or crash.unit:
+        return False
+    stem = exit.unit.rsplit(".", 1)[0]
+    return stem[:15] == crash.process[:15]
 
 
 def _compatible(one: CrashEvidence, other: CrashEvidence) -> bool:
@@ -158,11 +170,17 @@ def _combine(group: list[CrashEvidence], mappings: Sequence[Mapping]) -> Crash:
     values["crashing_thread"] = next((g.crashing_thread for g in group if g.crashing_thread),
                                      kernel.pid if kernel else None)
     frames = _best_frames(group)
-    if kernel is None and values["ip"] is None and frames and frames[0].address:
-        values["ip"] = frames[0].address
+    site = site_frame(crashing_frames(frames, values["crashing_thread"]))
+    if kernel is None and site is not None and values["ip"] in {None, frames[0].address}:
+        # Without a kernel line the crash's own ip is the faulting frame's (coredumpctl, gdb).
+        values["ip"] = site.address
+        values["module"] = values["module"] or site.module
+    site_offset = site.module_offset if kernel is None and site is not None else None
     # Built once, with what the fields imply: alert intake merges every alert's evidence.
-    return Crash(sources=tuple(dict.fromkeys(g.source for g in group)),
-                 **_derived(values, frames, mappings))
+    derived = _derived(values, frames, mappings)
+    if derived["module_offset"] is None and site_offset is not None:
+        derived["module_offset"] = site_offset
+    return Crash(sources=tuple(dict.fromkeys(g.source for g in group)), **derived)
 
 
 def _best_frames(group: list[CrashEvidence]) -> tuple[Frame, ...]:

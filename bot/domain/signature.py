@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.domain.crash import Crash
+from bot.domain.crash import Crash, site_frame
 from bot.domain.evidence import Frame
 
 _IRRELEVANT = re.compile(
@@ -36,6 +36,11 @@ def crash_signature(crash: Crash) -> str | None:
     """
     site = crash_site(crash)
     return f"{crash.signal or 'crash'} {site}" if site else None
+
+
+def crash_frame(crash: Crash) -> Frame | None:
+    """The frame that faulted in the crashing thread (after its signal handler, if any)."""
+    return site_frame(crash.crashing_frames())
 
 
 def crash_site(crash: Crash) -> str | None:

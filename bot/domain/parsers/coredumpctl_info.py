@@ -152,7 +152,8 @@ _KEYS = frozenset(
 
 def _frame(match: re.Match[str], thread: int) -> Frame:
     function = match["function"]
-    module = match["module"] if match["module"] not in {"n/a", ""} else None
+    # Before systemd 244 the module was the path ("/tmp/a.out"), with no "+ 0x" offset.
+    module = match["module"].rsplit("/", 1)[-1] if match["module"] not in {"n/a", ""} else None
     return Frame(
         index=int(match["index"]),
         address=int(match["address"], 16),

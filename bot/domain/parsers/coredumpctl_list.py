@@ -18,10 +18,17 @@ from bot.domain.sizes import parse_size
 from bot.domain.timestamps import parse_coredumpctl_time
 
 _ROW = re.compile(
-    r"^(?P<time>(?:[^\W\d_]{2,4}\s+)?\d{4}-\d{2}-\d{2}\s+\d{2}:\d{2}:\d{2}(?:\s+[A-Z]{2,5}|\s+[+-]\d{4})?)"
+    r"^(?P<time>(?:[^\W\d_]{2,4}\s+)?\d{4}-\d{2}-\d{2}\s+\d{2}:\d{2}:\d{2}(?:\s+(?!\d)\S+)?)"
     r"\s+(?P<pid>\d+)\s+(?P<uid>\d+)\s+(?P<gid>\d+)\s+(?P<sig>SIG[A-Z0-9]+|\d+)"
     r"\s+(?P<corefile>present|missing|none|error|truncated|inaccessible|journal|\*|-)"
     r"\s+(?P<exe>\S.*?)(?:\s+(?P<size>\d+(?:\.\d+)?[BKMGTP]?|n/a|-))?\s*$"
+)
+# A row a pager cut at the terminal's width ends in ">": what is left of it still names the
+# crash; a cut COREFILE or EXE is not one.
+_CUT_ROW = re.compile(
+    r"^(?P<time>(?:[^\W\d_]{2,4}\s+)?\d{4}-\d{2}-\d{2}\s+\d{2}:\d{2}:\d{2}(?:\s+(?!\d)\S+)?)"
+    r"\s+(?P<pid>\d+)\s+(?P<uid>\d+)\s+(?P<gid>\d+)\s+(?P<sig>SIG[A-Z0-9]+|\d+)"
+    r"(?:\s+(?P<corefile>present|missing|none|error|truncated|inaccessible|journal)(?=\s))?"
 )
 _HEADER = re.compile(r"^\s*TIME\s+PID\s+UID\s+GID\s+SIG\s+(?:COREFILE|PRESENT)\s+EXE")
 _OLD_STAR = {"*": "present", "-": "missing"}
@@ -41,10 +48,13 @@ def parse(
         if _HEADER.match(line) or (expected and line.startswith("No coredumps found")):
             claimed.add(index)
             continue
-        match = _ROW.match(line)
+        cut = line.endswith(">")
+        match = _CUT_ROW.match(line[:-1]) if cut else _ROW.match(line)
         if not match:
             continue
         claimed.add(index)
+        fields = match.groupdict()
+        corefile = fields.get("corefile")
         _add(
             facts,
             crashes,
@@ -52,10 +62,10 @@ def parse(
             pid=int(match["pid"]),
             uid=int(match["uid"]),
             signal=signals.name_of(match["sig"]),
-            corefile=_OLD_STAR.get(match["corefile"], match["corefile"]),
-            exe=match["exe"],
+            corefile=_OLD_STAR.get(corefile, corefile) if corefile else None,
+            exe=fields.get("exe"),
             time=parse_coredumpctl_time(match["time"]),
-            size=parse_size(match["size"]) if match["size"] else None,
+            size=parse_size(fields["size"]) if fields.get("size") else None,
         )
     return Parsed(
         crashes=tuple(crashes), facts=tuple(facts), claimed=frozenset(claimed), lines=len(lines)

@@ -34,7 +34,9 @@ _EXITED = re.compile(
     _UNIT + r"(?:[Mm]ain|[Cc]ontrol) process exited, code=(?P<code>\w+), status=(?P<status>\d+)"
     r"(?:/(?P<name>[\w/]+))?"
 )
-_RESULT = re.compile(_UNIT + r"[Ff]ailed with result '(?P<result>[\w-]+)'")
+_RESULT = re.compile(_UNIT + r"[Ff]ailed with result ['‘’\"](?P<result>[\w-]+)['‘’\"]")
+# PID 1's own crash handler: "Caught <SEGV>, dumped core as pid 453." (or "core dump failed").
+_CAUGHT = re.compile(r"^Caught (?:<|&lt;)(?P<signal>[A-Z0-9]+)(?:>|&gt;)(?:,|\s+from\s+|$)")
 _OLD_FAILED = re.compile(r"^Unit (?P<unit>\S+) entered failed state")
 _COUNTER = re.compile(_UNIT + r"Scheduled restart job, restart counter is at (?P<count>\d+)")
 _LIFECYCLE = re.compile(
@@ -66,6 +68,10 @@ def parse(
     claimed: set[int] = set()
     for index, raw in enumerate(lines):
         line = parse_line(raw, year=year)
+        if line.ident in _SYSTEMD_IDENTS | {None} and (caught := _caught(line, host)):
+            crashes.append(caught)
+            claimed.add(index)
+            continue
         if line.ident in _SYSTEMD_IDENTS or (line.ident is None and ".service" in line.message):
             found = _systemd(line)
         elif line.ident and line.ident not in _NOT_APP:
@@ -74,7 +80,7 @@ def parse(
             found = []
         for fact in found:
             facts.append(fact)
-            if isinstance(fact, ServiceExit) and fact.signal is not None:
+            if isinstance(fact, ServiceExit) and _crashed(fact):
                 crashes.append(
                     CrashEvidence(
                         source="systemd",
@@ -89,6 +95,23 @@ def parse(
     return Parsed(
         crashes=tuple(crashes), facts=tuple(facts), claimed=frozenset(claimed), lines=len(lines)
     )
+
+
+def _crashed(exit: ServiceExit) -> bool:
+    """A dump, or a kill by a signal that dumps core by default (SIGKILL after a stop timeout
+    is not a crash)."""
+    if exit.signal is None:
+        return False
+    return exit.code == "dumped" or exit.signal in signals.CORE_SIGNALS
+
+
+def _caught(line: LogLine, host: str | None) -> CrashEvidence | None:
+    match = _CAUGHT.match(line.message.strip())
+    signal = signals.name_of(match["signal"]) if match else None
+    if signal is None:
+        return None
+    return CrashEvidence(source="systemd", pid=line.pid or 1, process=line.ident or "systemd",
+                         time=line.time, signal=signal, host=host or line.host)
 
 
 def _systemd(line: LogLine) -> list[Fact]:

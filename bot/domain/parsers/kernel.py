@@ -11,7 +11,9 @@ Code: 48 8b 47 38 ... <48> 8b 40 08
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from bot.domain import signals
 from bot.domain.evidence import CodeBytes, CrashEvidence, Fact, OomKill
 from bot.domain.logline import LogLine, parse_line, split_records
 from bot.domain.parsers.result import Parsed
@@ -23,7 +25,7 @@ _MODULE = (
 _CPU = r"(?:\s+likely on CPU (?P<cpu>\d+)(?: \(core \d+, socket \d+\))?)?"
 _SEGFAULT = re.compile(
     rf"^(?P<comm>.+?)\[(?P<pid>\d+)\]:? segfault at (?P<addr>{_HEX}) "
-    rf"(?:ip|rip) (?P<ip>{_HEX}) (?:sp|rsp) (?P<sp>{_HEX}) error (?P<error>{_HEX})"
+    rf"(?:ip|rip) (?P<ip>{_HEX}|\(null\)) (?:sp|rsp) (?P<sp>{_HEX}) error (?P<error>{_HEX})"
     rf"{_MODULE}{_CPU}"
 )
 _TRAP = re.compile(
@@ -33,6 +35,13 @@ _TRAP = re.compile(
     rf"(?: addr:(?P<addr>{_HEX}))? ip:(?P<ip>{_HEX}) sp:(?P<sp>{_HEX}) error:(?P<error>{_HEX})"
     rf"{_MODULE}{_CPU}"
 )
+# arm64: "polipo[1657]: unhandled level 3 translation fault (11) at 0xffffcd912fe0, esr 0x92000047"
+# (", in MOD[BASE+SIZE]" since 4.x), then the registers: "PC is at 0x..." or "pc : [<...>]".
+_ARM64 = re.compile(
+    rf"^(?P<comm>.+?)\[(?P<pid>\d+)\]: unhandled (?P<trap>[a-z0-9 ]+?) \((?P<signo>\d+)\)"
+    rf" at 0x(?P<addr>{_HEX}), esr 0x(?P<esr>{_HEX})(?:,?{_MODULE})?"
+)
+_ARM64_PC = re.compile(rf"(?:^|\]|\s)(?:PC is at 0x|pc : \[<|pc : )(?P<pc>{_HEX})\b")
 _CODE = re.compile(r"^Code:\s+(?P<bytes>(?:<?\(?[0-9a-fA-F]{2}\)?>?\s*)+)$")
 _OOM = re.compile(
     r"(?:Out of memory: |Memory cgroup out of memory: )?Kill(?:ed)? process (?P<pid>\d+) "
@@ -65,6 +74,9 @@ def parse(
         if (crash := _crash(line, host)) is not None:
             crashes.append(crash)
             claimed.add(index)
+        elif (match := _ARM64_PC.search(message)) and crashes and crashes[-1].ip is None:
+            crashes[-1] = replace(crashes[-1], ip=int(match["pc"], 16))
+            claimed.add(index)
         elif (match := _CODE.match(message.strip())) and crashes:
             code = code_bytes(match["bytes"])
             if code is not None and crashes[-1].code is None:
@@ -86,8 +98,15 @@ def parse(
 
 def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
     message = line.message
+    if message.startswith("`") and message.rstrip().endswith("`"):
+        message = message.strip().strip("`")  # pasted as Markdown inline code
+    if line.ident not in {None, "kernel"} and line.pid is not None:
+        # "[ 4.59] systemd[1]: segfault at ..." read as systemd's own line: the ident is the comm.
+        message = f"{line.ident}[{line.pid}]: {message}"
     if "segfault at" in message and (match := _SEGFAULT.search(message)):
         signal, trap = "SIGSEGV", None
+    elif "unhandled" in message and (match := _ARM64.search(message)):
+        signal, trap = signals.name_of(match["signo"]) or "SIGSEGV", None
     elif "ip:" in message and (match := _TRAP.search(message)):
         trap = match["trap"].strip()
         signal = next(
@@ -95,6 +114,7 @@ def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
         )
     else:
         return None
+    groups = match.groupdict()
     base = _hex(match["base"])
     size = _hex(match["size"])
     module = match["module"] if base is not None else None
@@ -104,19 +124,36 @@ def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
         time=line.time,
         uptime_seconds=line.uptime,
         host=host or line.host,
-        process=match["comm"].removeprefix("traps: "),
+        process=_comm(match["comm"]),
         signal=signal,
         trap=trap,
         fault_address=_hex(match["addr"]),
-        ip=_hex(match["ip"]),
-        sp=_hex(match["sp"]),
-        error_code=_hex(match["error"]),
+        ip=_hex(groups.get("ip")),
+        sp=_hex(groups.get("sp")),
+        error_code=_hex(groups.get("error")),
         module=module or None,
         module_base=base,
         module_size=size,
         file_offset=_hex(match["file_off"]),
-        cpu=int(match["cpu"]) if match["cpu"] else None,
+        cpu=int(groups["cpu"]) if groups.get("cpu") else None,
     )
+
+
+# Text a paste leaves before the comm: "kernel: ", "traps: ", a dmesg stamp, a grep file name,
+# a vendor's "[pid:N,cpuN,comm]".
+_LEADING = re.compile(r"^(?:kernel:\s+|traps:\s+|\[\s*\d+\.\d+\s*\]\s*)+")
+_MARKERS = ("kernel: ", "traps: ", "]")
+_COMM_LEN = 15  # TASK_COMM_LEN - 1
+
+
+def _comm(text: str) -> str:
+    """The process name the kernel printed, without prefixes the line reader did not know."""
+    comm = _LEADING.sub("", text)
+    if len(comm) > _COMM_LEN:
+        cut = max((comm.rfind(marker) + len(marker) for marker in _MARKERS if marker in comm),
+                  default=0)
+        comm = _LEADING.sub("", comm[cut:]) or comm
+    return comm
 
 
 def code_bytes(text: str) -> CodeBytes | None:
@@ -138,12 +175,12 @@ def code_bytes(text: str) -> CodeBytes | None:
 
 
 def _with_code(crash: CrashEvidence, code: CodeBytes) -> CrashEvidence:
-    from dataclasses import replace
-
     return replace(crash, code=code)
 
 
 def _hex(text: str | None) -> int | None:
+    if text == "(null)":  # older kernels print a zero pointer this way
+        return 0
     return int(text, 16) if text else None
 
 
