@@ -37,7 +37,6 @@ class ModuleSymbolizer:
         root = cache_dir if cache_dir is not None else index_store.default_cache_dir()
         self.directory = root / "index" / index_key(summary)
         self._elf: Any = None
-        self._handle: Any = None
         self._dwarf: Any = None  # a DwarfReader once a piece of the index has to be built
         self._units: dict[int, CuIndex] = {}
         self._new: dict[int, CuIndex] = {}  # units indexed in this run, written on close
@@ -55,30 +54,17 @@ class ModuleSymbolizer:
     # -- opening the file only when an index piece has to be built ------------------------
     def _open(self) -> Any:
         if self._elf is None:
-            from elftools.common.exceptions import ELFError
-            from elftools.elf.elffile import ELFFile
+            from bot.symbols.elf_image import ElfImage
 
-            self._handle = self.summary.path.open("rb")
-            try:
-                self._elf = ELFFile(self._handle)
-            except (ELFError, OSError, ValueError) as error:
-                self.close()
-                raise BadElf(f"{self.summary.path}: {error}") from error
+            self._elf = ElfImage.open(self.summary.path)
         return self._elf
 
     def _reader(self) -> Any:
         if self._dwarf is None and self.summary.has_dwarf:
-            import zlib
-
-            from elftools.common.exceptions import ELFError
-
             from bot.symbols.dwarf_reader import DwarfReader
             from bot.symbols.sections import load_sections
 
-            try:
-                self._dwarf = DwarfReader(load_sections(self._open()))
-            except (ELFError, OSError, ValueError, KeyError, zlib.error) as error:
-                raise BadElf(f"{self.summary.path}: unreadable DWARF: {error}") from error
+            self._dwarf = DwarfReader(load_sections(self._open()))
         return self._dwarf
 
     def __enter__(self) -> ModuleSymbolizer:
@@ -89,9 +75,9 @@ class ModuleSymbolizer:
 
     def close(self) -> None:
         self._flush()
-        if self._handle is not None:
-            self._handle.close()
-        self._handle = self._elf = self._dwarf = None
+        if self._elf is not None:
+            self._elf.close()
+        self._elf = self._dwarf = None
 
     def _build_module(self) -> tuple[CuMap, Symbols]:
         from array import array

@@ -20,6 +20,7 @@ class Built:
     debug: Path  # objcopy --only-keep-debug
     build_id: str
     debug_root: Path  # a debug-file directory holding .build-id/xx/rest.debug
+    plain: Path | None = None  # before objcopy compressed its sections: for llvm-symbolizer 14
 
 
 def _run(*argv: str | Path) -> str:
@@ -39,11 +40,21 @@ def build_id_of(path: Path) -> str:
     raise AssertionError(f"{path} has no build-id")
 
 
-def _build(directory: Path, name: str, compiler: str, source: str, *flags: str) -> Built:
+def _build(
+    directory: Path, name: str, compiler: str, source: str, *flags: str, compress: str = ""
+) -> Built:
+    """Compile; with compress (zlib, zlib-gnu for .zdebug_*, zstd), objcopy compresses the
+    debug sections of the result, as distribution build roots do."""
     _need(compiler, "objcopy", "strip", "readelf")
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
-    _run(compiler, "-O2", "-g", *flags, "-Wl,--build-id", "-o", path, DATA / source)
+    plain: Path | None = None
+    if compress:
+        plain = directory / f"{name}.plain"
+        _run(compiler, "-O2", "-g", *flags, "-Wl,--build-id", "-o", plain, DATA / source)
+        _run("objcopy", f"--compress-debug-sections={compress}", plain, path)
+    else:
+        _run(compiler, "-O2", "-g", *flags, "-Wl,--build-id", "-o", path, DATA / source)
     debug = directory / f"{name}.debug"
     stripped = directory / f"{name}.stripped"
     _run("objcopy", "--only-keep-debug", path, debug)
@@ -54,7 +65,7 @@ def _build(directory: Path, name: str, compiler: str, source: str, *flags: str) 
     target = root / ".build-id" / build_id[:2] / f"{build_id[2:]}.debug"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(debug, target)
-    return Built(path, stripped, debug, build_id, root)
+    return Built(path, stripped, debug, build_id, root, plain)
 
 
 def text_addresses(path: Path) -> list[int]:

@@ -43,7 +43,19 @@ def _disagreements(
     return bad
 
 
-@pytest.mark.parametrize("name", ["c-dwarf5", "c-dwarf4", "cc-dwarf5", "cc-dwarf4", "cc-zlib"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "c-dwarf5",
+        "c-dwarf4",
+        "cc-dwarf5",
+        "cc-dwarf4",
+        "cc-zlib",
+        "cc-zstd",
+        "cc-zdebug",
+        "c-zstd-dwarf4",
+    ],
+)
 def test_every_instruction_matches_the_oracles(
     binaries: dict[str, Built], cache_dir: Path, name: str
 ) -> None:
@@ -52,9 +64,10 @@ def test_every_instruction_matches_the_oracles(
     addresses = text_addresses(built.path)
     assert len(addresses) > 100
     ours = _ours(built.path, addresses, cache_dir)
-    bad = _disagreements(
-        addresses, ours, addr2line(built.path, addresses), llvm_symbolizer(built.path, addresses)
-    )
+    # addr2line reads every compression; llvm-symbolizer 14 not zstd, so it reads the same
+    # program before objcopy compressed it
+    llvm = llvm_symbolizer(built.plain or built.path, addresses)
+    bad = _disagreements(addresses, ours, addr2line(built.path, addresses), llvm)
     assert bad == [], f"{len(bad)} of {len(addresses)} differ:\n" + "\n".join(bad[:20])
     inlined = sum(1 for chain in ours if len(chain) > 1)
     assert inlined > 10, "the fixture should exercise inline chains"
