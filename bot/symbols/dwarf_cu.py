@@ -20,6 +20,11 @@ from bot.symbols.line_program import LineRows, decode_rows
 TAG_LEXICAL_BLOCK, TAG_INLINED, TAG_SUBPROGRAM = 0x0B, 0x1D, 0x2E
 _WALK_INTO = frozenset({TAG_LEXICAL_BLOCK, 0x39, 0x32, 0x25, 0x1E})  # blocks, namespace, module
 _WANTED = _WALK_INTO | {TAG_SUBPROGRAM, TAG_INLINED}
+AT_LANGUAGE = 0x13
+# DW_LANG_* whose names are not mangled: binutils takes their DW_AT_name as the linkage name
+_UNMANGLED = frozenset(
+    {0x1, 0x2, 0x5, 0x6, 0x7, 0x8, 0x9, 0xA, 0xC, 0xE, 0x10, 0x12, 0x1D, 0x22, 0x23, 0x2C, 0x8001}
+)
 
 
 def _top(reader: DwarfReader, unit_offset: int) -> tuple[Unit, Die, bool, int]:
@@ -52,6 +57,8 @@ def index_cu(reader: DwarfReader, unit_offset: int) -> CuIndex:
         header, files, start, end = parse_line_header(reader, unit, stmt[1], comp_dir)
         rows = decode_rows(reader.s.line, start, end, header)
     walker = _ScopeWalker(reader, unit, _base(reader, unit, top))
+    language = top.get(AT_LANGUAGE)
+    walker.unmangled = language is not None and language[1] in _UNMANGLED
     if has_children:
         walker.walk(children, -1)
     starts, scope_ids = _segments(walker.ranges, walker.depth)
@@ -66,7 +73,8 @@ class _ScopeWalker:
         self.scopes: list[Scope] = []
         self.ranges: list[tuple[int, int, int]] = []  # (low, high, scope)
         self.depth: list[int] = []
-        self._names: dict[int, str | None] = {}
+        self._names: dict[int, tuple[str | None, bool]] = {}
+        self.unmangled = False
 
     def walk(self, pos: int, parent: int) -> None:
         reader, unit = self.reader, self.unit
@@ -81,13 +89,15 @@ class _ScopeWalker:
                 call_file = attrs.get(dw.AT_CALL_FILE) if inline else None
                 call_line = attrs.get(dw.AT_CALL_LINE) if inline else None
                 call_column = attrs.get(dw.AT_CALL_COLUMN) if inline else None
+                name, linkage = self._name(unit, offset, attrs)
                 scope = Scope(
-                    name=self._name(unit, offset, attrs),
+                    name=name,
                     parent=parent if inline else -1,
                     entry=reader.address(unit, *low) if low is not None else ranges[0][0],
                     call_file=call_file[1] if call_file is not None else -1,
                     call_line=call_line[1] if call_line is not None else 0,
                     call_column=call_column[1] if call_column is not None else 0,
+                    linkage=linkage or self.unmangled,
                 )
                 index = len(self.scopes)
                 self.scopes.append(scope)
@@ -98,9 +108,9 @@ class _ScopeWalker:
             elif tag in _WALK_INTO and abbrev.has_children:
                 self.walk(inside, parent)
 
-    def _name(self, unit: Unit, offset: int, attrs: Die) -> str | None:
+    def _name(self, unit: Unit, offset: int, attrs: Die) -> tuple[str | None, bool]:
         """The linkage name demangled when there is one (as addr2line -C), else DW_AT_name,
-        following abstract_origin and specification links."""
+        following abstract_origin and specification links; and whether it was a linkage name."""
         if offset in self._names:
             return self._names[offset]
         plain: str | None = None
@@ -125,9 +135,9 @@ class _ScopeWalker:
             if found is None:
                 break
             current = found
-        name = result if result is not None else plain
-        self._names[offset] = name
-        return name
+        named = (result, True) if result is not None else (plain, False)
+        self._names[offset] = named
+        return named
 
 
 def _segments(ranges: list[tuple[int, int, int]], depth: list[int]) -> tuple[array, array]:  # type: ignore[type-arg]

@@ -202,6 +202,8 @@ class ModuleSymbolizer:
                 column = unit.rows.column[row] or None
         symbol = self.symbols.containing(query)
         symbol_offset = address - self.symbols.address[symbol] if symbol >= 0 else None
+        if file is None and symbol >= 0:
+            file = self.symbols.files[symbol]  # no line row: the symbol's STT_FILE, as addr2line
         scope_id = -1
         if unit is not None:
             segment = bisect_right(unit.segment_start, query) - 1
@@ -215,12 +217,16 @@ class ModuleSymbolizer:
             return ()
         frames: list[SymbolFrame] = []
         while scope_id >= 0:
-            name, parent, entry, call_file, call_line, call_column = unit.scopes[scope_id]
+            name, parent, entry, call_file, call_line, call_column, linkage = unit.scopes[
+                scope_id
+            ]
             outermost = parent < 0
             function_offset = None
             if outermost:
                 function_offset = symbol_offset if symbol >= 0 else address - entry
-                if name is None and symbol >= 0:
+                # as addr2line: a DWARF name that is not a linkage name (C++ `main`, members
+                # named only by DW_AT_name, `.cold` parts) yields to the ELF symbol's
+                if symbol >= 0 and (name is None or not linkage):
                     name = self.symbols.names[symbol]
             frames.append(
                 SymbolFrame(name, function_offset, file, line, column, inlined=not outermost)

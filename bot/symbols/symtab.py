@@ -1,5 +1,6 @@
-"""Function symbols of an ELF file (.symtab, else .dynsym), sorted by address, names demangled:
-the fallback when DWARF says nothing, and the start that function offsets count from."""
+"""Function symbols of an ELF file (.symtab, else .dynsym), sorted by address, names demangled,
+each with the source file its STT_FILE symbol names: the fallback when DWARF says nothing, and
+the start that function offsets count from."""
 
 from __future__ import annotations
 
@@ -10,14 +11,19 @@ from bot.symbols.demangle import demangle
 from bot.symbols.elf_image import ElfImage
 from bot.symbols.index_model import Symbols
 
-STT_NOTYPE, STT_FUNC, STT_GNU_IFUNC = 0, 2, 10
+STT_NOTYPE, STT_FUNC, STT_FILE, STT_GNU_IFUNC = 0, 2, 4, 10
+STB_LOCAL = 0
 _BIND_RANK = {1: 0, 2: 1, 0: 2}  # GLOBAL before WEAK before LOCAL at the same address
 
-Row = tuple[int, int, int, str]  # address, binding rank, size, raw name
+Row = tuple[int, int, int, str, str | None]  # address, binding rank, size, raw name, file
 
 
 def symbol_rows(image: ElfImage, section: str) -> list[Row]:
-    """The function symbols of one symbol table section (struct does the per-symbol work)."""
+    """The function symbols of one symbol table section (struct does the per-symbol work).
+
+    A symbol's file is the last STT_FILE before it, as binutils' elf_find_function has it:
+    for a global symbol only while no STT_FILE has followed another symbol (globals come after
+    every file's locals)."""
     data = image.section(section)
     if data is None:
         return []
@@ -27,16 +33,27 @@ def symbol_rows(image: ElfImage, section: str) -> list[Row]:
     else:
         fmt, size = image.end + "IIIBBH", 16
     rows: list[Row] = []
-    for fields in struct.iter_unpack(fmt, data[: len(data) - len(data) % size]):
+    file: str | None = None
+    symbol_seen = file_after_symbol = False
+    for fields in struct.iter_unpack(fmt, data[size : len(data) - len(data) % size]):
         if image.is64:
             name_off, info, _, shndx, value, sym_size = fields
         else:
             name_off, value, sym_size, info, _, shndx = fields
-        kind = info & 0xF
-        if shndx == 0 or kind not in (STT_FUNC, STT_GNU_IFUNC) or not name_off:
+        kind, bind = info & 0xF, info >> 4
+        if kind == STT_FILE:
+            end = strtab.find(b"\0", name_off)
+            file = strtab[name_off:end].decode("utf-8", "replace") or None
+            file_after_symbol = symbol_seen
+            continue
+        if kind not in (STT_NOTYPE, STT_FUNC, STT_GNU_IFUNC):
+            continue
+        symbol_seen = True
+        if shndx == 0 or kind == STT_NOTYPE or not name_off:
             continue
         name = strtab[name_off : strtab.find(b"\0", name_off)].decode("utf-8", "replace")
-        rows.append((value, _BIND_RANK.get(info >> 4, 3), sym_size, name))
+        own_file = file if bind == STB_LOCAL or not file_after_symbol else None
+        rows.append((value, _BIND_RANK.get(bind, 3), sym_size, name, own_file))
     return rows
 
 
@@ -48,9 +65,10 @@ def read_symbols(image: ElfImage) -> Symbols:
 def to_symbols(rows: list[Row]) -> Symbols:
     """Sorted by address, the preferred name first among aliases; duplicates dropped."""
     rows = sorted(dict.fromkeys(rows), key=lambda r: (r[0], r[1], -r[2]))
-    symbols = Symbols(array("Q"), array("Q"), [])
-    for value, _, sym_size, name in rows:
+    symbols = Symbols(array("Q"), array("Q"), [], [])
+    for value, _, sym_size, name, file in rows:
         symbols.address.append(value)
         symbols.size.append(sym_size)
         symbols.names.append(demangle(name))
+        symbols.files.append(file)
     return symbols

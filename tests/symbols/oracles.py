@@ -17,6 +17,8 @@ def _split_location(text: str) -> tuple[str | None, int | None]:
     file, _, line = text.rpartition(":")
     if not file or file == "??":
         return None, None
+    if line == "?":  # a file without a line: a function known only by its STT_FILE symbol
+        return file, None
     try:
         number = int(line)
     except ValueError:
