@@ -60,6 +60,7 @@ class Symbols:
     size: array  # type: ignore[type-arg]
     names: list[str]
     files: list[str | None]  # the STT_FILE symbol a local function follows (addr2line's file)
+    origin: str = ".symtab"  # the table that named them: .symtab, .dynsym or .gnu_debugdata
 
     def containing(self, address: int) -> int:
         """Index of the function symbol covering address, or -1."""

@@ -62,6 +62,7 @@ def load_module(directory: Path) -> tuple[CuMap, Symbols, dict[str, Any]] | None
         _arr("Q", value["sym_size"]),
         value["sym_name"],
         value["sym_file"],
+        value["sym_origin"],
     )
     return cu_map, symbols, value["info"]
 
@@ -77,6 +78,7 @@ def save_module(directory: Path, cu_map: CuMap, symbols: Symbols, info: dict[str
             "sym_size": symbols.size.tobytes(),
             "sym_name": symbols.names,
             "sym_file": symbols.files,
+            "sym_origin": symbols.origin,
             "info": info,
         },
     )

@@ -21,7 +21,10 @@ def index_key(summary: ElfSummary) -> str:
     if summary.build_id:
         if summary.has_dwarf:
             return summary.build_id
-        return summary.build_id + ("-symtab" if ".symtab" in summary.sections else "-dynsym")
+        for section, mark in ((".symtab", "-symtab"), (".gnu_debugdata", "-minidebuginfo")):
+            if section in summary.sections:
+                return summary.build_id + mark
+        return summary.build_id + "-dynsym"
     import hashlib
 
     stat = summary.path.stat()
@@ -211,7 +214,9 @@ class ModuleSymbolizer:
                 scope_id = unit.segment_scope[segment]
         if unit is None or scope_id < 0:
             if symbol >= 0:
-                return (SymbolFrame(self.symbols.names[symbol], symbol_offset, file, line, column),)
+                found = self.symbols.names[symbol]
+                origin = self.symbols.origin
+                return (SymbolFrame(found, symbol_offset, file, line, column, source=origin),)
             if file is not None:
                 return (SymbolFrame(None, None, file, line, column),)
             return ()
@@ -222,14 +227,16 @@ class ModuleSymbolizer:
             ]
             outermost = parent < 0
             function_offset = None
+            source = "dwarf" if name is not None else None
             if outermost:
                 function_offset = symbol_offset if symbol >= 0 else address - entry
                 # as addr2line: a DWARF name that is not a linkage name (C++ `main`, members
                 # named only by DW_AT_name, `.cold` parts) yields to the ELF symbol's
                 if symbol >= 0 and (name is None or not linkage):
                     name = self.symbols.names[symbol]
+                    source = self.symbols.origin
             frames.append(
-                SymbolFrame(name, function_offset, file, line, column, inlined=not outermost)
+                SymbolFrame(name, function_offset, file, line, column, not outermost, source)
             )
             file = _file(unit, call_file)
             line = call_line or None

@@ -58,14 +58,37 @@ def symbol_rows(image: ElfImage, section: str) -> list[Row]:
 
 
 def read_symbols(image: ElfImage) -> Symbols:
-    section = ".symtab" if image.has(".symtab") else ".dynsym"
-    return to_symbols(symbol_rows(image, section))
+    """.symtab; else .dynsym plus the MiniDebugInfo symbol table in .gnu_debugdata, which holds
+    the functions .dynsym lacks (as gdb and elfutils read it); else .dynsym alone."""
+    if image.has(".symtab"):
+        return to_symbols(symbol_rows(image, ".symtab"), ".symtab")
+    rows = symbol_rows(image, ".dynsym")
+    mini = _mini_debuginfo(image)
+    if mini is not None and mini.has(".symtab"):
+        return to_symbols(rows + symbol_rows(mini, ".symtab"), ".gnu_debugdata")
+    return to_symbols(rows, ".dynsym")
 
 
-def to_symbols(rows: list[Row]) -> Symbols:
+def _mini_debuginfo(image: ElfImage) -> ElfImage | None:
+    """The xz-compressed ELF image in .gnu_debugdata; None when absent or unreadable (the
+    dynamic symbols still answer)."""
+    packed = image.section(".gnu_debugdata")
+    if packed is None:
+        return None
+    import lzma
+
+    from bot.errors import BadElf
+
+    try:
+        return ElfImage(lzma.decompress(packed), name=f"{image.name} .gnu_debugdata")
+    except (lzma.LZMAError, BadElf):
+        return None
+
+
+def to_symbols(rows: list[Row], origin: str) -> Symbols:
     """Sorted by address, the preferred name first among aliases; duplicates dropped."""
     rows = sorted(dict.fromkeys(rows), key=lambda r: (r[0], r[1], -r[2]))
-    symbols = Symbols(array("Q"), array("Q"), [], [])
+    symbols = Symbols(array("Q"), array("Q"), [], [], origin)
     for value, _, sym_size, name, file in rows:
         symbols.address.append(value)
         symbols.size.append(sym_size)

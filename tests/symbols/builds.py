@@ -92,3 +92,45 @@ def call_sites(path: Path) -> list[tuple[int, int]]:
             out.append((call, address))
         call = address if where.group(2).startswith("call") else None
     return out
+
+
+def minidebuginfo(built: Built) -> Path:
+    """A stripped copy carrying MiniDebugInfo, assembled as Fedora's find-debuginfo does: the
+    function symbols .dynsym lacks, kept in an --only-keep-debug copy, xz-compressed, added as
+    .gnu_debugdata."""
+    _need("nm", "xz", "objcopy", "strip")
+    work = built.path.parent / "minidebuginfo"
+    work.mkdir(exist_ok=True)
+    dynamic = {
+        line.split()[0]
+        for line in _run("nm", "-D", "--format=posix", "--defined-only", built.path).splitlines()
+        if line
+    }
+    functions = {
+        fields[0]
+        for fields in (
+            line.split()
+            for line in _run("nm", "--format=posix", "--defined-only", built.path).splitlines()
+        )
+        if len(fields) >= 2 and fields[1] in ("T", "t", "D")
+    }
+    keep = work / "keep-symbols"
+    keep.write_text("".join(f"{name}\n" for name in sorted(functions - dynamic)))
+    mini = work / "mini"
+    _run("objcopy", "--only-keep-debug", built.path, work / "debug")
+    _run(
+        "objcopy",
+        "-S",
+        "--remove-section",
+        ".gdb_index",
+        "--remove-section",
+        ".comment",
+        f"--keep-symbols={keep}",
+        work / "debug",
+        mini,
+    )
+    _run("xz", "-f", mini)
+    out = work / built.path.name
+    _run("strip", "--strip-all", "-o", out, built.path)
+    _run("objcopy", f"--add-section=.gnu_debugdata={mini}.xz", out)
+    return out

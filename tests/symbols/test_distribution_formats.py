@@ -11,9 +11,9 @@ import pytest
 
 from bot.adapters.debuginfod import DebuginfodClient
 from bot.app.symbolize import symbolize_offsets
-from symbols.builds import Built, text_addresses
+from symbols.builds import Built, minidebuginfo, text_addresses
 from symbols.debuginfod_server import debuginfod
-from symbols.oracles import Chain, addr2line, llvm_symbolizer
+from symbols.oracles import Chain, addr2line, eu_addr2line_names, llvm_symbolizer
 from symbols.test_symbolizer_oracles import _disagreements
 
 SERVED = ("cc-zstd", "cc-zdebug", "c-zstd-dwarf4")
@@ -28,6 +28,8 @@ def server(binaries: dict[str, Built], tmp_path_factory: pytest.TempPathFactory)
         (files / name).mkdir(parents=True)
         shutil.copy(built.debug, files / name / f"{built.path.name}.debug")
         shutil.copy(built.stripped, files / name / built.path.name)
+    (files / "minidebuginfo").mkdir()  # a stripped binary and no debug file at all
+    shutil.copy(minidebuginfo(binaries["orders-dwarf5"]), files / "minidebuginfo" / "orders")
     with debuginfod(files, root / "db.sqlite", binaries[SERVED[-1]].build_id) as url:
         yield url
 
@@ -77,3 +79,47 @@ def test_an_unknown_compression_type_is_a_clear_error(
     odd.write_bytes(bytes(data))
     with pytest.raises(BadElf, match="zstd"):
         ElfImage.open(odd).debug_section(".debug_info")
+
+
+@pytest.mark.parametrize("name", ["orders-dwarf5", "c-dwarf4"])
+def test_minidebuginfo_names_every_instruction_like_elfutils(
+    binaries: dict[str, Built], tmp_path: Path, name: str
+) -> None:
+    built = binaries[name]
+    stripped = minidebuginfo(built)
+    offsets = text_addresses(built.path)
+    module = symbolize_offsets(
+        build_id=None, binary=stripped, offsets=offsets, cache_dir=tmp_path, system_debug_dirs=()
+    )
+    assert module.debug_file == str(stripped)
+    elfutils = eu_addr2line_names(stripped, offsets)
+    assert elfutils is not None, "eu-addr2line is needed"
+    ours = [r.frames[-1].function if r.frames else None for r in module.results]
+    bad = [
+        f"{o:#x}: ours {m} elfutils {e}"
+        for o, m, e in zip(offsets, ours, elfutils, strict=True)
+        if m != e
+    ]
+    assert bad == [], f"{len(bad)} of {len(offsets)} differ:\n" + "\n".join(bad[:20])
+    local_only = [r for r in module.results if r.frames and r.frames[-1].source == ".gnu_debugdata"]
+    assert local_only, "some functions are named by the MiniDebugInfo symbols alone"
+
+
+def test_minidebuginfo_through_debuginfod(
+    binaries: dict[str, Built], server: str, tmp_path: Path
+) -> None:
+    built = binaries["orders-dwarf5"]
+    offsets = text_addresses(built.path)[::7]
+    module = symbolize_offsets(
+        build_id=built.build_id,
+        binary=None,
+        offsets=offsets,
+        fetcher=DebuginfodClient([server], cache_dir=tmp_path),
+        cache_dir=tmp_path,
+        system_debug_dirs=(),
+    )
+    assert module.debug_file is not None and module.debug_file.startswith(server)
+    stripped = minidebuginfo(built)
+    ours = [r.frames[-1].function if r.frames else None for r in module.results]
+    assert ours == eu_addr2line_names(stripped, offsets)
+    assert {r.frames[-1].source for r in module.results if r.frames} == {".gnu_debugdata"}
