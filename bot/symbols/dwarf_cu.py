@@ -11,6 +11,7 @@ from array import array
 
 from bot.symbols import dwarf_forms as dw
 from bot.symbols.demangle import demangle
+from bot.symbols.dwarf_alt import ALT_REF_FORMS
 from bot.symbols.dwarf_ranges import die_ranges
 from bot.symbols.dwarf_reader import Die, DwarfReader, Unit
 from bot.symbols.index_model import CuIndex, Scope
@@ -115,23 +116,32 @@ class _ScopeWalker:
             return self._names[offset]
         plain: str | None = None
         result: str | None = None
-        current_unit, current = unit, attrs
+        reader, current_unit, current = self.reader, unit, attrs
         for _ in range(8):
             linkage = current.get(dw.AT_LINKAGE_NAME) or current.get(dw.AT_MIPS_LINKAGE_NAME)
             if linkage is not None:
-                text = self.reader.string(current_unit, *linkage)
+                text = reader.string(current_unit, *linkage)
                 if text:
                     result = demangle(text)
                     break
             if plain is None and dw.AT_NAME in current:
-                plain = self.reader.string(current_unit, *current[dw.AT_NAME])
+                plain = reader.string(current_unit, *current[dw.AT_NAME])
             link = current.get(dw.AT_ABSTRACT_ORIGIN) or current.get(dw.AT_SPECIFICATION)
-            target = self.reader.reference(current_unit, *link) if link is not None else None
-            if target is None:
+            if link is None:
                 break
-            if not current_unit.offset <= target < current_unit.end:
-                current_unit = self.reader.unit_containing(target)
-            found = self.reader.die(current_unit, target)[0]
+            if link[0] in ALT_REF_FORMS:  # the DIE lives in the dwz supplementary file
+                if reader.alt is None:
+                    break
+                reader, target = reader.alt, link[1]
+                current_unit = reader.unit_containing(target)
+            else:
+                found_at = reader.reference(current_unit, *link)
+                if found_at is None:
+                    break
+                target = found_at
+                if not current_unit.offset <= target < current_unit.end:
+                    current_unit = reader.unit_containing(target)
+            found = reader.die(current_unit, target)[0]
             if found is None:
                 break
             current = found

@@ -4,11 +4,13 @@ the index that are missing (the unit map and symbols once, each compile unit whe
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bot.errors import BadElf
 from bot.symbols import index_store
+from bot.symbols.dwarf_alt import AltLink
 from bot.symbols.elf_file import ET_EXEC, ElfSummary
 from bot.symbols.index_model import CuIndex, CuMap, Symbols
 from bot.symbols.line_program import END_OF_SEQUENCE
@@ -35,8 +37,16 @@ def index_key(summary: ElfSummary) -> str:
 class ModuleSymbolizer:
     """Symbolize offsets with one ELF file that holds DWARF and/or a symbol table."""
 
-    def __init__(self, summary: ElfSummary, *, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        summary: ElfSummary,
+        *,
+        cache_dir: Path | None = None,
+        find_alt: Callable[[AltLink, Path], Path | None] | None = None,
+    ) -> None:
         self.summary = summary
+        self._find_alt = find_alt  # where a dwz supplementary file is looked for
+        self.alt: tuple[AltLink, Path | None] | None = None  # the link, and the file found
         root = cache_dir if cache_dir is not None else index_store.default_cache_dir()
         self.directory = root / "index" / index_key(summary)
         self._elf: Any = None
@@ -67,8 +77,34 @@ class ModuleSymbolizer:
             from bot.symbols.dwarf_reader import DwarfReader
             from bot.symbols.sections import load_sections
 
-            self._dwarf = DwarfReader(load_sections(self._open()))
+            image = self._open()
+            self._dwarf = DwarfReader(load_sections(image), alt=self._alt_reader(image))
         return self._dwarf
+
+    def _alt_reader(self, image: Any) -> Any:
+        from bot.symbols.dwarf_alt import alt_link
+
+        link = alt_link(image)
+        if link is None:
+            return None
+        if self._find_alt is None:
+            from bot.symbols.locate import find_alt
+
+            path = find_alt(link, self.summary.path)
+        else:
+            path = self._find_alt(link, self.summary.path)
+        self.alt = (link, path)
+        if path is None:
+            return None  # names kept in the alt file stay unknown; such units are not cached
+        from bot.symbols.dwarf_reader import DwarfReader
+        from bot.symbols.elf_image import ElfImage
+        from bot.symbols.sections import load_sections
+
+        alt_image = ElfImage.open(path)
+        try:
+            return DwarfReader(load_sections(alt_image))
+        finally:
+            alt_image.close()
 
     def __enter__(self) -> ModuleSymbolizer:
         return self
@@ -101,12 +137,21 @@ class ModuleSymbolizer:
         return cu_map, symbols
 
     def _save_module(self, cu_map: CuMap, symbols: Symbols) -> None:
-        info = {"path": str(self.summary.path), "unlisted": self._unlisted, "packs": self._pack_of}
+        info: dict[str, Any] = {
+            "path": str(self.summary.path),
+            "unlisted": self._unlisted,
+            "packs": self._pack_of,
+        }
+        if self.alt is not None:
+            link, path = self.alt
+            info["alt"] = {"name": link.name, "build_id": link.identity, "path": path and str(path)}
         index_store.save_module(self.directory, cu_map, symbols, info)
 
     def _flush(self) -> None:
         """Write the units indexed in this run as one pack, and record it in the module file
         (merged with packs other processes recorded meanwhile). Many packs are merged."""
+        if self.alt is not None and self.alt[1] is None:
+            self._new.clear()  # built without the alt file's names: build again when it is found
         if not self._new:
             return
         import os
@@ -222,9 +267,7 @@ class ModuleSymbolizer:
             return ()
         frames: list[SymbolFrame] = []
         while scope_id >= 0:
-            name, parent, entry, call_file, call_line, call_column, linkage = unit.scopes[
-                scope_id
-            ]
+            name, parent, entry, call_file, call_line, call_column, linkage = unit.scopes[scope_id]
             outermost = parent < 0
             function_offset = None
             source = "dwarf" if name is not None else None

@@ -134,3 +134,32 @@ def minidebuginfo(built: Built) -> Path:
     _run("strip", "--strip-all", "-o", out, built.path)
     _run("objcopy", f"--add-section=.gnu_debugdata={mini}.xz", out)
     return out
+
+
+@dataclass(frozen=True)
+class DwzBuild:
+    debug_root: Path  # .build-id/xx/rest.debug for each program, and .dwz/NAME
+    debug: tuple[Path, ...]  # the programs' debug files after dwz
+    alt: Path  # the supplementary file
+    alt_link: str  # the name the debug files link it by
+
+
+def dwz_multifile(programs: tuple[Built, ...], directory: Path, *, dwarf5: bool) -> DwzBuild:
+    """`dwz -m` over the programs' debug files, as distribution build roots run it: the common
+    DIEs and strings go to a supplementary file under .dwz/, linked by an absolute path in the
+    distribution's debug directory (GNU forms, .gnu_debugaltlink) or, with --dwarf-5, by a bare
+    name (.debug_sup and the DW_FORM_*_sup forms)."""
+    _need("dwz")
+    root = directory / "debug"
+    (root / ".dwz").mkdir(parents=True, exist_ok=True)
+    name = f"segbot-test-{'5' if dwarf5 else 'gnu'}"
+    link = name if dwarf5 else f"/usr/lib/debug/.dwz/{name}"
+    debug_files = []
+    for built in programs:
+        target = root / ".build-id" / built.build_id[:2] / f"{built.build_id[2:]}.debug"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built.debug, target)
+        debug_files.append(target)
+    alt = root / ".dwz" / name
+    _run("dwz", *(["--dwarf-5"] if dwarf5 else []), "-m", alt, "-M", link, *debug_files)
+    return DwzBuild(root, tuple(debug_files), alt, link)
