@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from bot.errors import DebugInfoNotFound, SymbolError, UsageError
+from bot.symbols.dwarf_alt import AltLink
 from bot.symbols.elf_file import ElfSummary, read_elf
-from bot.symbols.locate import SYSTEM_DEBUG_DIRS, find_local
+from bot.symbols.locate import SYSTEM_DEBUG_DIRS, alt_matches, find_alt, find_local
 from bot.symbols.model import SymbolizedModule, SymbolizedOffset
 from bot.symbols.symbolizer import ModuleSymbolizer
 
@@ -60,7 +61,11 @@ def symbolize_offsets(
         raise UsageError(f"{binary} has build-id {summary.build_id}, not {build_id}")
     source, origin = _find(wanted, summary, symbol_paths, fetcher, system_debug_dirs)
     layout = summary if summary is not None and summary.loads else source
-    symbolizer = ModuleSymbolizer(source, cache_dir=cache_dir)
+
+    def alt_file(link: AltLink, debug_file: Path) -> Path | None:
+        return _find_alt(link, debug_file, symbol_paths, fetcher, system_debug_dirs)
+
+    symbolizer = ModuleSymbolizer(source, cache_dir=cache_dir, find_alt=alt_file)
     try:
         results = []
         for i, offset in enumerate(offsets):
@@ -119,3 +124,24 @@ def _find(
     what = f"build-id {build_id}" if build_id else str(binary.path if binary else "module")
     detail = f" ({'; '.join(problems)})" if problems else ""
     raise DebugInfoNotFound(f"no symbols for {what}{detail}")
+
+
+def _find_alt(
+    link: AltLink,
+    debug_file: Path,
+    symbol_paths: Sequence[Path],
+    fetcher: DebugInfoFetcher | None,
+    system_dirs: Sequence[Path],
+) -> Path | None:
+    """A dwz supplementary file: on local disk, else from debuginfod by its build-id (a DWARF 5
+    supplementary file has only a checksum, so it is found locally or not at all)."""
+    local = find_alt(link, debug_file, symbol_paths=symbol_paths, system_dirs=system_dirs)
+    if local is not None or fetcher is None or link.sup:
+        return local
+    try:
+        fetched = fetcher.fetch(build_id=link.identity, artifact="debuginfo")
+    except SymbolError:
+        return None
+    if fetched is None or not alt_matches(fetched.path, link):
+        return None
+    return fetched.path

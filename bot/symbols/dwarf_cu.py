@@ -11,6 +11,7 @@ from array import array
 
 from bot.symbols import dwarf_forms as dw
 from bot.symbols.demangle import demangle
+from bot.symbols.dwarf_alt import ALT_REF_FORMS
 from bot.symbols.dwarf_ranges import die_ranges
 from bot.symbols.dwarf_reader import Die, DwarfReader, Unit
 from bot.symbols.index_model import CuIndex, Scope
@@ -20,6 +21,11 @@ from bot.symbols.line_program import LineRows, decode_rows
 TAG_LEXICAL_BLOCK, TAG_INLINED, TAG_SUBPROGRAM = 0x0B, 0x1D, 0x2E
 _WALK_INTO = frozenset({TAG_LEXICAL_BLOCK, 0x39, 0x32, 0x25, 0x1E})  # blocks, namespace, module
 _WANTED = _WALK_INTO | {TAG_SUBPROGRAM, TAG_INLINED}
+AT_LANGUAGE = 0x13
+# DW_LANG_* whose names are not mangled: binutils takes their DW_AT_name as the linkage name
+_UNMANGLED = frozenset(
+    {0x1, 0x2, 0x5, 0x6, 0x7, 0x8, 0x9, 0xA, 0xC, 0xE, 0x10, 0x12, 0x1D, 0x22, 0x23, 0x2C, 0x8001}
+)
 
 
 def _top(reader: DwarfReader, unit_offset: int) -> tuple[Unit, Die, bool, int]:
@@ -52,6 +58,8 @@ def index_cu(reader: DwarfReader, unit_offset: int) -> CuIndex:
         header, files, start, end = parse_line_header(reader, unit, stmt[1], comp_dir)
         rows = decode_rows(reader.s.line, start, end, header)
     walker = _ScopeWalker(reader, unit, _base(reader, unit, top))
+    language = top.get(AT_LANGUAGE)
+    walker.unmangled = language is not None and language[1] in _UNMANGLED
     if has_children:
         walker.walk(children, -1)
     starts, scope_ids = _segments(walker.ranges, walker.depth)
@@ -66,7 +74,8 @@ class _ScopeWalker:
         self.scopes: list[Scope] = []
         self.ranges: list[tuple[int, int, int]] = []  # (low, high, scope)
         self.depth: list[int] = []
-        self._names: dict[int, str | None] = {}
+        self._names: dict[int, tuple[str | None, bool]] = {}
+        self.unmangled = False
 
     def walk(self, pos: int, parent: int) -> None:
         reader, unit = self.reader, self.unit
@@ -81,13 +90,15 @@ class _ScopeWalker:
                 call_file = attrs.get(dw.AT_CALL_FILE) if inline else None
                 call_line = attrs.get(dw.AT_CALL_LINE) if inline else None
                 call_column = attrs.get(dw.AT_CALL_COLUMN) if inline else None
+                name, linkage = self._name(unit, offset, attrs)
                 scope = Scope(
-                    name=self._name(unit, offset, attrs),
+                    name=name,
                     parent=parent if inline else -1,
                     entry=reader.address(unit, *low) if low is not None else ranges[0][0],
                     call_file=call_file[1] if call_file is not None else -1,
                     call_line=call_line[1] if call_line is not None else 0,
                     call_column=call_column[1] if call_column is not None else 0,
+                    linkage=linkage or self.unmangled,
                 )
                 index = len(self.scopes)
                 self.scopes.append(scope)
@@ -98,36 +109,45 @@ class _ScopeWalker:
             elif tag in _WALK_INTO and abbrev.has_children:
                 self.walk(inside, parent)
 
-    def _name(self, unit: Unit, offset: int, attrs: Die) -> str | None:
+    def _name(self, unit: Unit, offset: int, attrs: Die) -> tuple[str | None, bool]:
         """The linkage name demangled when there is one (as addr2line -C), else DW_AT_name,
-        following abstract_origin and specification links."""
+        following abstract_origin and specification links; and whether it was a linkage name."""
         if offset in self._names:
             return self._names[offset]
         plain: str | None = None
         result: str | None = None
-        current_unit, current = unit, attrs
+        reader, current_unit, current = self.reader, unit, attrs
         for _ in range(8):
             linkage = current.get(dw.AT_LINKAGE_NAME) or current.get(dw.AT_MIPS_LINKAGE_NAME)
             if linkage is not None:
-                text = self.reader.string(current_unit, *linkage)
+                text = reader.string(current_unit, *linkage)
                 if text:
                     result = demangle(text)
                     break
             if plain is None and dw.AT_NAME in current:
-                plain = self.reader.string(current_unit, *current[dw.AT_NAME])
+                plain = reader.string(current_unit, *current[dw.AT_NAME])
             link = current.get(dw.AT_ABSTRACT_ORIGIN) or current.get(dw.AT_SPECIFICATION)
-            target = self.reader.reference(current_unit, *link) if link is not None else None
-            if target is None:
+            if link is None:
                 break
-            if not current_unit.offset <= target < current_unit.end:
-                current_unit = self.reader.unit_containing(target)
-            found = self.reader.die(current_unit, target)[0]
+            if link[0] in ALT_REF_FORMS:  # the DIE lives in the dwz supplementary file
+                if reader.alt is None:
+                    break
+                reader, target = reader.alt, link[1]
+                current_unit = reader.unit_containing(target)
+            else:
+                found_at = reader.reference(current_unit, *link)
+                if found_at is None:
+                    break
+                target = found_at
+                if not current_unit.offset <= target < current_unit.end:
+                    current_unit = reader.unit_containing(target)
+            found = reader.die(current_unit, target)[0]
             if found is None:
                 break
             current = found
-        name = result if result is not None else plain
-        self._names[offset] = name
-        return name
+        named = (result, True) if result is not None else (plain, False)
+        self._names[offset] = named
+        return named
 
 
 def _segments(ranges: list[tuple[int, int, int]], depth: list[int]) -> tuple[array, array]:  # type: ignore[type-arg]

@@ -68,8 +68,9 @@ Die = dict[int, tuple[int, Any]]  # attribute -> (form, raw value)
 
 
 class DwarfReader:
-    def __init__(self, sections: Sections) -> None:
+    def __init__(self, sections: Sections, *, alt: DwarfReader | None = None) -> None:
         self.s = sections
+        self.alt = alt  # the dwz supplementary file's reader, when there is one and it was found
         self._abbrev_cache: dict[tuple[int, int, int, int], AbbrevTable] = {}
         self._unit_offsets: list[int] | None = None
         self._units: dict[int, Unit] = {}
@@ -343,7 +344,9 @@ class DwarfReader:
             at = base + value * unit.offset_size
             offset = int.from_bytes(self.s.str_offsets[at : at + unit.offset_size], "little")
             return cstring(self.s.str, offset)
-        return None  # strings in a supplementary file (dwz) are not followed
+        if form in (0x1F21, 0x1D) and self.alt is not None:  # GNU_strp_alt, strp_sup
+            return cstring(self.alt.s.str, value)
+        return None
 
     def address(self, unit: Unit, form: int, value: int) -> int:
         if form in ADDRX_FORMS:

@@ -39,7 +39,7 @@ class ElfSummary:
 
     @property
     def has_symtab(self) -> bool:
-        return ".symtab" in self.sections or ".dynsym" in self.sections
+        return bool({".symtab", ".dynsym", ".gnu_debugdata"} & self.sections)
 
 
 class _Reader:

@@ -22,9 +22,10 @@ class Scope(NamedTuple):
     call_file: int  # index into the unit's files, -1 if unknown
     call_line: int
     call_column: int
+    linkage: bool  # the name is a linkage name, or of a language without mangling
 
 
-ScopeRow = tuple[str | None, int, int, int, int, int]  # the fields of Scope, in order
+ScopeRow = tuple[str | None, int, int, int, int, int, bool]  # the fields of Scope, in order
 
 
 @dataclass
@@ -58,6 +59,8 @@ class Symbols:
     address: array  # type: ignore[type-arg]
     size: array  # type: ignore[type-arg]
     names: list[str]
+    files: list[str | None]  # the STT_FILE symbol a local function follows (addr2line's file)
+    origin: str = ".symtab"  # the table that named them: .symtab, .dynsym or .gnu_debugdata
 
     def containing(self, address: int) -> int:
         """Index of the function symbol covering address, or -1."""

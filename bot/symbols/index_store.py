@@ -13,7 +13,7 @@ from typing import Any
 from bot.symbols.index_model import CuIndex, CuMap, Symbols
 from bot.symbols.line_program import LineRows
 
-FORMAT = 5
+FORMAT = 6
 
 
 def default_cache_dir() -> Path:
@@ -57,7 +57,13 @@ def load_module(directory: Path) -> tuple[CuMap, Symbols, dict[str, Any]] | None
     cu_map = CuMap(
         _arr("Q", value["cu_low"]), _arr("Q", value["cu_high"]), _arr("Q", value["cu_off"])
     )
-    symbols = Symbols(_arr("Q", value["sym_addr"]), _arr("Q", value["sym_size"]), value["sym_name"])
+    symbols = Symbols(
+        _arr("Q", value["sym_addr"]),
+        _arr("Q", value["sym_size"]),
+        value["sym_name"],
+        value["sym_file"],
+        value["sym_origin"],
+    )
     return cu_map, symbols, value["info"]
 
 
@@ -71,6 +77,8 @@ def save_module(directory: Path, cu_map: CuMap, symbols: Symbols, info: dict[str
             "sym_addr": symbols.address.tobytes(),
             "sym_size": symbols.size.tobytes(),
             "sym_name": symbols.names,
+            "sym_file": symbols.files,
+            "sym_origin": symbols.origin,
             "info": info,
         },
     )

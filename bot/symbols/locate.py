@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import BadElf
+from bot.symbols.dwarf_alt import AltLink
 from bot.symbols.elf_file import ElfSummary, read_elf
 
 SYSTEM_DEBUG_DIRS = (Path("/usr/lib/debug"),)
@@ -80,3 +81,43 @@ def find_local(
         if fallback is None and summary.has_symtab:
             fallback = summary
     return LocalSymbols(best, fallback, tuple(skipped))
+
+
+def find_alt(
+    link: AltLink,
+    debug_file: Path,
+    *,
+    symbol_paths: Sequence[Path] = (),
+    system_dirs: Sequence[Path] = SYSTEM_DEBUG_DIRS,
+) -> Path | None:
+    """The dwz supplementary file a debug file links to, on local disk: the link's own path
+    (absolute, or relative to the debug file), `.dwz/NAME` beside the debug file and under each
+    debug directory, and `.build-id/` by the alt build-id. Only a file whose build-id (or
+    .debug_sup checksum) is the one the link names is taken."""
+    name = Path(link.name)
+    candidates = [name if name.is_absolute() else debug_file.parent / name]
+    candidates.append(debug_file.parent / ".dwz" / name.name)
+    for directory in [*(p for p in symbol_paths if p.is_dir()), *system_dirs]:
+        candidates.append(directory / ".dwz" / name.name)
+        if not link.sup:
+            candidates.extend(build_id_paths(directory, link.identity))
+    for path in dict.fromkeys(candidates):
+        if path.is_file() and alt_matches(path, link):
+            return path
+    return None
+
+
+def alt_matches(path: Path, link: AltLink) -> bool:
+    try:
+        if not link.sup:
+            return read_elf(path).build_id == link.identity
+        from bot.symbols.dwarf_alt import sup_checksum
+        from bot.symbols.elf_image import ElfImage
+
+        image = ElfImage.open(path)
+        try:
+            return sup_checksum(image) == link.identity
+        finally:
+            image.close()
+    except BadElf:
+        return False

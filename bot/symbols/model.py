@@ -17,6 +17,7 @@ class SymbolFrame:
     line: int | None = None
     column: int | None = None
     inlined: bool = False
+    source: str | None = None  # what named the function: dwarf, .symtab, .dynsym, .gnu_debugdata
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ def module_to_dict(module: SymbolizedModule) -> dict[str, object]:
                         "line": frame.line,
                         "column": frame.column,
                         "inlined": frame.inlined,
+                        "name_source": frame.source,
                     }
                     for frame in result.frames
                 ],
@@ -72,6 +74,8 @@ def describe_offset(result: SymbolizedOffset) -> str:
         name = frame.function or "??"
         if frame.function_offset is not None:
             name += f"+{frame.function_offset:#x}"
+        if frame.source == ".gnu_debugdata":
+            name += " (MiniDebugInfo)"  # a stripped binary's own symbols, no debug file
         if frame.file is None:
             parts.append(name)
             continue

@@ -1,13 +1,11 @@
-"""Load the DWARF sections symbolization reads from an ELF file (pyelftools finds them and
-inflates SHF_COMPRESSED ones; old-style `.zdebug_*` is inflated here). `.debug_loclists`,
-`.debug_types` and the like are never loaded."""
+"""Load the DWARF sections symbolization reads from an ELF file, inflated (ElfImage handles
+SHF_COMPRESSED zlib/zstd and `.zdebug_*`). `.debug_loclists`, `.debug_types` and the like are
+never loaded."""
 
 from __future__ import annotations
 
-import zlib
-from typing import Any
-
 from bot.symbols.dwarf_reader import Sections
+from bot.symbols.elf_image import ElfImage
 
 _NAMES = {
     "info": "debug_info",
@@ -23,15 +21,10 @@ _NAMES = {
 }
 
 
-def load_sections(elf: Any) -> Sections:
+def load_sections(image: ElfImage) -> Sections:
     found: dict[str, bytes] = {}
     for field, name in _NAMES.items():
-        section = elf.get_section_by_name("." + name)
-        if section is not None and section["sh_type"] != "SHT_NOBITS":
-            found[field] = bytes(section.data())
-            continue
-        section = elf.get_section_by_name(".z" + name)
-        if section is not None and section["sh_type"] != "SHT_NOBITS":
-            raw = bytes(section.data())
-            found[field] = zlib.decompress(raw[12:]) if raw.startswith(b"ZLIB") else raw
+        data = image.debug_section("." + name)
+        if data is not None:
+            found[field] = data
     return Sections(**found)

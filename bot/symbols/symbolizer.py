@@ -4,11 +4,13 @@ the index that are missing (the unit map and symbols once, each compile unit whe
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bot.errors import BadElf
 from bot.symbols import index_store
+from bot.symbols.dwarf_alt import AltLink
 from bot.symbols.elf_file import ET_EXEC, ElfSummary
 from bot.symbols.index_model import CuIndex, CuMap, Symbols
 from bot.symbols.line_program import END_OF_SEQUENCE
@@ -21,7 +23,10 @@ def index_key(summary: ElfSummary) -> str:
     if summary.build_id:
         if summary.has_dwarf:
             return summary.build_id
-        return summary.build_id + ("-symtab" if ".symtab" in summary.sections else "-dynsym")
+        for section, mark in ((".symtab", "-symtab"), (".gnu_debugdata", "-minidebuginfo")):
+            if section in summary.sections:
+                return summary.build_id + mark
+        return summary.build_id + "-dynsym"
     import hashlib
 
     stat = summary.path.stat()
@@ -32,12 +37,19 @@ def index_key(summary: ElfSummary) -> str:
 class ModuleSymbolizer:
     """Symbolize offsets with one ELF file that holds DWARF and/or a symbol table."""
 
-    def __init__(self, summary: ElfSummary, *, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        summary: ElfSummary,
+        *,
+        cache_dir: Path | None = None,
+        find_alt: Callable[[AltLink, Path], Path | None] | None = None,
+    ) -> None:
         self.summary = summary
+        self._find_alt = find_alt  # where a dwz supplementary file is looked for
+        self.alt: tuple[AltLink, Path | None] | None = None  # the link, and the file found
         root = cache_dir if cache_dir is not None else index_store.default_cache_dir()
         self.directory = root / "index" / index_key(summary)
         self._elf: Any = None
-        self._handle: Any = None
         self._dwarf: Any = None  # a DwarfReader once a piece of the index has to be built
         self._units: dict[int, CuIndex] = {}
         self._new: dict[int, CuIndex] = {}  # units indexed in this run, written on close
@@ -55,31 +67,44 @@ class ModuleSymbolizer:
     # -- opening the file only when an index piece has to be built ------------------------
     def _open(self) -> Any:
         if self._elf is None:
-            from elftools.common.exceptions import ELFError
-            from elftools.elf.elffile import ELFFile
+            from bot.symbols.elf_image import ElfImage
 
-            self._handle = self.summary.path.open("rb")
-            try:
-                self._elf = ELFFile(self._handle)
-            except (ELFError, OSError, ValueError) as error:
-                self.close()
-                raise BadElf(f"{self.summary.path}: {error}") from error
+            self._elf = ElfImage.open(self.summary.path)
         return self._elf
 
     def _reader(self) -> Any:
         if self._dwarf is None and self.summary.has_dwarf:
-            import zlib
-
-            from elftools.common.exceptions import ELFError
-
             from bot.symbols.dwarf_reader import DwarfReader
             from bot.symbols.sections import load_sections
 
-            try:
-                self._dwarf = DwarfReader(load_sections(self._open()))
-            except (ELFError, OSError, ValueError, KeyError, zlib.error) as error:
-                raise BadElf(f"{self.summary.path}: unreadable DWARF: {error}") from error
+            image = self._open()
+            self._dwarf = DwarfReader(load_sections(image), alt=self._alt_reader(image))
         return self._dwarf
+
+    def _alt_reader(self, image: Any) -> Any:
+        from bot.symbols.dwarf_alt import alt_link
+
+        link = alt_link(image)
+        if link is None:
+            return None
+        if self._find_alt is None:
+            from bot.symbols.locate import find_alt
+
+            path = find_alt(link, self.summary.path)
+        else:
+            path = self._find_alt(link, self.summary.path)
+        self.alt = (link, path)
+        if path is None:
+            return None  # names kept in the alt file stay unknown; such units are not cached
+        from bot.symbols.dwarf_reader import DwarfReader
+        from bot.symbols.elf_image import ElfImage
+        from bot.symbols.sections import load_sections
+
+        alt_image = ElfImage.open(path)
+        try:
+            return DwarfReader(load_sections(alt_image))
+        finally:
+            alt_image.close()
 
     def __enter__(self) -> ModuleSymbolizer:
         return self
@@ -89,9 +114,9 @@ class ModuleSymbolizer:
 
     def close(self) -> None:
         self._flush()
-        if self._handle is not None:
-            self._handle.close()
-        self._handle = self._elf = self._dwarf = None
+        if self._elf is not None:
+            self._elf.close()
+        self._elf = self._dwarf = None
 
     def _build_module(self) -> tuple[CuMap, Symbols]:
         from array import array
@@ -112,12 +137,21 @@ class ModuleSymbolizer:
         return cu_map, symbols
 
     def _save_module(self, cu_map: CuMap, symbols: Symbols) -> None:
-        info = {"path": str(self.summary.path), "unlisted": self._unlisted, "packs": self._pack_of}
+        info: dict[str, Any] = {
+            "path": str(self.summary.path),
+            "unlisted": self._unlisted,
+            "packs": self._pack_of,
+        }
+        if self.alt is not None:
+            link, path = self.alt
+            info["alt"] = {"name": link.name, "build_id": link.identity, "path": path and str(path)}
         index_store.save_module(self.directory, cu_map, symbols, info)
 
     def _flush(self) -> None:
         """Write the units indexed in this run as one pack, and record it in the module file
         (merged with packs other processes recorded meanwhile). Many packs are merged."""
+        if self.alt is not None and self.alt[1] is None:
+            self._new.clear()  # built without the alt file's names: build again when it is found
         if not self._new:
             return
         import os
@@ -216,6 +250,8 @@ class ModuleSymbolizer:
                 column = unit.rows.column[row] or None
         symbol = self.symbols.containing(query)
         symbol_offset = address - self.symbols.address[symbol] if symbol >= 0 else None
+        if file is None and symbol >= 0:
+            file = self.symbols.files[symbol]  # no line row: the symbol's STT_FILE, as addr2line
         scope_id = -1
         if unit is not None:
             segment = bisect_right(unit.segment_start, query) - 1
@@ -223,21 +259,27 @@ class ModuleSymbolizer:
                 scope_id = unit.segment_scope[segment]
         if unit is None or scope_id < 0:
             if symbol >= 0:
-                return (SymbolFrame(self.symbols.names[symbol], symbol_offset, file, line, column),)
+                found = self.symbols.names[symbol]
+                origin = self.symbols.origin
+                return (SymbolFrame(found, symbol_offset, file, line, column, source=origin),)
             if file is not None:
                 return (SymbolFrame(None, None, file, line, column),)
             return ()
         frames: list[SymbolFrame] = []
         while scope_id >= 0:
-            name, parent, entry, call_file, call_line, call_column = unit.scopes[scope_id]
+            name, parent, entry, call_file, call_line, call_column, linkage = unit.scopes[scope_id]
             outermost = parent < 0
             function_offset = None
+            source = "dwarf" if name is not None else None
             if outermost:
                 function_offset = symbol_offset if symbol >= 0 else address - entry
-                if name is None and symbol >= 0:
+                # as addr2line: a DWARF name that is not a linkage name (C++ `main`, members
+                # named only by DW_AT_name, `.cold` parts) yields to the ELF symbol's
+                if symbol >= 0 and (name is None or not linkage):
                     name = self.symbols.names[symbol]
+                    source = self.symbols.origin
             frames.append(
-                SymbolFrame(name, function_offset, file, line, column, inlined=not outermost)
+                SymbolFrame(name, function_offset, file, line, column, not outermost, source)
             )
             file = _file(unit, call_file)
             line = call_line or None

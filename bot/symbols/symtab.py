@@ -1,47 +1,97 @@
-"""Function symbols of an ELF file (.symtab, else .dynsym), sorted by address, names demangled:
-the fallback when DWARF says nothing, and the start that function offsets count from."""
+"""Function symbols of an ELF file (.symtab, else .dynsym), sorted by address, names demangled,
+each with the source file its STT_FILE symbol names: the fallback when DWARF says nothing, and
+the start that function offsets count from."""
 
 from __future__ import annotations
 
 import struct
 from array import array
-from typing import Any
 
 from bot.symbols.demangle import demangle
+from bot.symbols.elf_image import ElfImage
 from bot.symbols.index_model import Symbols
 
-STT_NOTYPE, STT_FUNC, STT_GNU_IFUNC = 0, 2, 10
+STT_NOTYPE, STT_FUNC, STT_FILE, STT_GNU_IFUNC = 0, 2, 4, 10
+STB_LOCAL = 0
 _BIND_RANK = {1: 0, 2: 1, 0: 2}  # GLOBAL before WEAK before LOCAL at the same address
 
+Row = tuple[int, int, int, str, str | None]  # address, binding rank, size, raw name, file
 
-def read_symbols(elf: Any) -> Symbols:
-    """Read from a pyelftools ELFFile; struct does the per-symbol work (pyelftools is slow)."""
-    section = elf.get_section_by_name(".symtab")
-    if section is None or section["sh_type"] == "SHT_NOBITS":
-        section = elf.get_section_by_name(".dynsym")
-    rows: list[tuple[int, int, int, str]] = []
-    if section is not None and section["sh_type"] != "SHT_NOBITS":
-        strtab = elf.get_section(section["sh_link"]).data()
-        data = section.data()
-        little = elf.little_endian
-        if elf.elfclass == 64:
-            fmt, size = ("<" if little else ">") + "IBBHQQ", 24
+
+def symbol_rows(image: ElfImage, section: str) -> list[Row]:
+    """The function symbols of one symbol table section (struct does the per-symbol work).
+
+    A symbol's file is the last STT_FILE before it, as binutils' elf_find_function has it:
+    for a global symbol only while no STT_FILE has followed another symbol (globals come after
+    every file's locals)."""
+    data = image.section(section)
+    if data is None:
+        return []
+    strtab = image.section(image.link_of(section)) or b""
+    if image.is64:
+        fmt, size = image.end + "IBBHQQ", 24
+    else:
+        fmt, size = image.end + "IIIBBH", 16
+    rows: list[Row] = []
+    file: str | None = None
+    symbol_seen = file_after_symbol = False
+    for fields in struct.iter_unpack(fmt, data[size : len(data) - len(data) % size]):
+        if image.is64:
+            name_off, info, _, shndx, value, sym_size = fields
         else:
-            fmt, size = ("<" if little else ">") + "IIIBBH", 16
-        for fields in struct.iter_unpack(fmt, data[: len(data) - len(data) % size]):
-            if elf.elfclass == 64:
-                name_off, info, _, shndx, value, sym_size = fields
-            else:
-                name_off, value, sym_size, info, _, shndx = fields
-            kind = info & 0xF
-            if shndx == 0 or kind not in (STT_FUNC, STT_GNU_IFUNC) or not name_off:
-                continue
-            name = strtab[name_off : strtab.find(b"\0", name_off)].decode("utf-8", "replace")
-            rows.append((value, _BIND_RANK.get(info >> 4, 3), sym_size, name))
-    rows.sort(key=lambda r: (r[0], r[1], -r[2]))
-    symbols = Symbols(array("Q"), array("Q"), [])
-    for value, _, sym_size, name in rows:
+            name_off, value, sym_size, info, _, shndx = fields
+        kind, bind = info & 0xF, info >> 4
+        if kind == STT_FILE:
+            end = strtab.find(b"\0", name_off)
+            file = strtab[name_off:end].decode("utf-8", "replace") or None
+            file_after_symbol = symbol_seen
+            continue
+        if kind not in (STT_NOTYPE, STT_FUNC, STT_GNU_IFUNC):
+            continue
+        symbol_seen = True
+        if shndx == 0 or kind == STT_NOTYPE or not name_off:
+            continue
+        name = strtab[name_off : strtab.find(b"\0", name_off)].decode("utf-8", "replace")
+        own_file = file if bind == STB_LOCAL or not file_after_symbol else None
+        rows.append((value, _BIND_RANK.get(bind, 3), sym_size, name, own_file))
+    return rows
+
+
+def read_symbols(image: ElfImage) -> Symbols:
+    """.symtab; else .dynsym plus the MiniDebugInfo symbol table in .gnu_debugdata, which holds
+    the functions .dynsym lacks (as gdb and elfutils read it); else .dynsym alone."""
+    if image.has(".symtab"):
+        return to_symbols(symbol_rows(image, ".symtab"), ".symtab")
+    rows = symbol_rows(image, ".dynsym")
+    mini = _mini_debuginfo(image)
+    if mini is not None and mini.has(".symtab"):
+        return to_symbols(rows + symbol_rows(mini, ".symtab"), ".gnu_debugdata")
+    return to_symbols(rows, ".dynsym")
+
+
+def _mini_debuginfo(image: ElfImage) -> ElfImage | None:
+    """The xz-compressed ELF image in .gnu_debugdata; None when absent or unreadable (the
+    dynamic symbols still answer)."""
+    packed = image.section(".gnu_debugdata")
+    if packed is None:
+        return None
+    import lzma
+
+    from bot.errors import BadElf
+
+    try:
+        return ElfImage(lzma.decompress(packed), name=f"{image.name} .gnu_debugdata")
+    except (lzma.LZMAError, BadElf):
+        return None
+
+
+def to_symbols(rows: list[Row], origin: str) -> Symbols:
+    """Sorted by address, the preferred name first among aliases; duplicates dropped."""
+    rows = sorted(dict.fromkeys(rows), key=lambda r: (r[0], r[1], -r[2]))
+    symbols = Symbols(array("Q"), array("Q"), [], [], origin)
+    for value, _, sym_size, name, file in rows:
         symbols.address.append(value)
         symbols.size.append(sym_size)
         symbols.names.append(demangle(name))
+        symbols.files.append(file)
     return symbols

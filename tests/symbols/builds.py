@@ -20,6 +20,7 @@ class Built:
     debug: Path  # objcopy --only-keep-debug
     build_id: str
     debug_root: Path  # a debug-file directory holding .build-id/xx/rest.debug
+    plain: Path | None = None  # before objcopy compressed its sections: for llvm-symbolizer 14
 
 
 def _run(*argv: str | Path) -> str:
@@ -39,11 +40,21 @@ def build_id_of(path: Path) -> str:
     raise AssertionError(f"{path} has no build-id")
 
 
-def _build(directory: Path, name: str, compiler: str, source: str, *flags: str) -> Built:
+def _build(
+    directory: Path, name: str, compiler: str, source: str, *flags: str, compress: str = ""
+) -> Built:
+    """Compile; with compress (zlib, zlib-gnu for .zdebug_*, zstd), objcopy compresses the
+    debug sections of the result, as distribution build roots do."""
     _need(compiler, "objcopy", "strip", "readelf")
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
-    _run(compiler, "-O2", "-g", *flags, "-Wl,--build-id", "-o", path, DATA / source)
+    plain: Path | None = None
+    if compress:
+        plain = directory / f"{name}.plain"
+        _run(compiler, "-O2", "-g", *flags, "-Wl,--build-id", "-o", plain, DATA / source)
+        _run("objcopy", f"--compress-debug-sections={compress}", plain, path)
+    else:
+        _run(compiler, "-O2", "-g", *flags, "-Wl,--build-id", "-o", path, DATA / source)
     debug = directory / f"{name}.debug"
     stripped = directory / f"{name}.stripped"
     _run("objcopy", "--only-keep-debug", path, debug)
@@ -54,7 +65,7 @@ def _build(directory: Path, name: str, compiler: str, source: str, *flags: str) 
     target = root / ".build-id" / build_id[:2] / f"{build_id[2:]}.debug"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(debug, target)
-    return Built(path, stripped, debug, build_id, root)
+    return Built(path, stripped, debug, build_id, root, plain)
 
 
 def text_addresses(path: Path) -> list[int]:
@@ -81,3 +92,74 @@ def call_sites(path: Path) -> list[tuple[int, int]]:
             out.append((call, address))
         call = address if where.group(2).startswith("call") else None
     return out
+
+
+def minidebuginfo(built: Built) -> Path:
+    """A stripped copy carrying MiniDebugInfo, assembled as Fedora's find-debuginfo does: the
+    function symbols .dynsym lacks, kept in an --only-keep-debug copy, xz-compressed, added as
+    .gnu_debugdata."""
+    _need("nm", "xz", "objcopy", "strip")
+    work = built.path.parent / "minidebuginfo"
+    work.mkdir(exist_ok=True)
+    dynamic = {
+        line.split()[0]
+        for line in _run("nm", "-D", "--format=posix", "--defined-only", built.path).splitlines()
+        if line
+    }
+    functions = {
+        fields[0]
+        for fields in (
+            line.split()
+            for line in _run("nm", "--format=posix", "--defined-only", built.path).splitlines()
+        )
+        if len(fields) >= 2 and fields[1] in ("T", "t", "D")
+    }
+    keep = work / "keep-symbols"
+    keep.write_text("".join(f"{name}\n" for name in sorted(functions - dynamic)))
+    mini = work / "mini"
+    _run("objcopy", "--only-keep-debug", built.path, work / "debug")
+    _run(
+        "objcopy",
+        "-S",
+        "--remove-section",
+        ".gdb_index",
+        "--remove-section",
+        ".comment",
+        f"--keep-symbols={keep}",
+        work / "debug",
+        mini,
+    )
+    _run("xz", "-f", mini)
+    out = work / built.path.name
+    _run("strip", "--strip-all", "-o", out, built.path)
+    _run("objcopy", f"--add-section=.gnu_debugdata={mini}.xz", out)
+    return out
+
+
+@dataclass(frozen=True)
+class DwzBuild:
+    debug_root: Path  # .build-id/xx/rest.debug for each program, and .dwz/NAME
+    debug: tuple[Path, ...]  # the programs' debug files after dwz
+    alt: Path  # the supplementary file
+    alt_link: str  # the name the debug files link it by
+
+
+def dwz_multifile(programs: tuple[Built, ...], directory: Path, *, dwarf5: bool) -> DwzBuild:
+    """`dwz -m` over the programs' debug files, as distribution build roots run it: the common
+    DIEs and strings go to a supplementary file under .dwz/, linked by an absolute path in the
+    distribution's debug directory (GNU forms, .gnu_debugaltlink) or, with --dwarf-5, by a bare
+    name (.debug_sup and the DW_FORM_*_sup forms)."""
+    _need("dwz")
+    root = directory / "debug"
+    (root / ".dwz").mkdir(parents=True, exist_ok=True)
+    name = f"segbot-test-{'5' if dwarf5 else 'gnu'}"
+    link = name if dwarf5 else f"/usr/lib/debug/.dwz/{name}"
+    debug_files = []
+    for built in programs:
+        target = root / ".build-id" / built.build_id[:2] / f"{built.build_id[2:]}.debug"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built.debug, target)
+        debug_files.append(target)
+    alt = root / ".dwz" / name
+    _run("dwz", *(["--dwarf-5"] if dwarf5 else []), "-m", alt, "-M", link, *debug_files)
+    return DwzBuild(root, tuple(debug_files), alt, link)

@@ -19,7 +19,16 @@ def binaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
         "c-dwarf4": _build(base / "c4", "pricing", "gcc", "pricing.c", "-gdwarf-4"),
         "cc-dwarf5": _build(base / "cc5", "checkout", "g++", "checkout.cc", "-gdwarf-5"),
         "cc-dwarf4": _build(base / "cc4", "checkout", "g++", "checkout.cc", "-gdwarf-4"),
+        "orders-dwarf5": _build(base / "o5", "orders", "g++", "orders.cc", "-gdwarf-5"),
+        "orders-dwarf4": _build(base / "o4", "orders", "g++", "orders.cc", "-gdwarf-4"),
         "cc-zlib": _build(base / "ccz", "checkout", "g++", "checkout.cc", "-gdwarf-5", "-gz"),
+        "cc-zstd": _build(base / "ccs", "checkout", "g++", "checkout.cc", compress="zstd"),
+        "cc-zdebug": _build(
+            base / "ccg", "checkout", "g++", "checkout.cc", "-gdwarf-4", compress="zlib-gnu"
+        ),
+        "c-zstd-dwarf4": _build(
+            base / "c4s", "pricing", "gcc", "pricing.c", "-gdwarf-4", compress="zstd"
+        ),
     }
 
 

@@ -17,6 +17,8 @@ def _split_location(text: str) -> tuple[str | None, int | None]:
     file, _, line = text.rpartition(":")
     if not file or file == "??":
         return None, None
+    if line == "?":  # a file without a line: a function known only by its STT_FILE symbol
+        return file, None
     try:
         number = int(line)
     except ValueError:
@@ -78,3 +80,17 @@ def llvm_symbolizer(path: Path, addresses: Sequence[int]) -> list[Chain] | None:
             chain.append((name, file, number))
         chains.append(chain)
     return chains
+
+
+def eu_addr2line_names(path: Path, addresses: Sequence[int]) -> list[str | None] | None:
+    """Function names from elfutils' `eu-addr2line -f -C`, which reads .gnu_debugdata."""
+    if shutil.which("eu-addr2line") is None:
+        return None
+    out = subprocess.run(
+        ["eu-addr2line", "-f", "-C", "-e", str(path), *(hex(a) for a in addresses)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    names = out[0::2]
+    return [None if name == "??" else name for name in names]
