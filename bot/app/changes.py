@@ -144,9 +144,14 @@ def pull_flags(*, store: ChangeStore, service: str, sources: ServiceSources,
         pulled = sources.flags.recent(flags, now=now)
     except SegbotError as error:
         return None, f"flag service not asked successfully: {error}"
-    changes = [replace(e, service=service) for e in pulled.changes]
+    changes = []
+    for event in pulled.changes:
+        try:
+            changes.append(checked_event(replace(event, service=service)))
+        except ChangeRefused:
+            continue  # a flag service's odd entry is skipped, as a webhook's would be refused
     if changes:
-        store.add_changes([checked_event(e) for e in changes], now)
+        store.add_changes(changes, now)
     return FlagReport(states=pulled.states, changes=tuple(changes)), ""
 
 

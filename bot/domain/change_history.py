@@ -127,8 +127,12 @@ def signature_history(*, signature: str, current: str | None, sightings: Sequenc
         seen.add(current)
     sequence = deploy_sequence(deploys)
     first = next((n for n, v in enumerate(sequence) if v in seen), None)
-    last_without = next((v for v in reversed(sequence[:first]) if v not in seen), None) \
-        if first is not None else None
+    # Walk back from the crashing version (or the signature's first one) past every version
+    # that showed it: a regression rolls back to the release before this run of it.
+    start = (max(n for n, v in enumerate(sequence) if v == current)
+             if current in sequence else first)
+    last_without = next((v for v in reversed(sequence[:start]) if v not in seen), None) \
+        if start is not None else None
     ordered = [v for v in dict.fromkeys(sequence) if v in seen]
     ordered += sorted(str(v) for v in seen if v not in sequence)
     return SignatureHistory(signature=signature, current=current, seen_in=tuple(ordered),

@@ -103,6 +103,31 @@ def flag_state(enabled: bool | None) -> str | None:
     return None if enabled is None else ("on" if enabled else "off")
 
 
+_UNLEASH_STATES = {"feature-environment-enabled": "on", "feature-environment-disabled": "off"}
+_UNLEASH_CHANGED = frozenset({
+    "feature-created", "feature-updated", "feature-archived", "feature-revived",
+    "feature-strategy-add", "feature-strategy-update", "feature-strategy-remove",
+    "feature-variants-updated", "feature-environment-variants-updated"})
+
+
+def unleash_state(event_type: str) -> str | None:
+    """An Unleash event type as a flag state: on, off, changed, or None (not a flag edit)."""
+    return _UNLEASH_STATES.get(event_type) or (
+        "changed" if event_type in _UNLEASH_CHANGED else None)
+
+
+def launchdarkly_state(actions: list[str], title_verb: str | None,
+                       on: bool | None) -> str:
+    """A LaunchDarkly audit entry as a flag state: `updateOn` is on or off (from the flag's
+    version when the entry carries it, else from its title), anything else "changed"."""
+    if "updateOn" not in actions:
+        return "changed"
+    if on is not None:
+        return "on" if on else "off"
+    verb = (title_verb or "").lower()
+    return "on" if "turned on" in verb else "off" if "turned off" in verb else "changed"
+
+
 def _lower(value: str | None) -> str | None:
     return value.strip().lower() if value is not None else None
 

@@ -14,7 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from change_payloads import (
+from web.server import TOKEN, Running, running_server
+
+from bot.adapters.store.change_store import SqlChangeStore
+from changes.change_payloads import (
     ARGOCD_SYNC,
     BUILD_ID,
     COMMIT,
@@ -25,9 +28,6 @@ from change_payloads import (
     LAUNCHDARKLY_TURNED_ON,
     UNLEASH_ENABLED,
 )
-from web.server import TOKEN, Running, running_server
-
-from bot.adapters.store.change_store import SqlChangeStore
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 GITHUB_SECRET = "gh-webhook-secret-for-tests"

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from bot.domain.changes import ChangeEvent, flag_state
+from bot.domain.changes import ChangeEvent, flag_state, launchdarkly_state, unleash_state
 
 Short = Field(default=None, max_length=256)
 
@@ -186,12 +186,6 @@ class _UnleashTag(_Lenient):
     value: str = Field(max_length=256)
 
 
-_UNLEASH_STATES = {"feature-environment-enabled": "on", "feature-environment-disabled": "off"}
-_UNLEASH_CHANGED = ("feature-created", "feature-updated", "feature-archived", "feature-revived",
-                    "feature-strategy-add", "feature-strategy-update", "feature-strategy-remove",
-                    "feature-variants-updated", "feature-environment-variants-updated")
-
-
 class UnleashEvent(_Lenient):
     """Unleash's webhook addon body (an event): `feature-environment-enabled` / `-disabled`
     are the flag turned on / off; strategy and variant edits are "changed"."""
@@ -206,8 +200,7 @@ class UnleashEvent(_Lenient):
     tags: list[_UnleashTag] = Field(default_factory=list, max_length=100)
 
     def events(self, environment: str | None) -> list[ChangeEvent]:
-        state = _UNLEASH_STATES.get(self.type) or (
-            "changed" if self.type in _UNLEASH_CHANGED else None)
+        state = unleash_state(self.type)
         if state is None or self.featureName is None:
             return []
         if environment and self.environment and self.environment != environment:
@@ -243,6 +236,7 @@ class LaunchDarklyEntry(_Lenient):
     target: _LdTarget | None = None
     accesses: list[_LdAccess] = Field(default_factory=list, max_length=100)
     currentVersion: dict[str, Any] | None = None
+    titleVerb: str | None = Short
 
     def events(self, environment: str | None) -> list[ChangeEvent]:
         if self.kind != "flag":
@@ -255,11 +249,10 @@ class LaunchDarklyEntry(_Lenient):
         if found is None:
             return []
         env, flag = found
-        state: str | None = "changed"
-        if any(a.action == "updateOn" for a in self.accesses):
-            envs = (self.currentVersion or {}).get("environments") or {}
-            on = (envs.get(env) or {}).get("on") if isinstance(envs, dict) and env else None
-            state = flag_state(on) if isinstance(on, bool) else "changed"
+        envs = (self.currentVersion or {}).get("environments") or {}
+        on = (envs.get(env) or {}).get("on") if isinstance(envs, dict) and env else None
+        state = launchdarkly_state([a.action for a in self.accesses], self.titleVerb,
+                                   on if isinstance(on, bool) else None)
         return [ChangeEvent(
             service="", kind="flag", time=datetime.fromtimestamp(self.date / 1000, UTC),
             source="launchdarkly", flag=flag, state=state,
