@@ -67,7 +67,7 @@ def flag_server() -> Iterator[FlagServer]:
     state = FlagServer()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             token = self.headers.get("Authorization")
             state.requests.append((parts.path, parse_qs(parts.query), token))
