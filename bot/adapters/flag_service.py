@@ -90,21 +90,23 @@ def _launchdarkly(service: HttpFlagService, client: httpx.Client, flag: str, sin
     feature = service._get(client, f"/api/v2/flags/{quote(s.project)}/{name}",
                            env=s.environment)
     envs = feature.get("environments") if isinstance(feature, dict) else None
-    on = (envs.get(s.environment) or {}).get("on") if isinstance(envs, dict) else None
+    this = envs.get(s.environment) if isinstance(envs, dict) else None
+    on = this.get("on") if isinstance(this, dict) else None
     states = [_now(flag, "launchdarkly", on, now)] if isinstance(on, bool) else []
     answer = service._get(client, "/api/v2/auditlog",
                           spec=f"proj/{s.project}:env/{s.environment}:flag/{flag}",
                           after=str(int(since.timestamp() * 1000)))
     changes = []
     for item in (answer.get("items") if isinstance(answer, dict) else None) or []:
+        date = item.get("date") if isinstance(item, dict) else None
         if not isinstance(item, dict) or item.get("kind") != "flag" or not isinstance(
-                item.get("date"), int):
+                date, int) or not 0 <= date < 253_402_300_799_999:
             continue
         actions = [str(a.get("action")) for a in item.get("accesses") or []
                    if isinstance(a, dict)]
         member = item.get("member") if isinstance(item.get("member"), dict) else {}
         changes.append(ChangeEvent(
-            service="", kind="flag", time=datetime.fromtimestamp(item["date"] / 1000, UTC),
+            service="", kind="flag", time=datetime.fromtimestamp(date / 1000, UTC),
             source="launchdarkly", flag=flag,
             state=launchdarkly_state(actions, _short(item.get("titleVerb")), None),
             by=_short((member or {}).get("email")), key=f"launchdarkly:{item.get('_id')}"))

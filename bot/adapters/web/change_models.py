@@ -231,7 +231,7 @@ class LaunchDarklyEntry(_Lenient):
 
     entry_id: str | None = Field(default=None, alias="_id", max_length=64)
     kind: str = Field(max_length=32)
-    date: int = Field(ge=0)  # milliseconds since the epoch
+    date: int = Field(ge=0, le=253_402_300_799_999)  # ms since the epoch, before year 10000
     member: _LdMember | None = None
     target: _LdTarget | None = None
     accesses: list[_LdAccess] = Field(default_factory=list, max_length=100)
@@ -249,8 +249,9 @@ class LaunchDarklyEntry(_Lenient):
         if found is None:
             return []
         env, flag = found
-        envs = (self.currentVersion or {}).get("environments") or {}
-        on = (envs.get(env) or {}).get("on") if isinstance(envs, dict) and env else None
+        envs = (self.currentVersion or {}).get("environments")
+        this = envs.get(env) if isinstance(envs, dict) and env else None
+        on = this.get("on") if isinstance(this, dict) else None
         state = launchdarkly_state([a.action for a in self.accesses], self.titleVerb,
                                    on if isinstance(on, bool) else None)
         return [ChangeEvent(
