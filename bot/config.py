@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.config_actions import ServiceActions
+from bot.config_changes import ServiceChanges
 from bot.domain.playbook import Playbook, load_playbook
 from bot.errors import ConfigError, UsageError
 
@@ -91,6 +92,7 @@ class Service(_Model):
     hosts: list[Name] | None = None
     selector: dict[Name, str] | None = None  # label selector: every label must match
     actions: ServiceActions = Field(default_factory=lambda: ServiceActions())
+    changes: ServiceChanges = Field(default_factory=lambda: ServiceChanges())
 
     @field_validator("unit")
     @classmethod

@@ -14,6 +14,7 @@
     ├── StoreError                   the database refused or is unreachable
     ├── SlackError                   the Slack Web API failed after retries
     ├── ActionError                  a containment action failed or its outcome is unknown
+    ├── ChangeSourceError            a service's git repository or flag service failed
     └── NotFound                     no such incident (or other stored thing)
 """
 
@@ -80,3 +81,7 @@ class ActionError(SegbotError):
 
 class NotFound(SegbotError):
     """What was asked for (an incident id, ...) does not exist (exit status 1)."""
+
+
+class ChangeSourceError(SegbotError):
+    pass

@@ -48,7 +48,7 @@ def targets(incident: Incident, report: DecodedReport | None,
                 target["flag"] = flags[0].name
             elif rec.action == "rollback" and deploys:
                 target["version"] = deploys[0].name
-                earlier = rollback_version(report.facts, deploys[0].name)
+                earlier = report.rollback_to or rollback_version(report.facts, deploys[0].name)
                 if earlier:
                     target["to_version"] = earlier
             elif rec.action in {"restart_delay", "preserve_core"} and report_host:

@@ -59,6 +59,7 @@ class ReportView:
     buttons: tuple[Button, ...] = ()
     decisions: tuple[Decision, ...] = ()
     files: tuple[str, ...] = ()  # names of files already uploaded to the thread
+    changes: tuple[str, ...] = ()  # what change history says (bot.app.change_context)
 
 
 @dataclass

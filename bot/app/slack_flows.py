@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.app.change_context import ChangeContext
 from bot.app.diagnosis_feed import DiagnosisSetup, diagnose_live, evidence_text, focus_of
 from bot.app.incidents import DEFAULT_WINDOW, learn_signature, record_report
 from bot.app.ports import Store
@@ -23,6 +24,7 @@ from bot.app.report_updater import ReportUpdater
 from bot.app.report_view import ReportBook, ReportView
 from bot.app.schedule_ports import Announcer, ScheduleStore
 from bot.app.slack_ports import ChannelRequest, Chat, ContainmentActions, Place, SlackStore
+from bot.domain.change_report import with_findings
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
 from bot.domain.report_json import report_to_dict
 
@@ -63,6 +65,7 @@ class SlackFlows:
         self._seen: dict[int, tuple[object, ...]] = {}
         self.announcer: Announcer | None = None  # set by serve with the scheduler (issue 5)
         self.schedule: ScheduleStore | None = None
+        self.changes: ChangeContext | None = None  # set by serve: change events, git, flags
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -117,11 +120,15 @@ class SlackFlows:
         if not self.book.known(incident_id):
             self._restore(incident)
         report, host, progress, files = self.book.snapshot(incident_id)
+        findings = self.changes.findings(incident, report, self.clock()) if self.changes else None
+        if findings is not None and report is not None:
+            report = with_findings(report, findings)  # change events join the log markers
         buttons, decisions = ensure_buttons(
             store=self.slack_store, actions=self.actions, incident=incident, report=report,
             report_host=host, now=self.clock(), ttl=self.policy.proposal_ttl)
         view = ReportView(incident=incident, report=report, report_host=host, hosts=progress,
-                          buttons=buttons, decisions=decisions, files=files)
+                          buttons=buttons, decisions=decisions, files=files,
+                          changes=findings.lines() if findings else ())
         if place.report_ts is None:
             ts = self.chat.post_report(place, view)
             self.slack_store.set_report_ts(incident_id, ts)

@@ -34,6 +34,7 @@ class DecodedReport:
     restart_storm: RestartStorm | None
     changes: tuple[Change, ...]
     sections: tuple[SectionSummary, ...]
+    rollback_to: str | None = None  # from change history: the last version without the crash
 
     @property
     def unrecognized_lines(self) -> int:

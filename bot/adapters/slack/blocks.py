@@ -98,6 +98,9 @@ def report_message(view: ReportView) -> tuple[list[dict[str, Any]], str]:
         blocks.append(_section(frames_text(crash), _files(view)))
     if report is not None:
         blocks.extend(_conclusions(report, _files(view)))
+    if view.changes:
+        blocks.append(_section("*Change history*\n" + "\n".join(
+            f"• {esc(line)}" for line in view.changes), _files(view)))
     if view.buttons:
         blocks.append(DividerBlock())
         blocks.append(ActionsBlock(elements=[_button(n, b) for n, b in

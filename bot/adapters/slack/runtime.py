@@ -18,6 +18,7 @@ from slack_bolt import App, BoltRequest
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from bot.adapters.changes_wiring import change_context
 from bot.adapters.scheduler import ScheduleDeps, SegbotScheduler, leadership_for
 from bot.adapters.slack.bolt_app import create_bolt_app
 from bot.adapters.slack.client import web_client
@@ -167,6 +168,7 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
                        max_diagnoses=checked.defaults.max_hosts)
     schedule = SqlScheduleStore(engine)
     flows.announcer, flows.schedule = SlackAnnouncer(client), schedule
+    flows.changes = change_context(config=checked, engine=engine, store=store, environ=environ)
     bolt = create_bolt_app(client=client, flows=flows, chat=chat,
                            signing_secret=env.signing_secret,
                            socket_mode=env.socket_mode, command=options.command,

@@ -89,6 +89,7 @@ def create_app(
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, prefix="/alerts")
     authorized = _authorizer(settings)
+    app.state.alert_auth = authorized  # the change routes (changes_routes.py) reuse it
     Auth = Annotated[None, Depends(authorized)]
 
     # The labelled series, looked up once (prometheus_client's labels() costs per call).

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from bot.adapters.store import SqlStore
 from bot.adapters.web.app import WebSettings, create_app
+from bot.adapters.web.changes_routes import mount_changes
 from bot.adapters.web.intake import Intake
 from bot.adapters.web.metrics import intake_metrics
 from bot.app.incidents import DEFAULT_WINDOW
@@ -108,7 +109,9 @@ def build_app(
             state = f"down: {error}"
         return {"store": state, "slack": slack_check() if slack_check else "not configured"}
 
-    return create_app(intake=intake, metrics=metrics, settings=settings, health=health)
+    app = create_app(intake=intake, metrics=metrics, settings=settings, health=health)
+    mount_changes(app, engine=store.engine, config=config, max_body_bytes=limit, environ=environ)
+    return app
 
 
 class SlackCheck:
