@@ -4,14 +4,15 @@ outcome is written. An action found `executing` at start-up had its process die 
 becomes "outcome unknown", the channel is told once, and it is never run again by itself.
 
 After an action, `verify_action` counts new crashes of the incident's signature in the window
-that follows and says "crash-free for N minutes" or "still crashing: N since ...".
+that follows and says "crash-free for N minutes", "still crashing: N since ...", or "not
+verified" when a count could not be taken.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -20,9 +21,10 @@ from typing import Protocol
 
 from bot.app.ports import Store
 from bot.app.slack_ports import ActionRequest, ActionResult
-from bot.domain.actions import ActionRecord, ActionState, Outcome, describe, verdict
+from bot.domain.actions import ActionRecord, ActionState, Outcome, describe
 from bot.domain.incident import TimelineEvent
 from bot.domain.redact import redact
+from bot.domain.verification import HostCount, verification_verdict
 from bot.errors import SegbotError
 
 log = logging.getLogger("segbot.actions")
@@ -67,8 +69,8 @@ class Executor(Protocol):
 
     def verify_after(self, service: str) -> timedelta: ...
 
-    def host_crashes(self, service: str, since: datetime) -> int | None:
-        """New cores of the service on its hosts since `since` (None: not counted there)."""
+    def host_crashes(self, service: str, since: datetime) -> tuple[HostCount, ...] | None:
+        """New cores of the service on each of its hosts since `since` (None: not asked)."""
 
 
 Announce = Callable[[int, str], None]  # (incident id, text) -> the incident's channel
@@ -84,6 +86,8 @@ class Containment:
     announce: Announce
     clock: Callable[[], datetime]
     preview_wait: float = 3.0
+    # (incident, host, `systemctl show` re-read after the action): the report's view of it.
+    unit_state: Callable[[int, str, str], None] | None = None
     _previews: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
     _looking: dict[tuple[str, str], Future[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -163,6 +167,9 @@ class Containment:
             self._tell(request.incident_id, f"{describe(request.action, request.target)} "
                        f"(requested by <@{request.requested_by}>) failed: {outcome.text}",
                        "action", finished)
+        if self.unit_state is not None:
+            for host, show in outcome.after.items():
+                self.unit_state(request.incident_id, host, show)
         if verify_at is not None:
             self._event(request.incident_id, "action",
                         f"verification scheduled at {verify_at:%H:%M:%S} UTC", finished)
@@ -246,7 +253,8 @@ def approval_key(request: ActionRequest) -> str:
 
 def verify_action(*, action_id: str, now: datetime, actions: ActionStore, store: Store,
                   announce: Announce,
-                  host_crashes: Callable[[str, datetime], int | None] | None = None,
+                  host_crashes: Callable[[str, datetime], Sequence[HostCount] | None]
+                  | None = None,
                   ) -> str | None:
     """The follow-up check of one finished action: new occurrences of the incident's signature
     since the action (the store's, and new cores on the service's hosts when counted), said in
@@ -262,9 +270,8 @@ def verify_action(*, action_id: str, now: datetime, actions: ActionStore, store:
                                since=record.finished_at, until=now)
     on_hosts = (host_crashes(record.target.get("service", ""), record.finished_at)
                 if host_crashes is not None else None)
-    count = max(seen, on_hosts or 0)
-    text = verdict(action=record.action, count=count,
-                   seconds=max(0.0, (now - record.finished_at).total_seconds()))
+    text = verification_verdict(action=record.action, stored=seen, hosts=on_hosts,
+                                seconds=max(0.0, (now - record.finished_at).total_seconds()))
     if not actions.set_verdict(action_id, text):
         return None
     with store.transaction() as tx:

@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.app.symbolize import DebugInfoFetcher, symbolize_offsets
+from bot.domain.conclude import reconclude
 from bot.domain.crash import Crash
 from bot.domain.evidence import Frame
 from bot.domain.report import DecodedReport
-from bot.domain.signature import crash_signature
 from bot.errors import SymbolError
 from bot.symbols.model import SymbolizedOffset
 
@@ -32,9 +32,7 @@ def symbolize_report(
     """The report with symbolized frames, and one line per module that could not be done."""
     problems: list[str] = []
     crashes = tuple(_symbolize_crash(c, sources, problems) for c in report.crashes)
-    symbolized = replace(report, crashes=crashes)
-    primary = symbolized.primary
-    return replace(symbolized, signature=crash_signature(primary) if primary else None), problems
+    return reconclude(replace(report, crashes=crashes)), problems
 
 
 def _symbolize_crash(crash: Crash, sources: SymbolSources, problems: list[str]) -> Crash:

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.conclude import with_unit_state
 from bot.domain.decode import DecodedReport, Focus, Section, decode_sections
 from bot.domain.incident import Incident
 
@@ -116,6 +117,18 @@ class ReportBook:
                 state.report = report
             state.finished, state.error = True, error
             state.sections = []  # the final report is decoded; the store keeps the outputs
+
+    def unit_state(self, incident_id: int, host: str, show: str) -> bool:
+        """An action changed the unit on `host`: its report shows the state re-read after."""
+        with self._lock:
+            state = self._hosts.get(incident_id, {}).get(host)
+            if state is None or state.report is None:
+                return False
+            state.report = with_unit_state(state.report, show)
+            if not state.finished:
+                state.sections.append(Section(output=show, command="systemctl show",
+                                              host=host, parser="systemctl_show"))
+        return True
 
     def forget(self, incident_id: int) -> None:
         """Drop an incident's live state (resolved): the store can rebuild it if needed."""

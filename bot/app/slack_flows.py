@@ -171,6 +171,11 @@ class SlackFlows:
                            if known and self.diagnosis is not None else None)
         self.book.restore(incident.id, rows, self.clock(), focus)
 
+    def unit_state(self, incident_id: int, host: str, show: str) -> None:
+        """An action changed the unit on `host` (re-read after it): the report shows that."""
+        if self.book.unit_state(incident_id, host, show):
+            self.updater.touch(incident_id)
+
     # -- diagnoses -----------------------------------------------------------------------
 
     def trigger(self, request: DiagnosisRequest) -> None:

@@ -176,8 +176,8 @@ def env_names(text: str) -> list[str]:
 
 # -- what systemd says -----------------------------------------------------------------------
 
-SHOWN = ("RestartUSec", "NRestarts", "StartLimitIntervalUSec", "StartLimitBurst", "LimitCORE",
-         "ActiveState", "SubState")
+SHOWN = ("Restart", "RestartUSec", "NRestarts", "StartLimitIntervalUSec", "StartLimitBurst",
+         "LimitCORE", "LimitCORESoft", "ActiveState", "SubState")
 
 
 def parse_show(text: str) -> dict[str, str]:
@@ -192,6 +192,22 @@ def parse_show(text: str) -> dict[str, str]:
 
 def core_capture_off(values: Mapping[str, str]) -> bool:
     return values.get("LimitCORE") == "0"
+
+
+_SETTINGS = ("RestartUSec", "StartLimitIntervalUSec", "StartLimitBurst", "LimitCORE")
+
+
+def changed_text(before: Mapping[str, str], after: Mapping[str, str]) -> str:
+    """The unit's settings the action really changed, as re-read after it ("RestartUSec
+    200ms -> 30s"); a setting that kept its value is not a change and is not listed."""
+    changes = [f"{key} {before.get(key, '?')} -> {after[key]}" for key in _SETTINGS
+               if key in after and before.get(key) != after[key]]
+    if not after:
+        return "state after the change could not be read"
+    if not changes:
+        kept = ", ".join(f"{k}={after[k]}" for k in _SETTINGS if k in after)
+        return f"no setting changed ({kept})"
+    return ", ".join(changes)
 
 
 def show_text(values: Mapping[str, str]) -> str:

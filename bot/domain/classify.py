@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.domain.crash import Crash
-from bot.domain.signature import crash_signature, normalize_function
+from bot.domain.signature import normalize_function
+from bot.domain.sites import count_sites
 
 Confidence = Literal["low", "medium", "high"]
 NULL_PAGE = 0x10000  # vm.mmap_min_addr: nothing is ever mapped below it
@@ -28,15 +29,15 @@ def classify(crashes: Sequence[Crash]) -> Classification | None:
         return None
     primary = max(with_site, key=_richness)
     result = _classify_one(primary)
-    signatures = {s for s in (crash_signature(c) for c in crashes) if s}
-    if len(signatures) > 1 and result.kind not in {"stack-overflow"}:
-        sites = ", ".join(sorted(signatures))
+    sites = count_sites(crashes)
+    if sites.count > 1 and result.kind not in {"stack-overflow"}:
         return Classification(
             "memory-corruption-suspected",
             "medium",
             (
-                f"{len(signatures)} different crash sites ({sites}): a crash site that moves "
-                "points at memory corruption (overflow, use-after-free) earlier than the crash",
+                f"{sites.count} different crash sites ({', '.join(sites.names)}): a crash site "
+                "that moves points at memory corruption (overflow, use-after-free) earlier "
+                "than the crash",
                 *result.evidence,
             ),
         )

@@ -50,18 +50,27 @@ class RestartStorm:
         return ", ".join(parts)
 
 
+_SERVICE_LIMITS = ("systemctl show", "/proc/limits")
+
+
 def evidence_health(facts: Sequence[Fact], crashes: Sequence[Crash]) -> tuple[HealthNote, ...]:
+    """What threatens the next core. A core that exists for this crash outweighs anything
+    that suggests cores are not written (a limit of 0 read elsewhere, old vacuumed entries)."""
     notes: list[HealthNote] = []
-    for limit in _of(facts, CoreLimit):
-        if limit.soft == 0:
-            notes.append(
-                HealthNote(
-                    "core_limit_zero",
-                    f"core size limit is 0 ({limit.source}): "
-                    "no core is written unless the unit sets LimitCORE",
-                )
+    cores = _of(facts, CoreFile)
+    written = any(c.corefile == "present" for c in cores) or any(
+        c.corefile == "present" for c in crashes
+    )
+    limit = _service_limit(_of(facts, CoreLimit))
+    if limit is not None and limit.soft == 0 and not written:
+        whose = "the service's" if limit.source in _SERVICE_LIMITS else "a login shell's"
+        notes.append(
+            HealthNote(
+                "core_limit_zero",
+                f"core size limit is 0 ({whose}, {limit.source}): "
+                "no core is written unless the unit sets LimitCORE",
             )
-            break
+        )
     seen_mounts: set[str] = set()
     for disk in _of(facts, DiskUsage):
         if (
@@ -80,7 +89,7 @@ def evidence_health(facts: Sequence[Fact], crashes: Sequence[Crash]) -> tuple[He
                 )
             )
     for storage in _of(facts, CoredumpStorage):
-        if storage.storage == "none":
+        if storage.storage == "none" and not written:
             notes.append(
                 HealthNote("core_missing", "coredump.conf Storage=none: cores are thrown away")
             )
@@ -101,8 +110,10 @@ def evidence_health(facts: Sequence[Fact], crashes: Sequence[Crash]) -> tuple[He
                     "process larger than that leaves a truncated or no core",
                 )
             )
-    for core in _of(facts, CoreFile):
-        if core.corefile in {"missing", "truncated", "none", "inaccessible", "error"}:
+    for core in cores:
+        if core.corefile == "truncated" or (
+            core.corefile in {"missing", "none", "inaccessible", "error"} and not written
+        ):
             notes.append(
                 HealthNote(
                     f"core_{'truncated' if core.corefile == 'truncated' else 'missing'}",
@@ -110,6 +121,15 @@ def evidence_health(facts: Sequence[Fact], crashes: Sequence[Crash]) -> tuple[He
                 )
             )
     return tuple(dict.fromkeys(notes))
+
+
+def _service_limit(limits: Sequence[CoreLimit]) -> CoreLimit | None:
+    """The service's own core limit when known (the unit, or its process's /proc limits); a
+    login shell's `ulimit -c` only when nothing else is: it says nothing about the service."""
+    service = [c for c in limits if c.source in _SERVICE_LIMITS]
+    if service:
+        return next((c for c in service if c.source == "/proc/limits"), service[-1])
+    return limits[0] if limits else None
 
 
 def restart_storm(facts: Sequence[Fact]) -> RestartStorm | None:

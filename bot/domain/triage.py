@@ -11,7 +11,7 @@ from bot.domain.correlation import Change
 from bot.domain.crash import Crash
 from bot.domain.evidence import CoreFile, Fact, OomKill
 from bot.domain.health import HealthNote, RestartStorm
-from bot.domain.signature import crash_signature
+from bot.domain.sites import count_sites
 
 
 @dataclass(frozen=True)
@@ -28,25 +28,25 @@ class Determinism:
 
 
 def determinism(crashes: Sequence[Crash]) -> Determinism:
-    signatures = [s for s in (crash_signature(c) for c in crashes) if s]
-    if not signatures:
+    sites = count_sites(crashes)
+    if sites.count == 0:
         return Determinism("unknown", "no crash site known yet")
-    distinct = sorted(set(signatures))
-    if len(distinct) > 1:
+    if sites.count > 1:
         return Determinism(
             "varies",
-            f"{len(distinct)} crash sites in {len(signatures)} crashes: "
-            "suspect memory corruption, a race or hardware",
+            f"{sites.count} different crash sites ({', '.join(sites.names)}) in "
+            f"{sites.crashes} crashes: suspect memory corruption, a race or hardware",
         )
-    if len(signatures) == 1:
+    if sites.crashes == 1:
         return Determinism(
             "single",
-            "one crash with a known site; more occurrences will tell whether it is deterministic",
+            f"one crash with a known site ({sites.names[0]}); more occurrences will tell "
+            "whether it is deterministic",
         )
     return Determinism(
         "deterministic",
-        f"{len(signatures)} crashes at the same site "
-        f"({distinct[0]}): a straightforward bug, likely input-triggered",
+        f"same site in all {sites.crashes} crashes with a known site ({sites.names[0]}): "
+        "a straightforward bug, likely input-triggered",
     )
 
 
@@ -124,12 +124,13 @@ def recommend(
                 "roll back while the core is analysed",
             )
         )
-    if classification and classification.kind == "memory-corruption-suspected":
+    sites = count_sites(crashes)
+    if sites.count > 1:
         found.append(
             (
                 "run_sanitizers",
-                "the crash site varies: reproduce under ASan/UBSan "
-                "(and TSan if it only happens under load)",
+                f"the crash site varies ({sites.count} sites: {', '.join(sites.names)}): "
+                "reproduce under ASan/UBSan (and TSan if it only happens under load)",
             )
         )
     if any(isinstance(f, OomKill) for f in facts):

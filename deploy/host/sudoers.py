@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a sourc
 from bot.app.diagnose import Inventory
 from bot.config import Config, load_config, load_playbook_file
 from bot.domain.playbook import CAPTURE_PATTERNS, Playbook, render
+from bot.domain.verification import SINCE_PATTERN, crash_count_command
 
 HELPER = "/usr/local/libexec/segbot/restart-delay"
 SYSTEMCTL = "/usr/bin/systemctl"
@@ -40,8 +41,9 @@ MAX_DELAY_PATTERN = "[0-9]{1,4}"  # the helper itself refuses more than 3600 sec
 _PID = "SEGBOTPIDVALUE"
 _STAMP = "SEGBOTSTAMPVALUE"
 _DELAY = "SEGBOTDELAYVALUE"
+_SINCE = "SEGBOTSINCEVALUE"
 _RUNTIME = {_PID: CAPTURE_PATTERNS["pid"].pattern, _STAMP: STAMP_PATTERN,
-            _DELAY: MAX_DELAY_PATTERN}
+            _DELAY: MAX_DELAY_PATTERN, _SINCE: SINCE_PATTERN}
 _SUDOERS_SPECIAL = re.compile(r"[,:=]")
 _ERE_SPECIAL = re.compile(r"([.\[\]()*+?{}|^$])")
 _REDIRECTION = re.compile(r"([0-9]*)(?:>>|>&|<&|>\||<>|>|<)")
@@ -160,6 +162,18 @@ def playbook_rules(config: Config, playbook: Playbook, host: str | None) -> list
     return list(dict.fromkeys(rules))
 
 
+def verification_rules(config: Config, host: str | None) -> list[str]:
+    """After an action, segbot counts new cores of the service's binary since the action's
+    end (bot.domain.verification): services with a verified action and count_on_hosts."""
+    rules: list[str] = []
+    for name in _services(config, host):
+        entry = config.services[name]
+        verified = {"rollback", "disable_flag", "restart_delay"} & set(entry.actions)
+        if verified and entry.actions.verify.count_on_hosts:
+            rules.append(rule(first_command(crash_count_command(entry.binary, _SINCE))))
+    return list(dict.fromkeys(rules))
+
+
 def containment_rules(config: Config, host: str | None) -> list[str]:
     units = [config.services[n].unit for n in _services(config, host)
              if "restart_delay" in config.services[n].actions]
@@ -202,11 +216,16 @@ def sudoers(config: Config, playbook: Playbook, *, host: str | None = None,
         "# The playbook's privileged steps (sudo: true), one rule per step and service.\n",
         _alias("SEGBOT_PLAYBOOK", playbook_rules(config, playbook, host)),
     ]
+    verify = verification_rules(config, host)
+    if verify:
+        out += ["\n# Verification after an action: new cores of the service since the action.\n",
+                _alias("SEGBOT_VERIFY", verify)]
     contain = containment_rules(config, host)
     if contain:
         out += ["\n# Containment: slow a crash loop (restart delay drop-in), restart the unit.\n",
                 _alias("SEGBOT_CONTAIN", contain)]
-    allowed = "NOEXEC: SEGBOT_PLAYBOOK" + (", EXEC: SEGBOT_CONTAIN" if contain else "")
+    allowed = ("NOEXEC: SEGBOT_PLAYBOOK" + (", SEGBOT_VERIFY" if verify else "")
+               + (", EXEC: SEGBOT_CONTAIN" if contain else ""))
     out += ["\n# NOEXEC: the playbook's commands cannot start other programs (no pager, no gdb\n",
             "# `shell`), even if an argument slipped through. The helper is a script: EXEC.\n",
             f"{user} ALL=(root) NOPASSWD: {allowed}\n"]

@@ -22,6 +22,7 @@ from deploy_helpers import (
 from bot.app.diagnose import Inventory
 from bot.config import Config, load_config, load_playbook_file
 from bot.domain.playbook import Playbook, render
+from bot.domain.verification import crash_count_command
 
 HELPER = "/usr/local/libexec/segbot/restart-delay"
 
@@ -219,3 +220,25 @@ def test_rules_follow_shell_quoting(tmp_path: Path) -> None:
     assert module.rule(["/usr/bin/x"]) == '/usr/bin/x ""'
     assert module.rule(["x", "a=b,c:d"]) == "/usr/bin/x a\\=b\\,c\\:d"
     assert shlex.split(module.rule(["x", "--no-pager"]))[1] == "--no-pager"
+
+
+def test_real_sudo_allows_exactly_the_verification_count(generated: str,
+                                                          tmp_path: Path) -> None:
+    """After an action segbot counts new cores with this command line; a refused count was
+    once read as zero new crashes, so sudoers must allow it and nothing near it."""
+    need_root_namespace()
+    since = str(int(datetime(2026, 11, 26, 5, 7, 9, tzinfo=UTC).timestamp()))
+    count = crash_count_command("/opt/checkout/bin/checkout-api", since)
+    allowed = [f"sudo -n {count}"]
+    refused = [
+        f"sudo -n {crash_count_command('/usr/sbin/pgbouncer', since)}",  # no verified action
+        f"sudo -n {crash_count_command('/usr/bin/sudo', since)}",
+        f"sudo -n {crash_count_command('/opt/checkout/bin/checkout-api', 'yesterday')}",
+        f"sudo -n {count} extra",
+        f"sudo -n {count.replace('list', 'debug')}",
+        "sudo -n coredumpctl --no-pager --no-legend list --since=@1 "
+        "/opt/checkout/bin/checkout-api --output=/etc/x",
+    ]
+    verdicts = sudo_verdicts(tmp_path, generated, allowed + refused)
+    assert verdicts == ["allowed"] * len(allowed) + ["refused"] * len(refused), list(
+        zip(allowed + refused, verdicts, strict=True))

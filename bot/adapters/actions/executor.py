@@ -14,6 +14,7 @@ from bot.app.diagnose import Limits, diagnose_host
 from bot.app.diagnosis_feed import DiagnosisSetup
 from bot.config import Config
 from bot.domain.actions import Outcome
+from bot.domain.verification import HostCount
 
 PRESERVE_STEPS = ("cores", "dump_core", "core_sha256", "fetch_core")
 
@@ -43,7 +44,7 @@ class ConfiguredExecutor:
         minutes = actions.verify.after_minutes if actions is not None else 10.0
         return timedelta(minutes=minutes)
 
-    def host_crashes(self, service: str, since: datetime) -> int | None:
+    def host_crashes(self, service: str, since: datetime) -> tuple[HostCount, ...] | None:
         actions = self._actions(service)
         if actions is None or not actions.verify.count_on_hosts:
             return None

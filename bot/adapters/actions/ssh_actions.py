@@ -15,11 +15,13 @@ from bot.domain.actions import (
     SHOWN,
     Outcome,
     TemplateError,
+    changed_text,
     core_capture_off,
     parse_show,
     render,
     show_text,
 )
+from bot.domain.verification import HostCount, crash_count_command, read_crash_count
 from bot.errors import SegbotError
 
 Connect = Callable[[str], CommandRunner]
@@ -66,6 +68,7 @@ class SshActions:
             return Outcome("failed", "restart_delay is not configured")
         unit = shlex.quote(entry.unit)
         texts, states = [], []
+        observed: dict[str, str] = {}
         for host in self._hosts(service, target):
             sudo = self._sudo(host)
             try:
@@ -93,11 +96,10 @@ class SshActions:
                 after = self._show(runner, entry.unit)
             finally:
                 runner.close()
-            change = ", ".join(
-                f"{key} {before.get(key, '?')} -> {after.get(key, '?')}"
-                for key in ("RestartUSec", "StartLimitIntervalUSec", "StartLimitBurst",
-                            "LimitCORE", "NRestarts")
-                if key in before or key in after or key in {"RestartUSec", "NRestarts"})
+            change = changed_text(before, after)
+            if after:  # what the report shows from now on (bot.domain.conclude)
+                observed[host] = "\n".join(
+                    f"{k}={v}" for k, v in {"Id": entry.unit, **after}.items())
             if result.exit_status != 0:
                 states.append("failed")
                 why = " ".join((result.stderr or result.stdout).split())[:200]
@@ -111,8 +113,8 @@ class SshActions:
             texts.append(f"{host}: {change}{note}")
         text = "; ".join(texts) or "no host"
         if states and all(s == "succeeded" for s in states):
-            return Outcome("succeeded", text)
-        return Outcome("unknown" if "unknown" in states else "failed", text)
+            return Outcome("succeeded", text, after=observed)
+        return Outcome("unknown" if "unknown" in states else "failed", text, after=observed)
 
     def command(self, service: str, template: str, values: Mapping[str, str],
                 timeout: float) -> Outcome:
@@ -146,24 +148,28 @@ class SshActions:
             texts.append(f"{host}: done")
         return Outcome("succeeded", "; ".join(texts) or "no host")
 
-    def crashes_since(self, service: str, since: datetime) -> int | None:
-        """New cores of the service's binary on its hosts since `since` (coredumpctl)."""
+    def crashes_since(self, service: str, since: datetime) -> tuple[HostCount, ...]:
+        """New cores of the service's binary on each of its hosts since `since`; a host where
+        they could not be counted says why (never a silent zero)."""
         entry = self.config.services[service]
-        total, counted = 0, False
+        command = crash_count_command(entry.binary, str(int(since.timestamp())))
+        counts: list[HostCount] = []
         for host in self.config.service_hosts(service):
             try:
                 runner = self.connect(host)
-            except SegbotError:
+            except SegbotError as error:
+                counts.append(HostCount(host, None, f"not connected ({error})"))
                 continue
             try:
-                result = runner.run(
-                    f"{self._sudo(host)}coredumpctl --no-pager --no-legend list "
-                    f"--since=@{int(since.timestamp())} {shlex.quote(entry.binary)}", timeout=30)
-            except SegbotError:
+                result = runner.run(f"{self._sudo(host)}{command}", timeout=30)
+            except SegbotError as error:
+                counts.append(HostCount(host, None, f"connection lost ({error})"))
                 continue
             finally:
                 runner.close()
-            if result.exit_status in (0, 1):
-                counted = True
-                total += sum(1 for line in result.stdout.splitlines() if line.strip())
-        return total if counted else None
+            if result.timed_out:
+                counts.append(HostCount(host, None, "timed out"))
+                continue
+            counts.append(read_crash_count(host, exit_status=result.exit_status,
+                                           stdout=result.stdout, stderr=result.stderr))
+        return tuple(counts)

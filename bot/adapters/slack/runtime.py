@@ -166,6 +166,8 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
                        actions=actions or NoActions(), policy=policy,
                        diagnosis=diagnosis,
                        max_diagnoses=checked.defaults.max_hosts)
+    if hasattr(flows.actions, "unit_state"):  # the report re-reads what an action changed
+        flows.actions.unit_state = flows.unit_state
     schedule = SqlScheduleStore(engine)
     flows.announcer, flows.schedule = SlackAnnouncer(client), schedule
     flows.changes = change_context(config=checked, engine=engine, store=store, environ=environ)

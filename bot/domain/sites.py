@@ -1,0 +1,71 @@
+"""Crash sites however they are named: a kernel line's module + file offset, a symbolized
+frame's module + offset, or a function name are one site when they resolve to the same place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.domain.crash import Crash
+from bot.domain.signature import stack_key
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where one crash happened, as far as its evidence says."""
+
+    function: str | None
+    module: str | None
+    offset: int | None
+
+    @property
+    def located(self) -> bool:
+        return self.module is not None and self.offset is not None
+
+
+@dataclass(frozen=True)
+class SiteCount:
+    """How many sites the crashes provably differ in, and their names."""
+
+    count: int  # 0: no crash has a known site
+    names: tuple[str, ...]
+    crashes: int  # crashes with a known site
+
+
+def site_of(crash: Crash) -> Site | None:
+    """The crash's site; None when nothing names it (such a crash is not another site)."""
+    keys = stack_key(crash, depth=1)
+    function = keys[0] if keys and "+0x" not in keys[0] else None
+    frames = crash.crashing_frames()
+    top = frames[0] if frames else None
+    module, offset = crash.module, crash.site_offset
+    if top is not None and top.module and top.module_offset is not None and top.index == 0:
+        module, offset = top.module, top.module_offset
+    if function is None and (module is None or offset is None):
+        return None
+    return Site(function, module, offset)
+
+
+def count_sites(crashes: Sequence[Crash]) -> SiteCount:
+    """Sites that really differ: different functions, or different offsets in one module.
+
+    An offset is first resolved to a function through any crash that names both; an offset
+    that stays unresolved differs from a function only when nothing could make them one."""
+    sites = [s for s in (site_of(c) for c in crashes) if s is not None]
+    names: dict[tuple[str, int], str] = {}
+    for site in sites:
+        if site.function and site.located:
+            names.setdefault((site.module or "", site.offset or 0), site.function)
+    functions: dict[str, None] = {}
+    offsets: dict[str, dict[int, None]] = {}
+    for site in sites:
+        function = site.function or names.get((site.module or "", site.offset or 0))
+        if function:
+            functions[function] = None
+        elif site.module is not None and site.offset is not None:
+            offsets.setdefault(site.module, {})[site.offset] = None
+    widest = max(offsets.items(), key=lambda item: len(item[1]), default=None)
+    if widest is not None and len(widest[1]) > len(functions):
+        module, found = widest
+        return SiteCount(len(found), tuple(f"{module}+{o:#x}" for o in found), len(sites))
+    return SiteCount(len(functions), tuple(functions), len(sites))

@@ -1,0 +1,71 @@
+"""One crash site however it is named, and evidence health that reads the service's limits.
+
+`data/lab-null-deref.txt` is a lab host's real output: two unsymbolized kernel lines
+(checkout-api+0x13f0), coredumpctl's frame #0 `price_v4 (checkout-api + 0x13f0)`, the unit's
+LimitCORE=infinity and the SSH login's `ulimit -c` of 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.domain.decode import decode_text
+from bot.domain.sites import count_sites
+
+PASTE = (Path(__file__).parent / "data" / "lab-null-deref.txt").read_text()
+KERNEL = ("[Thu Dec  3 07:37:{s:02d} 2026] checkout-api[{pid}]: segfault at 8 ip {ip:016x} sp "
+          "00007ffd06752a90 error 4 in checkout-api[{off:x},{base:x}+1000] likely on CPU 0 "
+          "(core 0, socket 0)\n")
+
+
+def _kernel(pid: int, offset: int, second: int) -> str:
+    base = 0x55A3020FE000 + pid * 0x1000000
+    return KERNEL.format(s=second, pid=pid, ip=base + (offset & 0xFFF), off=offset, base=base)
+
+
+def test_kernel_offset_and_symbolized_frame_are_one_site() -> None:
+    report = decode_text(PASTE)
+    assert count_sites(report.crashes).count == 1
+    assert report.classification is not None
+    assert (report.classification.kind, report.classification.confidence) == ("null-deref", "high")
+    assert report.determinism.verdict == "deterministic"
+    assert "same site" in report.determinism.text and "price_v4" in report.determinism.text
+    actions = [r.action for r in report.recommendations]
+    assert "run_sanitizers" not in actions
+
+
+def test_login_shell_ulimit_is_no_core_capture_alarm() -> None:
+    report = decode_text(PASTE)
+    assert report.health == ()
+    assert "raise_core_limit" not in [r.action for r in report.recommendations]
+
+
+def test_service_limit_zero_without_a_core_is_an_alarm() -> None:
+    text = ("$ systemctl show checkout-api.service -p LimitCORE -p LimitCORESoft\n"
+            "LimitCORE=infinity\nLimitCORESoft=0\n$ ulimit -c\nunlimited\n")
+    report = decode_text(text)
+    assert [n.problem for n in report.health] == ["core_limit_zero"]
+    assert "the service's" in report.health[0].text
+
+
+def test_a_present_core_outweighs_a_zero_limit() -> None:
+    text = PASTE.replace("LimitCORESoft=infinity", "LimitCORESoft=0")
+    report = decode_text(text)
+    assert "core_limit_zero" not in [n.problem for n in report.health]
+
+
+def test_offsets_that_differ_in_one_module_are_two_sites() -> None:
+    report = decode_text(_kernel(101, 0x13F0, 1) + _kernel(102, 0x1420, 2))
+    sites = count_sites(report.crashes)
+    assert sites.count == 2 and set(sites.names) == {"checkout-api+0x13f0", "checkout-api+0x1420"}
+    assert report.determinism.verdict == "varies"
+    assert report.classification is not None
+    assert report.classification.kind == "memory-corruption-suspected"
+    assert "checkout-api+0x1420" in report.classification.evidence[0]
+    sanitize = [r for r in report.recommendations if r.action == "run_sanitizers"]
+    assert sanitize and "checkout-api+0x13f0" in sanitize[0].reason
+
+
+def test_same_offsets_repeated_are_one_site() -> None:
+    report = decode_text("".join(_kernel(200 + n, 0x13F0, n) for n in range(4)))
+    assert report.determinism.verdict == "deterministic"
+    assert report.classification is not None and report.classification.kind == "null-deref"
