@@ -23,7 +23,10 @@ PARSERS: frozenset[str] = frozenset(PARSER_NAMES)
 
 #: Values the inventory and config provide for every run.
 INVENTORY_PLACEHOLDERS = frozenset(
-    {"host", "service", "unit", "binary", "process", "user", "core_path"})
+    {"host", "service", "unit", "binary", "process", "user", "core_dir", "core_path"})
+#: Where extracted cores go on a host unless the config says otherwise (the core_dir step makes
+#: it: owned by the SSH user, mode 0700).
+DEFAULT_CORE_DIR = "/var/tmp/segbot-cores"
 #: Values an earlier step captures from its output, with the shape they must have.
 CAPTURE_PATTERNS: Mapping[str, re.Pattern[str]] = {"pid": re.compile(r"[0-9]{1,10}")}
 PLACEHOLDERS = INVENTORY_PLACEHOLDERS | frozenset(CAPTURE_PATTERNS)

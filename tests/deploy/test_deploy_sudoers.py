@@ -50,7 +50,7 @@ def _segbot_commands(config: Config, playbook: Playbook, service: str) -> list[s
     stamp = datetime(2026, 11, 26, 5, 7, 9, tzinfo=UTC).strftime("%Y%m%dT%H%M%SZ")
     inventory = Inventory(host=host, service=service, unit=entry.unit, binary=entry.binary,
                           user=config.target(host).user)
-    values = {**inventory.values(stamp), "pid": "48213"}
+    values = {**inventory.values(stamp, "0f" * 16), "pid": "48213"}
     return [f"sudo -n {render(step.command, values)}" for step in playbook.steps
             if step.sudo and step.command is not None]
 
@@ -219,3 +219,22 @@ def test_rules_follow_shell_quoting(tmp_path: Path) -> None:
     assert module.rule(["/usr/bin/x"]) == '/usr/bin/x ""'
     assert module.rule(["x", "a=b,c:d"]) == "/usr/bin/x a\\=b\\,c\\:d"
     assert shlex.split(module.rule(["x", "--no-pager"]))[1] == "--no-pager"
+
+
+def test_real_sudo_extracts_and_reads_only_the_configured_binarys_cores(
+        generated: str, tmp_path: Path) -> None:
+    """coredumpctl dump|info name the service's binary (COREDUMP_EXE=): any other program's
+    core (a pid alone, another executable) is refused by sudo itself."""
+    need_root_namespace()
+    refused = ["sudo -n coredumpctl --no-pager dump 4242 >/dev/null",
+               "sudo -n coredumpctl --no-pager info 4242",
+               "sudo -n coredumpctl --no-pager dump 4242 COREDUMP_EXE=/usr/sbin/sshd >/dev/null",
+               "sudo -n coredumpctl --no-pager info 4242 COREDUMP_EXE=/usr/sbin/sshd",
+               "sudo -n coredumpctl --no-pager dump 4242 COREDUMP_EXE=/opt/checkout/bin/"
+               "checkout-api --output=/etc/passwd",
+               "sudo -n coredumpctl --no-pager dump sshd"]
+    allowed = ["sudo -n coredumpctl --no-pager dump 4242 "
+               "COREDUMP_EXE=/opt/checkout/bin/checkout-api >/dev/null",
+               "sudo -n coredumpctl --no-pager info 4242 COREDUMP_EXE=/usr/sbin/pgbouncer"]
+    verdicts = sudo_verdicts(tmp_path, generated, refused + allowed)
+    assert verdicts == ["refused"] * len(refused) + ["allowed"] * len(allowed), verdicts

@@ -15,7 +15,7 @@ from bot.app.diagnosis_feed import DiagnosisSetup
 from bot.config import Config
 from bot.domain.actions import Outcome
 
-PRESERVE_STEPS = ("cores", "dump_core", "core_sha256", "fetch_core")
+PRESERVE_STEPS = ("cores", "core_dir", "dump_core", "core_sha256", "fetch_core")
 
 
 class ConfiguredExecutor:
