@@ -162,8 +162,8 @@ def test_sudo_prefix_only_when_needed(tmp_path: Path, user: str, sudo: bool,
     runner = fake()
     inventory = Inventory(host="node-17", service="checkout-api", unit="checkout-api.service",
                           binary="/opt/checkout/bin/checkout-api", user=user, sudo=sudo)
-    diagnose_host(nonce=NONCE, runner=runner, playbook=BOOK, inventory=inventory, evidence_dir=tmp_path,
-                  now=NOW)
+    diagnose_host(nonce=NONCE, runner=runner, playbook=BOOK, inventory=inventory,
+                  evidence_dir=tmp_path, now=NOW)
     listing = next(c for c in runner.commands if "coredumpctl --no-pager list" in c)
     assert listing.startswith("sudo -n ") is prefixed
     assert not any(c.startswith("sudo -n ldd") for c in runner.commands)
