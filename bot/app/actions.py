@@ -20,7 +20,14 @@ from typing import Protocol
 
 from bot.app.ports import Store
 from bot.app.slack_ports import ActionRequest, ActionResult
-from bot.domain.actions import ActionRecord, ActionState, Outcome, describe, verdict
+from bot.domain.actions import (
+    ActionRecord,
+    ActionState,
+    Outcome,
+    describe,
+    unsafe_targets,
+    verdict,
+)
 from bot.domain.incident import TimelineEvent
 from bot.domain.redact import redact
 from bot.errors import SegbotError
@@ -128,6 +135,12 @@ class Containment:
     def execute(self, request: ActionRequest) -> ActionResult:
         now = self.clock()
         service = request.target.get("service", "")
+        unsafe = unsafe_targets(request.target)
+        if unsafe:  # checked when parsed; checked again here, whatever stored the target
+            self._event(request.incident_id, "action", f"{request.action} refused: "
+                        f"{', '.join(unsafe)} is not a plain name", now)
+            return ActionResult(False, f"refused: {', '.join(unsafe)} is not a plain name "
+                                       "(letters, digits, . _ + -, at most 64)")
         if request.action == "rollback" and self.executor.second_approver(service, "rollback"):
             waiting = self._second_approval(request, now)
             if waiting is not None:
