@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.config_actions import ServiceActions
 from bot.config_changes import ServiceChanges
-from bot.domain.playbook import Playbook, load_playbook
+from bot.domain.playbook import DEFAULT_CORE_DIR, Playbook, load_playbook
 from bot.errors import ConfigError, UsageError
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -72,6 +72,12 @@ class Defaults(SshSettings):
     max_artifact_bytes: int = Field(default=4 << 30, ge=0)
     evidence_dir: str = "/var/lib/segbot/evidence"
     playbook: str | None = None
+    # On each host: the SSH user's private (0700) directory for extracted cores, and whether a
+    # core stays there after its copy off the host matched its sha256 (default: deleted).
+    core_dir: str = DEFAULT_CORE_DIR
+    keep_host_cores: bool = False
+
+    _core_dir = field_validator("core_dir")(_absolute)
 
 
 class Host(SshSettings):

@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.domain.actions import TemplateError, check_template
+from bot.domain.actions import PLACEHOLDERS, TemplateError, check_template
+from bot.domain.playbook import check_template as check_shell_template
+from bot.errors import ConfigError
 
 _SECRET_HEADER = re.compile(r"authorization|token|secret|api[-_]?key|cookie|password",
                             re.IGNORECASE)
@@ -90,7 +92,15 @@ class Rollback(HttpCall):
     @field_validator("command")
     @classmethod
     def _command(cls, value: str | None) -> str | None:
-        return None if value is None else str(_template(value, "command"))
+        if value is None:
+            return None
+        _template(value, "command")
+        # The playbook's shell checks: no value inside quotes, after $ or `, under sh -c/eval.
+        try:
+            check_shell_template(value, "rollback command", known=PLACEHOLDERS)
+        except ConfigError as error:
+            raise ValueError(str(error).removeprefix("step ")) from None
+        return value
 
     @model_validator(mode="after")
     def _one_way(self) -> Rollback:

@@ -22,8 +22,10 @@ class LocalRunner:
     def run(self, command: str, *, timeout: float) -> CommandResult:
         started = time.monotonic()
         try:
-            done = subprocess.run(["bash", "-c", command], cwd=self.workdir, capture_output=True,
-                                  timeout=timeout, check=False)
+            # private files, no clobbering, as over SSH (bot.adapters.ssh.PRELUDE)
+            done = subprocess.run(["bash", "-c", "umask 077; set -C; " + command],
+                                  cwd=self.workdir, capture_output=True, timeout=timeout,
+                                  check=False)
         except subprocess.TimeoutExpired as expired:
             return CommandResult(stdout=_text(expired.stdout), stderr=_text(expired.stderr),
                                  exit_status=None, duration=time.monotonic() - started,

@@ -33,6 +33,7 @@ from bot.config import Target
 from bot.errors import CommandTimedOut, ConnectFailed, HostKeyRejected, RemoteError, SegbotError
 
 _STDERR_CAP = 64 << 10
+PRELUDE = "umask 077; set -C; "
 _GRACE = 2.0  # seconds the local deadline allows past the remote `timeout -k`
 
 
@@ -192,9 +193,12 @@ class SshRunner:
 
     # -- commands -----------------------------------------------------------------------------
     def wrap(self, command: str, timeout: float) -> str:
-        """The remote command: bounded on the host itself, so nothing outlives its deadline."""
+        """The remote command: bounded on the host itself, so nothing outlives its deadline.
+
+        Files it creates are private (umask 077) and `>` never opens an existing file
+        (noclobber, O_EXCL): an extracted core can be neither read nor planted by others."""
         return (f"timeout -k {self.kill_after:g} {max(timeout, 0.1):.1f} "
-                f"sh -c {shlex.quote(command)} </dev/null")
+                f"sh -c {shlex.quote(PRELUDE + command)} </dev/null")
 
     def run(self, command: str, *, timeout: float) -> CommandResult:
         start = time.monotonic()

@@ -21,7 +21,13 @@ from typing import Protocol
 
 from bot.app.ports import Store
 from bot.app.slack_ports import ActionRequest, ActionResult
-from bot.domain.actions import ActionRecord, ActionState, Outcome, describe
+from bot.domain.actions import (
+    ActionRecord,
+    ActionState,
+    Outcome,
+    describe,
+    unsafe_targets,
+)
 from bot.domain.incident import TimelineEvent
 from bot.domain.redact import redact
 from bot.domain.verification import HostCount, verification_verdict
@@ -49,9 +55,12 @@ class ActionStore(Protocol):
     def occurrences(self, *, incident_id: int, signature: str | None, since: datetime,
                     until: datetime) -> int: ...
 
-    def ask_approval(self, proposal_id: str, *, by: str, at: datetime) -> bool: ...
+    def ask_approval(self, key: str, *, by: str, at: datetime, fresh_after: datetime
+                     ) -> bool: ...
 
-    def approval(self, proposal_id: str) -> tuple[str, datetime] | None: ...
+    def approval(self, key: str) -> tuple[str, datetime] | None: ...
+
+    def take_approval(self, key: str, *, by: str, fresh_after: datetime) -> str | None: ...
 
 
 class Executor(Protocol):
@@ -132,6 +141,12 @@ class Containment:
     def execute(self, request: ActionRequest) -> ActionResult:
         now = self.clock()
         service = request.target.get("service", "")
+        unsafe = unsafe_targets(request.target)
+        if unsafe:  # checked when parsed; checked again here, whatever stored the target
+            self._event(request.incident_id, "action", f"{request.action} refused: "
+                        f"{', '.join(unsafe)} is not a plain name", now)
+            return ActionResult(False, f"refused: {', '.join(unsafe)} is not a plain name "
+                                       "(letters, digits, . _ + -, at most 64)")
         if request.action == "rollback" and self.executor.second_approver(service, "rollback"):
             waiting = self._second_approval(request, now)
             if waiting is not None:
@@ -177,29 +192,26 @@ class Containment:
         return ActionResult(outcome.state == "succeeded", text)
 
     def _second_approval(self, request: ActionRequest, now: datetime) -> ActionResult | None:
-        """None when this click completes a two-person approval; else why it waits."""
-        key = approval_key(request)
+        """None when this click completes a two-person approval; else why it waits. An ask
+        is for one exact action (incident, action, target), lapses after APPROVAL_TTL and is
+        consumed by the click that completes it."""
+        key, user = approval_key(request), request.requested_by
+        fresh_after = now - APPROVAL_TTL
+        asker = self.actions.take_approval(key, by=user, fresh_after=fresh_after)
+        if asker is not None:
+            self._event(request.incident_id, "action",
+                        f"second approval by <@{user}> (asked by <@{asker}>)", now)
+            return None
         asked = self.actions.approval(key)
-        if asked is not None and now - asked[1] > APPROVAL_TTL:
-            asked = None
-        if asked is None:
-            self.actions.ask_approval(key, by=request.requested_by, at=now)
-            asked = self.actions.approval(key)
-            if asked is not None and asked[0] == request.requested_by:
-                self._event(request.incident_id, "action",
-                            f"<@{request.requested_by}> asked for "
-                            f"{describe(request.action, request.target)}: "
-                            "waiting for a second approver", now)
-                return ActionResult(False, "waiting for a second approver (someone other "
-                                           "than you must click the new button)")
-        if asked is not None and asked[0] == request.requested_by:
+        if asked is not None and asked[0] == user[:64] and asked[1] > fresh_after:
             return ActionResult(False, "you asked for this rollback: a second approver "
                                        "(not you) must click it")
-        if asked is not None:
-            self._event(request.incident_id, "action",
-                        f"second approval by <@{request.requested_by}> (asked by "
-                        f"<@{asked[0]}>)", now)
-        return None
+        self.actions.ask_approval(key, by=user, at=now, fresh_after=fresh_after)
+        self._event(request.incident_id, "action",
+                    f"<@{user}> asked for {describe(request.action, request.target)}: "
+                    "waiting for a second approver", now)
+        return ActionResult(False, "waiting for a second approver (someone other "
+                                   "than you must click the new button)")
 
     # -- start-up ------------------------------------------------------------------------
 

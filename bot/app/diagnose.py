@@ -8,6 +8,8 @@ timed-out or skipped; a host that dies halfway still yields a (partial) decoded 
 from __future__ import annotations
 
 import re
+import secrets
+import shlex
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -19,7 +21,7 @@ from typing import Literal, Protocol
 from bot.app.enrich import SymbolSources, symbolize_report
 from bot.domain.decode import DecodedReport, Focus, Section, decode_sections
 from bot.domain.evidence import ServiceExit
-from bot.domain.playbook import Playbook, Step, captured, render
+from bot.domain.playbook import DEFAULT_CORE_DIR, Playbook, Step, captured, render
 from bot.domain.redact import redact
 from bot.errors import ConnectFailed, HostKeyRejected, RemoteError, SegbotError
 
@@ -80,13 +82,16 @@ class Inventory:
     binary: str
     user: str
     sudo: bool = True
+    core_dir: str = DEFAULT_CORE_DIR
 
-    def values(self, stamp: str) -> dict[str, str]:
+    def values(self, stamp: str, nonce: str) -> dict[str, str]:
+        """`nonce`: random hex, so a core's name cannot be guessed before it exists."""
         return {
             "host": self.host, "service": self.service, "unit": self.unit,
             "binary": self.binary, "user": self.user,
             "process": Path(self.binary).name[:15],  # the kernel's comm: at most 15 characters
-            "core_path": f"/var/tmp/segbot-{self.service}-{stamp}.core",
+            "core_dir": self.core_dir,
+            "core_path": f"{self.core_dir}/{self.service}-{stamp}-{nonce}.core",
         }
 
 
@@ -96,6 +101,7 @@ class Limits:
     max_parallel_steps: int = 8
     max_artifact_bytes: int = 4 << 30
     max_hosts: int = 16
+    keep_host_cores: bool = False  # else a core leaves the host once its copy is verified
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,7 @@ class HostDiagnosis:
     decode_error: str | None = None
     captured: Mapping[str, str] = field(default_factory=dict)
     symbol_notes: tuple[str, ...] = ()  # why some frames could not be symbolized
+    core_removed: bool | None = None  # the host's copy deleted (None: nothing to delete)
 
     def outcome(self, step_id: str) -> StepOutcome | None:
         return next((o for o in self.steps if o.step == step_id), None)
@@ -153,12 +160,12 @@ class _HostRun:
     """The state of one host's run; futures report back to the thread that owns this."""
 
     def __init__(self, *, runner: CommandRunner, playbook: Playbook, inventory: Inventory,
-                 evidence_dir: Path, limits: Limits, stamp: str, progress: Progress,
-                 clock: Callable[[], float]) -> None:
+                 evidence_dir: Path, limits: Limits, stamp: str, nonce: str,
+                 progress: Progress, clock: Callable[[], float]) -> None:
         self.runner, self.playbook, self.inventory = runner, playbook, inventory
         self.evidence_dir, self.limits, self.progress, self.clock = (
             evidence_dir, limits, progress, clock)
-        self.values = inventory.values(stamp)
+        self.values = inventory.values(stamp, nonce)
         self.outcomes: dict[str, StepOutcome] = {}
         self.deadline = clock() + limits.run_timeout
         self.dead: str | None = None
@@ -221,6 +228,19 @@ class _HostRun:
             self.dead = outcome.reason
         self.progress(self.inventory.host, step.id, outcome.status)
 
+    def remove_core(self) -> bool | None:
+        """Delete the host's copy of the core once a copy off the host matched its sha256."""
+        copied = [o for s in self.playbook.steps if s.fetch == "{core_path}"
+                  and (o := self.outcomes.get(s.id)) is not None and o.verified is True]
+        if not copied or self.limits.keep_host_cores or self.dead is not None:
+            return None
+        path = shlex.quote(self.values["core_path"])
+        try:
+            result = self.runner.run(f"rm -f -- {path}", timeout=30)
+        except (SegbotError, OSError):
+            return False
+        return result.exit_status == 0
+
     def run(self) -> None:
         pending = list(self.playbook.steps)
         running: dict[Future[StepOutcome], Step] = {}
@@ -261,13 +281,16 @@ def _decode(outcomes: list[StepOutcome], playbook: Playbook, inventory: Inventor
 def diagnose_host(*, runner: CommandRunner, playbook: Playbook, inventory: Inventory,
                   evidence_dir: Path, now: datetime, limits: Limits = Limits(),
                   progress: Progress = _quiet,
-                  clock: Callable[[], float] = time.monotonic) -> HostDiagnosis:
+                  clock: Callable[[], float] = time.monotonic,
+                  nonce: str | None = None) -> HostDiagnosis:
     """Run the playbook on one host; never raises for what happens on the host."""
     state = _HostRun(runner=runner, playbook=playbook, inventory=inventory,
                      evidence_dir=evidence_dir, limits=limits, progress=progress, clock=clock,
-                     stamp=now.strftime("%Y%m%dT%H%M%SZ"))
+                     stamp=now.strftime("%Y%m%dT%H%M%SZ"),
+                     nonce=nonce or secrets.token_hex(16))
     try:
         state.run()
+        removed = state.remove_core()
     finally:
         runner.close()
     outcomes = [state.outcomes[s.id] for s in playbook.steps]
@@ -283,7 +306,7 @@ def diagnose_host(*, runner: CommandRunner, playbook: Playbook, inventory: Inven
     pid = {k: v for k, v in state.values.items() if k == "pid"}
     return HostDiagnosis(host=inventory.host, service=inventory.service, steps=tuple(outcomes),
                          report=report, error=state.dead, decode_error=decode_error,
-                         captured=pid, symbol_notes=tuple(notes))
+                         captured=pid, symbol_notes=tuple(notes), core_removed=removed)
 
 
 def diagnose_unreachable(inventory: Inventory, playbook: Playbook, error: SegbotError

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.app.report_view import Button, Decision
 from bot.app.slack_ports import Chat, ContainmentActions, Proposal, SlackStore
-from bot.domain.actions import rollback_version
+from bot.domain.actions import TARGET_VALUE, rollback_version
 from bot.domain.incident import Incident, Status
 from bot.domain.report import DecodedReport
 from bot.errors import SegbotError
@@ -40,8 +40,10 @@ def targets(incident: Incident, report: DecodedReport | None,
     """The (action, target) pairs the report offers, most urgent first."""
     offered: list[tuple[str, dict[str, str]]] = []
     if report is not None:
-        flags = [c for c in report.changes if c.kind == "feature_flag"]
-        deploys = [c for c in report.changes if c.kind == "deploy"]
+        # Only plain names become targets, whichever source reported them (logs, alerts).
+        plain = [c for c in report.changes if TARGET_VALUE.fullmatch(c.name)]
+        flags = [c for c in plain if c.kind == "feature_flag"]
+        deploys = [c for c in plain if c.kind == "deploy"]
         for rec in report.recommendations:
             target = {"service": incident.service}
             if rec.action == "disable_flag" and flags:
@@ -49,7 +51,7 @@ def targets(incident: Incident, report: DecodedReport | None,
             elif rec.action == "rollback" and deploys:
                 target["version"] = deploys[0].name
                 earlier = report.rollback_to or rollback_version(report.facts, deploys[0].name)
-                if earlier:
+                if earlier and TARGET_VALUE.fullmatch(earlier):
                     target["to_version"] = earlier
             elif rec.action in {"restart_delay", "preserve_core"} and report_host:
                 target["host"] = report_host

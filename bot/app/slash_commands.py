@@ -3,6 +3,8 @@ work after it (incident, channel, diagnosis; status; resolve; decode)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from bot.app.incidents import change_status, ingest, request_diagnoses
 from bot.app.proposals import authorize
 from bot.app.slack_flows import SlackFlows
@@ -38,10 +40,26 @@ def first_answer(command: Command) -> str | None:
     return None
 
 
+def diagnose_rules(rules: Mapping[str, Sequence[str]]) -> dict[str, Sequence[str]]:
+    """`authorization.diagnose`, else the Re-run button's rule: /segfault HOST SERVICE starts
+    the same production diagnosis (core extraction included) that button does."""
+    return {**rules, "diagnose": rules.get("diagnose") or rules.get("rerun", ())}
+
+
 def run_command(flows: SlackFlows, command: Command, *, user: str, channel: str,
                 reply: Reply) -> None:
     """The work after the ack; the answer goes to the user only."""
     if isinstance(command, Diagnose):
+        verdict = authorize(user=user, action="diagnose",
+                            rules=diagnose_rules(flows.policy.authorization), chat=flows.chat)
+        with flows.store.transaction() as tx:
+            tx.audit(at=flows.clock(), actor=user, action="command:diagnose",
+                     subject=f"host:{command.host} service:{command.service}",
+                     detail=("allowed" if verdict.allowed else "refused")
+                     + f": {verdict.reason}")
+        if not verdict.allowed:
+            reply.text(f"Not allowed: {verdict.reason}.")
+            return
         _diagnose(flows, command, user=user, reply=reply)
     elif isinstance(command, Decode):
         reply.decoded(decode_text(command.text, now=flows.clock()))
@@ -49,6 +67,20 @@ def run_command(flows: SlackFlows, command: Command, *, user: str, channel: str,
         reply.text(_incident_verb(flows, command, user=user, channel=channel))
     elif isinstance(command, Note):
         reply.text(_note(flows, command, user=user, channel=channel))
+
+
+def _elsewhere(flows: SlackFlows, incident_id: int, *, user: str, channel: str) -> str | None:
+    """Why `user` may not reach incident `incident_id` from `channel` (None: they may). In the
+    incident's own channel anyone there may; elsewhere only who may diagnose."""
+    place = flows.slack_store.place(incident_id)
+    if place is not None and place.dedicated and place.channel == channel:
+        return None
+    verdict = authorize(user=user, action="diagnose",
+                        rules=diagnose_rules(flows.policy.authorization), chat=flows.chat)
+    if verdict.allowed:
+        return None
+    return (f"Not allowed: incident #{incident_id} is not this channel's, and {verdict.reason}"
+            " (ask in the incident's channel).")
 
 
 def _note(flows: SlackFlows, command: Note, *, user: str, channel: str) -> str:
@@ -61,6 +93,9 @@ def _note(flows: SlackFlows, command: Note, *, user: str, channel: str) -> str:
             return ("This channel is not an incident channel: give the number, "
                     "`/segfault note #12 what happened`.")
         incident_id = place.incident_id
+    refused = _elsewhere(flows, incident_id, user=user, channel=channel)
+    if refused is not None:
+        return refused
     if flows.incident(incident_id) is None:
         return f"There is no incident #{incident_id}."
     add_note(store=flows.store, incident_id=incident_id, user=user, text=command.text,
@@ -119,6 +154,10 @@ def _incident_verb(flows: SlackFlows, command: IncidentVerb, *, user: str,
             return (f"This channel is not an incident channel: give the number, "
                     f"`/segfault {command.verb} 12`.")
         incident_id = place.incident_id
+    if command.verb != "resolve":  # resolve has its own rule, checked below
+        refused = _elsewhere(flows, incident_id, user=user, channel=channel)
+        if refused is not None:
+            return refused
     incident = flows.incident(incident_id)
     if incident is None:
         return f"There is no incident #{incident_id}."

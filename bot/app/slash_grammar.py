@@ -107,12 +107,11 @@ def parse(text: str, *, services: Mapping[str, Collection[str]]) -> Command:
     for word, what in ((host, "host"), (service, "service")):
         if not _NAME.fullmatch(word):
             return Invalid(f"`{shown(word)}` is not a {what} name (letters, digits, `.` `_` `-`)")
+    # Refusals never list the inventory: anyone in the workspace can type this.
     if service not in services:
-        known = ", ".join(sorted(services)[:10]) or "none configured"
-        return Invalid(f"unknown service `{shown(service)}` (known: {known})")
+        return Invalid(f"unknown service `{shown(service)}`")
     if host not in services[service]:
-        hosts = ", ".join(list(services[service])[:10]) or "none"
-        return Invalid(f"`{shown(host)}` is not one of {service}'s hosts ({hosts})")
+        return Invalid(f"`{shown(host)}` is not one of {service}'s hosts")
     return Diagnose(host, service)
 
 

@@ -176,7 +176,8 @@ def command(
         return runner
 
     inventories = [Inventory(host=h, service=service, unit=entry.unit, binary=entry.binary,
-                             user=cfg.target(h).user, sudo=cfg.target(h).sudo)
+                             user=cfg.target(h).user, sudo=cfg.target(h).sudo,
+                             core_dir=d.core_dir)
                    for h in host_names]
     progress = _Progress(host_names, [s.id for s in book.steps])
     stderr = Console(stderr=True)
@@ -185,7 +186,8 @@ def command(
             connect=connect, playbook=book, inventories=inventories,
             evidence_dir=evidence_dir or Path(d.evidence_dir), now=datetime.now(UTC),
             limits=Limits(run_timeout=d.run_timeout, max_parallel_steps=d.max_sessions,
-                          max_artifact_bytes=d.max_artifact_bytes, max_hosts=d.max_hosts),
+                          max_artifact_bytes=d.max_artifact_bytes, max_hosts=d.max_hosts,
+                          keep_host_cores=d.keep_host_cores),
             progress=progress)
     if len(names) == 2:
         data = host_to_dict(diagnoses[0])

@@ -21,6 +21,12 @@ KINDS = ("rollback", "disable_flag", "restart_delay", "restart_delay_revert", "p
 PLACEHOLDERS = frozenset({"service", "version", "to_version", "flag", "incident", "action_id",
                           "host", "unit", "requested_by"})
 
+#: What a version or a feature flag's name may look like wherever it was read (a service's own
+#: log lines, an alert): it fills URL, body and command templates, so it is checked when parsed
+#: and again just before an action runs.
+TARGET_VALUE = re.compile(r"[A-Za-z0-9._+-]{1,64}")
+CHECKED_TARGETS = ("version", "to_version", "flag")
+
 ActionState = Literal["executing", "succeeded", "failed", "unknown"]
 # executing is entered once (the intent, by compare-and-set); each end state is final.
 _MOVES: dict[str, frozenset[str]] = {
@@ -31,6 +37,12 @@ _MOVES: dict[str, frozenset[str]] = {
 
 class TemplateError(ValueError):
     """A template names a placeholder it may not, or a value it needs is missing."""
+
+
+def unsafe_targets(target: Mapping[str, str]) -> list[str]:
+    """The versions and flags in `target` that do not look like one (TARGET_VALUE)."""
+    return [key for key in CHECKED_TARGETS
+            if key in target and not TARGET_VALUE.fullmatch(target[key])]
 
 
 def can_move(current: str, new: str) -> bool:
@@ -129,10 +141,11 @@ def _strings(value: Any) -> list[str]:
 
 
 def render(template: str, values: Mapping[str, str],
-           quote: Any = None) -> str:
+           quote: Any = None, environ: Mapping[str, str] | None = None) -> str:
     """Fill `{name}`s from `values` (each passed through `quote` when given); a placeholder
-    without a value is an error, never an empty string. `${ENV}` references are left as they
-    are (expand_env fills them afterwards)."""
+    without a value is an error, never an empty string. The template's own `${ENV}`
+    references are filled from `environ` when given (else left as they are); a value is never
+    read for `${...}`, so a logged flag named `${SLACK_BOT_TOKEN}` stays that text."""
     filled = {k: (quote(v) if quote else v) for k, v in values.items()}
     out, last = [], 0
     for match in [*_ENV.finditer(template), None]:
@@ -143,9 +156,16 @@ def render(template: str, values: Mapping[str, str],
             raise TemplateError(f"no value for {', '.join(sorted(missing))} in {template!r}")
         out.append(part.format_map(filled))
         if match is not None:
-            out.append(match.group(0))
+            out.append(match.group(0) if environ is None else _env_value(match, environ))
             last = match.end()
     return "".join(out)
+
+
+def _env_value(match: re.Match[str], environ: Mapping[str, str]) -> str:
+    name = match.group(1)
+    if name not in environ:
+        raise TemplateError(f"environment variable {name} is not set")
+    return environ[name]
 
 
 def render_body(body: Any, values: Mapping[str, str]) -> Any:
@@ -161,13 +181,7 @@ def render_body(body: Any, values: Mapping[str, str]) -> Any:
 
 def expand_env(text: str, environ: Mapping[str, str]) -> str:
     """`${NAME}` from the environment (secrets live there, never in the config)."""
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in environ:
-            raise TemplateError(f"environment variable {name} is not set")
-        return environ[name]
-
-    return _ENV.sub(one, text)
+    return _ENV.sub(lambda match: _env_value(match, environ), text)
 
 
 def env_names(text: str) -> list[str]:

@@ -23,7 +23,10 @@ PARSERS: frozenset[str] = frozenset(PARSER_NAMES)
 
 #: Values the inventory and config provide for every run.
 INVENTORY_PLACEHOLDERS = frozenset(
-    {"host", "service", "unit", "binary", "process", "user", "core_path"})
+    {"host", "service", "unit", "binary", "process", "user", "core_dir", "core_path"})
+#: Where extracted cores go on a host unless the config says otherwise (the core_dir step makes
+#: it: owned by the SSH user, mode 0700).
+DEFAULT_CORE_DIR = "/var/tmp/segbot-cores"
 #: Values an earlier step captures from its output, with the shape they must have.
 CAPTURE_PATTERNS: Mapping[str, re.Pattern[str]] = {"pid": re.compile(r"[0-9]{1,10}")}
 PLACEHOLDERS = INVENTORY_PLACEHOLDERS | frozenset(CAPTURE_PATTERNS)
@@ -32,6 +35,8 @@ _STEP_ID = re.compile(r"[a-z][a-z0-9_]{0,40}")
 # A shell word that re-reads its arguments as shell text: a quoted value would be unquoted there.
 _REINTERPRETERS = re.compile(r"(^|[\s;|&(`])(eval|sh|bash|dash|zsh|su|xargs|ssh|env)\b.*")
 _MAX_TIMEOUT = 3600.0
+# Where a word is run as a command: the start, after ; & | ( { or inside $( or backquotes.
+_COMMAND_POSITION = re.compile(r"(^|[;&|({`]|\$\()\s*$")
 
 
 @dataclass(frozen=True)
@@ -101,19 +106,27 @@ def _fields(template: str, where: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def check_template(template: str, where: str) -> None:
-    """Refuse a template in which a quoted value could still be read as shell syntax."""
+def check_template(template: str, where: str,
+                   known: frozenset[str] = PLACEHOLDERS, *, command: bool = True) -> None:
+    """Refuse a template in which a quoted value could still be read as shell syntax (the
+    playbook's, and containment's SSH command templates with their own `known` names)."""
     if any(ord(c) < 32 or ord(c) == 127 for c in template):
         raise ConfigError(f"step {where}: control characters (newlines) are not allowed")
     pairs = _fields(template, where)
     for _, name in pairs:
-        if name not in PLACEHOLDERS:
+        if name not in known:
             raise ConfigError(f"step {where}: unknown placeholder {{{name}}}")
     if pairs and _REINTERPRETERS.search(template):
         raise ConfigError(f"step {where}: placeholders under eval/sh -c/xargs are unsafe")
     quote: str | None = None
     escaped = False
+    before = ""  # the template up to this placeholder, earlier placeholders as a plain word
     for literal, name in pairs:
+        before += literal
+        if command and _COMMAND_POSITION.search(before):
+            raise ConfigError(f"step {where}: placeholder {{{name}}} names the command to run, "
+                              "which is unsafe")
+        before += "value"
         for char in literal:
             if escaped:
                 escaped = False
@@ -195,7 +208,7 @@ def _as_step(raw: Any, index: int) -> Step:
             raise ConfigError(f"step {step_id}: capture {name}: {error}") from None
         if groups != 1:
             raise ConfigError(f"step {step_id}: capture {name} needs exactly one group")
-    check_template(step.template, step_id)
+    check_template(step.template, step_id, command=step.command is not None)
     return step
 
 

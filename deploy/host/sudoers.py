@@ -6,8 +6,10 @@
 
 Every `sudo: true` step of the playbook is rendered exactly as segbot renders it (the same
 template code, the same quoting) for each service on the host, and becomes one rule with full
-paths and fixed arguments. The two values only known at run time become anchored regular
-expressions (sudo >= 1.9.10): the core-dump pid (digits) and the core file's timestamp. So the
+paths and fixed arguments. The values only known at run time become anchored regular
+expressions (sudo >= 1.9.10): the core-dump pid (digits), the core file's timestamp and its
+random part; `coredumpctl dump|info` also name the service's binary (COREDUMP_EXE=), so only
+that program's cores can be extracted or read. So the
 segbot user can run these commands with exactly these arguments and nothing else: no `*`
 wildcard, which in sudoers also matches spaces (and so extra arguments such as `-ex shell`).
 
@@ -40,10 +42,13 @@ MAX_DELAY_PATTERN = "[0-9]{1,4}"  # the helper itself refuses more than 3600 sec
 # Stand-ins for run-time values: plain words, so shlex.quote leaves them as they are.
 _PID = "SEGBOTPIDVALUE"
 _STAMP = "SEGBOTSTAMPVALUE"
+_NONCE = "SEGBOTNONCEVALUE"
+#: The random part of a core's name (diagnose: secrets.token_hex(16)).
+NONCE_PATTERN = "[0-9a-f]{32}"
 _DELAY = "SEGBOTDELAYVALUE"
 _SINCE = "SEGBOTSINCEVALUE"
 _RUNTIME = {_PID: CAPTURE_PATTERNS["pid"].pattern, _STAMP: STAMP_PATTERN,
-            _DELAY: MAX_DELAY_PATTERN, _SINCE: SINCE_PATTERN}
+            _NONCE: NONCE_PATTERN, _DELAY: MAX_DELAY_PATTERN, _SINCE: SINCE_PATTERN}
 _SUDOERS_SPECIAL = re.compile(r"[,:=]")
 _ERE_SPECIAL = re.compile(r"([.\[\]()*+?{}|^$])")
 _REDIRECTION = re.compile(r"([0-9]*)(?:>>|>&|<&|>\||<>|>|<)")
@@ -154,8 +159,9 @@ def playbook_rules(config: Config, playbook: Playbook, host: str | None) -> list
         for host_name in hosts:
             user = config.target(host_name).user if host_name in config.hosts else "segbot"
             inventory = Inventory(host=host_name, service=name, unit=service.unit,
-                                  binary=service.binary, user=user)
-            values = {**inventory.values(_STAMP), "pid": _PID}
+                                  binary=service.binary, user=user,
+                                  core_dir=config.defaults.core_dir)
+            values = {**inventory.values(_STAMP, _NONCE), "pid": _PID}
             for step in playbook.steps:
                 if step.sudo and step.command is not None:
                     rules.append(rule(first_command(render(step.command, values))))
@@ -208,7 +214,7 @@ def sudoers(config: Config, playbook: Playbook, *, host: str | None = None,
         "# /etc/sudoers.d/segbot. segbot runs `timeout -k N T sh -c 'sudo -n CMD ...'`:\n",
         "# timeout wraps sudo, never the other way round (`sudo timeout` would allow anything).\n",
         "# Fixed arguments match exactly; ^...$ arguments are anchored regular expressions\n",
-        "# (sudo >= 1.9.10) for the core-dump pid and the core file's timestamp only.\n",
+        "# (sudo >= 1.9.10) for the core-dump pid, the core file's timestamp and random part.\n",
         "\n",
         f"Defaults:{user} !requiretty, !lecture, env_reset\n",
         f'Defaults:{user} secure_path="/usr/sbin:/usr/bin:/sbin:/bin"\n',

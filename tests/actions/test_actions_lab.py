@@ -74,8 +74,8 @@ def _config(host: LabHost, evidence: Path, flag_url: str) -> dict[str, Any]:
         "slack": {"oncall_usergroup": "S0ONCALL", "report_min_interval_seconds": 0.25,
                   "report_global_interval_seconds": 0.05, "poll_seconds": 0.5},
         "schedule": {"verify_seconds": 0.5},  # the scheduler runs the verifications
-        "authorization": {a: everyone for a in (
-            "restart_delay", "preserve_core", "rollback", "disable_flag", "resolve")},
+        "authorization": {"diagnose": ["U0ALICE"], **{a: everyone for a in (
+            "restart_delay", "preserve_core", "rollback", "disable_flag", "resolve")}},
     }
 
 

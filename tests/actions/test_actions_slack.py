@@ -39,7 +39,8 @@ def _config(binary: Path, evidence: Path, url: str, **rollback: Any) -> dict[str
         "slack": {"oncall_usergroup": "S0ONCALL", "report_min_interval_seconds": 0.25,
                   "report_global_interval_seconds": 0.05, "poll_seconds": 0.2},
         "schedule": {"verify_seconds": 0.5},  # the scheduler runs the verifications
-        "authorization": {"rollback": oncall, "disable_flag": oncall, "resolve": oncall},
+        "authorization": {"rollback": oncall, "disable_flag": oncall, "resolve": oncall,
+                          "diagnose": ["U0ALICE"]},
     }
 
 

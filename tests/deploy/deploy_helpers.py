@@ -47,6 +47,7 @@ mount --bind "$W/sudoers" /etc/sudoers
 mount --bind "$W/passwd" /etc/passwd
 mount --bind "$W/group" /etc/group
 mount -t tmpfs tmpfs /var/tmp
+mkdir -m 0700 /var/tmp/segbot-cores
 mount -t tmpfs tmpfs /usr/local
 mkdir -p /usr/local/libexec/segbot
 printf '#!/bin/sh\nexit 0\n' > /usr/local/libexec/segbot/restart-delay

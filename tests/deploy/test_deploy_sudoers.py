@@ -51,7 +51,7 @@ def _segbot_commands(config: Config, playbook: Playbook, service: str) -> list[s
     stamp = datetime(2026, 11, 26, 5, 7, 9, tzinfo=UTC).strftime("%Y%m%dT%H%M%SZ")
     inventory = Inventory(host=host, service=service, unit=entry.unit, binary=entry.binary,
                           user=config.target(host).user)
-    values = {**inventory.values(stamp), "pid": "48213"}
+    values = {**inventory.values(stamp, "0f" * 16), "pid": "48213"}
     return [f"sudo -n {render(step.command, values)}" for step in playbook.steps
             if step.sudo and step.command is not None]
 
@@ -242,3 +242,22 @@ def test_real_sudo_allows_exactly_the_verification_count(generated: str,
     verdicts = sudo_verdicts(tmp_path, generated, allowed + refused)
     assert verdicts == ["allowed"] * len(allowed) + ["refused"] * len(refused), list(
         zip(allowed + refused, verdicts, strict=True))
+
+
+def test_real_sudo_extracts_and_reads_only_the_configured_binarys_cores(
+        generated: str, tmp_path: Path) -> None:
+    """coredumpctl dump|info name the service's binary (COREDUMP_EXE=): any other program's
+    core (a pid alone, another executable) is refused by sudo itself."""
+    need_root_namespace()
+    refused = ["sudo -n coredumpctl --no-pager dump 4242 >/dev/null",
+               "sudo -n coredumpctl --no-pager info 4242",
+               "sudo -n coredumpctl --no-pager dump 4242 COREDUMP_EXE=/usr/sbin/sshd >/dev/null",
+               "sudo -n coredumpctl --no-pager info 4242 COREDUMP_EXE=/usr/sbin/sshd",
+               "sudo -n coredumpctl --no-pager dump 4242 COREDUMP_EXE=/opt/checkout/bin/"
+               "checkout-api --output=/etc/passwd",
+               "sudo -n coredumpctl --no-pager dump sshd"]
+    allowed = ["sudo -n coredumpctl --no-pager dump 4242 "
+               "COREDUMP_EXE=/opt/checkout/bin/checkout-api >/dev/null",
+               "sudo -n coredumpctl --no-pager info 4242 COREDUMP_EXE=/usr/sbin/pgbouncer"]
+    verdicts = sudo_verdicts(tmp_path, generated, refused + allowed)
+    assert verdicts == ["refused"] * len(refused) + ["allowed"] * len(allowed), verdicts

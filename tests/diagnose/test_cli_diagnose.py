@@ -22,7 +22,7 @@ steps:
     capture: {pid: 'pid (\\d+)'}
   - id: dump_core
     title: Preserve the core
-    command: cp {binary} {core_path}
+    command: mkdir -p {core_dir} && cp {binary} {core_path}
     needs: [cores]
   - id: core_sha256
     title: Checksum the core
@@ -67,7 +67,7 @@ def _config(tmp_path: Path, hosts: dict[str, dict[str, object]]) -> Path:
 
 
 def _cores() -> set[Path]:
-    return set(Path("/var/tmp").glob("segbot-checkout-api-*.core"))
+    return set(Path("/var/tmp/segbot-cores").glob("checkout-api-*.core"))
 
 
 @pytest.fixture(autouse=True)

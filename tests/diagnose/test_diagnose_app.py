@@ -18,7 +18,8 @@ BOOK = load_playbook_file()
 CORE, BINARY = b"\x7fELF core bytes", b"\x7fELF binary bytes"
 INVENTORY = Inventory(host="node-17", service="checkout-api", unit="checkout-api.service",
                       binary="/opt/checkout/bin/checkout-api", user="segbot")
-CORE_PATH = "/var/tmp/segbot-checkout-api-20260122T032000Z.core"
+NONCE = "5e" * 16  # the random part of the core's name, fixed here
+CORE_PATH = f"/var/tmp/segbot-cores/checkout-api-20260122T032000Z-{NONCE}.core"
 
 SEED = {
     "coredumpctl --no-pager list": (
@@ -54,16 +55,19 @@ def fake(delay: float = 0.0) -> FakeRunner:
 
 def test_a_crashing_host_is_diagnosed_and_its_core_preserved(tmp_path: Path) -> None:
     runner = fake()
-    result = diagnose_host(runner=runner, playbook=BOOK, inventory=INVENTORY,
+    result = diagnose_host(nonce=NONCE, runner=runner, playbook=BOOK, inventory=INVENTORY,
                            evidence_dir=tmp_path, now=NOW)
     status = {o.step: o.status for o in result.steps}
     assert set(status.values()) == {"ok"}, status
     assert "sudo -n coredumpctl --no-pager list -r /opt/checkout/bin/checkout-api" in (
         runner.commands)
-    assert f"sudo -n coredumpctl --no-pager dump 24891 2>&1 >{CORE_PATH}" in runner.commands
+    assert (f"sudo -n coredumpctl --no-pager dump 24891 "
+            f"COREDUMP_EXE=/opt/checkout/bin/checkout-api 2>&1 >{CORE_PATH}") in runner.commands
     core = result.outcome("fetch_core")
     assert core is not None and core.verified is True and core.artifact is not None
     assert core.artifact.path.read_bytes() == CORE
+    # the copy matched: the host's copy is deleted, after every step that reads it
+    assert runner.commands[-1] == f"rm -f -- {CORE_PATH}" and result.core_removed is True
     assert runner.closed
     assert result.report is not None and result.report.crashes
     crash = result.report.primary
@@ -76,7 +80,7 @@ def test_a_crashing_host_is_diagnosed_and_its_core_preserved(tmp_path: Path) -> 
 def test_independent_steps_run_concurrently_and_evidence_starts_first(tmp_path: Path) -> None:
     runner = fake(delay=0.1)
     started: list[str] = []
-    result = diagnose_host(runner=runner, playbook=BOOK, inventory=INVENTORY,
+    result = diagnose_host(nonce=NONCE, runner=runner, playbook=BOOK, inventory=INVENTORY,
                            evidence_dir=tmp_path, now=NOW, limits=Limits(max_parallel_steps=8),
                            progress=lambda h, step, s: started.append(step) if s == "running"
                            else None)
@@ -88,7 +92,7 @@ def test_independent_steps_run_concurrently_and_evidence_starts_first(tmp_path: 
 def test_no_core_skips_what_needs_it_and_runs_the_rest(tmp_path: Path) -> None:
     runner = FakeRunner(lambda c: ok("No coredumps found.\n", 1) if "list" in c else ok(""),
                         files={"/opt/checkout/bin/checkout-api": BINARY})
-    result = diagnose_host(runner=runner, playbook=BOOK, inventory=INVENTORY,
+    result = diagnose_host(nonce=NONCE, runner=runner, playbook=BOOK, inventory=INVENTORY,
                            evidence_dir=tmp_path, now=NOW)
     status = {o.step: (o.status, o.reason) for o in result.steps}
     assert status["dump_core"] == ("skipped", "no core found")
@@ -109,7 +113,7 @@ def test_a_host_that_dies_gives_a_partial_report(tmp_path: Path) -> None:
         return seed_answer(command)
 
     runner = FakeRunner(dies, files={})
-    result = diagnose_host(runner=runner, playbook=BOOK, inventory=INVENTORY,
+    result = diagnose_host(nonce=NONCE, runner=runner, playbook=BOOK, inventory=INVENTORY,
                            evidence_dir=tmp_path, now=NOW, limits=Limits(max_parallel_steps=1))
     statuses = [o.status for o in result.steps]
     assert statuses[:3] == ["ok", "ok", "ok"]
@@ -131,7 +135,7 @@ def test_statuses_for_timeouts_failures_and_ok_exits(tmp_path: Path) -> None:
         return seed_answer(command)
 
     runner = FakeRunner(answer, files={CORE_PATH: CORE, "/opt/checkout/bin/checkout-api": BINARY})
-    result = diagnose_host(runner=runner, playbook=BOOK, inventory=INVENTORY,
+    result = diagnose_host(nonce=NONCE, runner=runner, playbook=BOOK, inventory=INVENTORY,
                            evidence_dir=tmp_path, now=NOW)
     by_id = {o.step: o for o in result.steps}
     assert by_id["kernel"].status == "timed-out"
@@ -144,7 +148,7 @@ def test_statuses_for_timeouts_failures_and_ok_exits(tmp_path: Path) -> None:
 def test_a_copy_that_does_not_match_the_hosts_checksum_fails(tmp_path: Path) -> None:
     runner = FakeRunner(seed_answer, files={CORE_PATH: b"tampered",
                                             "/opt/checkout/bin/checkout-api": BINARY})
-    result = diagnose_host(runner=runner, playbook=BOOK, inventory=INVENTORY,
+    result = diagnose_host(nonce=NONCE, runner=runner, playbook=BOOK, inventory=INVENTORY,
                            evidence_dir=tmp_path, now=NOW)
     core = result.outcome("fetch_core")
     assert core is not None and core.status == "failed" and core.verified is False
@@ -158,8 +162,8 @@ def test_sudo_prefix_only_when_needed(tmp_path: Path, user: str, sudo: bool,
     runner = fake()
     inventory = Inventory(host="node-17", service="checkout-api", unit="checkout-api.service",
                           binary="/opt/checkout/bin/checkout-api", user=user, sudo=sudo)
-    diagnose_host(runner=runner, playbook=BOOK, inventory=inventory, evidence_dir=tmp_path,
-                  now=NOW)
+    diagnose_host(nonce=NONCE, runner=runner, playbook=BOOK, inventory=inventory,
+                  evidence_dir=tmp_path, now=NOW)
     listing = next(c for c in runner.commands if "coredumpctl --no-pager list" in c)
     assert listing.startswith("sudo -n ") is prefixed
     assert not any(c.startswith("sudo -n ldd") for c in runner.commands)
@@ -168,7 +172,7 @@ def test_sudo_prefix_only_when_needed(tmp_path: Path, user: str, sudo: bool,
 def test_the_run_deadline_skips_what_is_left(tmp_path: Path) -> None:
     ticks = iter(range(0, 10_000, 7))
     runner = fake()
-    result = diagnose_host(runner=runner, playbook=BOOK, inventory=INVENTORY,
+    result = diagnose_host(nonce=NONCE, runner=runner, playbook=BOOK, inventory=INVENTORY,
                            evidence_dir=tmp_path, now=NOW, limits=Limits(run_timeout=30),
                            clock=lambda: float(next(ticks)))
     reasons = {o.reason for o in result.steps if o.status == "skipped"}

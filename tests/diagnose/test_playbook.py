@@ -25,7 +25,7 @@ def test_the_shipped_playbook_loads_with_evidence_first() -> None:
     assert default_playbook_path() == PLAYBOOK
     book = load_playbook_file()
     ids = [s.id for s in book.steps]
-    assert ids[:3] == ["cores", "dump_core", "core_sha256"]
+    assert ids[:4] == ["cores", "core_dir", "dump_core", "core_sha256"]
     assert {"fetch_core", "fetch_binary", "journal", "kernel", "restart_policy"} <= set(ids)
     assert book.step("fetch_core").verify == "core_sha256"
     assert "cores" in book.ancestors("fetch_core")

@@ -239,9 +239,9 @@ def local_diagnosis(tmp_path: Path) -> Iterator[tuple[DiagnosisSetup, LocalRunne
             host=host, service=service, unit="checkout-api.service", binary=str(binary),
             user="segbot", sudo=False),
         playbook=load_playbook_file(), evidence_dir=tmp_path / "evidence")
-    before = set(glob.glob("/var/tmp/segbot-checkout-api-*.core"))
+    before = set(glob.glob("/var/tmp/segbot-cores/checkout-api-*.core"))
     try:
         yield setup, runner, binary
     finally:
-        for left in set(glob.glob("/var/tmp/segbot-checkout-api-*.core")) - before:
+        for left in set(glob.glob("/var/tmp/segbot-cores/checkout-api-*.core")) - before:
             os.unlink(left)

@@ -25,7 +25,7 @@ def _config(host: LabHost, evidence: Path) -> dict[str, Any]:
                                       "hosts": [host.name]}},
         "slack": {"oncall_usergroup": "S0ONCALL", "report_min_interval_seconds": 0.25,
                   "report_global_interval_seconds": 0.05, "poll_seconds": 0.2},
-        "authorization": {"resolve": ["S0ONCALL"]},
+        "authorization": {"resolve": ["S0ONCALL"], "diagnose": ["U0ALICE"]},
     }
 
 

@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.domain.actions import Outcome
 from bot.domain.verification import HostCount
 
-PRESERVE_STEPS = ("cores", "dump_core", "core_sha256", "fetch_core")
+PRESERVE_STEPS = ("cores", "core_dir", "dump_core", "core_sha256", "fetch_core")
 
 
 class ConfiguredExecutor:

@@ -13,14 +13,17 @@ from urllib.parse import quote
 import httpx
 
 from bot.config_actions import FlagRead, HttpCall
-from bot.domain.actions import Outcome, TemplateError, expand_env, render, render_body
+from bot.domain.actions import Outcome, TemplateError, env_names, render, render_body
 
 
 def _request(spec: HttpCall, values: Mapping[str, str], environ: Mapping[str, str],
              action_id: str | None) -> tuple[str, dict[str, str], bytes | None]:
     assert spec.url is not None
     url = render(spec.url, values, quote=lambda v: quote(v, safe=""))
-    headers = {name: expand_env(render(text, values), environ)
+    # Only the names the config's own header templates name are read from the environment,
+    # and before any value is put in: a value is never read for `${...}`.
+    headers = {name: render(text, values, environ={n: environ[n] for n in env_names(text)
+                                                   if n in environ})
                for name, text in spec.headers.items()}
     if action_id is not None:
         headers["Idempotency-Key"] = action_id

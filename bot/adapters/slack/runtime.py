@@ -212,12 +212,13 @@ def ssh_diagnosis(config: Config) -> DiagnosisSetup:
     def inventory(host: str, service: str) -> Inventory:
         entry, target = config.services[service], config.target(host)
         return Inventory(host=host, service=service, unit=entry.unit, binary=entry.binary,
-                         user=target.user, sudo=target.sudo)
+                         user=target.user, sudo=target.sudo, core_dir=d.core_dir)
 
     return DiagnosisSetup(
         connect=connect, inventory=inventory, playbook=load_playbook_file(None, config),
         evidence_dir=Path(d.evidence_dir),
         limits=Limits(run_timeout=d.run_timeout, max_parallel_steps=d.max_sessions,
-                      max_artifact_bytes=d.max_artifact_bytes, max_hosts=d.max_hosts),
+                      max_artifact_bytes=d.max_artifact_bytes, max_hosts=d.max_hosts,
+                      keep_host_cores=d.keep_host_cores),
         observe=lambda diagnosis: observe_steps(
             (s.step, s.status, s.duration) for s in diagnosis.steps))

@@ -1,5 +1,6 @@
 """The ActionStore port on SQLAlchemy: the intent is an INSERT keyed by the action id (one
-writer wins), every later move an UPDATE ... WHERE state = 'executing' (compare-and-set)."""
+writer wins), every later move an UPDATE ... WHERE state = 'executing' (compare-and-set); a
+two-person approval is an ask that expires and is deleted by the one click it approves."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from contextlib import AbstractContextManager
 from datetime import datetime
 
-from sqlalchemy import Engine, exc, func, or_, select, update
+from sqlalchemy import Engine, delete, exc, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.adapters.store.action_tables import ActionApprovalRow, ContainmentActionRow
@@ -17,6 +18,7 @@ from bot.domain.actions import ActionRecord, ActionState
 
 _A = ContainmentActionRow.__table__  # type: ignore[attr-defined]
 _O = OccurrenceRow.__table__  # type: ignore[attr-defined]
+_AP = ActionApprovalRow.__table__  # type: ignore[attr-defined]
 
 
 class SqlActionStore:
@@ -86,21 +88,38 @@ class SqlActionStore:
             return int(s.execute(select(func.count()).select_from(_O).where(
                 owner, _O.c.time > since, _O.c.time <= until)).scalar() or 0)
 
-    def ask_approval(self, proposal_id: str, *, by: str, at: datetime) -> bool:
+    def ask_approval(self, key: str, *, by: str, at: datetime, fresh_after: datetime) -> bool:
+        """`by` asks for a two-person action: an ask older than `fresh_after` is replaced, a
+        fresh one stays. False when a fresh ask was already there."""
+        with self._tx() as s:
+            s.execute(delete(_AP).where(_AP.c.proposal_id == key,
+                                        _AP.c.requested_at <= fresh_after))
         try:
             with self._tx() as s:
-                if s.get(ActionApprovalRow, proposal_id) is not None:
+                if s.get(ActionApprovalRow, key) is not None:
                     return False
-                s.add(ActionApprovalRow(proposal_id=proposal_id, requested_by=by[:64],
+                s.add(ActionApprovalRow(proposal_id=key, requested_by=by[:64],
                                         requested_at=at))
         except exc.IntegrityError:
             return False
         return True
 
-    def approval(self, proposal_id: str) -> tuple[str, datetime] | None:
+    def approval(self, key: str) -> tuple[str, datetime] | None:
         with self._tx() as s:
-            row = s.get(ActionApprovalRow, proposal_id)
+            row = s.get(ActionApprovalRow, key)
             return None if row is None else (row.requested_by, row.requested_at)
+
+    def take_approval(self, key: str, *, by: str, fresh_after: datetime) -> str | None:
+        """Consume a fresh ask by someone other than `by` (delete it, once, whoever races):
+        who asked, or None when there is no such ask."""
+        asked = self.approval(key)
+        if asked is None or asked[0] == by[:64]:
+            return None
+        with self._tx() as s:
+            result = s.execute(delete(_AP).where(
+                _AP.c.proposal_id == key, _AP.c.requested_by == asked[0],
+                _AP.c.requested_at > fresh_after))
+            return asked[0] if result.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
 def _record(row: ContainmentActionRow) -> ActionRecord:

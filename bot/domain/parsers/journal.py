@@ -14,6 +14,7 @@ import re
 from datetime import datetime
 
 from bot.domain import signals
+from bot.domain.actions import TARGET_VALUE
 from bot.domain.evidence import (
     AppMessage,
     CrashEvidence,
@@ -162,6 +163,8 @@ def _application(line: LogLine) -> list[Fact]:
     found: list[Fact] = []
     service, pid, time = line.ident, line.pid, line.time
     version, git = _first(fields, _VERSION), _first(fields, _GIT)
+    if version is not None and not TARGET_VALUE.fullmatch(version):
+        version = None  # any line of the unit's log can say this: never shell or URL text
     if version or (git and _first(fields, _FLAGS)):
         found.append(
             Deploy(service=service, version=version, git=git, time=time, pid=pid, source="journal")
@@ -210,8 +213,8 @@ def _flags(text: str, time: datetime | None) -> list[Fact]:
     flags: list[Fact] = []
     for item in text.split(","):
         name, _, state = item.partition(":")
-        if not name.strip():
-            continue
+        if not TARGET_VALUE.fullmatch(name.strip()):
+            continue  # becomes a button's target: only a plain name
         state = (state or "on").strip().lower()
         state = {
             "true": "on",
