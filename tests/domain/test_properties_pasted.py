@@ -86,7 +86,7 @@ def test_generated_arm64_faults_decode_back(comm: str, pid: int, fault: int, pc:
 
 @settings(max_examples=200, deadline=None)
 @given(comm=comm, pid=st.integers(2, 2**22), fault=address, delta=st.integers(0, 0xFFFF),
-       quote=st.sampled_from(["> ", ">", "> > ", " > "]),
+       quote=st.sampled_from(["> ", ">> ", "> > ", " > "]),
        inline=st.booleans())
 def test_markdown_quotes_and_inline_code_do_not_change_a_kernel_line(
     comm: str, pid: int, fault: int, delta: int, quote: str, inline: bool
