@@ -26,6 +26,18 @@ _CURRENT = re.compile(
 _RECEIVED = re.compile(
     r"^(?:Thread (?P<num>\d+) \"(?P<name>[^\"]*)\"|Program) received signal (?P<signal>SIG\w+)"
 )
+# DrKonqi (KDE's crash reporter): "Application: Plasma (plasmashell), signal: Aborted", and
+# "[KCrash Handler]" in the crashing thread where gdb would show `<signal handler called>`.
+_APPLICATION = re.compile(r"^Application: .*?\((?P<comm>[^()]+)\), signal: (?P<what>[\w /-]+)")
+_KCRASH = "[KCrash Handler]"
+_DESCRIPTIONS = {
+    "segmentation fault": "SIGSEGV",
+    "aborted": "SIGABRT",
+    "bus error": "SIGBUS",
+    "illegal instruction": "SIGILL",
+    "floating point exception": "SIGFPE",
+    "trace/breakpoint trap": "SIGTRAP",
+}
 # Lines a log collector stamped: "2024-05-22 21:15:56 #0  0x... in ...".
 _STAMP = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\s+"
@@ -58,6 +70,7 @@ def parse(
     current: int | None = None
     thread: int | None = None
     process: str | None = None
+    handler_thread: int | None = None
     frames: list[Frame] = []
     for index, raw in enumerate(lines):
         line = _STAMP.sub("", raw.strip())
@@ -69,6 +82,13 @@ def parse(
             signal = signals.name_of(match["signal"])
             # gdb's thread 1 is the main thread, whose name is the process's.
             process = match["name"] if match["num"] == "1" else process
+        elif match := _APPLICATION.match(line):
+            signal = _DESCRIPTIONS.get(match["what"].strip().lower(), signal)
+            process = match["comm"]
+        elif line == _KCRASH and thread is not None:
+            handler_thread = thread
+            frames.append(Frame(index=0, function="<signal handler called>", thread=thread,
+                                signal_handler=True))
         elif match := _NEW_LWP.match(line):
             lwps.append(int(match["lwp"]))
         elif match := _CURRENT.match(line):
@@ -85,7 +105,7 @@ def parse(
         claimed.add(index)
     if command is None and signal is None and not frames and current is None:
         return Parsed(claimed=frozenset(claimed), lines=len(lines))
-    crashing = current or (lwps[0] if lwps else None) or _first_thread(frames)
+    crashing = handler_thread or current or (lwps[0] if lwps else None) or _first_thread(frames)
     frames = _own_threads(frames, crashing)
     frames = _mark_inlined(_crashing_first(frames, crashing))
     executable = _executable(command)
@@ -175,10 +195,12 @@ def _strip_arguments(text: str) -> str | None:
 
 def _own_threads(frames: list[Frame], crashing: int | None) -> list[Frame]:
     """gdb prints the current frame once on loading a core, before `thread apply all bt`: drop
-    that copy when thread blocks follow; a plain `bt` belongs to the crashing thread."""
-    if any(f.thread is not None for f in frames):
-        return [f for f in frames if f.thread is not None]
-    return [replace(f, thread=crashing) for f in frames]
+    that copy when the thread blocks show the crashing thread; else (a plain `bt`, or blocks of
+    other threads only) it is the crashing thread's."""
+    threaded = [f for f in frames if f.thread is not None]
+    if threaded and crashing in {f.thread for f in threaded}:
+        return threaded
+    return [replace(f, thread=crashing) for f in frames if f.thread is None] + threaded
 
 
 def _first_thread(frames: list[Frame]) -> int | None:
