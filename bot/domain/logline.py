@@ -41,8 +41,9 @@ _HOST_IDENT = re.compile(
 # pasted line); "traps: " and "my worker: 1[31337]: " are the kernel's own text.
 _IDENT_PID = re.compile(r"^(?P<ident>[\w.@/-]+)\[(?P<pid>\d+)\]:\s")
 _KERNEL = re.compile(r"^kernel:\s+")
-# Markdown quotes a pasted log as "> line" (nested: "> > line").
-_QUOTE = re.compile(r"(?m)^[ \t]*(?:>[ \t]?)+")
+# Markdown quotes a pasted log as "> line" (nested: "> > line", ">> line"); the space keeps a
+# comm that starts with ">" ("[1.2] >x[5]: segfault") out of it.
+_QUOTE = re.compile(r"(?m)^[ \t]*>(?:[ \t]*>)*(?:[ \t]+|[ \t]*$)")
 _PRIORITY = re.compile(r"^<\d{1,3}>")
 
 

@@ -53,8 +53,12 @@ def crash_site(crash: Crash) -> str | None:
 
 
 def stack_key(crash: Crash, *, depth: int = 3) -> tuple[str, ...]:
-    """The first `depth` relevant frames of the crashing thread, as stable strings."""
-    keys = [k for k in (_frame_key(f) for f in _relevant(crash.crashing_frames())) if k]
+    """The first `depth` relevant frames of the crashing thread, as stable strings, from the
+    frame that faulted on: a program's own crash handler (kill, raise inside it) is not the bug."""
+    frames = crash.crashing_frames()
+    site = site_frame(frames)
+    frames = frames[frames.index(site):] if site is not None else frames
+    keys = [k for k in (_frame_key(f) for f in _relevant(frames)) if k]
     return tuple(keys[:depth])
 
 

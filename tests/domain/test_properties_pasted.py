@@ -30,6 +30,9 @@ PASTED = [
     "[Current thread is 1 (Thread 0x7f (LWP 5))]",
     'Thread 1 "mongod" received signal SIGSEGV, Segmentation fault.',
     "#2  <signal handler called>",
+    "[KCrash Handler]",
+    "Application: Plasma (plasmashell), signal: Aborted",
+    "Thread 15 (Thread 0x7ff505392700 (LWP 1040)):",
     "#3  0x00007f in f () at /usr/lib/libc.so.6",
     "in ??? () at /usr/lib/libc.so.6",
     " n/a (/tmp/a.out)",
@@ -86,7 +89,7 @@ def test_generated_arm64_faults_decode_back(comm: str, pid: int, fault: int, pc:
 
 @settings(max_examples=200, deadline=None)
 @given(comm=comm, pid=st.integers(2, 2**22), fault=address, delta=st.integers(0, 0xFFFF),
-       quote=st.sampled_from(["> ", ">", "> > ", " > "]),
+       quote=st.sampled_from(["> ", ">> ", "> > ", " > "]),
        inline=st.booleans())
 def test_markdown_quotes_and_inline_code_do_not_change_a_kernel_line(
     comm: str, pid: int, fault: int, delta: int, quote: str, inline: bool
@@ -129,3 +132,23 @@ def test_the_frame_after_a_signal_handler_is_the_crash_site(depth: int, site: st
     assert frame is not None and frame.function == site
     assert crash.ip == 0x555500001000
     assert site_frame(()) is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(threads=st.lists(st.integers(2, 2**22), min_size=1, max_size=5, unique=True),
+       pick=st.integers(0, 4), site=st.from_regex(r"[a-z_]{1,12}", fullmatch=True))
+def test_the_thread_with_the_kcrash_handler_is_the_crashing_one(threads: list[int], pick: int,
+                                                                site: str) -> None:
+    crashed = threads[pick % len(threads)]
+    blocks = []
+    for number, lwp in enumerate(threads, start=1):
+        frames = ["[KCrash Handler]", f"#5  0x0000555500001000 in {site} () at /usr/lib/libx.so"] \
+            if lwp == crashed else ["#0  0x00007f0000000001 in poll () at /usr/lib/libc.so.6"]
+        blocks.append(f"Thread {number} (Thread 0x7f{number:x} (LWP {lwp})):\n" + "\n".join(frames))
+    text = ("Application: Plasma (plasmashell), signal: Segmentation fault\n"
+            f"[Current thread is 1 (Thread 0x7f1 (LWP {threads[0]}))]\n\n" + "\n\n".join(blocks))
+    crash = decode_sections([Section(output=text, parser="gdb")]).crashes[0]
+    frame = crash_frame(crash)
+    found = (crash.crashing_thread, crash.signal, crash.process)
+    assert found == (crashed, "SIGSEGV", "plasmashell")
+    assert frame is not None and frame.function == site and frame.module == "libx.so"

@@ -35,6 +35,12 @@ _FRAME = re.compile(
     r"\s+\((?P<module>[^()]*?)(?:\s+\+\s+0x(?P<offset>[0-9a-f]+))?\)$"
 )
 _STORAGE = re.compile(r"^(?P<path>.*?)(?:\s+\((?P<state>[a-z ]+)\))?$")
+# A journal entry copied out of a web view loses its line breaks: the continuation lines follow
+# each other after runs of spaces.
+_FLATTENED = re.compile(
+    r"(?<=\S)\s{3,}(?=Stack trace of thread |#\d+\s+0x|(?:Found module|Module) |"
+    r"[A-Z][a-z]{2}\s+\d{1,2} \d\d:\d\d:\d\d )"
+)
 _UNESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
 _NOISE = (
     "ELF object binary architecture",
@@ -70,7 +76,8 @@ def parse(
     entries: list[_Entry] = []
     claimed: set[int] = set()
     thread: int | None = None
-    for index, raw in enumerate(lines):
+    pieces = [(index, piece) for index, raw in enumerate(lines) for piece in _unflatten(raw)]
+    for index, raw in pieces:
         line = parse_line(raw, year=year)
         message = line.message.strip()
         if (match := _PROCESS_DUMPED.search(message)) and (
@@ -148,6 +155,10 @@ _KEYS = frozenset(
         "Coredump",
     }
 )
+
+
+def _unflatten(raw: str) -> list[str]:
+    return _FLATTENED.split(raw) if "   " in raw.strip() else [raw]
 
 
 def _frame(match: re.Match[str], thread: int) -> Frame:
