@@ -65,7 +65,12 @@ def symbolize_offsets(
     def alt_file(link: AltLink, debug_file: Path) -> Path | None:
         return _find_alt(link, debug_file, symbol_paths, fetcher, system_debug_dirs)
 
-    symbolizer = ModuleSymbolizer(source, cache_dir=cache_dir, find_alt=alt_file)
+    # .dwo/.dwp files: beside the binary asked about and in the debug directories given
+    search = [binary.parent] if binary is not None else []
+    search += [path if path.is_dir() else path.parent for path in symbol_paths]
+    symbolizer = ModuleSymbolizer(
+        source, cache_dir=cache_dir, find_alt=alt_file, search_dirs=list(dict.fromkeys(search))
+    )
     try:
         results = []
         for i, offset in enumerate(offsets):

@@ -4,7 +4,7 @@ the index that are missing (the unit map and symbols once, each compile unit whe
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,12 @@ class ModuleSymbolizer:
         *,
         cache_dir: Path | None = None,
         find_alt: Callable[[AltLink, Path], Path | None] | None = None,
+        search_dirs: Sequence[Path] = (),
     ) -> None:
         self.summary = summary
+        self._search_dirs = [summary.path.parent, *search_dirs]  # for .dwo and .dwp files
+        self._split: Any = None  # SplitUnits, once a skeleton unit is indexed
+        self._split_missing: set[int] = set()  # skeletons whose .dwo was not found
         self._find_alt = find_alt  # where a dwz supplementary file is looked for
         self.alt: tuple[AltLink, Path | None] | None = None  # the link, and the file found
         root = cache_dir if cache_dir is not None else index_store.default_cache_dir()
@@ -105,6 +109,22 @@ class ModuleSymbolizer:
             return DwarfReader(load_sections(alt_image))
         finally:
             alt_image.close()
+
+    def _open_split(self, unit: Any, skeleton: Any) -> Any:
+        if self._split is None:
+            from bot.symbols.split_dwarf import SplitUnits
+
+            names = [self.summary.path.name]
+            if self.summary.path.suffix == ".debug":
+                names.append(self.summary.path.stem)
+            packages = [d / f"{n}.dwp" for d in self._search_dirs for n in names]
+            self._split = SplitUnits(
+                self._reader(), search_dirs=self._search_dirs, packages=packages
+            )
+        opened = self._split.open(unit, skeleton)
+        if opened is None:
+            self._split_missing.add(unit.offset)
+        return opened
 
     def __enter__(self) -> ModuleSymbolizer:
         return self
@@ -215,12 +235,13 @@ class ModuleSymbolizer:
                 from bot.symbols.dwarf_cu import index_cu
 
                 try:
-                    unit = index_cu(reader, offset)
+                    unit = index_cu(reader, offset, self._open_split)
                 except (ValueError, IndexError, KeyError) as error:
                     raise BadElf(
                         f"{self.summary.path}: bad DWARF in unit {offset:#x}: {error}"
                     ) from error
-                self._new[offset] = unit
+                if offset not in self._split_missing:  # else built again once it is found
+                    self._new[offset] = unit
             self._units[offset] = unit
         return unit
 
