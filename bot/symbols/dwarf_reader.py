@@ -261,19 +261,22 @@ class DwarfReader:
         while pos < unit.end:
             offset = pos
             code = data[pos]
-            if code < 0x80 and code:
+            after = pos + 1  # after the abbreviation code
+            if code >= 0x80:  # big units use two-byte codes: decode them here too
+                code, after = uleb(data, pos)
+            if code:
                 quick = abbrevs[code]
                 if quick.tag not in wanted:
                     if quick.fixed_size >= 0:
                         if not quick.has_children:
-                            pos += 1 + quick.fixed_size
+                            pos = after + quick.fixed_size
                             continue
                         if quick.sibling_at >= 0:
-                            at = pos + 1 + quick.sibling_at
+                            at = after + quick.sibling_at
                             target = int.from_bytes(data[at : at + 4], "little")
                             pos = _forward(offset, unit.offset + target)
                             continue
-                    pos, sibling = self.skip_die(unit, quick, pos + 1)
+                    pos, sibling = self.skip_die(unit, quick, after)
                     if quick.has_children:
                         if sibling >= 0:
                             pos = _forward(offset, unit.offset + sibling)
