@@ -6,15 +6,17 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import BadElf
 from bot.symbols import index_store
-from bot.symbols.dwarf_alt import AltLink
 from bot.symbols.elf_file import ET_EXEC, ElfSummary
 from bot.symbols.index_model import CuIndex, CuMap, Symbols
 from bot.symbols.line_program import END_OF_SEQUENCE
 from bot.symbols.model import SymbolFrame
+
+if TYPE_CHECKING:
+    from bot.symbols.dwarf_alt import AltLink
 
 
 def index_key(summary: ElfSummary) -> str:
