@@ -3,6 +3,7 @@ the index that are missing (the unit map and symbols once, each compile unit whe
 
 from __future__ import annotations
 
+import struct
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,9 @@ from bot.symbols.model import SymbolFrame
 
 if TYPE_CHECKING:
     from bot.symbols.dwarf_alt import AltLink
+
+# what reading damaged DWARF or symbol tables raises; each becomes one BadElf line
+DAMAGED = (ValueError, IndexError, KeyError, OverflowError, struct.error, RecursionError)
 
 
 def index_key(summary: ElfSummary) -> str:
@@ -146,12 +150,15 @@ class ModuleSymbolizer:
         from bot.symbols.cu_map import build_cu_map
         from bot.symbols.symtab import read_symbols
 
-        symbols = read_symbols(self._open())
+        try:
+            symbols = read_symbols(self._open())
+        except DAMAGED as error:
+            raise BadElf(f"{self.summary.path}: bad symbol table: {error}") from error
         reader = self._reader()
         if reader is not None:
             try:
                 cu_map, self._unlisted = build_cu_map(reader)
-            except (ValueError, IndexError, KeyError) as error:
+            except DAMAGED as error:
                 raise BadElf(f"{self.summary.path}: bad DWARF: {error}") from error
         else:
             cu_map = CuMap(array("Q"), array("Q"), array("Q"))
@@ -216,7 +223,7 @@ class ModuleSymbolizer:
             reader = self._reader()
             try:
                 self.cu_map = add_units(reader, self.cu_map, self._unlisted)
-            except (ValueError, IndexError, KeyError) as error:
+            except DAMAGED as error:
                 raise BadElf(f"{self.summary.path}: bad DWARF: {error}") from error
             self._unlisted = []
             self._save_module(self.cu_map, self.symbols)
@@ -238,7 +245,7 @@ class ModuleSymbolizer:
 
                 try:
                     unit = index_cu(reader, offset, self._open_split)
-                except (ValueError, IndexError, KeyError) as error:
+                except DAMAGED as error:
                     raise BadElf(
                         f"{self.summary.path}: bad DWARF in unit {offset:#x}: {error}"
                     ) from error
