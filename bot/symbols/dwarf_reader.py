@@ -1,6 +1,6 @@
 """A direct reader for the parts of DWARF 2-5 symbolization needs: unit headers, abbreviation
 tables, DIE attributes, strings, addresses and range lists, over the raw section bytes (which
-pyelftools loads and decompresses). pyelftools' own DIE parsing costs ~60 µs a DIE; this ~5."""
+ElfImage loads and inflates). pyelftools' DIE parsing costs ~60 µs a DIE; this ~5."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A direct decoder for one DWARF line-number program (versions 2-5): raw `.debug_line` bytes in,
-rows out. pyelftools parses the header; this loop replaces its much slower opcode decoding."""
+rows out (line_header.py parses the header)."""
 
 from __future__ import annotations
 
