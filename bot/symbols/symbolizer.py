@@ -110,11 +110,15 @@ class ModuleSymbolizer:
         from bot.symbols.elf_image import ElfImage
         from bot.symbols.sections import load_sections
 
-        alt_image = ElfImage.open(path)
         try:
-            return DwarfReader(load_sections(alt_image))
-        finally:
-            alt_image.close()
+            alt_image = ElfImage.open(path)
+            try:
+                return DwarfReader(load_sections(alt_image))
+            finally:
+                alt_image.close()
+        except BadElf:
+            self.alt = (link, None)  # a damaged alt file counts as a missing one
+            return None
 
     def _open_split(self, unit: Any, skeleton: Any) -> Any:
         if self._split is None:
