@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.errors import BadElf
 from bot.symbols import index_store
+from bot.symbols.companions import AltFinder, Companions
 from bot.symbols.elf_file import ET_EXEC, ElfSummary
 from bot.symbols.index_model import CuIndex, CuMap, Symbols
 from bot.symbols.line_program import END_OF_SEQUENCE
 from bot.symbols.model import SymbolFrame
-
-if TYPE_CHECKING:
-    from bot.symbols.dwarf_alt import AltLink
 
 # what reading damaged DWARF or symbol tables raises; each becomes one BadElf line
 DAMAGED = (ValueError, IndexError, KeyError, OverflowError, struct.error, RecursionError)
@@ -48,15 +46,11 @@ class ModuleSymbolizer:
         summary: ElfSummary,
         *,
         cache_dir: Path | None = None,
-        find_alt: Callable[[AltLink, Path], Path | None] | None = None,
+        find_alt: AltFinder | None = None,
         search_dirs: Sequence[Path] = (),
     ) -> None:
         self.summary = summary
-        self._search_dirs = [summary.path.parent, *search_dirs]  # for .dwo and .dwp files
-        self._split: Any = None  # SplitUnits, once a skeleton unit is indexed
-        self._split_missing: set[int] = set()  # skeletons whose .dwo was not found
-        self._find_alt = find_alt  # where a dwz supplementary file is looked for
-        self.alt: tuple[AltLink, Path | None] | None = None  # the link, and the file found
+        self.companions = Companions(summary.path, find_alt=find_alt, search_dirs=search_dirs)
         root = cache_dir if cache_dir is not None else index_store.default_cache_dir()
         self.directory = root / "index" / index_key(summary)
         self._elf: Any = None
@@ -88,53 +82,12 @@ class ModuleSymbolizer:
             from bot.symbols.sections import load_sections
 
             image = self._open()
-            self._dwarf = DwarfReader(load_sections(image), alt=self._alt_reader(image))
+            alt = self.companions.alt_reader(image)
+            self._dwarf = DwarfReader(load_sections(image), alt=alt)
         return self._dwarf
 
-    def _alt_reader(self, image: Any) -> Any:
-        from bot.symbols.dwarf_alt import alt_link
-
-        link = alt_link(image)
-        if link is None:
-            return None
-        if self._find_alt is None:
-            from bot.symbols.locate import find_alt
-
-            path = find_alt(link, self.summary.path)
-        else:
-            path = self._find_alt(link, self.summary.path)
-        self.alt = (link, path)
-        if path is None:
-            return None  # names kept in the alt file stay unknown; such units are not cached
-        from bot.symbols.dwarf_reader import DwarfReader
-        from bot.symbols.elf_image import ElfImage
-        from bot.symbols.sections import load_sections
-
-        try:
-            alt_image = ElfImage.open(path)
-            try:
-                return DwarfReader(load_sections(alt_image))
-            finally:
-                alt_image.close()
-        except BadElf:
-            self.alt = (link, None)  # a damaged alt file counts as a missing one
-            return None
-
     def _open_split(self, unit: Any, skeleton: Any) -> Any:
-        if self._split is None:
-            from bot.symbols.split_dwarf import SplitUnits
-
-            names = [self.summary.path.name]
-            if self.summary.path.suffix == ".debug":
-                names.append(self.summary.path.stem)
-            packages = [d / f"{n}.dwp" for d in self._search_dirs for n in names]
-            self._split = SplitUnits(
-                self._reader(), search_dirs=self._search_dirs, packages=packages
-            )
-        opened = self._split.open(unit, skeleton)
-        if opened is None:
-            self._split_missing.add(unit.offset)
-        return opened
+        return self.companions.open_split(self._reader(), unit, skeleton)
 
     def __enter__(self) -> ModuleSymbolizer:
         return self
@@ -175,15 +128,13 @@ class ModuleSymbolizer:
             "unlisted": self._unlisted,
             "packs": self._pack_of,
         }
-        if self.alt is not None:
-            link, path = self.alt
-            info["alt"] = {"name": link.name, "build_id": link.identity, "path": path and str(path)}
+        info.update(self.companions.record())
         index_store.save_module(self.directory, cu_map, symbols, info)
 
     def _flush(self) -> None:
         """Write the units indexed in this run as one pack, and record it in the module file
         (merged with packs other processes recorded meanwhile). Many packs are merged."""
-        if self.alt is not None and self.alt[1] is None:
+        if self.companions.alt_missing:
             self._new.clear()  # built without the alt file's names: build again when it is found
         if not self._new:
             return
@@ -253,7 +204,7 @@ class ModuleSymbolizer:
                     raise BadElf(
                         f"{self.summary.path}: bad DWARF in unit {offset:#x}: {error}"
                     ) from error
-                if offset not in self._split_missing:  # else built again once it is found
+                if offset not in self.companions.split_missing:  # else built again once it is found
                     self._new[offset] = unit
             self._units[offset] = unit
         return unit
