@@ -16,6 +16,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,8 +62,13 @@ def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     return elapsed, int(peak), float(user) + float(system)
 
 
-def best(values: list[float]) -> float:
-    return min(values)
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def spread(ratios: list[float]) -> str:
+    """Median and range of per-round ratios (each against addr2line in the same round)."""
+    return f"{median(ratios):5.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
 
 
 def agreement(
@@ -120,19 +126,18 @@ def main() -> None:
     hexes = [hex(o) for o in offsets]
     print(
         f"target {args.binary} build-id {build_id}\n  debug file {debug} "
-        f"({debug.stat().st_size / 1e6:.1f} MB), {len(offsets)} offsets, best of {args.repeat}"
+        f"({debug.stat().st_size / 1e6:.1f} MB), {len(offsets)} offsets, {args.repeat} rounds"
+        "\n  ratios: median (range) of per-round ratios, each round timing addr2line beside segbot"
     )
 
-    # addr2line, whole command
     a2l_argv = ["addr2line", "-f", "-C", "-i", "-e", str(debug), *hexes]
-    a2l_runs = [run_timed(a2l_argv, dict(os.environ)) for _ in range(args.repeat)]
-    a2l = best([r[0] for r in a2l_runs])
-    a2l_cpu = best([r[2] for r in a2l_runs])
+    a2l_runs: list[tuple[float, int, float]] = []
 
     # in process
     cold_runs, warm_runs = [], []
     result = None
     for _ in range(args.repeat):
+        a2l_runs.append(run_timed(a2l_argv, dict(os.environ)))
         with tempfile.TemporaryDirectory() as cache:
             start = time.perf_counter()
             symbolize_offsets(
@@ -160,50 +165,50 @@ def main() -> None:
         "segbot symbolize (typer)": [python, "-m", "bot", "symbolize"],
         "python -m bot.commands.symbolize": [python, "-m", "bot.commands.symbolize"],
     }
-    whole: dict[str, tuple[float, float, int, int, float, float]] = {}
-    for label, prefix in commands.items():
-        argv = [
-            *prefix,
-            "--build-id",
-            build_id,
-            *[arg for p in symbol_paths for arg in ("--symbols", str(p))],
-            *hexes,
-        ]
-        cold_t, warm_t, cold_m, warm_m, cold_c, warm_c = [], [], 0, 0, [], []
-        for _ in range(args.repeat):
+    rounds: dict[str, list[tuple[float, float, float, float, int, int]]] = {k: [] for k in commands}
+    for _ in range(args.repeat):
+        a2l_t, a2l_m, a2l_c = run_timed(a2l_argv, dict(os.environ))
+        a2l_runs.append((a2l_t, a2l_m, a2l_c))
+        for label, prefix in commands.items():
+            argv = [
+                *prefix,
+                "--build-id",
+                build_id,
+                *[arg for p in symbol_paths for arg in ("--symbols", str(p))],
+                *hexes,
+            ]
             with tempfile.TemporaryDirectory() as cache:
                 env = {**os.environ, "XDG_CACHE_HOME": cache, "DEBUGINFOD_URLS": ""}
-                t, m, c = run_timed(argv, env)
-                cold_t.append(t)
-                cold_c.append(c)
-                cold_m = max(cold_m, m)
-                t, m, c = run_timed(argv, env)
-                warm_t.append(t)
-                warm_c.append(c)
-                warm_m = max(warm_m, m)
-        whole[label] = (best(cold_t), best(warm_t), cold_m, warm_m, best(cold_c), best(warm_c))
+                cold_t, cold_m, cold_c = run_timed(argv, env)
+                warm_t, warm_m, warm_c = run_timed(argv, env)
+            rounds[label].append(
+                (cold_t / a2l_t, warm_t / a2l_t, cold_c / a2l_c, warm_c / a2l_c, cold_m, warm_m)
+            )
+    a2l = median([r[0] for r in a2l_runs])
 
     ours = [[(f.function, f.file, f.line) for f in r.frames] for r in result.results]
     chains, names, bad = agreement(debug, offsets, ours)
 
+    a2l_cpu = median([r[2] for r in a2l_runs])
     print(
-        f"\naddr2line -f -C -i (whole command)   {a2l * 1000:8.1f} ms   "
+        f"\naddr2line -f -C -i (whole command)   median {a2l * 1000:7.1f} ms   "
         f"cpu {a2l_cpu * 1000:.0f} ms   peak {max(r[1] for r in a2l_runs) / 1024:.0f} MiB"
     )
     print(
-        f"segbot in process, cold (index built) {best(cold_runs) * 1000:8.1f} ms   "
-        f"{best(cold_runs) / a2l:5.2f}x addr2line"
+        f"segbot in process, cold (index built) median {median(cold_runs) * 1000:7.1f} ms   "
+        f"{median(cold_runs) / a2l:5.2f}x addr2line's median"
     )
     print(
-        f"segbot in process, warm (index on disk){best(warm_runs) * 1000:7.1f} ms   "
-        f"{best(warm_runs) / a2l:5.2f}x addr2line"
+        f"segbot in process, warm (index on disk) median {median(warm_runs) * 1000:6.1f} ms   "
+        f"{median(warm_runs) / a2l:5.2f}x addr2line's median"
     )
-    for label, (cold_t, warm_t, cold_m, warm_m, cold_c, warm_c) in whole.items():
+    for label, runs in rounds.items():
         print(
-            f"{label:36s} cold {cold_t * 1000:7.1f} ms {cold_t / a2l:5.2f}x   "
-            f"warm {warm_t * 1000:7.1f} ms {warm_t / a2l:5.2f}x   "
-            f"(cpu: cold {cold_c / a2l_cpu:4.2f}x, warm {warm_c / a2l_cpu:4.2f}x)   "
-            f"peak {cold_m / 1024:.0f}/{warm_m / 1024:.0f} MiB"
+            f"{label:34s} cold {spread([r[0] for r in runs])}   "
+            f"warm {spread([r[1] for r in runs])}   "
+            f"cpu: cold {median([r[2] for r in runs]):4.2f}x, "
+            f"warm {median([r[3] for r in runs]):4.2f}x   "
+            f"peak {max(r[4] for r in runs) / 1024:.0f}/{max(r[5] for r in runs) / 1024:.0f} MiB"
         )
     print(
         f"\nagreement: {chains:.1f}% of offsets match addr2line or llvm-symbolizer frame by "

@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.errors import DebugInfoNotFound, SymbolError, UsageError
-from bot.symbols.dwarf_alt import AltLink
 from bot.symbols.elf_file import ElfSummary, read_elf
-from bot.symbols.locate import SYSTEM_DEBUG_DIRS, alt_matches, find_alt, find_local
+from bot.symbols.locate import SYSTEM_DEBUG_DIRS, find_local
 from bot.symbols.model import SymbolizedModule, SymbolizedOffset
 from bot.symbols.symbolizer import ModuleSymbolizer
+
+if TYPE_CHECKING:
+    from bot.symbols.dwarf_alt import AltLink
 
 Artifact = Literal["debuginfo", "executable"]
 
@@ -65,7 +67,12 @@ def symbolize_offsets(
     def alt_file(link: AltLink, debug_file: Path) -> Path | None:
         return _find_alt(link, debug_file, symbol_paths, fetcher, system_debug_dirs)
 
-    symbolizer = ModuleSymbolizer(source, cache_dir=cache_dir, find_alt=alt_file)
+    # .dwo/.dwp files: beside the binary asked about and in the debug directories given
+    search = [binary.parent] if binary is not None else []
+    search += [path if path.is_dir() else path.parent for path in symbol_paths]
+    symbolizer = ModuleSymbolizer(
+        source, cache_dir=cache_dir, find_alt=alt_file, search_dirs=list(dict.fromkeys(search))
+    )
     try:
         results = []
         for i, offset in enumerate(offsets):
@@ -135,6 +142,8 @@ def _find_alt(
 ) -> Path | None:
     """A dwz supplementary file: on local disk, else from debuginfod by its build-id (a DWARF 5
     supplementary file has only a checksum, so it is found locally or not at all)."""
+    from bot.symbols.locate import alt_matches, find_alt
+
     local = find_alt(link, debug_file, symbol_paths=symbol_paths, system_dirs=system_dirs)
     if local is not None or fetcher is None or link.sup:
         return local

@@ -1,1 +1,2 @@
-"""ELF and DWARF reading with pyelftools: build-ids, debug files, offset -> function and line."""
+"""ELF and DWARF reading (own readers, struct only): build-ids, debug files, offset -> function
+and line."""

@@ -48,8 +48,16 @@ class AbbrevTable(dict[int, Abbrev]):
         pos += 1
         attrs = []
         while True:
-            attr, pos = uleb(data, pos)
-            form, pos = uleb(data, pos)
+            attr = data[pos]  # one byte for most attributes and forms: no call for those
+            if attr < 0x80:
+                pos += 1
+            else:
+                attr, pos = uleb(data, pos)
+            form = data[pos]
+            if form < 0x80:
+                pos += 1
+            else:
+                form, pos = uleb(data, pos)
             if attr == 0 and form == 0:
                 break
             implicit = 0

@@ -8,6 +8,7 @@ than its functions."""
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 
 from bot.symbols import dwarf_forms as dw
 from bot.symbols.demangle import demangle
@@ -17,6 +18,7 @@ from bot.symbols.dwarf_reader import Die, DwarfReader, Unit
 from bot.symbols.index_model import CuIndex, Scope
 from bot.symbols.line_header import parse_line_header
 from bot.symbols.line_program import LineRows, decode_rows
+from bot.symbols.split_dwarf import Skeleton, skeleton_of
 
 TAG_LEXICAL_BLOCK, TAG_INLINED, TAG_SUBPROGRAM = 0x0B, 0x1D, 0x2E
 _WALK_INTO = frozenset({TAG_LEXICAL_BLOCK, 0x39, 0x32, 0x25, 0x1E})  # blocks, namespace, module
@@ -47,7 +49,12 @@ def _base(reader: DwarfReader, unit: Unit, top: Die) -> int:
     return reader.address(unit, *low) if low is not None else 0
 
 
-def index_cu(reader: DwarfReader, unit_offset: int) -> CuIndex:
+SplitOpener = Callable[[Unit, Skeleton], "tuple[DwarfReader, Unit] | None"]
+
+
+def index_cu(reader: DwarfReader, unit_offset: int, split: SplitOpener | None = None) -> CuIndex:
+    """A skeleton unit's functions come from its split unit (split opens it), its line rows
+    from the skeleton's own line table, as llvm-symbolizer reads them."""
     unit, top, has_children, children = _top(reader, unit_offset)
     comp = top.get(dw.AT_COMP_DIR)
     comp_dir = reader.string(unit, *comp) if comp is not None else None
@@ -58,6 +65,12 @@ def index_cu(reader: DwarfReader, unit_offset: int) -> CuIndex:
         header, files, start, end = parse_line_header(reader, unit, stmt[1], comp_dir)
         rows = decode_rows(reader.s.line, start, end, header)
     walker = _ScopeWalker(reader, unit, _base(reader, unit, top))
+    skeleton = skeleton_of(reader, unit, top) if split is not None else None
+    opened = split(unit, skeleton) if split is not None and skeleton is not None else None
+    if opened is not None:
+        split_reader, split_unit = opened
+        _, top, has_children, children = _top(split_reader, split_unit.offset)
+        walker = _ScopeWalker(split_reader, split_unit, walker.base)
     language = top.get(AT_LANGUAGE)
     walker.unmangled = language is not None and language[1] in _UNMANGLED
     if has_children:

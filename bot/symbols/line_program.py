@@ -1,5 +1,5 @@
 """A direct decoder for one DWARF line-number program (versions 2-5): raw `.debug_line` bytes in,
-rows out. pyelftools parses the header; this loop replaces its much slower opcode decoding."""
+rows out (line_header.py parses the header)."""
 
 from __future__ import annotations
 
@@ -47,15 +47,21 @@ def decode_rows(data: bytes, start: int, end: int, header: LineHeader) -> LineRo
     append = out.append
     last = -1
 
+    # special opcodes, the most common by far: their address and line steps looked up
+    step_address = [0] * 256
+    step_line = [0] * 256
+    for op in range(opcode_base, 256):
+        step_address[op] = ((op - opcode_base) // line_range) * min_inst
+        step_line[op] = line_base + (op - opcode_base) % line_range
+
     address, file, line, column = 0, 1, 1, 0
     pos = start
     while pos < end:
         op = data[pos]
         pos += 1
         if op >= opcode_base:
-            adj = op - opcode_base
-            address += (adj // line_range) * min_inst
-            line += line_base + adj % line_range
+            address += step_address[op]
+            line += step_line[op]
             if address == last:
                 out[-1] = (address, 1, file, line, column)
             else:

@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import BadElf
-from bot.symbols.dwarf_alt import AltLink
 from bot.symbols.elf_file import ElfSummary, read_elf
+
+if TYPE_CHECKING:
+    from bot.symbols.dwarf_alt import AltLink
 
 SYSTEM_DEBUG_DIRS = (Path("/usr/lib/debug"),)
 

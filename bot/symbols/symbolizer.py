@@ -3,18 +3,22 @@ the index that are missing (the unit map and symbols once, each compile unit whe
 
 from __future__ import annotations
 
+import struct
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.errors import BadElf
 from bot.symbols import index_store
-from bot.symbols.dwarf_alt import AltLink
+from bot.symbols.companions import AltFinder, Companions
 from bot.symbols.elf_file import ET_EXEC, ElfSummary
 from bot.symbols.index_model import CuIndex, CuMap, Symbols
 from bot.symbols.line_program import END_OF_SEQUENCE
 from bot.symbols.model import SymbolFrame
+
+# what reading damaged DWARF or symbol tables raises; each becomes one BadElf line
+DAMAGED = (ValueError, IndexError, KeyError, OverflowError, struct.error, RecursionError)
 
 
 def index_key(summary: ElfSummary) -> str:
@@ -42,11 +46,11 @@ class ModuleSymbolizer:
         summary: ElfSummary,
         *,
         cache_dir: Path | None = None,
-        find_alt: Callable[[AltLink, Path], Path | None] | None = None,
+        find_alt: AltFinder | None = None,
+        search_dirs: Sequence[Path] = (),
     ) -> None:
         self.summary = summary
-        self._find_alt = find_alt  # where a dwz supplementary file is looked for
-        self.alt: tuple[AltLink, Path | None] | None = None  # the link, and the file found
+        self.companions = Companions(summary.path, find_alt=find_alt, search_dirs=search_dirs)
         root = cache_dir if cache_dir is not None else index_store.default_cache_dir()
         self.directory = root / "index" / index_key(summary)
         self._elf: Any = None
@@ -78,33 +82,12 @@ class ModuleSymbolizer:
             from bot.symbols.sections import load_sections
 
             image = self._open()
-            self._dwarf = DwarfReader(load_sections(image), alt=self._alt_reader(image))
+            alt = self.companions.alt_reader(image)
+            self._dwarf = DwarfReader(load_sections(image), alt=alt)
         return self._dwarf
 
-    def _alt_reader(self, image: Any) -> Any:
-        from bot.symbols.dwarf_alt import alt_link
-
-        link = alt_link(image)
-        if link is None:
-            return None
-        if self._find_alt is None:
-            from bot.symbols.locate import find_alt
-
-            path = find_alt(link, self.summary.path)
-        else:
-            path = self._find_alt(link, self.summary.path)
-        self.alt = (link, path)
-        if path is None:
-            return None  # names kept in the alt file stay unknown; such units are not cached
-        from bot.symbols.dwarf_reader import DwarfReader
-        from bot.symbols.elf_image import ElfImage
-        from bot.symbols.sections import load_sections
-
-        alt_image = ElfImage.open(path)
-        try:
-            return DwarfReader(load_sections(alt_image))
-        finally:
-            alt_image.close()
+    def _open_split(self, unit: Any, skeleton: Any) -> Any:
+        return self.companions.open_split(self._reader(), unit, skeleton)
 
     def __enter__(self) -> ModuleSymbolizer:
         return self
@@ -124,12 +107,15 @@ class ModuleSymbolizer:
         from bot.symbols.cu_map import build_cu_map
         from bot.symbols.symtab import read_symbols
 
-        symbols = read_symbols(self._open())
+        try:
+            symbols = read_symbols(self._open())
+        except DAMAGED as error:
+            raise BadElf(f"{self.summary.path}: bad symbol table: {error}") from error
         reader = self._reader()
         if reader is not None:
             try:
                 cu_map, self._unlisted = build_cu_map(reader)
-            except (ValueError, IndexError, KeyError) as error:
+            except DAMAGED as error:
                 raise BadElf(f"{self.summary.path}: bad DWARF: {error}") from error
         else:
             cu_map = CuMap(array("Q"), array("Q"), array("Q"))
@@ -142,15 +128,13 @@ class ModuleSymbolizer:
             "unlisted": self._unlisted,
             "packs": self._pack_of,
         }
-        if self.alt is not None:
-            link, path = self.alt
-            info["alt"] = {"name": link.name, "build_id": link.identity, "path": path and str(path)}
+        info.update(self.companions.record())
         index_store.save_module(self.directory, cu_map, symbols, info)
 
     def _flush(self) -> None:
         """Write the units indexed in this run as one pack, and record it in the module file
         (merged with packs other processes recorded meanwhile). Many packs are merged."""
-        if self.alt is not None and self.alt[1] is None:
+        if self.companions.alt_missing:
             self._new.clear()  # built without the alt file's names: build again when it is found
         if not self._new:
             return
@@ -194,7 +178,7 @@ class ModuleSymbolizer:
             reader = self._reader()
             try:
                 self.cu_map = add_units(reader, self.cu_map, self._unlisted)
-            except (ValueError, IndexError, KeyError) as error:
+            except DAMAGED as error:
                 raise BadElf(f"{self.summary.path}: bad DWARF: {error}") from error
             self._unlisted = []
             self._save_module(self.cu_map, self.symbols)
@@ -215,12 +199,13 @@ class ModuleSymbolizer:
                 from bot.symbols.dwarf_cu import index_cu
 
                 try:
-                    unit = index_cu(reader, offset)
-                except (ValueError, IndexError, KeyError) as error:
+                    unit = index_cu(reader, offset, self._open_split)
+                except DAMAGED as error:
                     raise BadElf(
                         f"{self.summary.path}: bad DWARF in unit {offset:#x}: {error}"
                     ) from error
-                self._new[offset] = unit
+                if offset not in self.companions.split_missing:  # else built again once it is found
+                    self._new[offset] = unit
             self._units[offset] = unit
         return unit
 

@@ -163,3 +163,51 @@ def dwz_multifile(programs: tuple[Built, ...], directory: Path, *, dwarf5: bool)
     alt = root / ".dwz" / name
     _run("dwz", *(["--dwarf-5"] if dwarf5 else []), "-m", alt, "-M", link, *debug_files)
     return DwzBuild(root, tuple(debug_files), alt, link)
+
+
+@dataclass(frozen=True)
+class SplitBuild:
+    binary: Path  # skeleton units only; DW_AT_comp_dir is the build directory
+    dwo: tuple[Path, ...]  # the .dwo files gcc wrote beside it
+    twin: Path  # the same program built without -gsplit-dwarf (same code, same addresses)
+
+
+def split_build(directory: Path, name: str, source: str, dwarf: str) -> SplitBuild:
+    """`g++ -gsplit-dwarf` (dwarf: -gdwarf-5 or -gdwarf-4), run in directory as a build
+    system would, so that the .dwo files land there and comp_dir names it."""
+    _need("g++")
+    directory.mkdir(parents=True, exist_ok=True)
+    twin_dir = directory / "twin"
+    twin_dir.mkdir(exist_ok=True)
+    for out, flags, cwd in (
+        (directory / name, ["-gsplit-dwarf"], directory),
+        (twin_dir / name, [], twin_dir),
+    ):
+        subprocess.run(
+            [
+                "g++",
+                "-O2",
+                "-g",
+                dwarf,
+                *flags,
+                "-Wl,--build-id",
+                "-o",
+                str(out),
+                str(DATA / source),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=cwd,
+        )
+    return SplitBuild(directory / name, tuple(sorted(directory.glob("*.dwo"))), twin_dir / name)
+
+
+def dwp_package(split: SplitBuild, directory: Path) -> Path:
+    """The program and its .dwp (llvm-dwp: GNU dwp 2.40 crashes on DWARF 5) in directory,
+    with no .dwo file anywhere it could be found instead."""
+    _need("llvm-dwp")
+    directory.mkdir(parents=True, exist_ok=True)
+    binary = directory / split.binary.name
+    shutil.copy(split.binary, binary)
+    _run("llvm-dwp", "-e", split.binary, "-o", directory / f"{binary.name}.dwp")
+    return binary

@@ -13,6 +13,7 @@ import pytest
 
 from bot.adapters.debuginfod import DebuginfodClient
 from bot.app.symbolize import symbolize_offsets
+from bot.symbols import index_store
 from bot.symbols.elf_file import read_elf
 from symbols.builds import Built, DwzBuild, dwz_multifile, text_addresses
 from symbols.debuginfod_server import debuginfod
@@ -67,6 +68,12 @@ def test_every_instruction_with_the_alt_file_in_the_debug_directory(
     ours = _chains(module.results)
     _check(built, offsets, ours)
     assert sum(len(chain) > 1 for chain in ours) > 10
+    loaded = index_store.load_module(tmp_path / "index" / built.build_id)
+    assert loaded is not None
+    recorded = loaded[2]["alt"]  # the index says which supplementary file it was built with
+    assert recorded["path"] == str(dwz.alt)
+    alt_build_id = read_elf(dwz.alt).build_id
+    assert alt_build_id is None or recorded["build_id"] == alt_build_id
     # warm: the index answers the same without the alt file
     shutil.move(dwz.alt, tmp_path / "moved")
     try:
