@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from bot.app.change_ports import ChangeStore, GitHistory
 from bot.app.changes import ServiceSources, Subject, find_changes, pull_flags
 from bot.app.ports import Store
-from bot.domain.change_history import ChangeFindings
+from bot.domain.change_history import ChangeFindings, signature_history
 from bot.domain.changes import FlagReport
 from bot.domain.incident import Incident, TimelineEvent
 from bot.domain.report import DecodedReport
@@ -78,6 +78,17 @@ class ChangeContext:
                     tx.add_event(incident_id, TimelineEvent(now, "changes", line))
         with self._lock:
             self._told[incident_id] = told | set(new)
+
+    def history(self, incident: Incident) -> str | None:
+        """The signature's history for the digest ("new in 2.18.7", "seen before in ...")."""
+        deploys = [e for e in self.changes.changes(incident.service) if e.kind == "deploy"]
+        if not incident.signature or not deploys:
+            return None
+        running = [d.version for d in deploys if d.time <= incident.opened_at and d.version]
+        return signature_history(signature=incident.signature,
+                                 current=running[-1] if running else None,
+                                 sightings=self.changes.sightings(incident.service),
+                                 deploys=deploys).describe()
 
     def forget(self, incident_id: int) -> None:
         with self._lock:
