@@ -62,6 +62,16 @@ def test_the_build_id_names_the_release() -> None:
         deploys[0], sha256=("ab" * 32,))])
     assert by_sum is not None and by_sum.deploy is not None
     assert identify_binary(build_ids=[], sha256=[], deploys=deploys) is None
+    # 2.18.8 went to node-17, which still crashes in 2.18.7's binary: drift, said so
+    newer = replace(deploy("2.18.8", 0.1, build_id="4" * 40), hosts=("node-17",))
+    stale = identify_binary(build_ids=[BUILD_ID], sha256=[], deploys=[*deploys, newer],
+                            host="node-17")
+    assert stale is not None and stale.deploy == deploys[1] and stale.newer == newer
+    assert stale.describe().endswith("; 2.18.8 was deployed 2026-01-22 03:05 UTC but this "
+                                     "host still runs the older binary (drift)")
+    elsewhere = identify_binary(build_ids=[BUILD_ID], sha256=[], deploys=[*deploys, newer],
+                                host="node-18")
+    assert elsewhere is not None and elsewhere.newer is None
 
 
 def test_new_in_this_version_or_seen_before() -> None:
