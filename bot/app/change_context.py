@@ -4,6 +4,7 @@ the suspect commits) goes on the timeline once, so the postmortem carries it too
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -18,6 +19,7 @@ from bot.domain.incident import Incident, TimelineEvent
 from bot.domain.report import DecodedReport
 
 FLAG_RETRY = timedelta(minutes=1)
+log = logging.getLogger("segbot.changes")
 
 
 class ChangeContext:
@@ -33,7 +35,16 @@ class ChangeContext:
 
     def findings(self, incident: Incident, report: DecodedReport | None,
                  now: datetime) -> ChangeFindings | None:
-        """What change history says about `incident`; None when nothing is on record."""
+        """What change history says about `incident`; None when nothing is on record, or
+        when reading it failed (logged): the report goes out without it, never held back."""
+        try:
+            return self._findings(incident, report, now)
+        except Exception:
+            log.exception("incident %s: change history not read", incident.id)
+            return None
+
+    def _findings(self, incident: Incident, report: DecodedReport | None,
+                  now: datetime) -> ChangeFindings | None:
         sources = self.sources.get(incident.service, ServiceSources())
         pulled, why = self._flags(incident, report, sources, now)
         detail = self.store.incident_detail(incident.id)

@@ -36,8 +36,8 @@ def _crash(store: object, key: str, signature: str, version: str, at: datetime) 
         now=at, window=timedelta(minutes=15))
 
 
-def test_digest_says_new_or_seen_before(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'segbot.db'}")
+def test_digest_says_new_or_seen_before(database_url: str) -> None:
+    store = open_store(database_url)
     changes = SqlChangeStore(store.engine)
     try:
         changes.add_changes([checked_event(ChangeEvent(
@@ -62,5 +62,21 @@ def test_digest_says_new_or_seen_before(tmp_path: Path) -> None:
         blocks, _ = digest_message(view)
         new = blocks[1]["text"]["text"]
         assert "#2 checkout-api `SIGSEGV price_v4`" in new and "seen before in 2.17.9" in new
+    finally:
+        store.engine.dispose()
+
+
+class Broken:
+    def changes(self, service: str, **_: object) -> list[ChangeEvent]:
+        raise RuntimeError("disk on fire")
+
+
+def test_a_failing_change_history_never_holds_the_report_back(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'segbot.db'}")
+    try:
+        _crash(store, "c1", "SIGSEGV price_v4", "2.18.7", NOW)
+        context = ChangeContext(store=store, changes=Broken(), git=None,  # type: ignore[arg-type]
+                                sources={})
+        assert context.findings(store.list_incidents()[0], None, NOW) is None
     finally:
         store.engine.dispose()

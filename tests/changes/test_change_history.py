@@ -94,8 +94,9 @@ def test_new_in_this_version_or_seen_before() -> None:
     assert (again.first_version, again.last_without) == ("2.17.9", "2.17.8")
 
 
-def test_findings_from_the_store_fold_into_the_report(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'segbot.db'}")
+def test_findings_from_the_store_fold_into_the_report(database_url: str,
+                                                      tmp_path: Path) -> None:
+    store = open_store(database_url)
     changes = SqlChangeStore(store.engine)
     repo = build_repo(tmp_path / "repo")
     try:
