@@ -170,3 +170,32 @@ def test_without_change_events_the_journal_markers_still_decide(tmp_path: Path) 
         assert {"disable_flag", "rollback"} <= {r.action for r in report.recommendations}
     finally:
         store.engine.dispose()
+
+
+def test_an_earlier_incidents_decoded_report_tells_where_the_signature_was_seen(
+        database_url: str) -> None:
+    from bot.app.incidents import record_report
+
+    store = open_store(database_url)
+    changes = SqlChangeStore(store.engine)
+    try:
+        changes.add_changes([deploy("2.18.5", 72, build_id="5" * 40),
+                             deploy("2.18.6", 48, build_id=OLD_ID),
+                             deploy("2.18.7", 1, build_id=BUILD_ID)], T)
+        ingest(store=store, requests=[[Occurrence(
+            source="generic", key="old", host="node-18", service="checkout-api",
+            status="firing", time=T - timedelta(hours=40), signal="SIGSEGV",
+            signature=SIGNATURE)]], now=T - timedelta(hours=40), window=timedelta(minutes=15))
+        record_report(store=store, incident_id=1, host="node-18", now=T - timedelta(hours=40),
+                      report_json='{"crashes": [{"build_id": "%s"}], "facts": '
+                                  '[{"kind": "deploy", "version": "2.18.6"}]}' % OLD_ID)
+        record_report(store=store, incident_id=1, host="node-19", now=T, report_json="[1, 2")
+        found = changes.sightings("checkout-api")
+        assert [(s.signature, s.version, s.build_id) for s in found] == [
+            (SIGNATURE, None, None), (SIGNATURE, "2.18.6", OLD_ID)]
+        assert changes.sightings("checkout-api") == found  # each report is read once
+        history = signature_history(signature=SIGNATURE, current="2.18.7", sightings=found,
+                                    deploys=changes.changes("checkout-api"))
+        assert history.regression and history.last_without == "2.18.5"
+    finally:
+        store.engine.dispose()
