@@ -4,6 +4,7 @@ suspect commits; folded into the decoded report so triage and the rollback butto
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -187,8 +188,8 @@ def test_an_earlier_incidents_decoded_report_tells_where_the_signature_was_seen(
             status="firing", time=T - timedelta(hours=40), signal="SIGSEGV",
             signature=SIGNATURE)]], now=T - timedelta(hours=40), window=timedelta(minutes=15))
         record_report(store=store, incident_id=1, host="node-18", now=T - timedelta(hours=40),
-                      report_json='{"crashes": [{"build_id": "%s"}], "facts": '
-                                  '[{"kind": "deploy", "version": "2.18.6"}]}' % OLD_ID)
+                      report_json=json.dumps({"crashes": [{"build_id": OLD_ID}], "facts": [
+                          {"kind": "deploy", "version": "2.18.6"}]}))
         record_report(store=store, incident_id=1, host="node-19", now=T, report_json="[1, 2")
         found = changes.sightings("checkout-api")
         assert [(s.signature, s.version, s.build_id) for s in found] == [
