@@ -201,3 +201,15 @@ def test_no_token_configured_refuses_every_change(database_url: str) -> None:
                              headers={"Authorization": "Bearer anything"})
         assert answer.status_code == 403
         assert stored(server) == []
+
+
+def test_a_bad_changes_section_is_a_config_error() -> None:
+    from bot.adapters.web.changes_routes import change_settings
+    from bot.errors import ConfigError
+
+    bad = {"services": {"checkout-api": {"changes": {"repo": "relative/path"}}}}
+    with pytest.raises(ConfigError, match="services.checkout-api.changes"):
+        change_settings(bad, {})
+    good = change_settings(CONFIG, {"SEGBOT_GITHUB_WEBHOOK_SECRET": "x"})
+    assert good.directory.flag_owners == {"pricing_v4": "checkout-api"}
+    assert good.github_secret == "x" and good.launchdarkly_secret is None
