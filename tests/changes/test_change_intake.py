@@ -208,7 +208,7 @@ def test_a_bad_changes_section_is_a_config_error() -> None:
     from bot.errors import ConfigError
 
     bad = {"services": {"checkout-api": {"changes": {"repo": "relative/path"}}}}
-    with pytest.raises(ConfigError, match="services.checkout-api.changes"):
+    with pytest.raises(ConfigError, match=r"services\.checkout-api\.changes"):
         change_settings(bad, {})
     good = change_settings(CONFIG, {"SEGBOT_GITHUB_WEBHOOK_SECRET": "x"})
     assert good.directory.flag_owners == {"pricing_v4": "checkout-api"}
