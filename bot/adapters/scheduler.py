@@ -33,7 +33,7 @@ from bot.app.schedule_ports import Announcer, ScheduleStore
 from bot.app.slack_ports import SlackStore
 from bot.app.summaries import run_summary
 from bot.config import Schedule
-from bot.domain.incident import is_open
+from bot.domain.incident import Incident, is_open
 
 log = logging.getLogger("segbot.schedule")
 ANCHOR = datetime(2020, 1, 1, tzinfo=UTC)  # interval jobs fire on the same grid everywhere
@@ -70,6 +70,7 @@ class ScheduleDeps:
     announcer: Announcer
     clock: Callable[[], datetime]
     verify: Callable[[], object] | None = None  # containment's verify_due (issue 4)
+    history: Callable[[Incident], str | None] | None = None  # a signature's change history
 
 
 class SegbotScheduler:
@@ -231,7 +232,7 @@ class SegbotScheduler:
     def digest(self, channel: str) -> None:
         d = self.deps
         if run_digest(store=d.store, schedule=d.schedule, announcer=d.announcer,
-                      channel=channel, now=d.clock()) is not None:
+                      channel=channel, now=d.clock(), history=d.history) is not None:
             self.posted += 1
 
     def _guard(self, name: str, func: Callable[..., object], *args: Any) -> Callable[[], None]:

@@ -4,6 +4,7 @@ the suspect commits) goes on the timeline once, so the postmortem carries it too
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -12,12 +13,13 @@ from datetime import datetime, timedelta
 from bot.app.change_ports import ChangeStore, GitHistory
 from bot.app.changes import ServiceSources, Subject, find_changes, pull_flags
 from bot.app.ports import Store
-from bot.domain.change_history import ChangeFindings
+from bot.domain.change_history import ChangeFindings, signature_history
 from bot.domain.changes import FlagReport
 from bot.domain.incident import Incident, TimelineEvent
 from bot.domain.report import DecodedReport
 
 FLAG_RETRY = timedelta(minutes=1)
+log = logging.getLogger("segbot.changes")
 
 
 class ChangeContext:
@@ -33,7 +35,16 @@ class ChangeContext:
 
     def findings(self, incident: Incident, report: DecodedReport | None,
                  now: datetime) -> ChangeFindings | None:
-        """What change history says about `incident`; None when nothing is on record."""
+        """What change history says about `incident`; None when nothing is on record, or
+        when reading it failed (logged): the report goes out without it, never held back."""
+        try:
+            return self._findings(incident, report, now)
+        except Exception:
+            log.exception("incident %s: change history not read", incident.id)
+            return None
+
+    def _findings(self, incident: Incident, report: DecodedReport | None,
+                  now: datetime) -> ChangeFindings | None:
         sources = self.sources.get(incident.service, ServiceSources())
         pulled, why = self._flags(incident, report, sources, now)
         detail = self.store.incident_detail(incident.id)
@@ -78,6 +89,17 @@ class ChangeContext:
                     tx.add_event(incident_id, TimelineEvent(now, "changes", line))
         with self._lock:
             self._told[incident_id] = told | set(new)
+
+    def history(self, incident: Incident) -> str | None:
+        """The signature's history for the digest ("new in 2.18.7", "seen before in ...")."""
+        deploys = [e for e in self.changes.changes(incident.service) if e.kind == "deploy"]
+        if not incident.signature or not deploys:
+            return None
+        running = [d.version for d in deploys if d.time <= incident.opened_at and d.version]
+        return signature_history(signature=incident.signature,
+                                 current=running[-1] if running else None,
+                                 sightings=self.changes.sightings(incident.service),
+                                 deploys=deploys).describe()
 
     def forget(self, incident_id: int) -> None:
         with self._lock:

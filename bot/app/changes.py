@@ -102,7 +102,9 @@ def find_changes(*, store: ChangeStore, subject: Subject, report: DecodedReport 
     reference = subject.first_crash
     deploys = [e for e in events if e.kind == "deploy"]
     ids, sums = crash_binary(report, sources.binary)
-    binary = identify_binary(build_ids=ids, sha256=sums, deploys=deploys)
+    crash = report.primary if report else None
+    binary = identify_binary(build_ids=ids, sha256=sums, deploys=deploys,
+                             host=crash.host if crash else None)
     before = _before(events, reference, lookback)
     current = (binary.deploy.version if binary and binary.deploy else None) or next(
         (e.version for e in before if e.kind == "deploy" and e.version), None)

@@ -4,7 +4,8 @@ and the incidents still open. Claimed per channel and day: posted once."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.app.ports import Store
@@ -19,6 +20,7 @@ class DigestView:
     regressed: tuple[Incident, ...]  # new, with the signature of an earlier resolved incident
     top: tuple[tuple[str, int], ...]  # (signature, occurrences) of incidents seen that day
     open: tuple[Incident, ...]
+    history: tuple[tuple[int, str], ...] = ()  # new incident id -> its signature's history
 
 
 def compose_digest(incidents: list[Incident], *, now: datetime,
@@ -41,10 +43,14 @@ def compose_digest(incidents: list[Incident], *, now: datetime,
 
 
 def run_digest(*, store: Store, schedule: ScheduleStore, announcer: Announcer, channel: str,
-               now: datetime) -> DigestView | None:
+               now: datetime, history: Callable[[Incident], str | None] | None = None,
+               ) -> DigestView | None:
     key = f"digest:{channel}:{now:%Y-%m-%d}"
     if not schedule.claim(key, kind="digest", incident_id=None, at=now):
         return None
     view = compose_digest(store.list_incidents(limit=500), now=now)
+    if history is not None:  # change history: "new in 2.18.7" / "seen before in 2.17.9"
+        told = ((i.id, history(i)) for i in view.new)
+        view = replace(view, history=tuple((n, text) for n, text in told if text))
     schedule.set_posted(key, announcer.post_digest(channel, view))
     return view

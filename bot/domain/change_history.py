@@ -46,6 +46,7 @@ class BinaryIdentity:
     sha256: str | None
     deploy: ChangeEvent | None  # the deploy that shipped this binary
     shipped_ids_known: bool  # some deploy of the service names its build-ids or sha256
+    newer: ChangeEvent | None = None  # a later deploy to this host that it is not running
 
     def describe(self) -> str:
         ident = (f"build-id {self.build_id[:16]}…" if self.build_id
@@ -56,7 +57,12 @@ class BinaryIdentity:
                    f"{deploy.time:%Y-%m-%d %H:%M} UTC"
             text += f" by {deploy.by}" if deploy.by else ""
             text += f" (commit {deploy.commit[:8]})" if deploy.commit else ""
-            return f"{text}: {ident} matches that release"
+            text += f": {ident} matches that release"
+            if self.newer is not None:
+                text += (f"; {self.newer.version or 'a newer release'} was deployed "
+                         f"{self.newer.time:%Y-%m-%d %H:%M} UTC but this host still runs the "
+                         "older binary (drift)")
+            return text
         if self.shipped_ids_known:
             return (f"the crashing binary ({ident}) was shipped by no known deploy: drift or a "
                     "hand-copied build")
@@ -65,8 +71,10 @@ class BinaryIdentity:
 
 
 def identify_binary(*, build_ids: Sequence[str], sha256: Sequence[str],
-                    deploys: Sequence[ChangeEvent]) -> BinaryIdentity | None:
-    """The newest deploy that shipped one of these build-ids or sha256 sums."""
+                    deploys: Sequence[ChangeEvent],
+                    host: str | None = None) -> BinaryIdentity | None:
+    """The newest deploy that shipped one of these build-ids or sha256 sums, and a later
+    deploy of another binary to `host` (or to every host) that it is not running."""
     ids = {b.lower() for b in build_ids if b}
     sums = {s.lower() for s in sha256 if s}
     if not ids and not sums:
@@ -75,9 +83,13 @@ def identify_binary(*, build_ids: Sequence[str], sha256: Sequence[str],
     matches = [d for d in shipped if ids & set(d.build_ids) or sums & set(d.sha256)]
     match = max(matches, key=lambda d: d.time, default=None)
     known = any(d.build_ids or d.sha256 for d in shipped)
+    later = [d for d in shipped if match is not None and d.time > match.time
+             and (d.build_ids or d.sha256) and d not in matches
+             and (not d.hosts or (host is not None and host in d.hosts))]
     return BinaryIdentity(build_id=min(ids) if ids else None,
                           sha256=min(sums) if sums else None, deploy=match,
-                          shipped_ids_known=known)
+                          shipped_ids_known=known,
+                          newer=max(later, key=lambda d: d.time) if later else None)
 
 
 @dataclass(frozen=True)

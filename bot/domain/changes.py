@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
+from bot.domain.redact import redact
+
 ChangeKind = Literal["deploy", "flag", "config"]
 KINDS: tuple[ChangeKind, ...] = ("deploy", "flag", "config")
 
@@ -86,7 +88,9 @@ def checked_event(event: ChangeEvent) -> ChangeEvent:
         raise ChangeRefused("a flag change names its flag")
     if event.kind == "deploy" and not (event.version or commit or build_ids or sha256):
         raise ChangeRefused("a deploy names a version, a commit, build_ids or sha256")
-    checked = replace(event, commit=commit, build_ids=build_ids, sha256=sha256,
+    # A CI link may carry a token (?token=, user:password@): kept out of the store and Slack.
+    url = redact(event.url) if event.url is not None else None
+    checked = replace(event, commit=commit, build_ids=build_ids, sha256=sha256, url=url,
                       hosts=tuple(dict.fromkeys(event.hosts)), key="")
     return replace(checked, key=event.key[:200] or content_key(checked))
 

@@ -59,6 +59,7 @@ class Postmortem:
     factors: tuple[Factor, ...]
     action_items: tuple[ActionItem, ...]
     effects: tuple[ActionEffect, ...] = ()
+    changes: tuple[str, ...] = ()  # what change history concluded: release, rollback, suspects
 
 
 # Factor -> the seed playbook's fix for it (its checklists and "common mistakes" table).
@@ -150,7 +151,8 @@ def draft_postmortem(detail: IncidentDetail,
         classification=classification, crash_site=_frames(crash),
         evidence=tuple((report.get("classification") or {}).get("evidence") or ()),
         timeline=detail.timeline, actions=actions, factors=factors, action_items=items,
-        effects=_effects(detail.timeline, [t for _, t in crashes] if crashes else None))
+        effects=_effects(detail.timeline, [t for _, t in crashes] if crashes else None),
+        changes=tuple(e.text for e in detail.timeline if e.kind == "changes"))
 
 
 def _effects(timeline: Sequence[TimelineEvent],

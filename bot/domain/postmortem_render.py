@@ -26,6 +26,9 @@ def to_markdown(pm: Postmortem) -> str:
     lines += [f"- {_cell(text)}" for text in pm.evidence] if pm.evidence else []
     if pm.crash_site:
         lines += ["", "```", *pm.crash_site, "```"]
+    if pm.changes:  # from change events and the service's git history
+        lines += ["", "## Release, changes and suspect commits", ""]
+        lines += [f"- {_cell(text)}" for text in pm.changes]
     lines += ["", "## Timeline", ""]
     lines += [f"- **{event.time:%H:%M}** {_cell(event.text)} _({event.actor})_"
               for event in pm.timeline] or ["- (no events recorded)"]
@@ -61,6 +64,7 @@ def to_dict(pm: Postmortem) -> dict[str, Any]:
         "effects": [{"action": _event(e.event), "crashes_before": e.before,
                      "crashes_after": e.after, "window_minutes": e.window_minutes,
                      "verification": e.verification} for e in pm.effects],
+        "changes": list(pm.changes),
     }
 
 

@@ -4,6 +4,7 @@ suspect commits; folded into the decoded report so triage and the rollback butto
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,6 +63,16 @@ def test_the_build_id_names_the_release() -> None:
         deploys[0], sha256=("ab" * 32,))])
     assert by_sum is not None and by_sum.deploy is not None
     assert identify_binary(build_ids=[], sha256=[], deploys=deploys) is None
+    # 2.18.8 went to node-17, which still crashes in 2.18.7's binary: drift, said so
+    newer = replace(deploy("2.18.8", 0.1, build_id="4" * 40), hosts=("node-17",))
+    stale = identify_binary(build_ids=[BUILD_ID], sha256=[], deploys=[*deploys, newer],
+                            host="node-17")
+    assert stale is not None and stale.deploy == deploys[1] and stale.newer == newer
+    assert stale.describe().endswith("; 2.18.8 was deployed 2026-01-22 03:05 UTC but this "
+                                     "host still runs the older binary (drift)")
+    elsewhere = identify_binary(build_ids=[BUILD_ID], sha256=[], deploys=[*deploys, newer],
+                                host="node-18")
+    assert elsewhere is not None and elsewhere.newer is None
 
 
 def test_new_in_this_version_or_seen_before() -> None:
@@ -84,8 +95,9 @@ def test_new_in_this_version_or_seen_before() -> None:
     assert (again.first_version, again.last_without) == ("2.17.9", "2.17.8")
 
 
-def test_findings_from_the_store_fold_into_the_report(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'segbot.db'}")
+def test_findings_from_the_store_fold_into_the_report(database_url: str,
+                                                      tmp_path: Path) -> None:
+    store = open_store(database_url)
     changes = SqlChangeStore(store.engine)
     repo = build_repo(tmp_path / "repo")
     try:
@@ -157,5 +169,34 @@ def test_without_change_events_the_journal_markers_still_decide(tmp_path: Path) 
         assert [(c.kind, c.name) for c in report.changes] == [
             ("deploy", "2.18.7"), ("feature_flag", "pricing_v4")]
         assert {"disable_flag", "rollback"} <= {r.action for r in report.recommendations}
+    finally:
+        store.engine.dispose()
+
+
+def test_an_earlier_incidents_decoded_report_tells_where_the_signature_was_seen(
+        database_url: str) -> None:
+    from bot.app.incidents import record_report
+
+    store = open_store(database_url)
+    changes = SqlChangeStore(store.engine)
+    try:
+        changes.add_changes([deploy("2.18.5", 72, build_id="5" * 40),
+                             deploy("2.18.6", 48, build_id=OLD_ID),
+                             deploy("2.18.7", 1, build_id=BUILD_ID)], T)
+        ingest(store=store, requests=[[Occurrence(
+            source="generic", key="old", host="node-18", service="checkout-api",
+            status="firing", time=T - timedelta(hours=40), signal="SIGSEGV",
+            signature=SIGNATURE)]], now=T - timedelta(hours=40), window=timedelta(minutes=15))
+        record_report(store=store, incident_id=1, host="node-18", now=T - timedelta(hours=40),
+                      report_json=json.dumps({"crashes": [{"build_id": OLD_ID}], "facts": [
+                          {"kind": "deploy", "version": "2.18.6"}]}))
+        record_report(store=store, incident_id=1, host="node-19", now=T, report_json="[1, 2")
+        found = changes.sightings("checkout-api")
+        assert [(s.signature, s.version, s.build_id) for s in found] == [
+            (SIGNATURE, None, None), (SIGNATURE, "2.18.6", OLD_ID)]
+        assert changes.sightings("checkout-api") == found  # each report is read once
+        history = signature_history(signature=SIGNATURE, current="2.18.7", sightings=found,
+                                    deploys=changes.changes("checkout-api"))
+        assert history.regression and history.last_without == "2.18.5"
     finally:
         store.engine.dispose()

@@ -75,6 +75,13 @@ def test_a_generic_deploy_and_flag_are_stored_once(server: Running,
     assert deploy.time == datetime(2026, 1, 22, 2, 58, 44, tzinfo=UTC)
     assert deploy.hosts == ("node-17", "node-18") and deploy.key == "generic:deploy-4242"
     assert (toggled.kind, toggled.flag, toggled.state) == ("flag", "pricing_v4", "on")
+    # a token in a CI link is not kept
+    leaky = {**GENERIC_DEPLOY, "id": "deploy-4243",
+             "url": "https://ci:hunter2@ci.example.org/runs/1?token=s3cr3t-abcdef123456"}
+    assert client.post("/changes/generic", json=leaky, headers=AUTH).json()["stored"] == 1
+    kept = next(e.url for e in stored(server) if e.key == "generic:deploy-4243")
+    assert kept is not None and "ci.example.org/runs/1" in kept
+    assert "hunter2" not in kept and "s3cr3t" not in kept
 
 
 def test_github_deployment_status_signed_by_github(server: Running,
@@ -194,3 +201,15 @@ def test_no_token_configured_refuses_every_change(database_url: str) -> None:
                              headers={"Authorization": "Bearer anything"})
         assert answer.status_code == 403
         assert stored(server) == []
+
+
+def test_a_bad_changes_section_is_a_config_error() -> None:
+    from bot.adapters.web.changes_routes import change_settings
+    from bot.errors import ConfigError
+
+    bad = {"services": {"checkout-api": {"changes": {"repo": "relative/path"}}}}
+    with pytest.raises(ConfigError, match=r"services\.checkout-api\.changes"):
+        change_settings(bad, {})
+    good = change_settings(CONFIG, {"SEGBOT_GITHUB_WEBHOOK_SECRET": "x"})
+    assert good.directory.flag_owners == {"pricing_v4": "checkout-api"}
+    assert good.github_secret == "x" and good.launchdarkly_secret is None

@@ -119,6 +119,7 @@ def test_deploy_and_flag_events_name_the_release_the_flag_and_the_suspect(
                                          "to_version": "2.18.6"}
         detail = bot.store.incident_detail(1)
         markdown = to_markdown(draft_postmortem(detail))
+        assert "## Release, changes and suspect commits" in markdown
         assert f"suspect commit 1: {commits['rules'][:10]} pricing: per-currency" in markdown
         assert "roll back to 2.18.6" in markdown and "the crashing binary is 2.18.7" in markdown
         assert emulator.violations == []

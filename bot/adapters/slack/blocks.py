@@ -276,12 +276,16 @@ def summary_message(view: SummaryView) -> tuple[list[dict[str, Any]], str]:
 def digest_message(view: DigestView) -> tuple[list[dict[str, Any]], str]:
     """The daily digest of a channel (bot.app.digest)."""
 
+    history = dict(view.history)  # the signature's change history, for new incidents
+
     def named(incidents: Sequence[Incident]) -> str:
         return "\n".join(f"• #{i.id} {esc(i.service)} `{esc(i.signature or 'signature unknown')}`"
-                         f" — {i.status}, {i.occurrences} crash(es)" for i in incidents[:15]) \
-            or "• none"
+                         f" — {i.status}, {i.occurrences} crash(es)"
+                         + (f": _{esc(history[i.id])}_" if i.id in history else "")
+                         for i in incidents[:15]) or "• none"
 
     top = "\n".join(f"• `{esc(sig)}` ×{count}" for sig, count in view.top) or "• none"
+
     blocks: list[Block] = [
         HeaderBlock(text=f"segbot daily digest · {view.day_end:%Y-%m-%d}"),
         _section(f"*New in the last day* ({len(view.new)})\n{named(view.new)}"),

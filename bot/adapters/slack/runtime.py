@@ -179,7 +179,8 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
     runtime.scheduler = SegbotScheduler(
         deps=ScheduleDeps(store=store, schedule=schedule, slack=flows.slack_store,
                           announcer=flows.announcer, clock=flows.clock,
-                          verify=getattr(flows.actions, "verify_due", None)),
+                          verify=getattr(flows.actions, "verify_due", None),
+                          history=flows.changes.history if flows.changes else None),
         options=checked.schedule, leadership=leadership_for(engine))
     return runtime
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,18 +14,24 @@ from sqlalchemy.orm import Session
 
 from bot.adapters.store.change_tables import ChangeEventRow
 from bot.adapters.store.engine import in_transaction, translate_errors
-from bot.adapters.store.tables import IncidentRow, OccurrenceRow
+from bot.adapters.store.tables import IncidentRow, OccurrenceRow, ReportRow
 from bot.domain.change_history import Sighting
 from bot.domain.changes import ChangeEvent
 
 _C = ChangeEventRow.__table__  # type: ignore[attr-defined]
 _O = OccurrenceRow.__table__  # type: ignore[attr-defined]
 _I = IncidentRow.__table__  # type: ignore[attr-defined]
+_R = ReportRow.__table__  # type: ignore[attr-defined]
 
 
 class SqlChangeStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._lock = threading.Lock()
+        # Decoded reports never change once stored: each is read once (service -> sightings
+        # by (signature, version, build-id), the last report id read).
+        self._reports: dict[str, tuple[dict[tuple[str, str | None, str | None], Sighting],
+                                       int]] = {}
 
     def add_changes(self, events: Sequence[ChangeEvent], received_at: datetime) -> tuple[int, int]:
         stored = 0
@@ -49,6 +57,30 @@ class SqlChangeStore:
             return [_event(r) for r in reversed(list(rows))]
 
     def sightings(self, service: str) -> list[Sighting]:
+        """From the occurrences (version, build-id as the alerts said) and from every decoded
+        report of the service's incidents (the crash's build-id, the running version)."""
+        return self._from_occurrences(service) + self._from_reports(service)
+
+    def _from_reports(self, service: str) -> list[Sighting]:
+        query = (select(_R.c.id, _R.c.body, _R.c.created_at, _I.c.signature)
+                 .join(_I, _I.c.id == _R.c.incident_id)
+                 .where(_I.c.service == service, _I.c.signature.is_not(None)))
+        with self._lock:
+            seen = self._reports.setdefault(service, ({}, 0))
+            query = query.where(_R.c.id > seen[1])
+        with self._read() as s:
+            rows = list(s.execute(query.order_by(_R.c.id)))
+        with self._lock:
+            found, last = self._reports[service]
+            for report_id, body, at, signature in rows:
+                if report_id > last:
+                    for item in _report_sightings(body, signature, _utc(at)):
+                        found[(item.signature, item.version, item.build_id)] = item
+                    last = report_id
+            self._reports[service] = (found, last)
+            return list(found.values())
+
+    def _from_occurrences(self, service: str) -> list[Sighting]:
         signature = func.coalesce(_O.c.signature, _I.c.signature)
         query = (select(signature, _O.c.version, _O.c.build_id, func.min(_O.c.time),
                         func.max(_O.c.time), func.count())
@@ -87,3 +119,22 @@ def _event(row: ChangeEventRow) -> ChangeEvent:
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _report_sightings(body: str, signature: str, at: datetime) -> list[Sighting]:
+    """The crashes' build-ids and the newest deploy marker's version in one stored report."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    deploys = [f for f in data.get("facts") or [] if isinstance(f, dict)
+               and f.get("kind") == "deploy" and isinstance(f.get("version"), str)]
+    version = str(max(deploys, key=lambda f: str(f.get("time") or ""))["version"]) \
+        if deploys else None
+    ids = {c.get("build_id") for c in data.get("crashes") or [] if isinstance(c, dict)
+           and isinstance(c.get("build_id"), str)}
+    return [Sighting(signature, version, str(b) if b else None, at, at, 1)
+            for b in (ids or {None}) if b or version]
+

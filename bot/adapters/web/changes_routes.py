@@ -34,7 +34,7 @@ from bot.adapters.web.change_models import (
 from bot.app.changes import ChangeDirectory, take_changes
 from bot.config_changes import ServiceChanges
 from bot.domain.changes import ChangeEvent, ChangeRefused
-from bot.errors import StoreError
+from bot.errors import ConfigError, StoreError
 
 Authorizer = Callable[[Request], Awaitable[None]]
 ServiceParam = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -56,7 +56,12 @@ def change_settings(config: Mapping[str, Any], environ: Mapping[str, str]) -> Ch
     if isinstance(services, Mapping):
         for name, entry in services.items():
             raw = entry.get("changes") if isinstance(entry, Mapping) else None
-            for flag in ServiceChanges.model_validate(raw or {}).flags:
+            try:
+                flags = ServiceChanges.model_validate(raw or {}).flags
+            except ValidationError as error:
+                raise ConfigError(f"config: services.{name}.changes: "
+                                  f"{error.errors(include_url=False)[0]['msg']}") from None
+            for flag in flags:
                 owners.setdefault(flag, str(name))
     names = frozenset(str(n) for n in services) if isinstance(services, Mapping) else frozenset()
     return ChangeSettings(
