@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from bot.app.ports import Store
 from bot.domain.crash import Crash
-from bot.domain.host_crashes import Seen, as_occurrences, crash_events, unseen
+from bot.domain.evidence import Fact
+from bot.domain.host_crashes import CrashEvent, Seen, as_occurrences, crash_events, unseen
 from bot.domain.incident import DiagnosisRequest, Join, Status, TimelineEvent, place
 from bot.domain.report import DecodedReport
 
@@ -41,8 +42,8 @@ def request_diagnosis(*, store: Store, host: str, service: str, actor: str, now:
             incident_id = tx.create_incident(service=service, signature=None,
                                              status=Status.INVESTIGATING, at=now, seen=now)
             tx.add_event(incident_id, TimelineEvent(
-                now, "opened", f"{service} on {host}: diagnosis asked for by {actor}",
-                actor=actor, source="manual"))
+                now, "opened", f"opened to diagnose {service} on {host} (crashes are "
+                "counted as the diagnosis finds them)", actor=actor, source="manual"))
             for related in decision.related:
                 tx.link_related(incident_id, related)
                 tx.add_event(incident_id,
@@ -60,27 +61,37 @@ def record_found_crashes(*, store: Store, incident_id: int, host: str, service: 
                          now: datetime) -> int:
     """The crashes the diagnosis of `host` found become the incident's occurrences (those no
     stored occurrence already stands for); how many were added."""
+    found = crash_events(crashes=report.crashes, facts=report.facts, unit=unit,
+                         executable=executable)
+    events = [e for e in found if e.time >= found[-1].time - EPISODE] if found else []
+    return record_crash_events(store=store, incident_id=incident_id, host=host,
+                               service=service, events=events, executable=executable,
+                               build_id=_build_id(report.crashes), facts=report.facts,
+                               now=now, by="diagnosis", signature=report.signature)
+
+
+def record_crash_events(*, store: Store, incident_id: int, host: str, service: str,
+                        events: Sequence[CrashEvent], now: datetime, by: str,
+                        executable: str | None = None, build_id: str | None = None,
+                        facts: Sequence[Fact] = (), signature: str | None = None) -> int:
+    """Crashes seen on `host` (by a diagnosis, a verification) as occurrences, each once."""
     with store.transaction() as tx:
         incident = tx.incident(incident_id)
         if incident is None:
             return 0
-        found = crash_events(crashes=report.crashes, facts=report.facts, unit=unit,
-                             executable=executable)
-        events = [e for e in found if e.time >= found[-1].time - EPISODE] if found else []
         stored = [Seen(time, pid) for time, pid in tx.occurrences_on(incident_id, host)]
         fresh = as_occurrences(unseen(events, stored), host=host, service=service,
-                               signature=incident.signature or report.signature,
-                               executable=executable, build_id=_build_id(report.crashes),
-                               facts=report.facts)
+                               signature=incident.signature or signature,
+                               executable=executable, build_id=build_id, facts=facts)
         known = tx.known_keys({o.key for o in fresh if o.key})
         fresh = [o for o in fresh if o.key not in known]
         if not fresh:
             return 0
         tx.add_occurrences([(incident_id, o) for o in fresh], now)
         tx.add_event(incident_id, TimelineEvent(
-            now, "occurrences", f"{_counted(fresh)} found on {host} by diagnosis "
+            now, "occurrences", f"{_counted(fresh)} found on {host} by {by} "
             f"(first {fresh[0].time:%H:%M:%S}, last {fresh[-1].time:%H:%M:%S} UTC)",
-            source="diagnose"))
+            source=by))
     return len(fresh)
 
 

@@ -93,7 +93,7 @@ def _diagnose(flows: SlackFlows, command: Diagnose, *, user: str, reply: Reply) 
     now = flows.clock()
     # A request is a timeline event, not a crash: the diagnosis counts what happened.
     requested = request_diagnosis(store=flows.store, host=command.host,
-                                  service=command.service, actor=f"<@{user}>", now=now,
+                                  service=command.service, actor=user, now=now,
                                   window=flows.policy.group_window)
     incident_id = requested.incident_id
     with flows.store.transaction() as tx:

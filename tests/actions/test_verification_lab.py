@@ -18,6 +18,7 @@ from bot.adapters.actions.executor import ConfiguredExecutor
 from bot.adapters.ssh import SshRunner
 from bot.adapters.store import open_store
 from bot.adapters.store.action_store import SqlActionStore
+from bot.adapters.store.schedule_store import SqlScheduleStore
 from bot.app.actions import Containment, verify_action
 from bot.app.slack_ports import ActionRequest
 from bot.config import Config, load_playbook_file
@@ -86,6 +87,13 @@ def test_restart_delay_verification_counts_the_hosts_cores(lab_host_factory: Any
         print(f"\nlab verification: {text!r}; coredumpctl on the host: {expected} since")
         assert expected > 0
         assert text == f"still crashing: {expected} since the restart delay"
+        # ... and those crashes are the incident's, with their own times: the postmortem's
+        # "crashes after the action" and the summaries count them.
+        detail = store.incident_detail(incident)
+        assert detail is not None and detail.incident.occurrences == expected
+        times = [t for _, t in SqlScheduleStore(store.engine).crash_times(incident)]
+        assert len(times) == expected
+        assert min(times) >= record.finished_at.replace(microsecond=0)
 
         # The same count with the verification rule taken out of sudoers: not verified.
         narrowed = sudoers_module().sudoers(config, load_playbook_file(None, config),

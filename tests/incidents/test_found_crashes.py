@@ -33,11 +33,11 @@ def store(database_url: str) -> Iterator[SqlStore]:
 
 def test_found_crashes_are_the_occurrences_and_the_request_is_not(store: SqlStore) -> None:
     asked = request_diagnosis(store=store, host="lab-1", service="checkout-api",
-                              actor="<@U0BOB>", now=ASKED, window=WINDOW)
+                              actor="U0BOB", now=ASKED, window=WINDOW)
     assert asked.opened and [d.host for d in asked.diagnoses] == ["lab-1"]
     detail = store.incident_detail(asked.incident_id)
     assert detail is not None and detail.incident.occurrences == 0
-    assert any(e.kind == "opened" and "<@U0BOB>" in e.text for e in detail.timeline)
+    assert any(e.kind == "opened" and e.actor == "U0BOB" for e in detail.timeline)
 
     report = decode_text(PASTE, now=ASKED, host="lab-1")
     added = record_found_crashes(store=store, incident_id=asked.incident_id, host="lab-1",
