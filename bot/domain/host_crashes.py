@@ -21,6 +21,9 @@ from bot.domain.evidence import CoreFile, Deploy, Fact, ServiceExit
 SAME_CRASH = timedelta(seconds=2)
 # An alert and a found crash with the same pid are one crash when this close.
 SAME_PID = timedelta(minutes=10)
+# An alert that names no pid is stamped when it fired, not when the process died: it stands
+# for the nearest found crash this close (each for one, so neither count can shrink).
+ALERT_DELAY = timedelta(seconds=60)
 _CRASH_SIGNALS = frozenset({"SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE", "SIGTRAP",
                             "SIGSYS"})
 
@@ -82,7 +85,8 @@ def crash_events(*, crashes: Sequence[Crash], facts: Sequence[Fact], unit: str |
 
 def unseen(events: Sequence[CrashEvent], stored: Sequence[Seen]) -> list[CrashEvent]:
     """The events no stored occurrence already stands for: the same pid (near in time), or,
-    where either pid is unknown, the same moment; each stored one stands for one event."""
+    where either pid is unknown, the nearest within a minute; each stored one stands for
+    one event."""
     free = list(stored)
     fresh: list[CrashEvent] = []
     for event in events:
@@ -90,7 +94,7 @@ def unseen(events: Sequence[CrashEvent], stored: Sequence[Seen]) -> list[CrashEv
                       and abs(s.time - event.time) <= SAME_PID), None)
         if match is None:
             near = [s for s in free if (s.pid is None or event.pid is None)
-                    and abs(s.time - event.time) <= SAME_CRASH]
+                    and abs(s.time - event.time) <= ALERT_DELAY]
             match = min(near, key=lambda s: abs(s.time - event.time), default=None)
         if match is None:
             fresh.append(event)

@@ -76,3 +76,20 @@ def test_an_alert_for_a_found_crash_is_not_counted_twice(store: SqlStore) -> Non
     assert added == 4  # pid 48 on lab-1 was the alert's crash; lab-2's is another host's
     detail = store.incident_detail(incident_id)
     assert detail is not None and detail.incident.occurrences == 6
+
+
+def test_alerts_without_a_pid_stand_for_the_nearest_found_crashes(store: SqlStore) -> None:
+    """Loki's `code=dumped` alerts name no pid and fire a little after the crash: two alerts
+    and five found crashes are five crashes, not seven."""
+    alerts = [Occurrence(source="alertmanager", key=f"am:{n}", host="lab-1",
+                         service="checkout-api", status="firing",
+                         time=FIRST_CORE + timedelta(seconds=20 + n)) for n in range(2)]
+    outcome = ingest(store=store, requests=[alerts], now=ASKED, window=WINDOW)
+    incident_id = outcome.results[0].incidents[0]
+    report = decode_text(PASTE, now=ASKED, host="lab-1")
+    added = record_found_crashes(store=store, incident_id=incident_id, host="lab-1",
+                                 service="checkout-api", report=report, unit=UNIT,
+                                 executable=BINARY, now=ASKED)
+    assert added == 3
+    detail = store.incident_detail(incident_id)
+    assert detail is not None and detail.incident.occurrences == 5
