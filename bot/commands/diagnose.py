@@ -6,6 +6,7 @@ parallel, plus the blast radius and configuration-drift leads. Progress goes to 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -77,8 +78,9 @@ def _render_host(console: Any, data: dict[str, Any]) -> None:
     console.print(table)
     found = data.get("occurrences", [])
     if found:
-        console.print(f"{len(found)} crash(es) on {data['host']}, first {found[0]['time']}, "
-                      f"last {found[-1]['time']}", highlight=False)
+        first, last = (datetime.fromisoformat(found[i]["time"]) for i in (0, -1))
+        console.print(f"{len(found)} crash(es) on {data['host']}: first "
+                      f"{first:%Y-%m-%d %H:%M:%S}, last {last:%H:%M:%S} UTC", highlight=False)
     lead = _lead_crash(data["crashes"])
     if lead is not None:
         where = f"{lead.get('module')}+{lead.get('module_offset')}"
@@ -160,7 +162,7 @@ def command(
 ) -> None:
     """Run the crash playbook over SSH, preserve the evidence, and decode it."""
     import json
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from bot.config import checked_name, load_config
     from bot.errors import UsageError
