@@ -140,7 +140,7 @@ def _conclusions(report: DecodedReport, console: Console) -> None:
             highlight=False,
         )
     console.print(
-        f"[dim]{len(report.crashes)} crash(es), {len(report.facts)} facts, "
+        f"[dim]read from {len(report.crashes)} crash record(s) and {len(report.facts)} facts, "
         f"{report.unrecognized_lines} lines not recognized[/]",
         highlight=False,
     )

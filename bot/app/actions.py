@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.app.occurrences import record_crash_events
 from bot.app.ports import Store
 from bot.app.slack_ports import ActionRequest, ActionResult
 from bot.domain.actions import (
@@ -28,6 +29,7 @@ from bot.domain.actions import (
     describe,
     unsafe_targets,
 )
+from bot.domain.host_crashes import CrashEvent
 from bot.domain.incident import TimelineEvent
 from bot.domain.redact import redact
 from bot.domain.verification import HostCount, verification_verdict
@@ -284,6 +286,13 @@ def verify_action(*, action_id: str, now: datetime, actions: ActionStore, store:
                 if host_crashes is not None else None)
     text = verification_verdict(action=record.action, stored=seen, hosts=on_hosts,
                                 seconds=max(0.0, (now - record.finished_at).total_seconds()))
+    for counted in on_hosts or ():  # the cores it read are the incident's crashes too
+        events = [CrashEvent(c.time, c.pid, c.signal, ("coredump",)) for c in counted.cores
+                  if c.time is not None]
+        if events:
+            record_crash_events(store=store, incident_id=record.incident_id,
+                                host=counted.host, service=record.target.get("service", ""),
+                                events=events, now=now, by="verification")
     if not actions.set_verdict(action_id, text):
         return None
     with store.transaction() as tx:

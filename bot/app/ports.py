@@ -48,6 +48,9 @@ class StoreTx(Protocol):
     ) -> None:
         """Store occurrences (incident id, occurrence) and bump the incidents' counts."""
 
+    def occurrences_on(self, incident_id: int, host: str) -> list[tuple[datetime, int | None]]:
+        """(time, pid) of the incident's stored occurrences on `host`."""
+
     def add_event(self, incident_id: int, event: TimelineEvent) -> None: ...
 
     def incident(self, incident_id: int) -> Incident | None: ...

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from bot.app.change_context import ChangeContext
 from bot.app.diagnosis_feed import DiagnosisSetup, diagnose_live, evidence_text, focus_of
 from bot.app.incidents import DEFAULT_WINDOW, learn_signature, record_report
+from bot.app.occurrences import record_found_crashes
 from bot.app.ports import Store
 from bot.app.proposals import ensure_buttons
 from bot.app.report_updater import ReportUpdater
@@ -219,6 +220,12 @@ class SlackFlows:
         if signature:
             learn_signature(store=self.store, incident_id=request.incident_id,
                             signature=signature, now=now)
+        if diagnosis.report is not None:  # what happened on the host, not when we asked
+            inventory = self.diagnosis.inventory(request.host, request.service)
+            record_found_crashes(store=self.store, incident_id=request.incident_id,
+                                 host=request.host, service=request.service,
+                                 report=diagnosis.report, unit=inventory.unit,
+                                 executable=inventory.binary, now=now)
         self._event(request.incident_id, "diagnosis", text, now)
         self.book.attach(request.incident_id, f"evidence-{request.host}.txt",
                          f"{request.host}: every playbook step and its output",

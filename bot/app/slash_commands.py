@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.app.incidents import change_status, ingest, request_diagnoses
+from bot.app.incidents import change_status, request_diagnoses
+from bot.app.occurrences import request_diagnosis
 from bot.app.proposals import authorize
 from bot.app.slack_flows import SlackFlows
 from bot.app.slack_ports import Reply
@@ -20,7 +21,6 @@ from bot.app.slash_grammar import (
     Note,
     parse,
 )
-from bot.domain.alerts import Occurrence
 from bot.domain.decode import decode_text
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
 
@@ -126,21 +126,22 @@ def _postmortem(flows: SlackFlows, incident_id: int, *, user: str) -> str:
 
 def _diagnose(flows: SlackFlows, command: Diagnose, *, user: str, reply: Reply) -> None:
     now = flows.clock()
-    occurrence = Occurrence(source="manual", key=None, host=command.host,
-                            service=command.service, status="firing", time=now)
-    outcome = ingest(store=flows.store, requests=[[occurrence]], now=now,
-                     window=flows.policy.group_window)
-    incident_id = outcome.results[0].incidents[0]
+    # A request is a timeline event, not a crash: the diagnosis counts what happened.
+    requested = request_diagnosis(store=flows.store, host=command.host,
+                                  service=command.service, actor=user, now=now,
+                                  window=flows.policy.group_window)
+    incident_id = requested.incident_id
     with flows.store.transaction() as tx:
         tx.add_event(incident_id, TimelineEvent(
             now, "command", f"/segfault {command.host} {command.service}", actor=user,
             source="slack"))
     place = flows.ensure_place(incident_id, invite=(user,))
-    if outcome.diagnoses:
-        request_diagnoses(store=flows.store, trigger=flows.trigger, requests=outcome.diagnoses)
+    if requested.diagnoses:
+        request_diagnoses(store=flows.store, trigger=flows.trigger,
+                          requests=requested.diagnoses)
     else:  # asked again by a person: diagnose again
         flows.trigger(DiagnosisRequest(incident_id, command.host, command.service))
-    opened = "opened" if outcome.results[0].opened else "joined"
+    opened = "opened" if requested.opened else "joined"
     reply.text(f"Incident #{incident_id} {opened}: <#{place.channel}>. "
                f"Diagnosing {command.host}; the report there fills in as it runs.")
 

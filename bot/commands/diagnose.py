@@ -6,6 +6,7 @@ parallel, plus the blast radius and configuration-drift leads. Progress goes to 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,11 +22,18 @@ _STYLE = {"ok": "green", "failed": "red", "timed-out": "yellow", "skipped": "dim
 
 def host_to_dict(diagnosis: HostDiagnosis) -> dict[str, Any]:
     """The decoded report (decode --json's schema) plus the host, each step's status, copies."""
+    from bot.domain.host_crashes import crash_events
     from bot.domain.report_json import report_to_dict
 
     data: dict[str, Any] = (report_to_dict(diagnosis.report) if diagnosis.report is not None
                             else {"crashes": [], "facts": []})
+    events = (crash_events(crashes=diagnosis.report.crashes, facts=diagnosis.report.facts,
+                           unit=None, executable=None) if diagnosis.report is not None else ())
     data.update(
+        # Each crash on the host once (cores, exits; kernel lines only without either): what
+        # an incident counts. `crashes` also holds a shared kernel log's other processes.
+        occurrences=[{"time": e.time.isoformat(), "pid": e.pid, "signal": e.signal,
+                      "sources": list(e.sources)} for e in events],
         host=diagnosis.host, service=diagnosis.service, error=diagnosis.error,
         decode_error=diagnosis.decode_error,
         symbol_notes=list(diagnosis.symbol_notes),
@@ -68,20 +76,32 @@ def _render_host(console: Any, data: dict[str, Any]) -> None:
         status = step["status"]
         table.add_row(step["id"], f"[{_STYLE[status]}]{status}[/]", step["reason"] or "")
     console.print(table)
-    for crash in data["crashes"]:
-        where = f"{crash.get('module')}+{crash.get('module_offset')}"
-        console.print(f"crash: pid {crash.get('pid')} {crash.get('signal')} at "
-                      f"{crash.get('fault_address')} in {where}")
-        for frame in crash.get("frames", [])[:8]:
+    found = data.get("occurrences", [])
+    if found:
+        first, last = (datetime.fromisoformat(found[i]["time"]) for i in (0, -1))
+        console.print(f"{len(found)} crash(es) on {data['host']}: first "
+                      f"{first:%Y-%m-%d %H:%M:%S}, last {last:%H:%M:%S} UTC", highlight=False)
+    lead = _lead_crash(data["crashes"])
+    if lead is not None:
+        where = f"{lead.get('module')}+{lead.get('module_offset')}"
+        fault = (f" at fault address {lead['fault_address']}" if lead.get("fault_address")
+                 else "")
+        console.print(f"crash: pid {lead.get('pid')} {lead.get('signal')}{fault} in {where}",
+                      highlight=False)
+        for frame in lead.get("frames", [])[:8]:
             line = f"  #{frame.get('index')} {frame.get('function') or '??'}"
             if frame.get("file"):
                 line += f" at {frame['file']}:{frame.get('line')}"
-            console.print(line)
+            console.print(line, highlight=False)
     if data.get("signature"):
         console.print(f"signature: {data['signature']}")
     if data.get("classification"):
         c = data["classification"]
         console.print(f"classification: {c.get('kind')} ({c.get('confidence')})")
+    if data.get("determinism"):
+        console.print(f"determinism: {data['determinism'].get('text')}", highlight=False)
+    for note in data.get("evidence_health", []):
+        console.print(f"evidence at risk: {note.get('text')}", highlight=False)
     for rec in data.get("recommendations", []):
         console.print(f"recommend: {rec.get('action')}: {rec.get('reason')}")
     for artifact in data["artifacts"]:
@@ -89,6 +109,13 @@ def _render_host(console: Any, data: dict[str, Any]) -> None:
                       f"{artifact['sha256']}, verified={artifact['verified']})")
     if data["error"]:
         console.print(f"[red]stopped early: {data['error']}[/]")
+
+
+def _lead_crash(crashes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The best-evidenced crash (most sources, then frames): one, not every kernel line."""
+    if not crashes:
+        return None
+    return max(crashes, key=lambda c: (len(c.get("sources", [])), len(c.get("frames", []))))
 
 
 class _Progress:
@@ -135,7 +162,7 @@ def command(
 ) -> None:
     """Run the crash playbook over SSH, preserve the evidence, and decode it."""
     import json
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from bot.config import checked_name, load_config
     from bot.errors import UsageError

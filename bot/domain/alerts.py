@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 
-AlertSource = Literal["alertmanager", "grafana", "generic", "manual"]
+AlertSource = Literal["alertmanager", "grafana", "generic", "manual", "diagnosis"]
 AlertStatus = Literal["firing", "resolved"]
 
 MAX_NAME = 255

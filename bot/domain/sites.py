@@ -4,7 +4,7 @@ frame's module + offset, or a function name are one site when they resolve to th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.domain.crash import Crash
 from bot.domain.signature import stack_key
@@ -29,7 +29,17 @@ class SiteCount:
 
     count: int  # 0: no crash has a known site
     names: tuple[str, ...]
-    crashes: int  # crashes with a known site
+    crashes: int  # crashes with a known site that were counted
+    unmatched: int = 0  # kernel-only lines at a site no host record confirms: left out
+    confirmed: int = 0  # of `crashes`, those the host's own records (core, gdb, log) name
+
+    def describe(self) -> str:
+        """How many crashes say so: "1 core or log record and 33 kernel lines"."""
+        lines = self.crashes - self.confirmed
+        if not self.confirmed:
+            return f"{self.crashes} crashes"
+        own = f"{self.confirmed} from this host's cores or logs"
+        return own + (f" and {lines} kernel line(s)" if lines else "")
 
 
 def site_of(crash: Crash) -> Site | None:
@@ -50,12 +60,44 @@ def count_sites(crashes: Sequence[Crash]) -> SiteCount:
     """Sites that really differ: different functions, or different offsets in one module.
 
     An offset is first resolved to a function through any crash that names both; an offset
-    that stays unresolved differs from a function only when nothing could make them one."""
-    sites = [s for s in (site_of(c) for c in crashes) if s is not None]
+    that stays unresolved differs from a function only when nothing could make them one.
+    When the host's own records (a core, gdb, its journal) name a site, a kernel line alone
+    at another site is left out: a container's kernel log holds its neighbours' crashes."""
+    located = [(c, s) for c, s in ((c, site_of(c)) for c in crashes) if s is not None]
+    confirmed = [s for c, s in located if _HOST_RECORDS & set(c.sources)]
+    if not confirmed:
+        return _count([s for _, s in located], unmatched=0)
+    names = _names(confirmed)
+    known = {_name(s, names) for s in confirmed}
+    basis = [s for c, s in located
+             if _HOST_RECORDS & set(c.sources) or _name(s, names) in known]
+    counted = _count(basis, unmatched=len(located) - len(basis))
+    return replace(counted, confirmed=len(confirmed))
+
+
+_HOST_RECORDS = frozenset({"coredump", "gdb", "journal"})
+
+
+def _names(sites: Sequence[Site]) -> dict[tuple[str, int], str]:
     names: dict[tuple[str, int], str] = {}
     for site in sites:
-        if site.function and site.located:
-            names.setdefault((site.module or "", site.offset or 0), site.function)
+        if site.function and site.module is not None and site.offset is not None:
+            names.setdefault((site.module, site.offset), site.function)
+    return names
+
+
+def _name(site: Site, names: dict[tuple[str, int], str]) -> str:
+    if site.module is not None and site.offset is not None:
+        found = names.get((site.module, site.offset))
+        if found:
+            return found
+        if not site.function:
+            return f"{site.module}+{site.offset:#x}"
+    return site.function or "?"
+
+
+def _count(sites: Sequence[Site], *, unmatched: int) -> SiteCount:
+    names = _names(sites)
     functions: dict[str, None] = {}
     offsets: dict[str, dict[int, None]] = {}
     for site in sites:
@@ -67,5 +109,6 @@ def count_sites(crashes: Sequence[Crash]) -> SiteCount:
     widest = max(offsets.items(), key=lambda item: len(item[1]), default=None)
     if widest is not None and len(widest[1]) > len(functions):
         module, found = widest
-        return SiteCount(len(found), tuple(f"{module}+{o:#x}" for o in found), len(sites))
-    return SiteCount(len(functions), tuple(functions), len(sites))
+        return SiteCount(len(found), tuple(f"{module}+{o:#x}" for o in found), len(sites),
+                         unmatched)
+    return SiteCount(len(functions), tuple(functions), len(sites), unmatched)

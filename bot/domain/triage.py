@@ -29,24 +29,27 @@ class Determinism:
 
 def determinism(crashes: Sequence[Crash]) -> Determinism:
     sites = count_sites(crashes)
+    left_out = (f"; {sites.unmatched} kernel line(s) at sites none of this host's cores or "
+                "logs show were left out (a shared or container kernel log shows other "
+                "hosts' crashes)" if sites.unmatched else "")
     if sites.count == 0:
         return Determinism("unknown", "no crash site known yet")
     if sites.count > 1:
         return Determinism(
             "varies",
             f"{sites.count} different crash sites ({', '.join(sites.names)}) in "
-            f"{sites.crashes} crashes: suspect memory corruption, a race or hardware",
+            f"{sites.describe()}: suspect memory corruption, a race or hardware{left_out}",
         )
     if sites.crashes == 1:
         return Determinism(
             "single",
             f"one crash with a known site ({sites.names[0]}); more occurrences will tell "
-            "whether it is deterministic",
+            f"whether it is deterministic{left_out}",
         )
     return Determinism(
         "deterministic",
-        f"same site in all {sites.crashes} crashes with a known site ({sites.names[0]}): "
-        "a straightforward bug, likely input-triggered",
+        f"same site ({sites.names[0]}) in every crash with a known site "
+        f"({sites.describe()}): a straightforward bug, likely input-triggered{left_out}",
     )
 
 

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.actions import verdict
+from bot.domain.evidence import CoreFile
+from bot.domain.parsers import coredumpctl_list
 
 # The one run-time value of the count command: the action's end, in epoch seconds.
 SINCE_PATTERN = "[0-9]{1,12}"
@@ -28,6 +30,7 @@ class HostCount:
     host: str
     count: int | None
     reason: str | None = None
+    cores: tuple[CoreFile, ...] = ()  # the rows read (pid, time): the incident's occurrences
 
 
 def read_crash_count(host: str, *, exit_status: int | None, stdout: str,
@@ -36,7 +39,9 @@ def read_crash_count(host: str, *, exit_status: int | None, stdout: str,
     a timeout, a missing program) is no count at all, never zero."""
     rows = [line for line in stdout.splitlines() if line.strip()]
     if exit_status == 0:
-        return HostCount(host, len(rows))
+        cores = tuple(f for f in coredumpctl_list.parse(stdout, expected=True).facts
+                      if isinstance(f, CoreFile))
+        return HostCount(host, len(rows), cores=cores)
     if exit_status == 1 and not rows and "No coredumps found" in stderr:
         return HostCount(host, 0)
     detail = " ".join(stderr.split())[:160] or " ".join(stdout.split())[:160]

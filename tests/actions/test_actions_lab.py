@@ -17,7 +17,7 @@ from deploy_helpers import DEPLOY, sudoers_module
 from effect_server import effect_server
 from lab.host import LabHost
 from slack_clicks import answers, click, notices, report
-from slack_harness import Running, buttons, running_bot
+from slack_harness import Running, buttons, message_text, running_bot
 
 from bot.app.slack_ports import Proposal
 from bot.config import Config, load_playbook_file
@@ -152,10 +152,14 @@ def test_each_action_from_a_click_against_the_lab(lab_host_factory: Any,
             # ... and flapping is capped: 5 starts in 20 x 30 s
             assert (_show(host, "StartLimitBurst"), _show(host, "StartLimitIntervalUSec")) == \
                 ("5", "10min")
-            assert "StartLimitBurst ? -> 5" not in answers(bot, "U0BOB")[-1]
-            assert "StartLimitBurst" in answers(bot, "U0BOB")[-1]
+            # only what changed: the start limit's interval, not its burst (5 before and after)
+            assert "StartLimitIntervalUSec 10s -> 10min" in answers(bot, "U0BOB")[-1]
+            assert "StartLimitBurst" not in answers(bot, "U0BOB")[-1]
             assert _show(host, "LimitCORE") == "infinity"
             assert "LimitCORE 0 -> infinity" in answers(bot, "U0BOB")[-1]
+            # the report shows the unit as re-read after the change, not the old 200ms
+            emulator.wait_for(lambda: "RestartSec=30s" in message_text(report(bot)[2]), 20)
+            assert "RestartSec=200ms" not in message_text(report(bot)[2])
 
             # ... and its revert button restores it
             emulator.wait_for(lambda: "restart_delay_revert" in buttons(report(bot)[2]), 20)

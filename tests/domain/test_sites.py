@@ -69,3 +69,14 @@ def test_same_offsets_repeated_are_one_site() -> None:
     report = decode_text("".join(_kernel(200 + n, 0x13F0, n) for n in range(4)))
     assert report.determinism.verdict == "deterministic"
     assert report.classification is not None and report.classification.kind == "null-deref"
+
+
+def test_a_neighbours_kernel_line_is_not_another_site_of_this_host() -> None:
+    """The lab's kernel log is the machine's: another program named checkout-api (the demo's
+    build, crashing at +0x1334) shows up next to this host's core at +0x13f0."""
+    report = decode_text(PASTE + "$ sudo dmesg -T\n" + _kernel(301, 0x1334, 5))
+    sites = count_sites(report.crashes)
+    assert (sites.count, sites.unmatched) == (1, 1)
+    assert report.determinism.verdict == "deterministic"
+    assert "1 kernel line(s) at sites none of this host's cores" in report.determinism.text
+    assert report.classification is not None and report.classification.kind == "null-deref"

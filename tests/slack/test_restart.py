@@ -27,16 +27,17 @@ def test_restart_keeps_the_report_and_its_buttons(
             assert bot.runtime.flows.updater.idle(10)
             channel, ts, before = bot.report()
         assert "SIGSEGV" in message_text(before)
+        assert "*2* occurrence" in message_text(before)  # the two cores the diagnosis found
 
         with running_bot(tmp_path, settings, diagnosis=setup, emulator=emulator) as bot:
-            alert = am_alert(host="node-17", n=1)  # the same crash, seen again
+            alert = am_alert(host="node-17", n=1)  # a new crash (another pid)
             alert["annotations"]["description"] = (
                 "checkout-api[24999]: segfault at 0000000000000038 ip 000055c1b2f9a4d2 sp "
                 "00007ffd7b5d1a10 error 4 in checkout-api[55c1b2f82000+3e0000]")
             answer = httpx.post(f"{bot.url}/alerts/alertmanager", json=am_webhook([alert]),
                                 headers={"Authorization": f"Bearer {ALERT_TOKEN}"})
             assert answer.status_code == 200
-            emulator.wait_for(lambda: "*2* occurrence" in message_text(bot.report()[2]), 20)
+            emulator.wait_for(lambda: "*3* occurrence" in message_text(bot.report()[2]), 20)
             after = bot.report()[2]
             assert len(emulator.called("chat.postMessage")) == 1
             assert "SIGSEGV" in message_text(after) and "Backtrace" in message_text(after)

@@ -204,7 +204,8 @@ def _conclusions(report: DecodedReport, where: str) -> list[Block]:
             f"{r.priority}. *{_ACTIONS.get(r.action, r.action)}*: {esc(r.reason)}"
             for r in report.recommendations), where))
     blocks.append(_context(f"determinism: {esc(report.determinism.text)}",
-                           f"{len(report.crashes)} crash(es), {len(report.facts)} facts, "
+                           f"read from {len(report.crashes)} crash record(s) and "
+                           f"{len(report.facts)} facts, "
                            f"{report.unrecognized_lines} lines not recognized"))
     return blocks
 

@@ -104,6 +104,12 @@ class SqlTx:
             ((i, n, latest[i]) for i, n in per_incident.items()), received_at)
         self._hot.bump_hosts((i, h, n) for (i, h), n in per_host.items())
 
+    def occurrences_on(self, incident_id: int, host: str) -> list[tuple[datetime, int | None]]:
+        o = OccurrenceRow.__table__.c  # type: ignore[attr-defined]
+        rows = self._s.execute(
+            select(o.time, o.pid).where(o.incident_id == incident_id, o.host == host))
+        return [(time, pid) for time, pid in rows]
+
     def add_event(self, incident_id: int, event: TimelineEvent) -> None:
         self._s.add(
             TimelineRow(
