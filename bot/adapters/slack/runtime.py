@@ -146,7 +146,8 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
     client = web_client(env.bot_token, api_url=env.api_url)
     chat = SlackChat(client, ChatSettings(channel_prefix=options.channel_prefix,
                                           oncall_usergroup=options.oncall_usergroup,
-                                          shared_channel=options.shared_channel))
+                                          shared_channel=options.shared_channel,
+                                          private_channels=options.private_channels))
     policy = SlackPolicy(
         services={name: tuple(checked.service_hosts(name)) for name in checked.services},
         authorization={k: tuple(v) for k, v in checked.authorization.items()},
