@@ -87,7 +87,9 @@ def create_app(
         version="1",
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, prefix="/alerts")
+    # Every route, present and future (/slack/events, /changes/*): no body is read past the
+    # limit, signed or not, before anything else looks at it.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, prefix="/")
     authorized = _authorizer(settings)
     Auth = Annotated[None, Depends(authorized)]
 
