@@ -55,6 +55,9 @@ class WebSettings:
     max_body_bytes: int = 1 << 20
     label_rules: LabelRules = field(default_factory=LabelRules)
     bench_baseline: bool = False  # adds POST /bench/noop, the do-nothing route for benchmarks
+    openapi: bool = False  # serve /openapi.json and /docs (alerts.openapi in the config)
+    # A Grafana signature's timestamp (signed with the body) must be this recent: no replay.
+    hmac_max_age_seconds: float = 300.0
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -86,6 +89,10 @@ def create_app(
         summary="Crash alert intake: alerts become incidents grouped by crash signature.",
         version="1",
         lifespan=lifespan,
+        # The document maps every route for whoever asks: served only when configured.
+        openapi_url="/openapi.json" if settings.openapi else None,
+        docs_url="/docs" if settings.openapi else None,
+        redoc_url=None,
     )
     # Every route, present and future (/slack/events, /changes/*): no body is read past the
     # limit, signed or not, before anything else looks at it.
@@ -293,11 +300,10 @@ def _authorizer(settings: WebSettings) -> Callable[..., Any]:
             ):
                 return
         signature = headers.get("x-grafana-alerting-signature")
-        if secret and signature and request.url.path == "/alerts/grafana":
-            body = await request.body()
-            stamp = headers.get("x-grafana-alerting-signature-timestamp")
-            if stamp:
-                body = stamp.encode() + b":" + body
+        stamp = headers.get("x-grafana-alerting-signature-timestamp", "")
+        if (secret and signature and request.url.path == "/alerts/grafana"
+                and _fresh(stamp, settings.hmac_max_age_seconds)):
+            body = stamp.encode() + b":" + await request.body()
             expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
             if hmac.compare_digest(expected.encode(), signature.encode()):
                 return
@@ -306,3 +312,15 @@ def _authorizer(settings: WebSettings) -> Callable[..., Any]:
         )
 
     return authorized
+
+
+def _fresh(stamp: str, max_age: float) -> bool:
+    """A signature timestamp (Unix seconds, or milliseconds) within `max_age` of now: without
+    one, or an old one, a captured request could be replayed at will."""
+    try:
+        value = float(stamp)
+    except ValueError:
+        return False
+    if value > 1e11:
+        value /= 1000.0
+    return abs(time.time() - value) <= max_age
