@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from store.databases import fresh_database, postgres_admin_url
+
 from web.payloads import grafana_webhook
 from web.server import running_server
 
