@@ -56,6 +56,9 @@ class WebSettings:
     label_rules: LabelRules = field(default_factory=LabelRules)
     bench_baseline: bool = False  # adds POST /bench/noop, the do-nothing route for benchmarks
     openapi: bool = False  # serve /openapi.json and /docs (alerts.openapi in the config)
+    # The config's service names: an alert naming another service is refused (its name would
+    # reach Slack and the store). Empty: no services configured, any name is kept.
+    services: frozenset[str] = frozenset()
     # A Grafana signature's timestamp (signed with the body) must be this recent: no replay.
     hmac_max_age_seconds: float = 300.0
 
@@ -135,12 +138,18 @@ def create_app(
         # IntakeResponse for the OpenAPI document (and a test holds the two in step).
         return Response(json.dumps(body), media_type="application/json")
 
+    def configured(item: Occurrence | Rejected, index: int) -> Occurrence | Rejected:
+        if settings.services and isinstance(item, Occurrence) and (
+                item.service not in settings.services):
+            return Rejected(index, "service is not one of the configured services")
+        return item
+
     def labelled(
         source: AlertSource, alerts: list[AlertmanagerAlert], common: dict[str, str]
     ) -> list[Occurrence | Rejected]:
         now = datetime.now(UTC)
         return [
-            labelled_occurrence(
+            configured(labelled_occurrence(
                 source=source,
                 index=n,
                 status=a.status,
@@ -150,7 +159,7 @@ def create_app(
                 fingerprint=a.fingerprint,
                 received_at=now,
                 rules=settings.label_rules,
-            )
+            ), n)
             for n, a in enumerate(alerts)
         ]
 
@@ -187,7 +196,7 @@ def create_app(
             version=payload.version,
             received_at=datetime.now(UTC),
         )
-        return await answer("generic", [item])
+        return await answer("generic", [configured(item, 0)])
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> Response:

@@ -118,6 +118,7 @@ def build_app(
         label_rules=rules,
         bench_baseline=environ.get("SEGBOT_BENCH_BASELINE") == "1",
         **web_options(config),
+        services=frozenset(config.get("services") or {}),
     )
     def health() -> dict[str, str]:
         try:
