@@ -112,9 +112,12 @@ class SlackRuntime:
             _refused(body, "no signing secret")
             return False
         verifier = SignatureVerifier(self.env.signing_secret)
-        if verifier.is_valid(body, headers.get("x-slack-request-timestamp", ""),
-                             headers.get("x-slack-signature", "")):
-            return True
+        try:
+            if verifier.is_valid(body, headers.get("x-slack-request-timestamp", ""),
+                                 headers.get("x-slack-signature", "")):
+                return True
+        except (UnicodeDecodeError, ValueError):
+            pass  # not UTF-8, or a timestamp that is not a number: not from Slack
         _refused(body, "bad signature or timestamp")
         return False
 
