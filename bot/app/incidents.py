@@ -26,6 +26,7 @@ from bot.domain.incident import (
     can_change,
     place,
 )
+from bot.domain.mrkdwn import escape
 
 DEFAULT_WINDOW = timedelta(minutes=15)
 
@@ -146,7 +147,8 @@ class _Grouping:
                 self._tx.set_signature(current.id, signature)
                 self._tx.add_event(
                     current.id,
-                    TimelineEvent(now, "signature", f"crash signature {signature}", source="alert"),
+                    TimelineEvent(now, "signature", f"crash signature {escape(signature)}",
+                                  source="alert"),
                 )
             incidents[index] = OpenIncident(
                 current.id, current.service, signature, max(current.last_seen, occurrence.time)
@@ -165,7 +167,8 @@ class _Grouping:
             TimelineEvent(
                 now,
                 "opened",
-                f"{occurrence.service} crashed on {occurrence.host} ({what})",
+                f"{escape(occurrence.service)} crashed on {escape(occurrence.host)} "
+                f"({escape(what)})",
                 actor=occurrence.source,
                 source=occurrence.source,
             ),
@@ -193,7 +196,8 @@ class _Grouping:
             for host in self._tx.claim_diagnoses(incident_id, names, now):
                 claimed.append(DiagnosisRequest(incident_id, host, self._services[incident_id]))
                 self._tx.add_event(
-                    incident_id, TimelineEvent(now, "diagnosis", f"diagnosis requested on {host}")
+                    incident_id,
+                    TimelineEvent(now, "diagnosis", f"diagnosis requested on {escape(host)}"),
                 )
         return claimed
 
@@ -222,13 +226,14 @@ def learn_signature(*, store: Store, incident_id: int, signature: str, now: date
                 tx.link_related(incident_id, holder.id)
             tx.add_event(
                 incident_id,
-                TimelineEvent(now, "related", f"same crash as incident {holder.id} ({signature})"),
+                TimelineEvent(now, "related",
+                              f"same crash as incident {holder.id} ({escape(signature)})"),
             )
             return holder.id
         tx.set_signature(incident_id, signature)
-        what = f"crash signature {signature}"
+        what = f"crash signature {escape(signature)}"
         if incident.signature:
-            what += f" (was {incident.signature})"
+            what += f" (was {escape(incident.signature)})"
         tx.add_event(incident_id, TimelineEvent(now, "signature", what, source="diagnose"))
         return incident_id
 
@@ -240,7 +245,8 @@ def record_report(
     with store.transaction() as tx:
         _require(tx, incident_id)
         tx.add_report(incident_id, host, report_json, now)
-        tx.add_event(incident_id, TimelineEvent(now, "report", f"decoded report from {host}"))
+        tx.add_event(incident_id,
+                     TimelineEvent(now, "report", f"decoded report from {escape(host)}"))
 
 
 def record_event(*, store: Store, incident_id: int, event: TimelineEvent) -> None:

@@ -11,6 +11,7 @@ from bot.app.ports import Store
 from bot.app.schedule_ports import Announcer, ScheduleStore
 from bot.app.slack_ports import SlackStore
 from bot.domain.incident import IncidentDetail, Status, TimelineEvent, is_open
+from bot.domain.mrkdwn import escape
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def due_reminders(detail: IncidentDetail, *, policy: ReminderPolicy,
             period = quiet // policy.quiet_after
             who = f"<@{incident.commander}>" if incident.commander else "Incident commander"
             due.append((f"quiet:{incident.id}:{last:%Y%m%dT%H%M%S}:{period}",
-                        f":hourglass: {who}: incident #{incident.id} ({incident.service}) is "
+                        f":hourglass: {who}: incident #{incident.id} "
+                        f"({escape(incident.service)}) is "
                         f"still *{incident.status}* and nothing has happened for "
                         f"{_minutes(quiet)}. Resolve it, or say where it stands "
                         "(`/segfault note ...`)."))

@@ -27,6 +27,7 @@ from bot.app.schedule_ports import Announcer, ScheduleStore
 from bot.app.slack_ports import ChannelRequest, Chat, ContainmentActions, Place, SlackStore
 from bot.domain.change_report import with_findings
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
+from bot.domain.mrkdwn import escape
 from bot.domain.report_json import report_to_dict
 
 log = logging.getLogger("segbot.slack.flows")
@@ -193,10 +194,11 @@ class SlackFlows:
         now = self.clock()
         if request.host not in self.policy.services.get(request.service, ()):
             # Only configured hosts of configured services are ever connected to.
-            self._event(request.incident_id, "diagnosis", f"not diagnosing {request.host}: "
-                        f"not a configured host of {request.service}", now)
+            self._event(request.incident_id, "diagnosis", f"not diagnosing "
+                        f"{escape(request.host)}: not a configured host of "
+                        f"{escape(request.service)}", now)
             return
-        self._event(request.incident_id, "diagnosis", f"diagnosing {request.host}", now)
+        self._event(request.incident_id, "diagnosis", f"diagnosing {escape(request.host)}", now)
         try:
             diagnosis = diagnose_live(
                 request=request, setup=self.diagnosis, book=self.book,
@@ -209,8 +211,8 @@ class SlackFlows:
                           request.incident_id)
             return
         signature = diagnosis.report.signature if diagnosis.report else None
-        text = f"diagnosis of {request.host} finished" + (
-            f": {signature}" if signature else "") + (
+        text = f"diagnosis of {escape(request.host)} finished" + (
+            f": {escape(signature)}" if signature else "") + (
             f" (stopped early: {diagnosis.error})" if diagnosis.error else "")
         now = self.clock()
         if diagnosis.report is not None:

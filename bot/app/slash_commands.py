@@ -23,6 +23,7 @@ from bot.app.slash_grammar import (
 )
 from bot.domain.decode import decode_text
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
+from bot.domain.mrkdwn import escape
 
 
 def parse_command(flows: SlackFlows, text: str) -> Command:
@@ -186,8 +187,8 @@ def _incident_verb(flows: SlackFlows, command: IncidentVerb, *, user: str,
 
 
 def _status(incident: Incident) -> str:
-    hosts = ", ".join(incident.hosts[:10]) or "no host yet"
-    return (f"Incident #{incident.id} {incident.service}: *{incident.status}*, "
+    hosts = escape(", ".join(incident.hosts[:10])) or "no host yet"  # as alerts named them
+    return (f"Incident #{incident.id} {escape(incident.service)}: *{incident.status}*, "
             f"{incident.occurrences} occurrence(s) on {hosts}; signature "
-            f"`{incident.signature or 'not known yet'}`; last seen "
+            f"`{escape(incident.signature or 'not known yet')}`; last seen "
             f"{incident.last_seen:%Y-%m-%d %H:%M:%S} UTC.")

@@ -20,6 +20,7 @@ from bot.app.schedule_ports import (
 )
 from bot.app.slack_ports import SlackStore
 from bot.domain.incident import Incident, TimelineEvent, is_open
+from bot.domain.mrkdwn import escape
 
 log = logging.getLogger("segbot.schedule.summaries")
 
@@ -118,7 +119,7 @@ def summary_lines(view: SummaryView) -> list[str]:
            f"({incident.occurrences} in all, on {len(incident.hosts)} host(s))"]
     if view.new:
         out.append("By host: " + ", ".join(
-            f"{n.host}{' (' + n.version + ')' if n.version else ''} ×{n.count}"
+            f"{escape(n.host)}{' (' + escape(n.version) + ')' if n.version else ''} ×{n.count}"
             for n in view.new[:12]))
     if view.new_hosts:
         out.append("Newly affected: " + ", ".join(view.new_hosts[:12]))
@@ -126,7 +127,8 @@ def summary_lines(view: SummaryView) -> list[str]:
         out.append("Versions crashing: " + ", ".join(view.versions[:8]))
     if view.signature_change is not None:
         was, now = view.signature_change
-        out.append(f"Signature: `{now}`" + (f" (was `{was}`)" if was else " (learnt)"))
+        out.append(f"Signature: `{escape(now)}`"
+                   + (f" (was `{escape(was)}`)" if was else " (learnt)"))
     for event in view.actions[-8:]:
         who = "" if event.actor == "segbot" or f"<@{event.actor}>" in event.text else (
             f" — <@{event.actor}>" if _USER.fullmatch(event.actor) else f" — {event.actor}")

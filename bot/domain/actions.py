@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.domain.evidence import Deploy, Fact
+from bot.domain.mrkdwn import escape
 
 # restart_delay_revert is the "take the restart delay away again" button.
 KINDS = ("rollback", "disable_flag", "restart_delay", "restart_delay_revert", "preserve_core")
@@ -243,7 +244,9 @@ def verdict(*, action: str, count: int, seconds: float) -> str:
 
 
 def describe(action: str, target: Mapping[str, str]) -> str:
-    """The one line a preview starts with: what exactly will be done."""
+    """The one line a preview starts with: what exactly will be done (Slack-escaped: targets
+    come from alerts and logs)."""
+    target = {k: escape(v) for k, v in target.items()}
     service = target.get("service", "?")
     if action == "rollback":
         to = target.get("to_version") or "the previous release (the deploy system's choice)"

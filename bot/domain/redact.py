@@ -2,8 +2,9 @@
 
 Covers: Slack/GitHub/AWS-style tokens, JWTs, PEM private keys, `user:pass@` in URLs,
 Authorization/Cookie/API-key headers, `password=`-style assignments (env, YAML, JSON, query
-strings), `--password VALUE`, `-pVALUE`, and the password argument of mysql-family and sshpass
-commands. Redaction is idempotent and never raises.
+strings; a quoted value whole, spaces included, also after gdb's pointer), `--password
+VALUE`, `-pVALUE`, and the password argument of mysql-family and sshpass commands.
+Redaction is idempotent and never raises.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ _ASSIGNMENT = re.compile(
     r"(?i)(?<![A-Za-z0-9])(['\"]?" + _KEY_WORDS + r"['\"]?\s*[:=]\s*['\"]?)"
     r"(?!\[REDACTED\])([^\s'\",&;]+)"
 )
+# A quoted value after a sensitive name, whole (spaces and all): `"password": "p a s s"`, and
+# gdb's `password=0x5555555592a0 "Sup3rS3cret!"` (a char * argument: pointer, then the string).
+_QUOTED = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(['\"]?" + _KEY_WORDS + r"['\"]?\s*[:=]\s*(?:0x[0-9a-f]+\s+)?)"
+    r"(\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*')"
+)
 _LONG_OPTION = re.compile(
     r"(?i)(?<!\S)(--(?:password|passwd|pass|token|secret|api-key)(?:=|\s+))"
     r"(?!\[REDACTED\])(\S+)"
@@ -61,4 +68,5 @@ def redact(text: str) -> str:
     text = _PASSWORD_ARG.sub(lambda m: f"{m.group(1)}{MASK}", text)
     text = _REDIS_ARG.sub(lambda m: f"{m.group(1)}{MASK}", text)
     text = _SHORT_P.sub(f"-p{MASK}", text)
+    text = _QUOTED.sub(lambda m: f"{m.group(1)}{m.group(2)[0]}{MASK}{m.group(2)[0]}", text)
     return _ASSIGNMENT.sub(lambda m: f"{m.group(1)}{MASK}", text)

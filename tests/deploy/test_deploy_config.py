@@ -69,7 +69,7 @@ def test_authorization_names_real_actions() -> None:
     from bot.app.proposals import BUILT_IN, CONTAINMENT
 
     config = load_config(EXAMPLE_CONFIG)
-    assert set(config.authorization) == set(CONTAINMENT) | set(BUILT_IN)
+    assert set(config.authorization) == set(CONTAINMENT) | set(BUILT_IN) | {"diagnose"}
     for service in config.services.values():
         assert set(service.actions) <= set(CONTAINMENT)
 
@@ -84,4 +84,8 @@ def test_alerts_section_shows_the_real_defaults() -> None:
     assert (window, rules, limit) == alert_settings({})
     assert window == DEFAULT_WINDOW and rules == LabelRules()
     assert set(section["alerts"]) == {"group_window_seconds", "host_labels", "service_labels",
-                                      "message_annotations", "max_body_bytes"}
+                                      "message_annotations", "max_body_bytes", "openapi",
+                                      "hmac_max_age_seconds"}
+    from bot.adapters.web.server import web_options
+
+    assert web_options(section) == web_options({})

@@ -114,6 +114,20 @@ def test_probes_and_ports_match_the_image_and_segbot() -> None:
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
 
 
+def test_only_the_namespaces_that_need_segbot_reach_it() -> None:
+    """Every ingress rule names its sources: a rule without `from` admits every namespace."""
+    rules = _one("NetworkPolicy")["spec"]["ingress"]
+    sources = [source for rule in rules for source in rule.get("from", [None])]
+    assert sources and None not in sources, rules
+    namespaces = set()
+    for source in sources:
+        assert set(source) == {"namespaceSelector"}, source  # no ipBlock, no podSelector alone
+        labels = source["namespaceSelector"].get("matchLabels", {})
+        assert set(labels) == {"kubernetes.io/metadata.name"}, source
+        namespaces.add(labels["kubernetes.io/metadata.name"])
+    assert namespaces == {"monitoring", "ingress-nginx"}
+
+
 def test_secrets_config_and_volumes_fit_together() -> None:
     container = _container()
     pod = _one("Deployment")["spec"]["template"]["spec"]

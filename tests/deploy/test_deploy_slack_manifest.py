@@ -15,7 +15,7 @@ MANIFEST = DEPLOY / "slack-manifest.yaml"
 
 # What segbot cannot work without: /segfault, the report, incident channels, files, user groups.
 NEEDED = {"commands", "chat:write", "channels:manage", "channels:read", "channels:join",
-          "files:write", "usergroups:read"}
+          "files:write", "usergroups:read", "groups:write"}
 # Scopes Slack knows for bots that segbot may reasonably ask for; anything else is a mistake.
 KNOWN = NEEDED | {"chat:write.public", "groups:write", "groups:read", "pins:write",
                   "pins:read", "reactions:read", "users:read"}

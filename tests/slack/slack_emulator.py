@@ -50,6 +50,7 @@ class Channel:
     name: str
     topic: str = ""
     members: set[str] = field(default_factory=set)
+    private: bool = False
 
 
 def message_problems(args: dict[str, Any]) -> list[str]:
@@ -158,7 +159,8 @@ class SlackEmulator:
             return {"ok": False, "error": "invalid_name_specials"}
         if any(c.name == name for c in self.channels.values()):
             return {"ok": False, "error": "name_taken"}
-        channel = Channel(id=f"C{next(self._ids):08d}", name=name, members={"U0BOT"})
+        channel = Channel(id=f"C{next(self._ids):08d}", name=name, members={"U0BOT"},
+                          private=str(args.get("is_private", "")).lower() in {"1", "true"})
         self.channels[channel.id] = channel
         return {"ok": True, "channel": {"id": channel.id, "name": name}}
 

@@ -26,7 +26,7 @@ ROUTES = ["/alerts/alertmanager", "/alerts/grafana", "/alerts/generic"]
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("fuzz")
     for url in fresh_database("sqlite", Path(tmp)):
-        with running_server(url) as running:
+        with running_server(url, config={"alerts": {"openapi": True}}) as running:
             yield running
 
 

@@ -112,7 +112,7 @@ def report_message(view: ReportView) -> tuple[list[dict[str, Any]], str]:
             f"`{esc(f)}`" for f in view.files)))
     head = headline(crash, report) if crash is not None and report is not None else "diagnosing"
     text = f"Incident #{incident.id} {incident.service} ({incident.status}): {head}"
-    return checked(blocks), fit(text, FALLBACK_CHARS)
+    return checked(blocks), fit(esc(text), FALLBACK_CHARS)  # notifications parse markup too
 
 
 def decoded_message(report: DecodedReport) -> tuple[list[dict[str, Any]], str]:

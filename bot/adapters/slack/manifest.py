@@ -19,6 +19,9 @@ BOT_SCOPES = (
     "usergroups:read",  # on-call group members; authorization by user group
 )
 
+# Private incident channels (slack.private_channels, the default): create, invite, set topic.
+PRIVATE_SCOPE = "groups:write"
+
 # Timeline capture: a :pushpin: reaction or a pin on a message in an incident channel.
 BOT_EVENTS = ("reaction_added", "pin_added")
 
@@ -51,7 +54,8 @@ def manifest(options: SlackOptions, *, socket_mode: bool) -> dict[str, Any]:
             "bot_user": {"display_name": options.app_name, "always_online": True},
             "slash_commands": [command],
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES) + (
+            [PRIVATE_SCOPE] if options.private_channels else [])}},
         "settings": {
             "interactivity": interactivity,
             "event_subscriptions": events,

@@ -4,6 +4,7 @@ the catch-up poller for as long as the web server runs."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from pydantic import ValidationError
 from slack_bolt import App, BoltRequest
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -27,6 +29,7 @@ from bot.adapters.slack.settings import SlackEnv, SlackOptions, slack_env, slack
 from bot.adapters.slack.web_chat import ChatSettings, SlackChat
 from bot.adapters.store.schedule_store import SqlScheduleStore
 from bot.adapters.store.slack_store import SqlSlackStore
+from bot.adapters.web.body_limit import BODY
 from bot.app.diagnosis_feed import DiagnosisSetup
 from bot.app.ports import Store
 from bot.app.slack_flows import SlackFlows, SlackPolicy
@@ -103,6 +106,22 @@ class SlackRuntime:
             except Exception as error:  # the store or Slack is down: try again next round
                 log.warning("Slack catch-up failed: %s", error)
 
+    def _signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Slack's signature and 5-minute timestamp window, checked before Bolt sees the body
+        (Bolt's own check logs a refused body whole)."""
+        if self.env.signing_secret is None:
+            _refused(body, "no signing secret")
+            return False
+        verifier = SignatureVerifier(self.env.signing_secret)
+        try:
+            if verifier.is_valid(body, headers.get("x-slack-request-timestamp", ""),
+                                 headers.get("x-slack-signature", "")):
+                return True
+        except (UnicodeDecodeError, ValueError):
+            pass  # not UTF-8, or a timestamp that is not a number: not from Slack
+        _refused(body, "bad signature or timestamp")
+        return False
+
     def mount(self, app: FastAPI) -> None:
         """POST /slack/events (HTTP mode), and start/stop with the web server's lifespan."""
         if not self.env.socket_mode:
@@ -122,9 +141,15 @@ class SlackRuntime:
         app.router.lifespan_context = lifespan
 
     async def _events(self, request: Request) -> Response:
-        body = await request.body()
+        # The web app's BodyLimit has already refused a body over its limit, unread.
+        body = request.scope.get(BODY)
+        if body is None:
+            body = await request.body()
         if len(body) > MAX_BODY:
             return Response("payload too large", status_code=413)
+        if not self._signed(body, request.headers):
+            return Response('{"error": "invalid request"}', status_code=401,
+                            media_type="application/json")
         bolt_request = BoltRequest(body=body.decode("utf-8", "replace"),
                                    query=dict(request.query_params),
                                    headers={k: v for k, v in request.headers.items()})
@@ -132,6 +157,12 @@ class SlackRuntime:
         answer = await run_in_threadpool(self.bolt.dispatch, bolt_request)
         return Response(content=answer.body, status_code=answer.status,
                         headers=answer.first_headers_without_set_cookie())
+
+
+def _refused(body: bytes, why: str) -> None:
+    """A refused request is logged by its size and digest, never its content."""
+    log.warning("Slack request refused (%s): %d bytes, sha256 %s", why, len(body),
+                hashlib.sha256(body).hexdigest()[:16])
 
 
 def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
@@ -147,7 +178,8 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
     client = web_client(env.bot_token, api_url=env.api_url)
     chat = SlackChat(client, ChatSettings(channel_prefix=options.channel_prefix,
                                           oncall_usergroup=options.oncall_usergroup,
-                                          shared_channel=options.shared_channel))
+                                          shared_channel=options.shared_channel,
+                                          private_channels=options.private_channels))
     policy = SlackPolicy(
         services={name: tuple(checked.service_hosts(name)) for name in checked.services},
         authorization={k: tuple(v) for k, v in checked.authorization.items()},

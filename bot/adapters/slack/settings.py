@@ -52,6 +52,8 @@ class SlackOptions:
     global_update_interval: float = 1.2
     poll_interval: float = 5.0
     proposal_ttl: timedelta = timedelta(hours=4)
+    # Incident channels carry command output (memory maps, backtraces, logs): members only.
+    private_channels: bool = True
 
 
 def slack_options(config: Mapping[str, Any]) -> SlackOptions:
@@ -73,6 +75,7 @@ def slack_options(config: Mapping[str, Any]) -> SlackOptions:
             global_update_interval=float(section.get("report_global_interval_seconds", 1.2)),
             poll_interval=float(section.get("poll_seconds", 5.0)),
             proposal_ttl=timedelta(minutes=float(section.get("proposal_ttl_minutes", 240))),
+            private_channels=_flag(section.get("private_channels", True)),
         )
     except (TypeError, ValueError) as error:
         raise ConfigError(f"config: bad value under `slack`: {error}") from None
@@ -84,3 +87,9 @@ def slack_options(config: Mapping[str, Any]) -> SlackOptions:
 
 def _optional(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"private_channels must be true or false, not {value!r}")
+    return value

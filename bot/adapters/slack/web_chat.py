@@ -46,6 +46,7 @@ class ChatSettings:
     channel_prefix: str = "inc"
     oncall_usergroup: str | None = None
     shared_channel: str | None = None  # set: one thread per incident in this channel
+    private_channels: bool = True  # incident channels are private (groups:write)
 
 
 class SlackChat:
@@ -78,7 +79,8 @@ class SlackChat:
                                 signal=request.signal, attempt=attempt,
                                 incident_id=request.incident_id)
             try:
-                response = self.client.conversations_create(name=name)
+                response = self.client.conversations_create(
+                    name=name, is_private=self.settings.private_channels)
             except SlackApiError as error:
                 if error.response.get("error") == "name_taken":
                     continue

@@ -55,6 +55,12 @@ class WebSettings:
     max_body_bytes: int = 1 << 20
     label_rules: LabelRules = field(default_factory=LabelRules)
     bench_baseline: bool = False  # adds POST /bench/noop, the do-nothing route for benchmarks
+    openapi: bool = False  # serve /openapi.json and /docs (alerts.openapi in the config)
+    # The config's service names: an alert naming another service is refused (its name would
+    # reach Slack and the store). Empty: no services configured, any name is kept.
+    services: frozenset[str] = frozenset()
+    # A Grafana signature's timestamp (signed with the body) must be this recent: no replay.
+    hmac_max_age_seconds: float = 300.0
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -86,8 +92,14 @@ def create_app(
         summary="Crash alert intake: alerts become incidents grouped by crash signature.",
         version="1",
         lifespan=lifespan,
+        # The document maps every route for whoever asks: served only when configured.
+        openapi_url="/openapi.json" if settings.openapi else None,
+        docs_url="/docs" if settings.openapi else None,
+        redoc_url=None,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, prefix="/alerts")
+    # Every route, present and future (/slack/events, /changes/*): no body is read past the
+    # limit, signed or not, before anything else looks at it.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, prefix="/")
     authorized = _authorizer(settings)
     app.state.alert_auth = authorized  # the change routes (changes_routes.py) reuse it
     Auth = Annotated[None, Depends(authorized)]
@@ -127,12 +139,18 @@ def create_app(
         # IntakeResponse for the OpenAPI document (and a test holds the two in step).
         return Response(json.dumps(body), media_type="application/json")
 
+    def configured(item: Occurrence | Rejected, index: int) -> Occurrence | Rejected:
+        if settings.services and isinstance(item, Occurrence) and (
+                item.service not in settings.services):
+            return Rejected(index, "service is not one of the configured services")
+        return item
+
     def labelled(
         source: AlertSource, alerts: list[AlertmanagerAlert], common: dict[str, str]
     ) -> list[Occurrence | Rejected]:
         now = datetime.now(UTC)
         return [
-            labelled_occurrence(
+            configured(labelled_occurrence(
                 source=source,
                 index=n,
                 status=a.status,
@@ -142,7 +160,7 @@ def create_app(
                 fingerprint=a.fingerprint,
                 received_at=now,
                 rules=settings.label_rules,
-            )
+            ), n)
             for n, a in enumerate(alerts)
         ]
 
@@ -179,7 +197,7 @@ def create_app(
             version=payload.version,
             received_at=datetime.now(UTC),
         )
-        return await answer("generic", [item])
+        return await answer("generic", [configured(item, 0)])
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> Response:
@@ -292,11 +310,10 @@ def _authorizer(settings: WebSettings) -> Callable[..., Any]:
             ):
                 return
         signature = headers.get("x-grafana-alerting-signature")
-        if secret and signature and request.url.path == "/alerts/grafana":
-            body = await request.body()
-            stamp = headers.get("x-grafana-alerting-signature-timestamp")
-            if stamp:
-                body = stamp.encode() + b":" + body
+        stamp = headers.get("x-grafana-alerting-signature-timestamp", "")
+        if (secret and signature and request.url.path == "/alerts/grafana"
+                and _fresh(stamp, settings.hmac_max_age_seconds)):
+            body = stamp.encode() + b":" + await request.body()
             expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
             if hmac.compare_digest(expected.encode(), signature.encode()):
                 return
@@ -305,3 +322,15 @@ def _authorizer(settings: WebSettings) -> Callable[..., Any]:
         )
 
     return authorized
+
+
+def _fresh(stamp: str, max_age: float) -> bool:
+    """A signature timestamp (Unix seconds, or milliseconds) within `max_age` of now: without
+    one, or an old one, a captured request could be replayed at will."""
+    try:
+        value = float(stamp)
+    except ValueError:
+        return False
+    if value > 1e11:
+        value /= 1000.0
+    return abs(time.time() - value) <= max_age

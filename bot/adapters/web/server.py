@@ -61,6 +61,24 @@ def alert_settings(config: Mapping[str, Any]) -> tuple[timedelta, LabelRules, in
     return window, rules, limit
 
 
+def web_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The `alerts:` keys about the server itself: the OpenAPI document and /docs (off unless
+    `openapi: true`), and how old a Grafana signature's timestamp may be."""
+    section = config.get("alerts") or {}
+    if not isinstance(section, Mapping):
+        raise ConfigError("config: `alerts` must be a mapping")
+    openapi = section.get("openapi", False)
+    if not isinstance(openapi, bool):
+        raise ConfigError("config: alerts.openapi must be true or false")
+    try:
+        max_age = float(section.get("hmac_max_age_seconds", 300))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"config: bad alerts.hmac_max_age_seconds: {error}") from None
+    if not 0 < max_age <= 3600:
+        raise ConfigError("config: alerts.hmac_max_age_seconds must be in (0, 3600]")
+    return {"openapi": openapi, "hmac_max_age_seconds": max_age}
+
+
 def load_config(path: Path | None) -> Mapping[str, Any]:
     if path is None:
         return {}
@@ -100,13 +118,17 @@ def build_app(
         max_body_bytes=limit,
         label_rules=rules,
         bench_baseline=environ.get("SEGBOT_BENCH_BASELINE") == "1",
+        **web_options(config),
+        services=frozenset(config.get("services") or {}),
     )
     def health() -> dict[str, str]:
         try:
             store.list_incidents(limit=1)
             state = "ok"
         except SegbotError as error:
-            state = f"down: {error}"
+            # The reason (host, user, driver text) goes to the log, never to the probe.
+            log.warning("health check: the store is down: %s", error)
+            state = "down"
         return {"store": state, "slack": slack_check() if slack_check else "not configured"}
 
     app = create_app(intake=intake, metrics=metrics, settings=settings, health=health)
