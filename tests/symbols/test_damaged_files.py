@@ -54,3 +54,33 @@ def test_damaged_files_raise_bad_elf_or_answer(
                     module.lookup(offset)
         except BadElf:
             pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=400), header=st.booleans())
+def test_section_readers_take_any_bytes(data: bytes, header: bool) -> None:
+    """Arbitrary bytes (behind a valid ELF identification or not): the section reader, the
+    dwz link readers and the symbol tables answer or raise BadElf."""
+    from bot.symbols.dwarf_alt import alt_link, sup_checksum
+    from bot.symbols.elf_image import ElfImage
+    from bot.symbols.symtab import read_symbols
+
+    raw = (b"\x7fELF\x02\x01\x01" + bytes(9) + data) if header else data
+    try:
+        image = ElfImage(raw)
+        for name in (".debug_info", ".gnu_debugaltlink", ".debug_sup", ".gnu_debugdata"):
+            image.debug_section(name)
+        alt_link(image)
+        sup_checksum(image)
+        read_symbols(image)
+    except BadElf:
+        pass
+
+
+def test_a_package_index_of_garbage_is_ignored(tmp_path: Path, binaries: dict[str, Built]) -> None:
+    from bot.symbols.split_dwarf import _read_package
+
+    assert _read_package(tmp_path / "absent.dwp") is None
+    (tmp_path / "junk.dwp").write_bytes(b"\x7fELF" + bytes(200))
+    assert _read_package(tmp_path / "junk.dwp") is None
+    assert _read_package(binaries["c-dwarf4"].path) is None  # an ELF file without a cu index
