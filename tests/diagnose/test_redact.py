@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.redact import MASK, redact
@@ -76,5 +76,6 @@ FORMS = [
 @given(before=NOISE, secret=SECRET, after=NOISE, form=st.sampled_from(FORMS))
 def test_a_secret_in_any_known_form_never_survives(before: str, secret: str, after: str,
                                                    form: str) -> None:
+    assume(secret not in before and secret not in after)  # noise can spell the secret too
     text = f"{before} {form.format(s=secret)} {after}"
     assert secret not in redact(text)
