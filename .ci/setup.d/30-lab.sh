@@ -12,6 +12,11 @@ esac
 if [ "$(cat /proc/sys/kernel/printk_ratelimit_burst)" -lt 200 ]; then
   echo 200 > /proc/sys/kernel/printk_ratelimit_burst
 fi
+# Each booted host's systemd and journald hold inotify instances of the machine's kernel; the
+# default 128 per user runs out with a dozen hosts up, and hosts then fail to boot.
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 1024 ]; then
+  echo 1024 > /proc/sys/fs/inotify/max_user_instances
+fi
 SEGBOT_LAB_ROOTFS_TARBALL="$(bash tests/lab/build_rootfs.sh)"
 export SEGBOT_LAB_ROOTFS_TARBALL
 echo "lab rootfs: ${SEGBOT_LAB_ROOTFS_TARBALL}"
