@@ -194,6 +194,15 @@ def test_credentials_size_and_syntax(server: Running, client: httpx.Client) -> N
     assert stored(server) == []
 
 
+def test_the_generic_route_is_in_the_openapi_document(client: httpx.Client) -> None:
+    document = client.get("/openapi.json").json()
+    body = document["paths"]["/changes/generic"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert {"service", "kind", "time"} <= set(schema["required"])
+    assert {"/changes/github", "/changes/argocd", "/changes/unleash",
+            "/changes/launchdarkly"} <= set(document["paths"])
+
+
 def test_no_token_configured_refuses_every_change(database_url: str) -> None:
     with running_server(database_url, environ={}, config=CONFIG) as server, \
             httpx.Client(base_url=server.url, timeout=30) as client:

@@ -98,7 +98,9 @@ def mount_changes(app: FastAPI, *, engine: Engine, config: Mapping[str, Any],
             body["ignored"] = ignored or "nothing to record"
         return JSONResponse(body)
 
-    @app.post("/changes/generic", tags=["changes"])
+    @app.post("/changes/generic", tags=["changes"], openapi_extra={"requestBody": {
+        "required": True, "content": {"application/json": {
+            "schema": GenericChange.model_json_schema()}}}})
     async def generic(request: Request, _: Bearer) -> JSONResponse:
         """One change: `{service, kind: deploy|flag|config, version?, commit?, build_ids?,
         sha256?, flag?, state?, hosts?, time, by?, url?, id?}`."""
