@@ -12,6 +12,7 @@ from bot.domain.evidence import (
     CoredumpStorage,
     CoreFile,
     CoreLimit,
+    CorePattern,
     DiskUsage,
     Fact,
     RestartCounter,
@@ -27,7 +28,9 @@ _CORE_MOUNTS = ("/var/lib/systemd/coredump", "/var/tmp", "/var/lib", "/var", "/"
 
 @dataclass(frozen=True)
 class HealthNote:
-    problem: str  # core_limit_zero | disk_nearly_full | core_missing | core_truncated | size_cap
+    # core_limit_zero | disk_nearly_full | core_missing | core_truncated | size_cap |
+    # core_elsewhere
+    problem: str
     text: str
 
 
@@ -71,6 +74,20 @@ def evidence_health(facts: Sequence[Fact], crashes: Sequence[Crash]) -> tuple[He
                 "no core is written unless the unit sets LimitCORE",
             )
         )
+    for pattern in _of(facts, CorePattern)[-1:]:
+        if written:
+            break
+        if pattern.handler is None:
+            notes.append(HealthNote(
+                "core_elsewhere",
+                f"kernel.core_pattern is {pattern.pattern!r}: the kernel writes cores as files "
+                "(relative names in the process's working directory), not to systemd-coredump: "
+                "coredumpctl will not list them"))
+        elif not pattern.handler.endswith("systemd-coredump"):
+            notes.append(HealthNote(
+                "core_elsewhere",
+                f"kernel.core_pattern pipes cores to {pattern.handler}, not systemd-coredump: "
+                "look for them there"))
     seen_mounts: set[str] = set()
     for disk in _of(facts, DiskUsage):
         if (

@@ -79,6 +79,7 @@ def test_disable_flag_preview_shows_the_value_and_the_call_turns_it_off(
         result = use_case.execute(_request(incident, "flag-1", action="disable_flag"))
         assert result.ok, result
         assert server.flags["pricing_v4"] is False
+        assert result.text.endswith("flag pricing_v4 true -> false"), result.text  # re-read
         posts = [r for r in server.requests if r.method == "POST"]
         assert len(posts) == 1 and posts[0].path == "/flags/pricing_v4/off"
         assert posts[0].headers["idempotency-key"] == "flag-1"

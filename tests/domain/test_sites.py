@@ -80,3 +80,11 @@ def test_a_neighbours_kernel_line_is_not_another_site_of_this_host() -> None:
     assert report.determinism.verdict == "deterministic"
     assert "1 kernel line(s) at sites none of this host's cores" in report.determinism.text
     assert report.classification is not None and report.classification.kind == "null-deref"
+
+
+def test_core_pattern_elsewhere_is_said_only_without_a_core() -> None:
+    no_core = decode_text("$ cat /proc/sys/kernel/core_pattern\ncore\n")
+    assert [n.problem for n in no_core.health] == ["core_elsewhere"]
+    piped = decode_text("$ cat /proc/sys/kernel/core_pattern\n|/usr/share/apport/apport -p%p\n")
+    assert "apport" in piped.health[0].text
+    assert decode_text(PASTE + "$ cat /proc/sys/kernel/core_pattern\ncore\n").health == ()

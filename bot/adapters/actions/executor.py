@@ -85,11 +85,20 @@ class ConfiguredExecutor:
                 return self.ssh.command(service, spec.command, values, spec.timeout)
             return call(spec, values, environ=self.environ, action_id=action_id)
         if action == "disable_flag" and actions.disable_flag is not None:
-            flag = target.get("flag") or actions.disable_flag.flag
+            spec = actions.disable_flag
+            flag = target.get("flag") or spec.flag
             if flag:
                 values = {**values, "flag": flag}
-            return call(actions.disable_flag, values, environ=self.environ,
-                        action_id=action_id)
+            before = (read_value(spec.read, values, environ=self.environ)
+                      if spec.read is not None else None)
+            outcome = call(spec, values, environ=self.environ, action_id=action_id)
+            if spec.read is None or outcome.state != "succeeded":
+                return outcome
+            # Re-read after the change: say what the flag service now holds, not what we asked.
+            after = read_value(spec.read, values, environ=self.environ)
+            change = (f"flag {flag or '?'} {before} -> {after}" if after != before
+                      else f"flag {flag or '?'} still reads {after}")
+            return dataclasses.replace(outcome, text=f"{outcome.text}; {change}")
         if action in ("restart_delay", "restart_delay_revert"):
             return self.ssh.restart_delay(service, target,
                                           clear=action == "restart_delay_revert")
