@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.domain.crash import Crash
 from bot.domain.evidence import Deploy, Fact, FeatureFlag
+from bot.domain.sites import own_crashes
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,9 @@ def changes_before_first_crash(
     """The newest deploy and each flag's latest state at or before the first crash, newest first.
 
     With no times to compare, every marker seen is returned: a version and a flag in the logs
-    of a crashing service are leads even when we cannot order them."""
-    first = min((c.time for c in crashes if c.time), default=None)
+    of a crashing service are leads even when we cannot order them. A shared kernel log's
+    neighbours (kernel lines at a site none of this host's records name) do not start it."""
+    first = min((c.time for c in own_crashes(crashes) if c.time), default=None)
     changes: list[Change] = []
     deploys = [f for f in facts if isinstance(f, Deploy) and f.version and _before(f.time, first)]
     if deploys:

@@ -3,7 +3,7 @@ frame's module + offset, or a function name are one site when they resolve to th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.domain.crash import Crash
@@ -67,12 +67,28 @@ def count_sites(crashes: Sequence[Crash]) -> SiteCount:
     confirmed = [s for c, s in located if _HOST_RECORDS & set(c.sources)]
     if not confirmed:
         return _count([s for _, s in located], unmatched=0)
-    names = _names(confirmed)
-    known = {_name(s, names) for s in confirmed}
-    basis = [s for c, s in located
-             if _HOST_RECORDS & set(c.sources) or _name(s, names) in known]
+    neighbour = _neighbour_test(confirmed)
+    basis = [s for c, s in located if not neighbour(c, s)]
     counted = _count(basis, unmatched=len(located) - len(basis))
     return replace(counted, confirmed=len(confirmed))
+
+
+def own_crashes(crashes: Sequence[Crash]) -> list[Crash]:
+    """The crashes without the kernel-only lines `count_sites` leaves out (neighbours')."""
+    located = [(c, site_of(c)) for c in crashes]
+    confirmed = [s for c, s in located if s is not None and _HOST_RECORDS & set(c.sources)]
+    if not confirmed:
+        return list(crashes)
+    neighbour = _neighbour_test(confirmed)
+    return [c for c, s in located if s is None or not neighbour(c, s)]
+
+
+def _neighbour_test(confirmed: Sequence[Site]) -> Callable[[Crash, Site], bool]:
+    """A kernel-only crash at a site none of the host's own records name."""
+    names = _names(confirmed)
+    known = {_name(s, names) for s in confirmed}
+    return lambda crash, site: (not _HOST_RECORDS & set(crash.sources)
+                                and _name(site, names) not in known)
 
 
 _HOST_RECORDS = frozenset({"coredump", "gdb", "journal"})

@@ -88,3 +88,15 @@ def test_core_pattern_elsewhere_is_said_only_without_a_core() -> None:
     piped = decode_text("$ cat /proc/sys/kernel/core_pattern\n|/usr/share/apport/apport -p%p\n")
     assert "apport" in piped.health[0].text
     assert decode_text(PASTE + "$ cat /proc/sys/kernel/core_pattern\ncore\n").health == ()
+
+
+def test_a_neighbours_older_kernel_line_does_not_start_the_crash_window() -> None:
+    """The deploy at 07:30 came before this host's first crash (its core, 07:33:56); a
+    neighbour's kernel line at 07:20 must not make it look like it came after."""
+    journal = ("$ journalctl -u checkout-api.service --no-pager -o short-iso\n"
+               "2026-12-03T07:30:00+00:00 lab-a checkout-api[80]: version=2.18.7 git=4f3c2a1 "
+               "feature_flags=pricing_v4:on\n")
+    neighbour = "$ sudo dmesg -T\n" + _kernel(301, 0x1334, 5).replace("07:37:", "07:20:")
+    report = decode_text(PASTE + journal + neighbour)
+    deploys = [c for c in report.changes if c.kind == "deploy"]
+    assert [(c.name, c.minutes_before) for c in deploys] == [("2.18.7", 3.9)]
