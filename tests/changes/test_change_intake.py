@@ -38,8 +38,9 @@ LD_SECRET = "ld-webhook-secret-for-tests"
 def server(database_url: str) -> Iterator[Running]:
     environ = {"SEGBOT_ALERT_TOKEN": TOKEN, "SEGBOT_GITHUB_WEBHOOK_SECRET": GITHUB_SECRET,
                "SEGBOT_LAUNCHDARKLY_WEBHOOK_SECRET": LD_SECRET}
+    alerts = {"max_body_bytes": 65536, "openapi": True}  # the document is off by default
     with running_server(database_url, environ=environ,
-                        config={**CONFIG, "alerts": {"max_body_bytes": 65536}}) as running:
+                        config={**CONFIG, "alerts": alerts}) as running:
         yield running
 
 
