@@ -31,6 +31,7 @@ from bot.domain.actions import (
 )
 from bot.domain.host_crashes import CrashEvent
 from bot.domain.incident import TimelineEvent
+from bot.domain.mrkdwn import escape
 from bot.domain.redact import redact
 from bot.domain.verification import HostCount, verification_verdict
 from bot.errors import SegbotError
@@ -134,7 +135,7 @@ class Containment:
             current = f"unknown ({error})"
         except Exception as error:  # never let a look break the report
             current = f"unknown ({type(error).__name__})"
-        text = f"segbot will {describe(action, target)}. Now: {current}."
+        text = f"segbot will {describe(action, target)}. Now: {escape(redact(current))}."
         with self._lock:
             self._previews[key] = (self.clock(), text)
             self._looking.pop(key, None)
@@ -168,8 +169,9 @@ class Containment:
                                         action_id=request.proposal_id, values=values)
         except SegbotError as error:
             outcome = Outcome("failed", str(error))
-        # what the far side answered goes to Slack and the store: never a secret
-        outcome = Outcome(outcome.state, redact(outcome.text), outcome.before, outcome.after)
+        # what the far side answered goes to Slack and the store: never a secret, never markup
+        outcome = Outcome(outcome.state, escape(redact(outcome.text)), outcome.before,
+                          outcome.after)
         finished = self.clock()
         verify_at = (finished + self.executor.verify_after(service)
                      if outcome.state == "succeeded" and request.action in VERIFIED

@@ -1,9 +1,10 @@
 """Text from alerts, hosts and logs made inert in Slack messages: `<!channel>`, `<@U…>` and
-`<https://x|label>` are Slack markup only when `<`, `>` and `&` reach Slack unescaped."""
+`<https://x|label>` are Slack markup only when their `<` reaches Slack unescaped."""
 
 from __future__ import annotations
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters as entities (what Slack documents for message text)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """`&` and `<` as entities: no markup can start. A lone `>` (as in `200ms -> 30s`) is
+    shown as it is, so it is kept for the timeline and the postmortem."""
+    return text.replace("&", "&amp;").replace("<", "&lt;")

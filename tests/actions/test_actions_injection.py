@@ -81,3 +81,15 @@ def test_a_flag_named_like_an_environment_variable_stays_text(
             assert SECRET not in str(seen.headers), seen.headers
             assert seen.headers["x-flag"] == "${SLACK_BOT_TOKEN}"
         assert server.requests[1].headers["authorization"] == "flag-secret-456"
+
+
+def test_what_the_far_side_answers_is_sent_to_slack_as_text(contain: Any) -> None:
+    with effect_server() as server:
+        server.reply = {"status": "<!channel> rolled back, see <https://evil.example|runbook>"}
+        use_case, _, _, incident = contain(config_with(http_actions(server.url, timeout=10)))
+        result = use_case.execute(ActionRequest(
+            proposal_id="act-markup", incident_id=incident, action="rollback",
+            target={"service": "checkout-api", "version": "2.18.7", "to_version": "2.18.6"},
+            requested_by="U0BOB"))
+        assert result.ok and "&lt;!channel" in result.text, result
+        assert "<!channel>" not in result.text and "<https://" not in result.text

@@ -112,13 +112,20 @@ def test_sudo_allows_the_playbook_and_nothing_else(lab_host: LabHost) -> None:
     refused = ssh(lab_host, "sudo -n id -u")
     assert refused.returncode != 0
     assert refused.stdout.strip() != "0"
+    for other in ("sudo -n coredumpctl --no-pager dump 1 >/dev/null",  # any process's core
+                  "sudo -n coredumpctl --no-pager info 1 COREDUMP_EXE=/usr/sbin/sshd",
+                  "sudo -n coredumpctl dump checkout-api >/dev/null"):
+        assert "password is required" in ssh(lab_host, other).stderr, other
 
 
 def test_core_and_binary_come_off_the_host_as_the_playbook_fetches_them(
     lab_host: LabHost, tmp_path: Path
 ) -> None:
     lab_host.wait_for_crashes(1, timeout=60)
-    dumped = ssh(lab_host, "sudo -n coredumpctl dump checkout-api > /tmp/evidence.core"
+    dumped = ssh(lab_host, "pid=$(sudo -n coredumpctl --no-pager --no-legend list -r "
+                 "/opt/checkout/bin/checkout-api | awk '$5 ~ /^[0-9]+$/ {print $5; exit}')"
+                 " && sudo -n coredumpctl --no-pager dump \"$pid\" "
+                 "COREDUMP_EXE=/opt/checkout/bin/checkout-api > /tmp/evidence.core"
                  " && sha256sum /tmp/evidence.core /opt/checkout/bin/checkout-api")
     assert dumped.returncode == 0, dumped.stderr
     remote = {Path(path).name: digest for digest, path in
