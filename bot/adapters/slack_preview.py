@@ -11,7 +11,9 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
-_MRKDWN = re.compile(r"(\*[^*\n]+\*|`[^`\n]+`|_[^_\n]+_|```.*?```)", re.DOTALL)
+# Slack only reads * and _ as markup at word edges: `pricing_rule_apply` stays as it is.
+_MRKDWN = re.compile(r"((?<!\w)\*[^*\n]+\*(?!\w)|`[^`\n]+`|(?<!\w)_[^_\n]+_(?!\w)|```.*?```)",
+                     re.DOTALL)
 
 
 def render_message(blocks: list[dict[str, Any]], console: Console, *, title: str) -> None:

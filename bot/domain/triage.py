@@ -41,10 +41,13 @@ def determinism(crashes: Sequence[Crash]) -> Determinism:
             f"{sites.describe()}: suspect memory corruption, a race or hardware{left_out}",
         )
     if sites.crashes == 1:
+        others = len(crashes) - 1 - sites.unmatched
+        known = (f"only 1 of {others + 1} crash records names its site ({sites.names[0]}); "
+                 "the others (exits, cores without a backtrace) cannot say" if others > 0
+                 else f"one crash with a known site ({sites.names[0]})")
         return Determinism(
             "single",
-            f"one crash with a known site ({sites.names[0]}); more occurrences will tell "
-            f"whether it is deterministic{left_out}",
+            f"{known}; more occurrences will tell whether it is deterministic{left_out}",
         )
     return Determinism(
         "deterministic",

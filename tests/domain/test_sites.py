@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.domain.crash import Crash
 from bot.domain.decode import decode_text
 from bot.domain.sites import count_sites
+from bot.domain.triage import determinism
 
 PASTE = (Path(__file__).parent / "data" / "lab-null-deref.txt").read_text()
 KERNEL = ("[Thu Dec  3 07:37:{s:02d} 2026] checkout-api[{pid}]: segfault at 8 ip {ip:016x} sp "
@@ -100,3 +102,13 @@ def test_a_neighbours_older_kernel_line_does_not_start_the_crash_window() -> Non
     report = decode_text(PASTE + journal + neighbour)
     deploys = [c for c in report.changes if c.kind == "deploy"]
     assert [(c.name, c.minutes_before) for c in deploys] == [("2.18.7", 3.9)]
+
+
+def test_one_located_crash_among_several_records_says_how_many_could_not_tell() -> None:
+    located = Crash(sources=("kernel",), signal="SIGSEGV", module="checkout-api",
+                    module_offset=0x1334, file_offset=0x1334)
+    exits = [Crash(sources=("journal",), signal="SIGSEGV", pid=pid) for pid in (7, 8)]
+    verdict = determinism([located, *exits])
+    assert verdict.verdict == "single"
+    assert verdict.text.startswith("only 1 of 3 crash records names its site (checkout-api+0x1334)")
+    assert determinism([located]).text.startswith("one crash with a known site")
