@@ -188,6 +188,19 @@ def test_the_client_reads_the_real_state_and_events(unleash: Unleash) -> None:
     assert all(c.flag == flag and c.key.startswith("unleash:") for c in found.changes)
 
 
+def test_a_busy_flag_s_changes_are_all_read(unleash: Unleash) -> None:
+    flag = _flag(unleash)
+    for _ in range(30):
+        unleash.api("POST", f"{BASE}/{flag}/environments/production/off")
+        unleash.api("POST", f"{BASE}/{flag}/environments/production/on")
+    # Unleash's per-flag event route answers the newest 50 from 7.x on, all of them in 6.x
+    assert len(unleash.api("GET", f"/api/admin/events/{flag}")["events"]) in (50, 63)
+    found = _client(unleash.url).recent([flag], now=datetime.now(UTC))
+    states = [c.state for c in found.changes]
+    assert (states.count("on"), states.count("off"), states.count("changed")) == (31, 30, 2)
+    assert len({c.key for c in found.changes}) == 63
+
+
 def test_disable_flag_turns_it_off_and_unleash_records_it(unleash: Unleash) -> None:
     flag = _flag(unleash)
     executor = _executor(unleash.url)
