@@ -1,7 +1,8 @@
 # A real Unleash server for tests/changes/test_unleash_real.py: npm's unleash-server, pinned,
 # in a cache directory outside the repository; the test starts it on the PostgreSQL of
-# 10-postgres.sh. unleash-server 7.6 and later need Node >= 22, 7.5 needs Node >= 20; Debian bookworm ships Node 18, for
-# which 6.10 (Node 18 to 20) is the newest that runs. Exports SEGBOT_UNLEASH_HOME.
+# 10-postgres.sh. unleash-server 7.6 and later need Node >= 22, 7.5 needs Node >= 20; Debian
+# bookworm ships Node 18, for which 6.10 (Node 18 to 20) is the newest that runs.
+# Exports SEGBOT_UNLEASH_HOME.
 # A first install writes about 190 MB: 1.5 minutes from the registry, 30 s from a warm npm
 # cache; later runs reuse it.
 # Sourced by .ci/run (bash, set -euo pipefail); idempotent.
