@@ -18,6 +18,7 @@ from bot.domain.changes import ChangeEvent, FlagReport, launchdarkly_state, unle
 from bot.errors import ChangeSourceError
 
 MAX_ANSWER = 4 << 20
+MAX_EVENTS = 10_000  # per flag and incident: enough for a day of a busy flag
 
 
 class HttpFlagService:
@@ -70,16 +71,31 @@ def _unleash(service: HttpFlagService, client: httpx.Client, flag: str, since: d
                     and e.get("name") == s.environment), None)
     states = [_now(flag, "unleash", enabled, now)] if isinstance(enabled, bool) else []
     answer = service._get(client, f"/api/admin/events/{name}")
-    changes = []
-    for event in (answer.get("events") if isinstance(answer, dict) else None) or []:
-        if not isinstance(event, dict) or event.get("environment") not in (None, s.environment):
+    events, total = _page(answer)
+    # The per-flag route answers only the newest 50 events (Unleash 6 to 8): older ones in
+    # the window come from the event search, paged by offset in the same newest-first order.
+    while isinstance(total, int) and len(events) < min(total, MAX_EVENTS):
+        oldest = min((t for e in events if (t := _time(e.get("createdAt"))) is not None),
+                     default=None)
+        if oldest is None or oldest < since:
+            break
+        more, _ = _page(service._get(client, "/api/admin/search/events", feature=f"IS:{flag}",
+                                     offset=str(len(events)), limit="1000"))
+        if not more:
+            break
+        events += more
+    changes, seen = [], set()
+    for event in events:
+        key = f"unleash:{event.get('id')}"
+        if event.get("environment") not in (None, s.environment) or key in seen:
             continue
+        seen.add(key)
         state, when = unleash_state(str(event.get("type"))), _time(event.get("createdAt"))
         if state is None or when is None:
             continue
         changes.append(ChangeEvent(
             service="", kind="flag", time=when, source="unleash", flag=flag, state=state,
-            by=_short(event.get("createdBy")), key=f"unleash:{event.get('id')}"))
+            by=_short(event.get("createdBy")), key=key))
     return states, changes
 
 
@@ -111,6 +127,14 @@ def _launchdarkly(service: HttpFlagService, client: httpx.Client, flag: str, sin
             state=launchdarkly_state(actions, _short(item.get("titleVerb")), None),
             by=_short((member or {}).get("email")), key=f"launchdarkly:{item.get('_id')}"))
     return states, changes
+
+
+def _page(answer: Any) -> tuple[list[dict[str, Any]], Any]:
+    """Unleash's events (`events`) and how many match (`totalEvents`, or `total` in search)."""
+    if not isinstance(answer, dict):
+        return [], None
+    events = [e for e in answer.get("events") or [] if isinstance(e, dict)]
+    return events, answer.get("totalEvents", answer.get("total"))
 
 
 def _now(flag: str, kind: str, enabled: bool, now: datetime) -> ChangeEvent:
