@@ -64,7 +64,7 @@ def config(host: LabHost, tmp_path: Path) -> dict[str, Any]:
                 "command": "sudo -n /usr/local/sbin/release-switch {to_version}"}}}},
         "slack": {"oncall_usergroup": "S0ONCALL", "report_min_interval_seconds": 0.25,
                   "report_global_interval_seconds": 0.05, "poll_seconds": 0.2},
-        "authorization": {"rollback": ["S0ONCALL"]},
+        "authorization": {"rollback": ["S0ONCALL"], "diagnose": ["U0ALICE"]},
     }
 
 
