@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,13 +23,14 @@ from bot.app.occurrences import record_found_crashes
 from bot.app.ports import Store
 from bot.app.proposals import ensure_buttons
 from bot.app.report_updater import ReportUpdater
-from bot.app.report_view import ReportBook, ReportView
+from bot.app.report_view import HostProgress, ReportBook, ReportView
 from bot.app.schedule_ports import Announcer, ScheduleStore
 from bot.app.slack_ports import ChannelRequest, Chat, ContainmentActions, Place, SlackStore
 from bot.domain.change_report import with_findings
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
 from bot.domain.mrkdwn import escape
 from bot.domain.report_json import report_to_dict
+from bot.errors import SegbotError
 
 log = logging.getLogger("segbot.slack.flows")
 
@@ -48,6 +50,9 @@ class SlackPolicy:
     group_window: timedelta = DEFAULT_WINDOW
     min_update_interval: float = 2.0
     global_update_interval: float = 1.2
+    # The first post (the phone notification) waits this long for the diagnosis's first
+    # result, so it names the signal rather than "diagnosing".
+    first_post_wait: float = 2.0
 
 
 class SlackFlows:
@@ -65,6 +70,8 @@ class SlackFlows:
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._seen: dict[int, tuple[object, ...]] = {}
+        self._opened: dict[int, float] = {}  # incident -> when its channel opened (monotonic)
+        self._first_result: set[int] = set()  # incidents whose first crash was shown
         self.announcer: Announcer | None = None  # set by serve with the scheduler (issue 5)
         self.schedule: ScheduleStore | None = None
         self.changes: ChangeContext | None = None  # set by serve: change events, git, flags
@@ -107,27 +114,36 @@ class SlackFlows:
             now = self.clock()
             if not self.slack_store.add_place(place, now):
                 return self.slack_store.place(incident_id) or place
+            self._opened[incident.id] = time.monotonic()
+            if signal is not None:
+                self._first_result.add(incident.id)  # named after its signal already
             self._event(incident.id, "slack", f"incident channel <#{place.channel}>", now)
         self.updater.touch(incident_id)
         return place
 
     # -- the report message ------------------------------------------------------------
 
-    def publish(self, incident_id: int) -> None:
-        """Post or update the incident's report as it stands now (the updater calls this)."""
+    def publish(self, incident_id: int) -> bool:
+        """Post or update the incident's report as it stands now (the updater calls this);
+        False when the first post is held back for the diagnosis's first result."""
         incident = self.incident(incident_id)
         if incident is None:
-            return
+            return False
         place = self.slack_store.place(incident_id) or self.ensure_place(incident_id)
         if not self.book.known(incident_id):
             self._restore(incident)
         report, host, progress, files = self.book.snapshot(incident_id)
+        if place.report_ts is None and (left := self._first_post_wait(
+                incident, report, progress)) > 0:
+            self.updater.touch_later(incident_id, left)
+            return False
         findings = self.changes.findings(incident, report, self.clock()) if self.changes else None
         if findings is not None and report is not None:
             report = with_findings(report, findings)  # change events join the log markers
         buttons, decisions = ensure_buttons(
             store=self.slack_store, actions=self.actions, incident=incident, report=report,
-            report_host=host, now=self.clock(), ttl=self.policy.proposal_ttl)
+            report_host=host, now=self.clock(), ttl=self.policy.proposal_ttl,
+            rules=self.policy.authorization)
         view = ReportView(incident=incident, report=report, report_host=host, hosts=progress,
                           buttons=buttons, decisions=decisions, files=files,
                           changes=findings.lines() if findings else ())
@@ -144,6 +160,48 @@ class SlackFlows:
                              title=title, content=content)
             self.book.uploaded(incident_id, name)
             self.updater.touch(incident_id)  # the report names the file
+        return True
+
+    def _first_post_wait(self, incident: Incident, report: object,
+                         progress: tuple[HostProgress, ...]) -> float:
+        """Seconds the first post should still wait for the first result (0: post now)."""
+        crash = getattr(report, "primary", None)
+        if (crash is not None or incident.signature or self.diagnosis is None
+                or (progress and all(h.finished for h in progress))):
+            return 0.0
+        opened = self._opened.get(incident.id)
+        if opened is None:
+            return 0.0
+        return self.policy.first_post_wait - (time.monotonic() - opened)
+
+    def changed(self, incident_id: int) -> None:
+        """The live report moved: publish soon; its first crash skips the incident's interval
+        and renames the channel after the signal."""
+        report, _host, _progress, _files = self.book.snapshot(incident_id)
+        crash = report.primary if report is not None else None
+        if crash is None or incident_id in self._first_result:
+            self.updater.touch(incident_id)
+            return
+        self._first_result.add(incident_id)
+        self.updater.touch(incident_id, urgent=True)
+        if crash.signal:
+            self._rename(incident_id, crash.signal)
+
+    def _rename(self, incident_id: int, signal: str) -> None:
+        place = self.slack_store.place(incident_id)
+        incident = self.incident(incident_id)
+        if place is None or incident is None or not place.dedicated:
+            return
+        try:
+            name = self.chat.rename(place, ChannelRequest(
+                incident_id=incident.id, service=incident.service, signal=signal,
+                opened_at=incident.opened_at, invite=(), topic=""))
+        except SegbotError as error:  # the channel keeps its name; the report is unaffected
+            log.warning("incident %s: channel not renamed: %s", incident_id, error)
+            return
+        if name is not None:
+            self._event(incident_id, "slack", f"channel renamed to #{escape(name)}",
+                        self.clock())
 
     def poll(self) -> int:
         """Catch up: incidents whose stored state moved since their last publish (new
@@ -202,7 +260,7 @@ class SlackFlows:
         try:
             diagnosis = diagnose_live(
                 request=request, setup=self.diagnosis, book=self.book,
-                changed=self.updater.touch, now=self.clock,
+                changed=self.changed, now=self.clock,
                 keep=lambda command, output: self.slack_store.add_evidence(
                     request.incident_id, host=request.host, command=command, output=output,
                     at=self.clock()))
@@ -222,6 +280,9 @@ class SlackFlows:
         if signature:
             learn_signature(store=self.store, incident_id=request.incident_id,
                             signature=signature, now=now)
+            if request.incident_id not in self._first_result:  # no live crash: the final one
+                self._first_result.add(request.incident_id)
+                self._rename(request.incident_id, signature.split(" ", 1)[0])
         if diagnosis.report is not None:  # what happened on the host, not when we asked
             inventory = self.diagnosis.inventory(request.host, request.service)
             record_found_crashes(store=self.store, incident_id=request.incident_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from bot.app import texts
 from bot.app.incidents import change_status, request_diagnoses
 from bot.app.occurrences import request_diagnosis
 from bot.app.proposals import authorize
@@ -59,7 +60,7 @@ def run_command(flows: SlackFlows, command: Command, *, user: str, channel: str,
                      detail=("allowed" if verdict.allowed else "refused")
                      + f": {verdict.reason}")
         if not verdict.allowed:
-            reply.text(f"Not allowed: {verdict.reason}.")
+            reply.text(texts.refused(verdict.reason))
             return
         _diagnose(flows, command, user=user, reply=reply)
     elif isinstance(command, Decode):
@@ -178,7 +179,7 @@ def _incident_verb(flows: SlackFlows, command: IncidentVerb, *, user: str,
             + ("allowed" if verdict.allowed else f"refused ({verdict.reason})"),
             actor=user, source="slack"))
     if not verdict.allowed:
-        return f"Not allowed: {verdict.reason}."
+        return texts.refused(verdict.reason)
     moved = change_status(store=flows.store, incident_id=incident_id, status=Status.RESOLVED,
                           actor=user, now=now)
     flows.slack_store.close_proposals(incident_id, state="void", at=now)

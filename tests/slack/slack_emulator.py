@@ -167,6 +167,18 @@ class SlackEmulator:
     def _channel(self, args: dict[str, Any]) -> Channel | None:
         return self.channels.get(str(args.get("channel") or args.get("channel_id") or ""))
 
+    def _conversations_rename(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        name = str(args.get("name", ""))
+        if not CHANNEL_NAME.fullmatch(name):
+            return {"ok": False, "error": "invalid_name_specials"}
+        if any(c.name == name and c.id != channel.id for c in self.channels.values()):
+            return {"ok": False, "error": "name_taken"}
+        channel.name = name
+        return {"ok": True, "channel": {"id": channel.id, "name": name}}
+
     def _conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
         if channel is None:
