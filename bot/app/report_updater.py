@@ -84,8 +84,9 @@ class ReportUpdater:
                 self._cond.wait(min(left, 0.05))
         return True
 
-    def _next(self) -> tuple[int, float] | None:
-        """The incident due now and the time (waiting as needed), or None when stopping."""
+    def _next(self) -> tuple[int, tuple[float, float]] | None:
+        """The incident due now (waiting as needed) and its and the global last publish
+        before this one, or None when stopping."""
         with self._cond:
             while not self._stopping:
                 now = self._clock()
@@ -95,7 +96,9 @@ class ReportUpdater:
                     if due <= now:
                         del self._dirty[incident_id]
                         self._busy = True
-                        return incident_id, now
+                        previous = self._last.get(incident_id, float("-inf")), self._last_any
+                        self._last[incident_id] = self._last_any = now
+                        return incident_id, previous
                     self._cond.wait(due - now)
                 else:
                     self._cond.wait()
@@ -103,7 +106,7 @@ class ReportUpdater:
 
     def _run(self) -> None:
         while (picked := self._next()) is not None:
-            incident_id, at = picked
+            incident_id, (last, last_any) = picked
             try:
                 sent = self._publish(incident_id)
             except Exception as error:  # Slack down, store busy: keep it dirty, back off
@@ -113,14 +116,17 @@ class ReportUpdater:
                 log.warning("report of incident %s not published (%s); retry in %.1fs",
                             incident_id, error, delay)
                 with self._cond:
-                    self._last[incident_id] = self._last_any = at
                     retry_at = self._clock() + delay
                     self._dirty[incident_id] = min(self._dirty.get(incident_id, retry_at),
                                                    retry_at)
             else:
-                if sent is not False:
+                if sent is False:  # held back, nothing sent: no interval spent
                     with self._cond:
-                        self._last[incident_id] = self._last_any = at
+                        self._last[incident_id], self._last_any = last, last_any
+                        if incident_id in self._dirty:
+                            self._dirty[incident_id] = min(self._dirty[incident_id],
+                                                           last + self._min_interval)
+                else:
                     self._failures.pop(incident_id, None)
                     self.published += 1
             finally:

@@ -29,6 +29,7 @@ from bot.app.slack_ports import ChannelRequest, Chat, ContainmentActions, Place,
 from bot.domain.change_report import with_findings
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
 from bot.domain.mrkdwn import escape
+from bot.domain.report import DecodedReport
 from bot.domain.report_json import report_to_dict
 from bot.errors import SegbotError
 
@@ -70,8 +71,10 @@ class SlackFlows:
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._seen: dict[int, tuple[object, ...]] = {}
+        self._invites: dict[int, tuple[str, ...]] = {}  # who to invite when the channel opens
         self._opened: dict[int, float] = {}  # incident -> when its channel opened (monotonic)
-        self._first_result: set[int] = set()  # incidents whose first crash was shown
+        self._first_result: set[int] = set()  # incidents whose channel has its signal
+        self._shown: dict[int, int] = {}  # incident -> how much of the crash was shown
         self.announcer: Announcer | None = None  # set by serve with the scheduler (issue 5)
         self.schedule: ScheduleStore | None = None
         self.changes: ChangeContext | None = None  # set by serve: change events, git, flags
@@ -104,6 +107,8 @@ class SlackFlows:
                 from bot.errors import NotFound
 
                 raise NotFound(f"no incident {incident_id}")
+            with self._locks_guard:
+                invite = tuple(sorted({*invite, *self._invites.pop(incident_id, ())}))
             signal = (incident.signature or "").split(" ", 1)[0] or None
             topic = (f"Incident #{incident.id}: {incident.service} crashing"
                      f"{' (' + incident.signature + ')' if incident.signature else ''}"
@@ -120,6 +125,11 @@ class SlackFlows:
             self._event(incident.id, "slack", f"incident channel <#{place.channel}>", now)
         self.updater.touch(incident_id)
         return place
+
+    def invite_when_opened(self, incident_id: int, users: tuple[str, ...]) -> None:
+        """Invite `users` with the on-call group when the incident's channel is created."""
+        with self._locks_guard:
+            self._invites[incident_id] = (*self._invites.get(incident_id, ()), *users)
 
     # -- the report message ------------------------------------------------------------
 
@@ -162,11 +172,10 @@ class SlackFlows:
             self.updater.touch(incident_id)  # the report names the file
         return True
 
-    def _first_post_wait(self, incident: Incident, report: object,
+    def _first_post_wait(self, incident: Incident, report: DecodedReport | None,
                          progress: tuple[HostProgress, ...]) -> float:
         """Seconds the first post should still wait for the first result (0: post now)."""
-        crash = getattr(report, "primary", None)
-        if (crash is not None or incident.signature or self.diagnosis is None
+        if (_level(report) == SITE or incident.signature or self.diagnosis is None
                 or (progress and all(h.finished for h in progress))):
             return 0.0
         opened = self._opened.get(incident.id)
@@ -175,16 +184,18 @@ class SlackFlows:
         return self.policy.first_post_wait - (time.monotonic() - opened)
 
     def changed(self, incident_id: int) -> None:
-        """The live report moved: publish soon; its first crash skips the incident's interval
-        and renames the channel after the signal."""
+        """The live report moved: publish soon. Its first crash and first crash site skip the
+        incident's interval; the first signal renames the channel after it."""
         report, _host, _progress, _files = self.book.snapshot(incident_id)
-        crash = report.primary if report is not None else None
-        if crash is None or incident_id in self._first_result:
+        level = _level(report)
+        if level <= self._shown.get(incident_id, NOTHING):
             self.updater.touch(incident_id)
             return
-        self._first_result.add(incident_id)
+        self._shown[incident_id] = level
         self.updater.touch(incident_id, urgent=True)
-        if crash.signal:
+        crash = report.primary if report is not None else None
+        if crash is not None and crash.signal and incident_id not in self._first_result:
+            self._first_result.add(incident_id)
             self._rename(incident_id, crash.signal)
 
     def _rename(self, incident_id: int, signal: str) -> None:
@@ -242,13 +253,18 @@ class SlackFlows:
         """The DiagnosisTrigger: open the channel and diagnose, in the background."""
         self._pool.submit(self._diagnose, request)
 
-    def _diagnose(self, request: DiagnosisRequest) -> None:
+    def _open_place(self, incident_id: int) -> None:
         try:
-            self.ensure_place(request.incident_id)
+            self.ensure_place(incident_id)
         except Exception as error:  # Slack down: the poller and updater post it later
-            log.warning("incident %s: no Slack channel yet: %s", request.incident_id, error)
+            log.warning("incident %s: no Slack channel yet: %s", incident_id, error)
+
+    def _diagnose(self, request: DiagnosisRequest) -> None:
         if self.diagnosis is None:
+            self._open_place(request.incident_id)
             return
+        # The channel opens while the host is reached: the first result waits for neither.
+        self._pool.submit(self._open_place, request.incident_id)
         now = self.clock()
         if request.host not in self.policy.services.get(request.service, ()):
             # Only configured hosts of configured services are ever connected to.
@@ -305,6 +321,17 @@ class SlackFlows:
     def _lock(self, incident_id: int) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(incident_id, threading.Lock())
+
+
+NOTHING, SIGNAL, SITE = 0, 1, 2  # how much of a crash a report shows
+
+
+def _level(report: DecodedReport | None) -> int:
+    """SITE once the report says where it crashed (kernel ip or a frame), SIGNAL once a crash."""
+    crash = report.primary if report is not None else None
+    if crash is None:
+        return NOTHING
+    return SITE if crash.ip is not None or crash.frames else SIGNAL
 
 
 def _fingerprint(incident: Incident) -> tuple[object, ...]:

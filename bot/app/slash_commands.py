@@ -137,12 +137,14 @@ def _diagnose(flows: SlackFlows, command: Diagnose, *, user: str, reply: Reply) 
         tx.add_event(incident_id, TimelineEvent(
             now, "command", f"/segfault {command.host} {command.service}", actor=user,
             source="slack"))
-    place = flows.ensure_place(incident_id, invite=(user,))
+    # The host is reached while the channel is created: the first result waits for neither.
+    flows.invite_when_opened(incident_id, (user,))
     if requested.diagnoses:
         request_diagnoses(store=flows.store, trigger=flows.trigger,
                           requests=requested.diagnoses)
     else:  # asked again by a person: diagnose again
         flows.trigger(DiagnosisRequest(incident_id, command.host, command.service))
+    place = flows.ensure_place(incident_id, invite=(user,))
     opened = "opened" if requested.opened else "joined"
     reply.text(f"Incident #{incident_id} {opened}: <#{place.channel}>. "
                f"Diagnosing {command.host}; the report there fills in as it runs.")
