@@ -104,8 +104,9 @@ def report_message(view: ReportView) -> tuple[list[dict[str, Any]], str]:
     if view.files:
         blocks.append(_context("Files in the thread: " + ", ".join(
             f"`{esc(f)}`" for f in view.files)))
-    head = (headline(crash, report) if crash is not None and report is not None
-            else _known(view, plain=True))
+    # The notification (what a phone shows) is plain text: the headline's first line unmarked.
+    head = (headline(crash, report).split("\n", 1)[0].replace("*", "").replace("`", "")
+            if crash is not None and report is not None else _known(view, plain=True))
     text = f"Incident #{incident.id} {incident.service} ({incident.status}): {head}"
     return checked(blocks), fit(esc(text), FALLBACK_CHARS)  # notifications parse markup too
 
