@@ -71,9 +71,10 @@ class SlackFlows:
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._seen: dict[int, tuple[object, ...]] = {}
+        self._signals: dict[int, str] = {}  # signal found before the channel was created
         self._invites: dict[int, tuple[str, ...]] = {}  # who to invite when the channel opens
         self._opened: dict[int, float] = {}  # incident -> when its channel opened (monotonic)
-        self._first_result: set[int] = set()  # incidents whose channel has its signal
+        self._named: set[int] = set()  # incidents whose channel has its signal
         self._shown: dict[int, int] = {}  # incident -> how much of the crash was shown
         self.announcer: Announcer | None = None  # set by serve with the scheduler (issue 5)
         self.schedule: ScheduleStore | None = None
@@ -109,7 +110,8 @@ class SlackFlows:
                 raise NotFound(f"no incident {incident_id}")
             with self._locks_guard:
                 invite = tuple(sorted({*invite, *self._invites.pop(incident_id, ())}))
-            signal = (incident.signature or "").split(" ", 1)[0] or None
+            signal = ((incident.signature or "").split(" ", 1)[0]
+                      or self._signals.pop(incident_id, "") or None)
             topic = (f"Incident #{incident.id}: {incident.service} crashing"
                      f"{' (' + incident.signature + ')' if incident.signature else ''}"
                      " | segbot keeps the report pinned at the top")
@@ -121,7 +123,7 @@ class SlackFlows:
                 return self.slack_store.place(incident_id) or place
             self._opened[incident.id] = time.monotonic()
             if signal is not None:
-                self._first_result.add(incident.id)  # named after its signal already
+                self._named.add(incident.id)  # named after its signal already
             self._event(incident.id, "slack", f"incident channel <#{place.channel}>", now)
         self.updater.touch(incident_id)
         return place
@@ -194,14 +196,22 @@ class SlackFlows:
         self._shown[incident_id] = level
         self.updater.touch(incident_id, urgent=True)
         crash = report.primary if report is not None else None
-        if crash is not None and crash.signal and incident_id not in self._first_result:
-            self._first_result.add(incident_id)
+        if crash is not None and crash.signal:
             self._rename(incident_id, crash.signal)
 
     def _rename(self, incident_id: int, signal: str) -> None:
-        place = self.slack_store.place(incident_id)
+        """Name the channel after `signal`, once; before the channel exists, it is created
+        with that name instead (the incident's lock orders the two)."""
+        with self._lock(incident_id):
+            if incident_id in self._named:
+                return
+            place = self.slack_store.place(incident_id)
+            if place is None:
+                self._signals[incident_id] = signal
+                return
+            self._named.add(incident_id)
         incident = self.incident(incident_id)
-        if place is None or incident is None or not place.dedicated:
+        if incident is None or not place.dedicated:
             return
         try:
             name = self.chat.rename(place, ChannelRequest(
@@ -296,9 +306,7 @@ class SlackFlows:
         if signature:
             learn_signature(store=self.store, incident_id=request.incident_id,
                             signature=signature, now=now)
-            if request.incident_id not in self._first_result:  # no live crash: the final one
-                self._first_result.add(request.incident_id)
-                self._rename(request.incident_id, signature.split(" ", 1)[0])
+            self._rename(request.incident_id, signature.split(" ", 1)[0])  # if not yet
         if diagnosis.report is not None:  # what happened on the host, not when we asked
             inventory = self.diagnosis.inventory(request.host, request.service)
             record_found_crashes(store=self.store, incident_id=request.incident_id,

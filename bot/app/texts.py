@@ -17,6 +17,7 @@ TITLES: dict[str, str] = {
     "diagnose": "Open an incident and diagnose a host",
     "run_sanitizers": "Reproduce under sanitizers",
     "investigate_oom": "Check memory pressure",
+    "drain_host": "Drain the host",
 }
 
 
