@@ -106,7 +106,8 @@ class SlackEmulator:
         self.views: dict[str, dict[str, Any]] = {}  # open modals by view id
         self.home: dict[str, dict[str, Any]] = {}  # each user's App Home tab
         self.dms: list[dict[str, Any]] = []  # chat.postMessage to a user id (the app's DM)
-        self.served_files: dict[str, bytes] = {}  # GET /files/NAME (url_private_download)
+        self.served_files: dict[str, bytes] = {}
+        self.outside: set[str] = set()  # channels segbot is not a member of  # GET /files/NAME (url_private_download)
         self.socket_url: str | None = None  # Socket Mode: where apps.connections.open points
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -247,6 +248,8 @@ class SlackEmulator:
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         if (refused := self._checked("chat.postEphemeral", args)) is not None:
             return refused
+        if args.get("channel") in self.outside:
+            return {"ok": False, "error": "not_in_channel"}
         self.ephemeral.append(args)
         return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
 

@@ -76,9 +76,10 @@ def test_slash_alone_opens_the_form_and_its_submission_is_the_command(
     bot.emulator.wait_for(lambda: any("Incident #1 opened" in a
                                       for a in _answers(bot, "U0ALICE")))
     assert bot.emulator.ephemeral[-1]["via"] == "response_url"  # in the channel it was typed
+    bot.emulator.wait_for(lambda: any(  # the note follows the answer
+        e.kind == "note" and "Alice on it" in e.text and e.actor == "U0ALICE"
+        for e in bot.store.incident_detail(1).timeline))
     timeline = bot.store.incident_detail(1).timeline
-    assert any(e.kind == "note" and "Alice on it" in e.text and e.actor == "U0ALICE"
-               for e in timeline)
     audit = [e for e in timeline if e.kind == "command"]
     assert audit and audit[0].text == "/segfault node-17 checkout-api"
     assert bot.emulator.violations == []
@@ -138,6 +139,19 @@ def test_decode_crash_answers_in_the_thread_to_the_asker_with_an_incident_button
     click("U0ALICE")
     bot.emulator.wait_for(lambda: any("Incident #1 opened" in a
                                       for a in _answers(bot, "U0ALICE")))
+
+
+def test_decode_crash_where_segbot_is_not_a_member_answers_through_response_url(
+        local_bot: tuple[Running, LocalRunner]) -> None:
+    bot, _ = local_bot
+    bot.emulator.outside.add("C0ELSEWHERE")
+    bot.interact({"type": "message_action", "callback_id": "decode_crash",
+                  "user": {"id": "U0CAROL"}, "channel": {"id": "C0ELSEWHERE"},
+                  "message": {"type": "message", "ts": "1769051400.000300", "text": KERNEL},
+                  "response_url": f"{bot.emulator.base}/response/U0CAROL"})
+    bot.emulator.wait_for(lambda: _answers(bot, "U0CAROL"))
+    [answer] = bot.emulator.ephemeral
+    assert answer["via"] == "response_url" and "SIGSEGV" in message_text(answer)
 
 
 def test_app_home_lists_open_incidents_for_who_may_see_them(

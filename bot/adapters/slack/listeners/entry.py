@@ -25,6 +25,7 @@ from bot.adapters.slack.views import (
 from bot.adapters.slack.web_chat import SlackChat, translated
 from bot.app.slack_entry import decode_pasted, diagnose_from_form, home_view
 from bot.app.slack_flows import SlackFlows
+from bot.errors import SlackError
 
 OPEN_FORM = "segfault_open"  # the global shortcut's callback id
 DECODE_CRASH = "decode_crash"  # the message shortcut's callback id
@@ -75,14 +76,22 @@ def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
                            channel=channel, reply=reply)
 
     @app.shortcut(DECODE_CRASH)
-    def decode_crash(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def decode_crash(ack: Ack, body: dict[str, Any], client: WebClient,
+                     respond: Respond) -> None:
         ack()
         message = body.get("message") or {}
         channel, user = str(body["channel"]["id"]), str(body["user"]["id"])
         blocks, text = pasted_answer(decode_pasted(flows, message_text(client, message)))
-        with translated("chat.postEphemeral"):
-            client.chat_postEphemeral(channel=channel, user=user, blocks=blocks, text=text,
-                                      thread_ts=message.get("thread_ts") or message.get("ts"))
+        try:
+            with translated("chat.postEphemeral"):
+                client.chat_postEphemeral(
+                    channel=channel, user=user, blocks=blocks, text=text,
+                    thread_ts=message.get("thread_ts") or message.get("ts"))
+        except SlackError:  # a channel segbot is not in: the shortcut's own response_url
+            if not respond.response_url:
+                raise
+            respond(text=text, blocks=blocks, response_type="ephemeral",
+                    replace_original=False)
 
     @app.action(OPEN_INCIDENT)
     def open_incident(ack: Ack, body: dict[str, Any], action: dict[str, Any],
