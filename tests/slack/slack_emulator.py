@@ -106,8 +106,8 @@ class SlackEmulator:
         self.views: dict[str, dict[str, Any]] = {}  # open modals by view id
         self.home: dict[str, dict[str, Any]] = {}  # each user's App Home tab
         self.dms: list[dict[str, Any]] = []  # chat.postMessage to a user id (the app's DM)
-        self.served_files: dict[str, bytes] = {}
-        self.outside: set[str] = set()  # channels segbot is not a member of  # GET /files/NAME (url_private_download)
+        self.served_files: dict[str, bytes] = {}  # GET /files/NAME (url_private_download)
+        self.outside: set[str] = set()  # channels segbot is not a member of
         self.socket_url: str | None = None  # Socket Mode: where apps.connections.open points
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
