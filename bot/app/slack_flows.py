@@ -18,18 +18,18 @@ from datetime import UTC, datetime, timedelta
 
 from bot.app.change_context import ChangeContext
 from bot.app.diagnosis_feed import DiagnosisSetup, diagnose_live, evidence_text, focus_of
+from bot.app.first_signal import NOTHING, first_post_wait, level
 from bot.app.incidents import DEFAULT_WINDOW, learn_signature, record_report
 from bot.app.occurrences import record_found_crashes
 from bot.app.ports import Store
 from bot.app.proposals import ensure_buttons
 from bot.app.report_updater import ReportUpdater
-from bot.app.report_view import HostProgress, ReportBook, ReportView
+from bot.app.report_view import ReportBook, ReportView
 from bot.app.schedule_ports import Announcer, ScheduleStore
 from bot.app.slack_ports import ChannelRequest, Chat, ContainmentActions, Place, SlackStore
 from bot.domain.change_report import with_findings
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
 from bot.domain.mrkdwn import escape
-from bot.domain.report import DecodedReport
 from bot.domain.report_json import report_to_dict
 from bot.errors import SegbotError
 
@@ -145,8 +145,11 @@ class SlackFlows:
         if not self.book.known(incident_id):
             self._restore(incident)
         report, host, progress, files = self.book.snapshot(incident_id)
-        if place.report_ts is None and (left := self._first_post_wait(
-                incident, report, progress)) > 0:
+        opened = self._opened.get(incident_id)
+        if place.report_ts is None and (left := first_post_wait(
+                incident=incident, report=report, progress=progress,
+                diagnosing=self.diagnosis is not None, wait=self.policy.first_post_wait,
+                waited=None if opened is None else time.monotonic() - opened)) > 0:
             self.updater.touch_later(incident_id, left)
             return False
         findings = self.changes.findings(incident, report, self.clock()) if self.changes else None
@@ -174,26 +177,15 @@ class SlackFlows:
             self.updater.touch(incident_id)  # the report names the file
         return True
 
-    def _first_post_wait(self, incident: Incident, report: DecodedReport | None,
-                         progress: tuple[HostProgress, ...]) -> float:
-        """Seconds the first post should still wait for the first result (0: post now)."""
-        if (_level(report) == SITE or incident.signature or self.diagnosis is None
-                or (progress and all(h.finished for h in progress))):
-            return 0.0
-        opened = self._opened.get(incident.id)
-        if opened is None:
-            return 0.0
-        return self.policy.first_post_wait - (time.monotonic() - opened)
-
     def changed(self, incident_id: int) -> None:
         """The live report moved: publish soon. Its first crash and first crash site skip the
         incident's interval; the first signal renames the channel after it."""
         report, _host, _progress, _files = self.book.snapshot(incident_id)
-        level = _level(report)
-        if level <= self._shown.get(incident_id, NOTHING):
+        shows = level(report)
+        if shows <= self._shown.get(incident_id, NOTHING):
             self.updater.touch(incident_id)
             return
-        self._shown[incident_id] = level
+        self._shown[incident_id] = shows
         self.updater.touch(incident_id, urgent=True)
         crash = report.primary if report is not None else None
         if crash is not None and crash.signal:
@@ -329,17 +321,6 @@ class SlackFlows:
     def _lock(self, incident_id: int) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(incident_id, threading.Lock())
-
-
-NOTHING, SIGNAL, SITE = 0, 1, 2  # how much of a crash a report shows
-
-
-def _level(report: DecodedReport | None) -> int:
-    """SITE once the report says where it crashed (kernel ip or a frame), SIGNAL once a crash."""
-    crash = report.primary if report is not None else None
-    if crash is None:
-        return NOTHING
-    return SITE if crash.ip is not None or crash.frames else SIGNAL
 
 
 def _fingerprint(incident: Incident) -> tuple[object, ...]:

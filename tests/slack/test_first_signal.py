@@ -40,3 +40,34 @@ def test_a_taken_name_gets_the_incident_suffix(local_bot: tuple[Running, LocalRu
     bot.emulator.wait_for(lambda: any(
         c.name == f"{taken}-1" for c in bot.emulator.channels.values()))
     assert bot.emulator.channels["C0OLD"].name == taken
+
+
+def test_how_long_the_first_post_waits() -> None:
+    from datetime import UTC, datetime
+
+    from bot.app.first_signal import SITE, first_post_wait, level
+    from bot.app.report_view import HostProgress
+    from bot.domain.decode import decode_text
+    from bot.domain.incident import Incident, Status
+
+    now = datetime(2026, 1, 22, 3, 12, tzinfo=UTC)
+    site = decode_text("checkout-api[24891]: segfault at 38 ip 000055c1b2f9a4d2 sp "
+                       "00007ffd7b5d1a10 error 4 in checkout-api[55c1b2f82000+3e0000]", now=now)
+    assert level(site) == SITE
+    asked = Incident(1, "checkout-api", None, Status.INVESTIGATING, 0, (), now, now)
+    alerted = Incident(2, "checkout-api", "SIGSEGV checkout-api+0x184d2", Status.INVESTIGATING,
+                       1, ("node-17",), now, now)
+    running = (HostProgress("node-17", 21, 3, ("kernel",), (), False, None),)
+    done = (HostProgress("node-17", 21, 21, (), (), True, None),)
+
+    def wait(incident: Incident, **given: object) -> float:
+        args: dict[str, object] = {"report": None, "progress": running, "diagnosing": True,
+                                   "waited": 0.5, "wait": 2.0, **given}
+        return first_post_wait(incident=incident, **args)  # type: ignore[arg-type]
+
+    assert wait(asked) == 1.5  # nothing known yet: wait for the diagnosis
+    assert wait(asked, report=site) == 0.0  # the crash site is known: post
+    assert wait(alerted) == 0.0  # the alert named the signal: post at once
+    assert wait(asked, progress=done) == 0.0  # the diagnosis ended without a crash
+    assert wait(asked, diagnosing=False) == 0.0
+    assert wait(asked, waited=2.5) < 0  # waited long enough
