@@ -29,6 +29,19 @@ def render_message(blocks: list[dict[str, Any]], console: Console, *, title: str
         elif kind == "context":
             parts.append(Text("  ·  ").join(mrkdwn(e.get("text", ""), style="dim")
                                             for e in block.get("elements", [])))
+        elif kind == "input":  # a modal's field: its label, then what it offers
+            element = block.get("element", {})
+            line = Text(block.get("label", {}).get("text", "?"), style="bold")
+            if block.get("optional"):
+                line.append(" (optional)", style="dim")
+            chosen = (element.get("initial_option") or {}).get("text", {}).get("text")
+            options = [o.get("text", {}).get("text", "?") for o in element.get("options", [])]
+            hint = element.get("placeholder", {}).get("text", "")
+            line.append(f"\n  [ {chosen or hint} ▾ ]" if "options" in element
+                        else f"\n  [ {hint} ]", style="reverse")
+            if options and not chosen:
+                line.append("  " + " · ".join(options[:8]), style="dim")
+            parts.append(line)
         elif kind == "divider":
             parts.append(Rule(style="dim"))
         elif kind == "actions":

@@ -8,21 +8,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot.app.texts import title
 from bot.domain.crash import Crash
 from bot.domain.evidence import Frame
 from bot.domain.report import DecodedReport
 
-_ACTIONS = {
-    "restart_delay": "Slow the restart loop",
-    "preserve_core": "Preserve the core",
-    "raise_core_limit": "Fix core capture",
-    "free_disk": "Free disk space",
-    "disable_flag": "Disable the feature flag",
-    "rollback": "Roll back",
-    "run_sanitizers": "Reproduce under sanitizers",
-    "investigate_oom": "Check memory pressure",
-    "drain_host": "Drain the host",
-}
 MAX_FRAMES = 12
 
 
@@ -114,7 +104,7 @@ def _conclusions(report: DecodedReport, console: Console) -> None:
         console.print(Text("Do first", style="bold"))
         for rec in report.recommendations:
             console.print(
-                f" {rec.priority}. [bold]{_ACTIONS.get(rec.action, rec.action)}[/]: "
+                f" {rec.priority}. [bold]{title(rec.action)}[/]: "
                 f"{escape(rec.reason)}",
                 highlight=False,
             )

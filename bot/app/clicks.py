@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.app import texts
 from bot.app.incidents import change_status
 from bot.app.proposals import BUILT_IN, REVERTS, authorize, label
 from bot.app.slack_flows import SlackFlows
@@ -31,10 +32,10 @@ def click(flows: SlackFlows, *, proposal_id: str, user: str) -> ClickAnswer:
             tx.audit(at=now, actor=user, action="click", subject="proposal",
                      detail=f"unknown proposal {proposal_id[:12]!r}: refused")
         return ClickAnswer("This button is not valid (it was not issued by segbot).")
-    name = label(proposal.action, proposal.target, configured=True)
+    name = label(proposal.action, proposal.target)
     if proposal.state != "open":
         _record(flows, proposal, user, now, f"refused: already {_decided(proposal)}")
-        return ClickAnswer(f"*{name}* was already {_decided(proposal)}.")
+        return ClickAnswer(texts.already(name, proposal.state, proposal.decided_by, user))
     if proposal.expires_at <= now:
         _record(flows, proposal, user, now, "refused: the proposal expired")
         flows.updater.touch(proposal.incident_id)
@@ -43,7 +44,7 @@ def click(flows: SlackFlows, *, proposal_id: str, user: str) -> ClickAnswer:
                         rules=flows.policy.authorization, chat=flows.chat)
     if not verdict.allowed:
         _record(flows, proposal, user, now, f"refused: {verdict.reason}")
-        return ClickAnswer(f"Not allowed: {verdict.reason}.")
+        return ClickAnswer(texts.refused(verdict.reason))
     if proposal.action not in BUILT_IN and not flows.actions.configured(
             proposal.action, proposal.target):
         _record(flows, proposal, user, now, "refused: action not configured")
@@ -52,7 +53,7 @@ def click(flows: SlackFlows, *, proposal_id: str, user: str) -> ClickAnswer:
     if not flows.slack_store.claim_proposal(proposal.id, by=user, at=now):
         current = flows.slack_store.proposal(proposal.id) or proposal
         _record(flows, proposal, user, now, f"refused: already {_decided(current)}")
-        return ClickAnswer(f"*{name}* was already {_decided(current)}.")
+        return ClickAnswer(texts.already(name, current.state, current.decided_by, user))
     _record(flows, proposal, user, now, f"allowed ({verdict.reason}): executing")
     try:
         result = _execute(flows, proposal, user, now)
@@ -98,7 +99,7 @@ def _decided(proposal: Proposal) -> str:
 
 def _record(flows: SlackFlows, proposal: Proposal, user: str, now: datetime,
             what: str) -> None:
-    name = label(proposal.action, proposal.target, configured=True)
+    name = label(proposal.action, proposal.target)
     with flows.store.transaction() as tx:
         tx.audit(at=now, actor=user, action=f"click:{proposal.action}",
                  subject=f"incident:{proposal.incident_id}",

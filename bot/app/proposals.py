@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.app import texts
 from bot.app.report_view import Button, Decision
 from bot.app.slack_ports import Chat, ContainmentActions, Proposal, SlackStore
 from bot.domain.actions import TARGET_VALUE, rollback_version
@@ -23,7 +24,7 @@ from bot.errors import SegbotError
 LABELS: dict[str, tuple[str, bool]] = {
     "restart_delay": ("Slow the restart loop", True),
     "preserve_core": ("Preserve the core", False),
-    "disable_flag": ("Disable flag", True),
+    "disable_flag": ("Disable flag", True),  # + the flag's name
     "rollback": ("Roll back", True),
     "restart_delay_revert": ("Revert the restart delay", True),
     "rerun": ("Re-run diagnostics", False),
@@ -65,19 +66,26 @@ def targets(incident: Incident, report: DecodedReport | None,
     return offered
 
 
-def label(action: str, target: Mapping[str, str], configured: bool) -> str:
-    text, _ = LABELS.get(action, (action.replace("_", " ").capitalize(), True))
+def label(action: str, target: Mapping[str, str]) -> str:
+    text = LABELS[action][0] if action in LABELS else texts.title(action)
     detail = target.get("flag") or target.get("version")
     if detail:
         text = f"{text} {detail}"
-    if not configured:
-        text = f"{text} (not configured)"
     return text[:75]
+
+
+def runnable(action: str, target: Mapping[str, str], *, actions: ContainmentActions,
+             rules: Mapping[str, Sequence[str]]) -> bool:
+    """Offered at all: segbot can do it (configured) and someone may (an authorization rule);
+    a button that could only be refused is not shown."""
+    configured = action in BUILT_IN or actions.configured(action, target)
+    return configured and bool(rules.get(REVERTS.get(action, action)))
 
 
 def ensure_buttons(*, store: SlackStore, actions: ContainmentActions, incident: Incident,
                    report: DecodedReport | None, report_host: str | None, now: datetime,
-                   ttl: timedelta, new_id: Callable[[], str] = lambda: secrets.token_urlsafe(18),
+                   ttl: timedelta, rules: Mapping[str, Sequence[str]],
+                   new_id: Callable[[], str] = lambda: secrets.token_urlsafe(18),
                    ) -> tuple[tuple[Button, ...], tuple[Decision, ...]]:
     """One open proposal per offered (action, target), reused until it expires; the buttons
     and the decisions taken so far. A resolved incident offers no buttons."""
@@ -91,6 +99,8 @@ def ensure_buttons(*, store: SlackStore, actions: ContainmentActions, incident: 
                         if p.action == done_action and p.state == "done"
                         and (undo, dict(p.target)) not in offered]
         for action, target in offered:
+            if not runnable(action, target, actions=actions, rules=rules):
+                continue
             if (action in CONTAINMENT or action in REVERTS) and any(
                     p.action == action and dict(p.target) == target
                     and p.state in {"executing", "done"} for p in existing):
@@ -102,11 +112,10 @@ def ensure_buttons(*, store: SlackStore, actions: ContainmentActions, incident: 
                                    target=target, state="open", created_at=now,
                                    expires_at=now + ttl)
                 store.add_proposal(current)
-            configured = action in BUILT_IN or actions.configured(action, target)
-            shown = (preview(action, target) if preview is not None and configured
+            shown = (preview(action, target) if preview is not None
                      and action not in BUILT_IN else None)
-            buttons.append(Button(current.id, action, label(action, target, configured),
-                                  LABELS.get(action, ("", True))[1], configured, shown))
+            buttons.append(Button(current.id, action, label(action, target),
+                                  LABELS.get(action, ("", True))[1], True, shown))
     decisions = tuple(
         Decision(p.decided_by, p.action, p.state, p.decided_at, p.outcome)
         for p in existing if p.decided_by and p.decided_at is not None)
@@ -125,15 +134,14 @@ def authorize(*, user: str, action: str, rules: Mapping[str, Sequence[str]],
     Asking Slack for a group's members and failing means deny."""
     allowed = rules.get(action, ())
     if not allowed:
-        return Verdict(False, f"nobody is authorized for {action} "
-                              f"(authorization.{action} in the config)")
+        return Verdict(False, texts.nobody_may(action))
     if user in allowed:
         return Verdict(True, "listed")
     for group in (g for g in allowed if g.startswith("S")):
         try:
             members = chat.group_members(group)
         except SegbotError as error:
-            return Verdict(False, f"could not check user group {group}: {error}")
+            return Verdict(False, texts.group_unknown(group, error))
         if user in members:
             return Verdict(True, f"member of {group}")
-    return Verdict(False, f"<@{user}> is not authorized for {action}")
+    return Verdict(False, texts.not_among(user, action))

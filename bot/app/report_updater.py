@@ -4,8 +4,10 @@
 `min_interval` has passed since its last publish and the global spacing allows (Slack's
 chat.update is rate limited per workspace), rendering the state current at that moment. So
 over T seconds an incident's message is edited at most 1 + T / min_interval times, however
-many occurrences arrive. A failed publish (Slack down) keeps the incident dirty and is retried
-with backoff: the store is the truth, the message catches up.
+many occurrences arrive. An urgent touch (the diagnosis's first result) skips the incident's
+own interval but never the global spacing. A publish that returns False sent nothing (the
+report is held back) and costs no interval. A failed publish (Slack down) keeps the incident
+dirty and is retried with backoff: the store is the truth, the message catches up.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ MAX_BACKOFF = 60.0
 class ReportUpdater:
     def __init__(
         self,
-        publish: Callable[[int], None],
+        publish: Callable[[int], bool | None],
         *,
         min_interval: float = 2.0,
         global_interval: float = 1.2,
@@ -43,11 +45,20 @@ class ReportUpdater:
         self._thread: threading.Thread | None = None
         self.published = 0
 
-    def touch(self, incident_id: int) -> None:
+    def touch(self, incident_id: int, *, urgent: bool = False) -> None:
         with self._cond:
-            if incident_id not in self._dirty:
+            if urgent:
+                self._dirty[incident_id] = float("-inf")
+            elif incident_id not in self._dirty:  # kept: a retry's backoff stays
                 earliest = self._last.get(incident_id, float("-inf")) + self._min_interval
                 self._dirty[incident_id] = earliest
+            self._cond.notify_all()
+
+    def touch_later(self, incident_id: int, delay: float) -> None:
+        """Publish `incident_id` in `delay` seconds at the latest."""
+        with self._cond:
+            earliest = self._clock() + delay
+            self._dirty[incident_id] = min(self._dirty.get(incident_id, earliest), earliest)
             self._cond.notify_all()
 
     def start(self) -> None:
@@ -73,8 +84,9 @@ class ReportUpdater:
                 self._cond.wait(min(left, 0.05))
         return True
 
-    def _next(self) -> int | None:
-        """The incident due now (waiting as needed), or None when stopping."""
+    def _next(self) -> tuple[int, tuple[float, float]] | None:
+        """The incident due now (waiting as needed) and its and the global last publish
+        before this one, or None when stopping."""
         with self._cond:
             while not self._stopping:
                 now = self._clock()
@@ -84,17 +96,19 @@ class ReportUpdater:
                     if due <= now:
                         del self._dirty[incident_id]
                         self._busy = True
+                        previous = self._last.get(incident_id, float("-inf")), self._last_any
                         self._last[incident_id] = self._last_any = now
-                        return incident_id
+                        return incident_id, previous
                     self._cond.wait(due - now)
                 else:
                     self._cond.wait()
             return None
 
     def _run(self) -> None:
-        while (incident_id := self._next()) is not None:
+        while (picked := self._next()) is not None:
+            incident_id, (last, last_any) = picked
             try:
-                self._publish(incident_id)
+                sent = self._publish(incident_id)
             except Exception as error:  # Slack down, store busy: keep it dirty, back off
                 failures = self._failures.get(incident_id, 0) + 1
                 self._failures[incident_id] = failures
@@ -106,8 +120,15 @@ class ReportUpdater:
                     self._dirty[incident_id] = min(self._dirty.get(incident_id, retry_at),
                                                    retry_at)
             else:
-                self._failures.pop(incident_id, None)
-                self.published += 1
+                if sent is False:  # held back, nothing sent: no interval spent
+                    with self._cond:
+                        self._last[incident_id], self._last_any = last, last_any
+                        if incident_id in self._dirty:
+                            self._dirty[incident_id] = min(self._dirty[incident_id],
+                                                           last + self._min_interval)
+                else:
+                    self._failures.pop(incident_id, None)
+                    self.published += 1
             finally:
                 with self._cond:
                     self._busy = False

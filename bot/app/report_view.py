@@ -71,6 +71,8 @@ class _Host:
     report: DecodedReport | None = None
     finished: bool = False
     error: str | None = None
+    decoding: bool = False  # one thread decodes a host's evidence at a time
+    stale: bool = False  # evidence arrived during that decode: decode again after it
 
 
 class ReportBook:
@@ -94,20 +96,31 @@ class ReportBook:
                  focus: Focus | None = None) -> bool:
         """Add one command's output and re-decode (only crashes of the program in `focus`);
         True if the decoded report changed."""
+        # Outputs land together (one SSH connection, several sessions): decoding each arrival
+        # in its own thread would redo the same work side by side and let an older decode
+        # overwrite a newer one. The thread decoding goes on until nothing new arrived.
         with self._lock:
             state = self._host(incident_id, host)
             state.sections.append(section)
-            sections = list(state.sections)
-        if sum(len(s.output) for s in sections) > MAX_LIVE_DECODE:
-            return False  # huge outputs: leave it to the final report, keep the steps moving
-        report = decode_sections(sections, now=now, host=host, focus=focus)
-        with self._lock:
-            state = self._host(incident_id, host)
-            if state.finished:
-                return False  # the final (symbolized) report already landed
-            changed = state.report is None or _gist(state.report) != _gist(report)
-            state.report = report
-        return changed
+            if state.decoding:
+                state.stale = True
+                return False  # the decoding thread picks this section up
+            state.decoding = True
+        changed = False
+        while True:
+            with self._lock:
+                sections, state.stale = list(state.sections), False
+            if sum(len(s.output) for s in sections) > MAX_LIVE_DECODE:
+                report = None  # huge outputs: leave it to the final report, keep steps moving
+            else:
+                report = decode_sections(sections, now=now, host=host, focus=focus)
+            with self._lock:
+                if report is not None and not state.finished:  # else: the final one landed
+                    changed |= state.report is None or _gist(state.report) != _gist(report)
+                    state.report = report
+                if not state.stale or state.finished:
+                    state.decoding = False
+                    return changed
 
     def finished(self, incident_id: int, host: str, report: DecodedReport | None,
                  error: str | None) -> None:

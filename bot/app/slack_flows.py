@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.app.change_context import ChangeContext
 from bot.app.diagnosis_feed import DiagnosisSetup, diagnose_live, evidence_text, focus_of
+from bot.app.first_signal import NOTHING, first_post_wait, level
 from bot.app.incidents import DEFAULT_WINDOW, learn_signature, record_report
 from bot.app.occurrences import record_found_crashes
 from bot.app.ports import Store
@@ -29,6 +31,7 @@ from bot.domain.change_report import with_findings
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
 from bot.domain.mrkdwn import escape
 from bot.domain.report_json import report_to_dict
+from bot.errors import SegbotError
 
 log = logging.getLogger("segbot.slack.flows")
 
@@ -48,6 +51,9 @@ class SlackPolicy:
     group_window: timedelta = DEFAULT_WINDOW
     min_update_interval: float = 2.0
     global_update_interval: float = 1.2
+    # The first post (the phone notification) waits this long for the diagnosis's first
+    # result, so it names the signal rather than "diagnosing".
+    first_post_wait: float = 2.0
 
 
 class SlackFlows:
@@ -65,6 +71,11 @@ class SlackFlows:
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._seen: dict[int, tuple[object, ...]] = {}
+        self._signals: dict[int, str] = {}  # signal found before the channel was created
+        self._invites: dict[int, tuple[str, ...]] = {}  # who to invite when the channel opens
+        self._opened: dict[int, float] = {}  # incident -> when its channel opened (monotonic)
+        self._named: set[int] = set()  # incidents whose channel has its signal
+        self._shown: dict[int, int] = {}  # incident -> how much of the crash was shown
         self.announcer: Announcer | None = None  # set by serve with the scheduler (issue 5)
         self.schedule: ScheduleStore | None = None
         self.changes: ChangeContext | None = None  # set by serve: change events, git, flags
@@ -97,7 +108,10 @@ class SlackFlows:
                 from bot.errors import NotFound
 
                 raise NotFound(f"no incident {incident_id}")
-            signal = (incident.signature or "").split(" ", 1)[0] or None
+            with self._locks_guard:
+                invite = tuple(sorted({*invite, *self._invites.pop(incident_id, ())}))
+            signal = ((incident.signature or "").split(" ", 1)[0]
+                      or self._signals.pop(incident_id, "") or None)
             topic = (f"Incident #{incident.id}: {incident.service} crashing"
                      f"{' (' + incident.signature + ')' if incident.signature else ''}"
                      " | segbot keeps the report pinned at the top")
@@ -107,27 +121,44 @@ class SlackFlows:
             now = self.clock()
             if not self.slack_store.add_place(place, now):
                 return self.slack_store.place(incident_id) or place
+            self._opened[incident.id] = time.monotonic()
+            if signal is not None:
+                self._named.add(incident.id)  # named after its signal already
             self._event(incident.id, "slack", f"incident channel <#{place.channel}>", now)
         self.updater.touch(incident_id)
         return place
 
+    def invite_when_opened(self, incident_id: int, users: tuple[str, ...]) -> None:
+        """Invite `users` with the on-call group when the incident's channel is created."""
+        with self._locks_guard:
+            self._invites[incident_id] = (*self._invites.get(incident_id, ()), *users)
+
     # -- the report message ------------------------------------------------------------
 
-    def publish(self, incident_id: int) -> None:
-        """Post or update the incident's report as it stands now (the updater calls this)."""
+    def publish(self, incident_id: int) -> bool:
+        """Post or update the incident's report as it stands now (the updater calls this);
+        False when the first post is held back for the diagnosis's first result."""
         incident = self.incident(incident_id)
         if incident is None:
-            return
+            return False
         place = self.slack_store.place(incident_id) or self.ensure_place(incident_id)
         if not self.book.known(incident_id):
             self._restore(incident)
         report, host, progress, files = self.book.snapshot(incident_id)
+        opened = self._opened.get(incident_id)
+        if place.report_ts is None and (left := first_post_wait(
+                incident=incident, report=report, progress=progress,
+                diagnosing=self.diagnosis is not None, wait=self.policy.first_post_wait,
+                waited=None if opened is None else time.monotonic() - opened)) > 0:
+            self.updater.touch_later(incident_id, left)
+            return False
         findings = self.changes.findings(incident, report, self.clock()) if self.changes else None
         if findings is not None and report is not None:
             report = with_findings(report, findings)  # change events join the log markers
         buttons, decisions = ensure_buttons(
             store=self.slack_store, actions=self.actions, incident=incident, report=report,
-            report_host=host, now=self.clock(), ttl=self.policy.proposal_ttl)
+            report_host=host, now=self.clock(), ttl=self.policy.proposal_ttl,
+            rules=self.policy.authorization)
         view = ReportView(incident=incident, report=report, report_host=host, hosts=progress,
                           buttons=buttons, decisions=decisions, files=files,
                           changes=findings.lines() if findings else ())
@@ -144,6 +175,46 @@ class SlackFlows:
                              title=title, content=content)
             self.book.uploaded(incident_id, name)
             self.updater.touch(incident_id)  # the report names the file
+        return True
+
+    def changed(self, incident_id: int) -> None:
+        """The live report moved: publish soon. Its first crash and first crash site skip the
+        incident's interval; the first signal renames the channel after it."""
+        report, _host, _progress, _files = self.book.snapshot(incident_id)
+        shows = level(report)
+        if shows <= self._shown.get(incident_id, NOTHING):
+            self.updater.touch(incident_id)
+            return
+        self._shown[incident_id] = shows
+        self.updater.touch(incident_id, urgent=True)
+        crash = report.primary if report is not None else None
+        if crash is not None and crash.signal:
+            self._rename(incident_id, crash.signal)
+
+    def _rename(self, incident_id: int, signal: str) -> None:
+        """Name the channel after `signal`, once; before the channel exists, it is created
+        with that name instead (the incident's lock orders the two)."""
+        with self._lock(incident_id):
+            if incident_id in self._named:
+                return
+            place = self.slack_store.place(incident_id)
+            if place is None:
+                self._signals[incident_id] = signal
+                return
+            self._named.add(incident_id)
+        incident = self.incident(incident_id)
+        if incident is None or not place.dedicated:
+            return
+        try:
+            name = self.chat.rename(place, ChannelRequest(
+                incident_id=incident.id, service=incident.service, signal=signal,
+                opened_at=incident.opened_at, invite=(), topic=""))
+        except SegbotError as error:  # the channel keeps its name; the report is unaffected
+            log.warning("incident %s: channel not renamed: %s", incident_id, error)
+            return
+        if name is not None:
+            self._event(incident_id, "slack", f"channel renamed to #{escape(name)}",
+                        self.clock())
 
     def poll(self) -> int:
         """Catch up: incidents whose stored state moved since their last publish (new
@@ -184,13 +255,18 @@ class SlackFlows:
         """The DiagnosisTrigger: open the channel and diagnose, in the background."""
         self._pool.submit(self._diagnose, request)
 
-    def _diagnose(self, request: DiagnosisRequest) -> None:
+    def _open_place(self, incident_id: int) -> None:
         try:
-            self.ensure_place(request.incident_id)
+            self.ensure_place(incident_id)
         except Exception as error:  # Slack down: the poller and updater post it later
-            log.warning("incident %s: no Slack channel yet: %s", request.incident_id, error)
+            log.warning("incident %s: no Slack channel yet: %s", incident_id, error)
+
+    def _diagnose(self, request: DiagnosisRequest) -> None:
         if self.diagnosis is None:
+            self._open_place(request.incident_id)
             return
+        # The channel opens while the host is reached: the first result waits for neither.
+        self._pool.submit(self._open_place, request.incident_id)
         now = self.clock()
         if request.host not in self.policy.services.get(request.service, ()):
             # Only configured hosts of configured services are ever connected to.
@@ -202,7 +278,7 @@ class SlackFlows:
         try:
             diagnosis = diagnose_live(
                 request=request, setup=self.diagnosis, book=self.book,
-                changed=self.updater.touch, now=self.clock,
+                changed=self.changed, now=self.clock,
                 keep=lambda command, output: self.slack_store.add_evidence(
                     request.incident_id, host=request.host, command=command, output=output,
                     at=self.clock()))
@@ -222,6 +298,7 @@ class SlackFlows:
         if signature:
             learn_signature(store=self.store, incident_id=request.incident_id,
                             signature=signature, now=now)
+            self._rename(request.incident_id, signature.split(" ", 1)[0])  # if not yet
         if diagnosis.report is not None:  # what happened on the host, not when we asked
             inventory = self.diagnosis.inventory(request.host, request.service)
             record_found_crashes(store=self.store, incident_id=request.incident_id,

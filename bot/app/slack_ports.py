@@ -101,6 +101,10 @@ class Chat(Protocol):
 
     def invite(self, place: Place, users: Sequence[str]) -> None: ...
 
+    def rename(self, place: Place, request: ChannelRequest) -> str | None:
+        """Name the incident's channel after `request.signal`; the new name, or None when it
+        already carries it; raises SlackError."""
+
     def post_report(self, place: Place, view: ReportView) -> str:
         """Post the report message; its ts."""
 

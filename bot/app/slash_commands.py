@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from bot.app import texts
 from bot.app.incidents import change_status, request_diagnoses
 from bot.app.occurrences import request_diagnosis
 from bot.app.proposals import authorize
@@ -59,7 +60,7 @@ def run_command(flows: SlackFlows, command: Command, *, user: str, channel: str,
                      detail=("allowed" if verdict.allowed else "refused")
                      + f": {verdict.reason}")
         if not verdict.allowed:
-            reply.text(f"Not allowed: {verdict.reason}.")
+            reply.text(texts.refused(verdict.reason))
             return
         _diagnose(flows, command, user=user, reply=reply)
     elif isinstance(command, Decode):
@@ -136,12 +137,14 @@ def _diagnose(flows: SlackFlows, command: Diagnose, *, user: str, reply: Reply) 
         tx.add_event(incident_id, TimelineEvent(
             now, "command", f"/segfault {command.host} {command.service}", actor=user,
             source="slack"))
-    place = flows.ensure_place(incident_id, invite=(user,))
+    # The host is reached while the channel is created: the first result waits for neither.
+    flows.invite_when_opened(incident_id, (user,))
     if requested.diagnoses:
         request_diagnoses(store=flows.store, trigger=flows.trigger,
                           requests=requested.diagnoses)
     else:  # asked again by a person: diagnose again
         flows.trigger(DiagnosisRequest(incident_id, command.host, command.service))
+    place = flows.ensure_place(incident_id, invite=(user,))
     opened = "opened" if requested.opened else "joined"
     reply.text(f"Incident #{incident_id} {opened}: <#{place.channel}>. "
                f"Diagnosing {command.host}; the report there fills in as it runs.")
@@ -178,7 +181,7 @@ def _incident_verb(flows: SlackFlows, command: IncidentVerb, *, user: str,
             + ("allowed" if verdict.allowed else f"refused ({verdict.reason})"),
             actor=user, source="slack"))
     if not verdict.allowed:
-        return f"Not allowed: {verdict.reason}."
+        return texts.refused(verdict.reason)
     moved = change_status(store=flows.store, incident_id=incident_id, status=Status.RESOLVED,
                           actor=user, now=now)
     flows.slack_store.close_proposals(incident_id, state="void", at=now)

@@ -29,7 +29,7 @@ def test_demo_runs_to_a_postmortem_and_cleans_up(tmp_path: Path) -> None:
     assert "signature SIGSEGV pricing_rule_apply" in out
     assert "#0 pricing_rule_apply inlined at" in out
     assert "Slow the restart loop" in out  # the button, as Slack would show it
-    assert "restart delay: succeeded" in out  # the same message after the click
+    assert "Slow the restart loop: succeeded" in out  # the same message after the click
     text = postmortem.read_text()
     assert text.startswith("# Postmortem draft: checkout-api: SIGSEGV (SIGSEGV pricing_rule_")
     assert "restart delay set to 2s" in text

@@ -169,7 +169,7 @@ def _act(store: SqlStore, containment: Containment, incident: int, action: str,
         requested_by=user))
     assert result.ok, result.text
     record_event(store=store, incident_id=incident, event=TimelineEvent(
-        containment.clock(), "action", f"{label(action, target, configured=True)} by "
+        containment.clock(), "action", f"{label(action, target)} by "
         f"<@{user}>: done: {result.text}", actor=user, source="slack"))
 
 

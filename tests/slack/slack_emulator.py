@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")
 LIMITS = {"blocks": 50, "section": 3000, "button_text": 75, "button_value": 2000,
@@ -102,6 +103,11 @@ class SlackEmulator:
         self.pins: set[tuple[str, str]] = set()
         self.usergroups: dict[str, list[str]] = {}
         self.faults: dict[str, list[Fault]] = {}
+        self.views: dict[str, dict[str, Any]] = {}  # open modals by view id
+        self.home: dict[str, dict[str, Any]] = {}  # each user's App Home tab
+        self.dms: list[dict[str, Any]] = []  # chat.postMessage to a user id (the app's DM)
+        self.served_files: dict[str, bytes] = {}  # GET /files/NAME (url_private_download)
+        self.outside: set[str] = set()  # channels segbot is not a member of
         self.socket_url: str | None = None  # Socket Mode: where apps.connections.open points
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -167,6 +173,18 @@ class SlackEmulator:
     def _channel(self, args: dict[str, Any]) -> Channel | None:
         return self.channels.get(str(args.get("channel") or args.get("channel_id") or ""))
 
+    def _conversations_rename(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        name = str(args.get("name", ""))
+        if not CHANNEL_NAME.fullmatch(name):
+            return {"ok": False, "error": "invalid_name_specials"}
+        if any(c.name == name and c.id != channel.id for c in self.channels.values()):
+            return {"ok": False, "error": "name_taken"}
+        channel.name = name
+        return {"ok": True, "channel": {"id": channel.id, "name": name}}
+
     def _conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
         if channel is None:
@@ -208,6 +226,9 @@ class SlackEmulator:
         if (refused := self._checked("chat.postMessage", args)) is not None:
             return refused
         channel = self._channel(args)
+        if channel is None and str(args.get("channel", "")).startswith("U"):
+            self.dms.append(args)  # a user id: the app's direct message with that user
+            return {"ok": True, "channel": "D" + str(args["channel"]), "ts": "1700000002.0"}
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
         ts = f"1700000000.{next(self._ts):06d}"
@@ -227,6 +248,8 @@ class SlackEmulator:
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         if (refused := self._checked("chat.postEphemeral", args)) is not None:
             return refused
+        if args.get("channel") in self.outside:
+            return {"ok": False, "error": "not_in_channel"}
         self.ephemeral.append(args)
         return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
 
@@ -266,8 +289,46 @@ class SlackEmulator:
             return {"ok": False, "error": "socket_mode_not_enabled"}
         return {"ok": True, "url": self.socket_url}
 
+    def _view_problems(self, method: str, raw: Any) -> dict[str, Any] | None:
+        view = json.loads(raw) if isinstance(raw, str) else raw
+        try:
+            View(**view).validate_json()
+            problems = message_problems({"blocks": view.get("blocks") or []})
+        except Exception as error:
+            problems = [str(error)]
+        if problems:
+            self.violations.append((method, problems))
+            return {"ok": False, "error": "invalid_arguments", "errors": problems}
+        return None
+
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "view": {"id": f"V{next(self._ids):08d}"}}
+        if (refused := self._view_problems("views.open", args.get("view"))) is not None:
+            return refused
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        view_id = f"V{next(self._ids):08d}"
+        raw = args["view"]
+        self.views[view_id] = {**(json.loads(raw) if isinstance(raw, str) else raw),
+                               "id": view_id}
+        return {"ok": True, "view": self.views[view_id]}
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view_id = str(args.get("view_id") or "")
+        if view_id not in self.views:
+            return {"ok": False, "error": "not_found"}
+        if (refused := self._view_problems("views.update", args.get("view"))) is not None:
+            return refused
+        raw = args["view"]
+        self.views[view_id] = {**(json.loads(raw) if isinstance(raw, str) else raw),
+                               "id": view_id}
+        return {"ok": True, "view": self.views[view_id]}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        if (refused := self._view_problems("views.publish", args.get("view"))) is not None:
+            return refused
+        raw = args["view"]
+        self.home[str(args.get("user_id"))] = json.loads(raw) if isinstance(raw, str) else raw
+        return {"ok": True}
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -277,6 +338,18 @@ class SlackEmulator:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                name = urlsplit(self.path).path.removeprefix("/files/")
+                authed = (self.headers.get("Authorization") or "").startswith("Bearer xoxb-")
+                with emulator.lock:
+                    emulator.calls.append(Call("files.download", {"name": name},
+                                               time.monotonic(), 200 if authed else 403))
+                    body = emulator.served_files.get(name)
+                if not authed or body is None:
+                    self._send(403 if not authed else 404, b"", "text/plain")
+                    return
+                self._send(200, body, "text/plain")
 
             def do_POST(self) -> None:
                 url = urlsplit(self.path)

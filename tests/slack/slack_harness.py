@@ -90,6 +90,21 @@ class Running:
         return self.http.post(f"{self.url}/slack/events", content=body,
                               headers=signed_headers(body))
 
+    def interact(self, payload: dict[str, Any]) -> httpx.Response:
+        """An interactive payload (shortcut, modal submission, button) signed as Slack does."""
+        payload = {"team": {"id": "T0EMU", "domain": "emulated"}, "api_app_id": "A0SEGBOT",
+                   "token": "unused", "trigger_id": "1337.44.abcd", **payload}
+        body = urlencode({"payload": json.dumps(payload)})
+        return self.http.post(f"{self.url}/slack/events", content=body,
+                              headers=signed_headers(body))
+
+    def event(self, event: dict[str, Any], event_id: str = "Ev0001") -> httpx.Response:
+        body = json.dumps({"token": "unused", "team_id": "T0EMU", "api_app_id": "A0SEGBOT",
+                           "type": "event_callback", "event_id": event_id,
+                           "event_time": int(time.time()), "event": event})
+        return self.http.post(f"{self.url}/slack/events", content=body, headers={
+            **signed_headers(body), "Content-Type": "application/json"})
+
     def report(self) -> tuple[str, str, dict[str, Any]]:
         """(channel, ts, message) of the one report message the emulator holds."""
         posted = [(k, m) for k, m in self.emulator.messages.items()]

@@ -1,5 +1,5 @@
 """The rest of /segfault and the buttons, over real HTTP: decode, status, resolve, postmortem,
-a containment button that is not configured yet, re-run diagnostics, an expired button, and an
+only the actions segbot can run offered, re-run diagnostics, an expired button, and an
 error shown with an id that is in the log."""
 
 from __future__ import annotations
@@ -65,28 +65,36 @@ def test_status_resolve_and_postmortem(local_bot: tuple[Running, LocalRunner]) -
     bot.emulator.wait_for(lambda: not buttons(bot.report()[2]), 10)
 
 
-def test_unconfigured_containment_says_so(local_bot: tuple[Running, LocalRunner]) -> None:
+def test_only_runnable_actions_are_offered(local_bot: tuple[Running, LocalRunner]) -> None:
     bot, _ = local_bot
     channel, ts, message = _incident_with_report(bot)
     shown = buttons(message)
-    assert {"restart_delay", "preserve_core", "disable_flag", "rollback", "rerun",
-            "resolve"} <= set(shown)
-    rollback = shown["rollback"]
-    assert rollback["text"]["text"] == "Roll back 2.18.7 (not configured)"
-    assert "confirm" not in rollback  # nothing would happen: no dialog promising otherwise
-    bot.click(rollback, user="U0BOB", channel=channel, message_ts=ts)
-    bot.emulator.wait_for(lambda: _answers(bot, "U0BOB"))
-    # Bob may roll back, but segbot cannot yet: the click is refused and recorded as such.
-    assert "is not configured" in _answers(bot, "U0BOB")[0]
-    bot.click(rollback, user="U0ALICE", channel=channel, message_ts=ts)
+    # The report recommends slowing the restart loop, the core, the flag and a rollback, but
+    # none is configured: no button that could only be refused, and no proposal behind one.
+    assert set(shown) == {"rerun", "resolve"}, sorted(shown)
+    assert "not configured" not in message_text(message)
+    assert {p.action for p in bot.runtime.flows.slack_store.proposals(1)} == {"rerun", "resolve"}
+    bot.click(shown["resolve"], user="U0ALICE", channel=channel, message_ts=ts)
     bot.emulator.wait_for(lambda: _answers(bot, "U0ALICE")[1:])
-    assert "not authorized for rollback" in _answers(bot, "U0ALICE")[-1]
+    # Human words: the action's title, not its config key.
+    refusal = _answers(bot, "U0ALICE")[-1]
+    assert "not among the people who may *Resolve the incident*" in refusal, refusal
+    assert "authorization." not in refusal and "resolve" not in refusal.replace("Resolve", "")
     clicks = [e.text for e in bot.store.incident_detail(1).timeline if e.kind == "click"]
-    assert any("U0BOB" in t and "not configured" in t for t in clicks)
-    assert any("U0ALICE" in t and "not authorized" in t for t in clicks)
-    proposal = bot.runtime.flows.slack_store.proposal(rollback["value"])
-    assert proposal is not None and proposal.state == "open"
-    assert proposal.target == {"service": "checkout-api", "version": "2.18.7"}
+    assert any("U0ALICE" in t and "not among" in t for t in clicks)
+
+
+def test_a_double_click_tells_the_same_person_they_started_it(
+        local_bot: tuple[Running, LocalRunner]) -> None:
+    bot, _ = local_bot
+    channel, ts, message = _incident_with_report(bot)
+    resolve = buttons(message)["resolve"]
+    for _ in range(2):
+        bot.click(resolve, user="U0BOB", channel=channel, message_ts=ts)
+    bot.emulator.wait_for(lambda: len(_answers(bot, "U0BOB")) == 2)
+    said = _answers(bot, "U0BOB")
+    assert sum(a.startswith("You already") and "*Resolve*" in a for a in said) == 1, said
+    assert not any("<@U0BOB>" in a for a in said), said
 
 
 def test_rerun_diagnostics_once(local_bot: tuple[Running, LocalRunner]) -> None:
@@ -147,7 +155,7 @@ def test_when_slack_cannot_say_who_is_on_call_the_click_is_denied(
     bot.emulator.fail("usergroups.users.list", status=503, times=10)
     bot.click(buttons(message)["resolve"], user="U0BOB", channel=channel, message_ts=ts)
     bot.emulator.wait_for(lambda: _answers(bot, "U0BOB"), 20)
-    assert "could not check user group S0ONCALL" in _answers(bot, "U0BOB")[0]
+    assert "could not check who is in user group S0ONCALL" in _answers(bot, "U0BOB")[0]
     assert bot.store.incident_detail(1).incident.status == "investigating"
 
 

@@ -23,8 +23,8 @@ def _config(host: LabHost, evidence: Path) -> dict[str, Any]:
         "services": {"checkout-api": {"unit": "checkout-api.service",
                                       "binary": "/opt/checkout/bin/checkout-api",
                                       "hosts": [host.name]}},
-        "slack": {"oncall_usergroup": "S0ONCALL", "report_min_interval_seconds": 0.25,
-                  "report_global_interval_seconds": 0.05, "poll_seconds": 0.2},
+        # Slack's timings as configured by default: what a new user gets.
+        "slack": {"oncall_usergroup": "S0ONCALL"},
         "authorization": {"resolve": ["S0ONCALL"], "diagnose": ["U0ALICE"]},
     }
 
@@ -52,10 +52,15 @@ def test_lab_host_incident_over_slack(lab_host: LabHost, tmp_path: Path) -> None
         # The kernel's line, decoded, was in Slack before the playbook had finished.
         first = min(at for at, text in _versions(bot) if "SIGSEGV" in text and "0x8" in text)
         assert first < upload_at, (first, upload_at)
-        posted = emulator.called("chat.postMessage")[0].at
-        print(f"\nlab: report posted {posted - asked:.2f}s after /segfault, decoded kernel line "
-              f"at {first - asked:.2f}s, playbook done (evidence upload) at "
-              f"{upload_at - asked:.2f}s, {message['edits']} edits")
+        post = emulator.called("chat.postMessage")[0]
+        # The first post (the phone notification) names the signal and the host.
+        assert "SIGSEGV" in post.args["text"] and lab_host.name in message_text(post.args)
+        # The channel is named after the signal, and the timeline says so.
+        assert emulator.channels[channel].name.endswith("-checkout-api-sigsegv")
+        print(f"\nlab (default config): first post {post.at - asked:.2f}s after /segfault "
+              f"({post.args['text'][:60]!r}), decoded kernel line at {first - asked:.2f}s, "
+              f"playbook done (evidence upload) at {upload_at - asked:.2f}s, "
+              f"{message['edits']} edits, channel #{emulator.channels[channel].name}")
 
         resolve = buttons(message)["resolve"]
         bot.click(resolve, user="U0ALICE", channel=channel, message_ts=ts)
@@ -70,6 +75,7 @@ def test_lab_host_incident_over_slack(lab_host: LabHost, tmp_path: Path) -> None
         emulator.wait_for(lambda: sum(e["user"] == "U0BOB" for e in emulator.ephemeral) == 2)
         detail = bot.store.incident_detail(1)
         assert detail.incident.status == "resolved"
+        assert any("renamed to #inc-" in e.text for e in detail.timeline)
         assert len([e for e in detail.timeline if e.kind == "status"]) == 1
         time.sleep(0.5)
         assert emulator.violations == []

@@ -53,3 +53,23 @@ def test_the_shipped_manifest_is_the_default(capsys: pytest.CaptureFixture[str],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SEGBOT_CONFIG", raising=False)
     assert yaml.safe_load(DEPLOYED.read_text()) == _manifest(["--http"], capsys)
+
+
+def test_shortcuts_home_tab_and_exactly_their_scopes(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.adapters.slack.listeners.entry import DECODE_CRASH, OPEN_FORM
+
+    monkeypatch.delenv("SEGBOT_CONFIG", raising=False)
+    data = _manifest(["--socket-mode"], capsys)
+    shortcuts = {s["callback_id"]: s for s in data["features"]["shortcuts"]}
+    assert shortcuts[OPEN_FORM]["type"] == "global"
+    assert shortcuts[DECODE_CRASH]["type"] == "message"
+    assert shortcuts[DECODE_CRASH]["name"] == "Decode crash"
+    for shortcut in shortcuts.values():  # Slack's limits
+        assert len(shortcut["name"]) <= 24 and len(shortcut["description"]) <= 150
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in data["settings"]["event_subscriptions"]["bot_events"]
+    scopes = data["oauth_config"]["scopes"]["bot"]
+    # files:read for the attached file; shortcuts ride on `commands`; views need no scope.
+    assert "files:read" in scopes and "im:write" not in scopes and "users:read" not in scopes
+    assert {"groups:write", "groups:read"} <= set(scopes)  # private channels: rename, info

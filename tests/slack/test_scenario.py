@@ -31,7 +31,9 @@ def test_slash_command_to_guarded_buttons(local_bot: tuple[Running, LocalRunner]
     # The channel: named by Slack's rules, the on-call group and the requester invited.
     emulator.wait_for(lambda: emulator.called("conversations.setTopic"))
     [channel] = emulator.channels.values()
-    assert channel.name == f"inc-{time.strftime('%Y%m%d', time.gmtime())}-checkout-api-crash"
+    # `-crash` until the diagnosis finds the signal (test_first_signal: then renamed after it)
+    assert channel.name in {f"inc-{time.strftime('%Y%m%d', time.gmtime())}-checkout-api-{s}"
+                            for s in ("crash", "sigsegv")}
     assert {"U0ALICE", *ONCALL} <= channel.members
     assert "Incident #1" in channel.topic
 

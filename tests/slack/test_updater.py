@@ -72,3 +72,34 @@ def test_failures_are_retried_until_published() -> None:
     assert updater.idle(10)
     updater.stop()
     assert len(recorder.times[9]) == 1 and recorder.failures == 0
+
+
+def test_an_urgent_touch_skips_the_incident_interval_not_the_global_spacing() -> None:
+    recorder = Recorder()
+    updater = ReportUpdater(recorder, min_interval=30.0, global_interval=0.3)
+    updater.start()
+    updater.touch(1)
+    assert updater.idle(5)
+    updater.touch(1)  # an ordinary change: waits for the incident's 30 s
+    updater.touch(1, urgent=True)  # the diagnosis's first result: only the global spacing
+    assert updater.idle(5)
+    updater.stop()
+    first, second = recorder.times[1]
+    assert second - first >= 0.3 * 0.95
+
+
+def test_a_held_back_publish_costs_no_interval() -> None:
+    calls: list[float] = []
+
+    def publish(incident: int) -> bool:
+        calls.append(time.monotonic())
+        return len(calls) > 1  # the first post is held back once (nothing sent)
+
+    updater = ReportUpdater(publish, min_interval=30.0, global_interval=30.0)
+    updater.start()
+    updater.touch(3)
+    assert updater.idle(5)
+    updater.touch(3)  # sent at once: the held publish spent neither interval
+    assert updater.idle(5)
+    updater.stop()
+    assert len(calls) == 2 and updater.published == 1

@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
 from bot.app.digest import DigestView
 from bot.app.report_view import Button, Decision, HostProgress, ReportView
 from bot.app.summaries import SummaryView, summary_lines
+from bot.app.texts import title
 from bot.domain.crash import Crash
 from bot.domain.evidence import Frame
 from bot.domain.incident import Incident
@@ -39,12 +40,6 @@ MAX_FRAMES = 15
 FALLBACK_CHARS = 3000
 _MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,20})&gt;")
 
-_ACTIONS = {
-    "restart_delay": "Slow the restart loop", "preserve_core": "Preserve the core",
-    "raise_core_limit": "Fix core capture", "free_disk": "Free disk space",
-    "disable_flag": "Disable the feature flag", "rollback": "Roll back",
-    "run_sanitizers": "Reproduce under sanitizers", "investigate_oom": "Check memory pressure",
-}
 
 
 def esc(text: str) -> str:
@@ -81,8 +76,7 @@ def report_message(view: ReportView) -> tuple[list[dict[str, Any]], str]:
     if crash is not None and report is not None:
         blocks.append(_section(headline(crash, report)))
     else:
-        waiting = ", ".join(h.host for h in view.hosts) or ", ".join(incident.hosts) or "the host"
-        blocks.append(_section(f"_Waiting for the first evidence from {esc(waiting)}…_"))
+        blocks.append(_section(_known(view)))
     if report is not None and report.restart_storm is not None:
         storm = report.restart_storm
         state = ":rotating_light: *restart storm*" if storm.storm else "restarts"
@@ -110,9 +104,22 @@ def report_message(view: ReportView) -> tuple[list[dict[str, Any]], str]:
     if view.files:
         blocks.append(_context("Files in the thread: " + ", ".join(
             f"`{esc(f)}`" for f in view.files)))
-    head = headline(crash, report) if crash is not None and report is not None else "diagnosing"
+    # The notification (what a phone shows) is plain text: the headline's first line unmarked.
+    head = (headline(crash, report).split("\n", 1)[0].replace("*", "").replace("`", "")
+            if crash is not None and report is not None else _known(view, plain=True))
     text = f"Incident #{incident.id} {incident.service} ({incident.status}): {head}"
     return checked(blocks), fit(esc(text), FALLBACK_CHARS)  # notifications parse markup too
+
+
+def _known(view: ReportView, *, plain: bool = False) -> str:
+    """What is known before the first decoded evidence: the signal (from the alert) and hosts."""
+    hosts = ", ".join(h.host for h in view.hosts) or ", ".join(view.incident.hosts) or "the host"
+    signal = (view.incident.signature or "").split(" ", 1)[0]
+    if plain:  # the notification text (escaped by the caller)
+        return f"{signal + ' on ' if signal else 'diagnosing '}{hosts}"
+    if signal:
+        return f"*{esc(signal)}* on {esc(hosts)}: _diagnosing, the crash site follows…_"
+    return f"_Waiting for the first evidence from {esc(hosts)}…_"
 
 
 def decoded_message(report: DecodedReport) -> tuple[list[dict[str, Any]], str]:
@@ -201,7 +208,7 @@ def _conclusions(report: DecodedReport, where: str) -> list[Block]:
             f"• {esc(n.text)}" for n in report.health), where))
     if report.recommendations:
         blocks.append(_section("*Do first*\n" + "\n".join(
-            f"{r.priority}. *{_ACTIONS.get(r.action, r.action)}*: {esc(r.reason)}"
+            f"{r.priority}. *{title(r.action)}*: {esc(r.reason)}"
             for r in report.recommendations), where))
     blocks.append(_context(f"determinism: {esc(report.determinism.text)}",
                            f"read from {len(report.crashes)} crash record(s) and "
@@ -243,7 +250,7 @@ def _button(index: int, button: Button) -> ButtonElement:
 
 def _decision(decision: Decision) -> str:
     outcome = f" — {esc(decision.outcome[:200])}" if decision.outcome else ""
-    return (f"<@{decision.actor}> {esc(decision.action.replace('_', ' '))}: "
+    return (f"<@{decision.actor}> {esc(title(decision.action))}: "
             f"*{decision.state}* at {decision.at:%H:%M:%S}{outcome}")
 
 

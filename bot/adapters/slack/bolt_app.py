@@ -7,7 +7,7 @@ import logging
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.adapters.slack.listeners import actions, commands, errors, timeline
+from bot.adapters.slack.listeners import actions, commands, entry, errors, timeline
 from bot.adapters.slack.web_chat import SlackChat
 from bot.app.schedule_ports import ScheduleStore
 from bot.app.slack_flows import SlackFlows
@@ -31,6 +31,7 @@ def create_bolt_app(*, client: WebClient, flows: SlackFlows, chat: SlackChat,
     errors.register(app, chat)
     commands.register(app, flows, chat, command=command)
     actions.register(app, flows, chat)
+    entry.register(app, flows, chat)
     if schedule is not None and flows.announcer is not None:
         timeline.register(app, flows, schedule, flows.announcer)
     return app

@@ -1,4 +1,5 @@
-"""The Slack app manifest for this configuration: scopes, the slash command, interactivity."""
+"""The Slack app manifest for this configuration: scopes, the slash command, the shortcuts, the
+Home tab, interactivity."""
 
 from __future__ import annotations
 
@@ -17,13 +18,24 @@ BOT_SCOPES = (
     "pins:read",  # pin_added: a pinned message joins the incident's timeline
     "reactions:read",  # reaction_added (:pushpin:), and reactions.get for the message's text
     "usergroups:read",  # on-call group members; authorization by user group
+    "files:read",  # "Decode crash": the text file attached to the message
 )
 
-# Private incident channels (slack.private_channels, the default): create, invite, set topic.
-PRIVATE_SCOPE = "groups:write"
+# Private incident channels (slack.private_channels, the default): create, invite, set topic,
+# rename after the signal (conversations.info first: is it named already?).
+PRIVATE_SCOPES = ("groups:write", "groups:read")
 
-# Timeline capture: a :pushpin: reaction or a pin on a message in an incident channel.
-BOT_EVENTS = ("reaction_added", "pin_added")
+# Timeline capture: a :pushpin: reaction or a pin on a message in an incident channel; the Home
+# tab is drawn when someone opens it (app_home_opened needs no scope).
+BOT_EVENTS = ("reaction_added", "pin_added", "app_home_opened")
+
+# The ways in besides the slash command (shortcuts need only the `commands` scope).
+SHORTCUTS = (
+    {"name": "Diagnose a crash", "type": "global", "callback_id": "segfault_open",
+     "description": "Pick a service and a host: segbot opens an incident and diagnoses it"},
+    {"name": "Decode crash", "type": "message", "callback_id": "decode_crash",
+     "description": "Decode a pasted kernel line, journal or backtrace (only you see it)"},
+)
 
 
 def manifest(options: SlackOptions, *, socket_mode: bool) -> dict[str, Any]:
@@ -53,9 +65,13 @@ def manifest(options: SlackOptions, *, socket_mode: bool) -> dict[str, Any]:
         "features": {
             "bot_user": {"display_name": options.app_name, "always_online": True},
             "slash_commands": [command],
+            "shortcuts": [dict(shortcut) for shortcut in SHORTCUTS],
+            # Home: open incidents; Messages (read-only): answers to the global shortcut.
+            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True,
+                         "messages_tab_read_only_enabled": True},
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES) + (
-            [PRIVATE_SCOPE] if options.private_channels else [])}},
+            list(PRIVATE_SCOPES) if options.private_channels else [])}},
         "settings": {
             "interactivity": interactivity,
             "event_subscriptions": events,

@@ -165,6 +165,9 @@ def _refused(body: bytes, why: str) -> None:
                 hashlib.sha256(body).hexdigest()[:16])
 
 
+SLACK_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+
+
 def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
                   environ: Mapping[str, str] = os.environ,
                   actions: ContainmentActions | None = None,
@@ -173,6 +176,12 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
     env = slack_env(environ)
     if env is None:
         return None
+    if environ is os.environ:
+        # The secrets live in `env` from here on: commands segbot starts (ssh, actions, git)
+        # do not inherit them, and Bolt, handed the client, finds no second token to ignore.
+        environ = dict(os.environ)
+        for name in SLACK_SECRETS:
+            os.environ.pop(name, None)
     options = slack_options(config)
     checked = _config(config)
     client = web_client(env.bot_token, api_url=env.api_url)

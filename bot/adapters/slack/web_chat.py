@@ -90,6 +90,27 @@ class SlackChat:
         raise SlackError(f"Slack conversations.create: no free name after "
                          f"{MAX_NAME_ATTEMPTS} attempts")
 
+    def rename(self, place: Place, request: ChannelRequest) -> str | None:
+        names = [channel_name(prefix=self.settings.channel_prefix, opened_at=request.opened_at,
+                              service=request.service, signal=request.signal, attempt=attempt,
+                              incident_id=request.incident_id)
+                 for attempt in range(MAX_NAME_ATTEMPTS)]
+        with translated("conversations.info"):
+            current = self.client.conversations_info(channel=place.channel)
+        if (current.get("channel") or {}).get("name") in names:
+            return None
+        for name in names:
+            try:
+                self.client.conversations_rename(channel=place.channel, name=name)
+            except SlackApiError as error:
+                if error.response.get("error") == "name_taken":
+                    continue
+                with translated("conversations.rename"):
+                    raise
+            return name
+        raise SlackError(f"Slack conversations.rename: no free name after "
+                         f"{MAX_NAME_ATTEMPTS} attempts")
+
     def invite(self, place: Place, users: Sequence[str]) -> None:
         wanted = sorted(set(users))
         if not wanted or not place.dedicated:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
+from bot.adapters.slack.listeners.entry import open_form
 from bot.adapters.slack.reply import EphemeralReply
 from bot.adapters.slack.web_chat import SlackChat
 from bot.app.slack_flows import SlackFlows
@@ -15,7 +17,14 @@ from bot.app.slash_commands import first_answer, parse_command, run_command
 def register(app: App, flows: SlackFlows, chat: SlackChat, *,
              command: str = "/segfault") -> None:
     @app.command(command)
-    def segfault(ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
+    def segfault(ack: Ack, respond: Respond, command: dict[str, Any],
+                 client: WebClient) -> None:
+        if not str(command.get("text") or "").strip():  # alone: the form, with pick lists
+            ack()
+            open_form(client, flows, trigger_id=str(command["trigger_id"]),
+                      channel=str(command["channel_id"]),
+                      response_url=command.get("response_url"))
+            return
         parsed = parse_command(flows, str(command.get("text") or ""))
         answer = first_answer(parsed)
         if answer is None:
