@@ -132,6 +132,7 @@ class SshRunner:
                 raise HostKeyRejected(f"{name}: cannot read known_hosts {t.known_hosts}: "
                                       f"{error.strerror}") from None
             client.set_missing_host_key_policy(_Refuse())
+            started = time.monotonic()
             sock = socket.create_connection((t.address, t.port), timeout=self.connect_timeout)
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -141,9 +142,15 @@ class SshRunner:
                     auth_timeout=self.connect_timeout, channel_timeout=self.connect_timeout,
                     allow_agent=False, look_for_keys=False, sock=sock,
                 )
-            except BaseException:
+            except BaseException as error:
                 client.close()
                 sock.close()
+                # A host that accepts TCP and then says nothing ends in whichever paramiko
+                # error its threads meet first; what it means is a timeout.
+                if (isinstance(error, paramiko.SSHException)
+                        and time.monotonic() - started >= self.connect_timeout - 0.05):
+                    raise TimeoutError(f"no SSH answer within {self.connect_timeout:g}s "
+                                       f"({error})") from None
                 raise
             transport = client.get_transport()
             assert transport is not None

@@ -24,12 +24,11 @@ from lab import cgroups, factory, rootfs
 from lab.host import LabHost
 
 from bot.adapters.ssh import SshRunner
-from bot.app.diagnose import CommandResult, Fetched, HostDiagnosis, Inventory, diagnose_host
-from bot.commands.diagnose import host_to_dict
+from bot.app.diagnose import CommandResult, Fetched, Inventory, diagnose_host
 from bot.config import Target
 
 from .commands import REMOVE_CORE, Matcher, load_segfault_playbook
-from .recording import RECORDED, templated
+from .recording import RECORDED, templated, verdict
 
 SERVICE, UNIT, BINARY = "checkout-api", "checkout-api.service", "/opt/checkout/bin/checkout-api"
 _VERSION = re.compile(r"version=(\S+)")
@@ -56,22 +55,6 @@ class Recorder:
 
     def close(self) -> None:
         self.inner.close()
-
-
-def verdict(diagnosis: HostDiagnosis) -> dict[str, Any]:
-    """The decoded verdict a simulated host must reproduce."""
-    data = host_to_dict(diagnosis)
-    lead = max(data["crashes"], default=None,
-               key=lambda c: (len(c.get("sources", [])), len(c.get("frames", []))))
-    return {
-        "signature": data.get("signature"),
-        "classification": (data.get("classification") or {}).get("kind"),
-        "signal": lead and lead.get("signal"),
-        "module": lead and lead.get("module"),
-        "top_function": lead and (lead.get("frames") or [{}])[0].get("function"),
-        "crashed": diagnosis.crashed,
-        "steps": {s["id"]: s["status"] for s in data["steps"]},
-    }
 
 
 def record(host: LabHost, profile: str, work: Path) -> None:

@@ -15,6 +15,10 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
+
+from bot.app.diagnose import HostDiagnosis
+from bot.commands.diagnose import host_to_dict
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
 TEMPLATED = ("hostname", "core_path", "version", "build_id")
@@ -73,3 +77,19 @@ def templated(text: str, recorded: dict[str, str]) -> str:
         if value:
             text = text.replace(value, "{" + key + "}")
     return text
+
+
+def verdict(diagnosis: HostDiagnosis) -> dict[str, Any]:
+    """What segbot decoded from a host: what a simulated host must reproduce."""
+    data = host_to_dict(diagnosis)
+    lead = max(data["crashes"], default=None,
+               key=lambda c: (len(c.get("sources", [])), len(c.get("frames", []))))
+    return {
+        "signature": data.get("signature"),
+        "classification": (data.get("classification") or {}).get("kind"),
+        "signal": lead and lead.get("signal"),
+        "module": lead and lead.get("module"),
+        "top_function": lead and (lead.get("frames") or [{}])[0].get("function"),
+        "crashed": diagnosis.crashed,
+        "steps": {s["id"]: s["status"] for s in data["steps"]},
+    }
