@@ -102,7 +102,8 @@ class SimulatedFleet:
         identity, known = self.workdir / "id_ed25519", self.workdir / "known_hosts"
         defaults = {"evidence_dir": str(self.workdir / "evidence"), **self.defaults}
         hosts = {s.name: {"address": s.address, "port": self.port, "user": "segbot",
-                          "identity_file": str(identity), "known_hosts": str(known)}
+                          "identity_file": str(identity), "known_hosts": str(known),
+                          "labels": {"az": s.az}}
                  for s in self.specs}
         services = {SERVICE: {"unit": UNIT, "binary": BINARY,
                               "hosts": [s.name for s in self.specs]}}

@@ -14,6 +14,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class Recorder:
         self.inner = inner
         self.answers: list[tuple[str, CommandResult]] = []
         self.files: dict[str, bytes] = {}
+        self.fetch_seconds: dict[str, float] = {}
 
     def run(self, command: str, *, timeout: float) -> CommandResult:
         result = self.inner.run(command, timeout=timeout)
@@ -49,8 +51,10 @@ class Recorder:
         return result
 
     def fetch(self, remote: str, local: Path, *, max_bytes: int, timeout: float) -> Fetched:
+        started = time.monotonic()
         fetched = self.inner.fetch(remote, local, max_bytes=max_bytes, timeout=timeout)
         self.files[remote] = local.read_bytes()
+        self.fetch_seconds[remote] = time.monotonic() - started
         return fetched
 
     def close(self) -> None:
@@ -91,13 +95,16 @@ def record(host: LabHost, profile: str, work: Path) -> None:
         answers[step] = {"stdout": templated(result.stdout, values),
                          "stderr": templated(result.stderr, values),
                          "exit_status": result.exit_status if result.exit_status is not None
-                         else 1}
-    answers.setdefault(REMOVE_CORE, {"stdout": "", "stderr": "", "exit_status": 0})
+                         else 1, "duration": round(result.duration, 3)}
+    answers.setdefault(REMOVE_CORE, {"stdout": "", "stderr": "", "exit_status": 0,
+                                     "duration": 0.0})
     folder = RECORDED / profile
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "binary").write_bytes(runner.files[BINARY])
     (folder / "core.gz").write_bytes(gzip.compress(runner.files.get(core_path, b""), 9, mtime=0))
     data = {"answers": answers, "recorded": values,
+            "fetch_seconds": {"binary": round(runner.fetch_seconds[BINARY], 3),
+                              "core": round(runner.fetch_seconds.get(core_path, 0.0), 3)},
             "verdict": verdict(diagnosis)}
     (folder / "outputs.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     print(f"{profile}: {len(answers)} answers, verdict {data['verdict']['signature']}")

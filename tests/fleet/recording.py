@@ -29,6 +29,7 @@ class Answer:
     stdout: str
     stderr: str
     exit_status: int
+    duration: float  # seconds the real host took (the simulator's default latency)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Profile:
     core: bytes
     recorded: dict[str, str]  # hostname, version, build_id, core_path at recording time
     verdict: dict[str, object]  # what segbot decoded from the real host
+    fetch_seconds: dict[str, float]  # "binary", "core": how long the real copies took
 
     def build_id(self, version: str) -> str:
         """The recorded build-id for the recorded version, a stable other one for any other."""
@@ -61,7 +63,8 @@ def load_profile(name: str) -> Profile:
     answers = {step: Answer(**answer) for step, answer in data["answers"].items()}
     return Profile(name=name, answers=answers, binary=(folder / "binary").read_bytes(),
                    core=gzip.decompress((folder / "core.gz").read_bytes()),
-                   recorded=data["recorded"], verdict=data["verdict"])
+                   recorded=data["recorded"], verdict=data["verdict"],
+                   fetch_seconds=data["fetch_seconds"])
 
 
 def fill(text: str, values: dict[str, str]) -> str:

@@ -9,6 +9,7 @@ SFTP serves it and the binary. Failure modes: refuse, hang, die (mid-run), flood
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,14 +34,20 @@ class HostSpec:
     version: str | None = None  # None: the recorded version
     az: str = "az-1"
     connect_latency: float = 0.0  # before authentication is accepted
-    command_latency: float = 0.0  # before each command's answer (and each SFTP open)
+    # Before each command's answer (and each SFTP open); None: as long as the lab host took.
+    command_latency: float | None = 0.0
     step_latency: tuple[tuple[str, float], ...] = ()  # per step id, instead of command_latency
     failure: Failure = "none"
     die_after: int = 4  # "die": commands answered before the host drops every connection
     flood_step: str = "journal"  # "flood": the step whose output never ends
 
-    def latency(self, step: str | None) -> float:
-        return dict(self.step_latency).get(step or "", self.command_latency)
+    def latency(self, step: str | None, profile: Profile) -> float:
+        if step in dict(self.step_latency):
+            return dict(self.step_latency)[step or ""]
+        if self.command_latency is not None:
+            return self.command_latency
+        answer = profile.answers.get(step or "")
+        return answer.duration if answer is not None else 0.0
 
 
 @dataclass
@@ -63,9 +70,16 @@ class HostState:
                 "core_path": self.profile.recorded["core_path"]}
 
 
+@functools.cache
+def _files(profile: str, version: str | None) -> tuple[bytes, bytes]:
+    """One copy of a version's files, shared by every host that runs it."""
+    loaded = load_profile(profile)
+    return loaded.files(version or loaded.recorded["version"])
+
+
 def new_state(spec: HostSpec) -> HostState:
     profile = load_profile(spec.profile)
-    binary, core = profile.files(spec.version or profile.recorded["version"])
+    binary, core = _files(spec.profile, spec.version)
     return HostState(spec=spec, profile=profile, binary=binary, core=core,
                      files={BINARY: binary})
 
@@ -145,7 +159,11 @@ class _MemorySFTP(asyncssh.SFTPServer):
         if pflags & ~asyncssh.FXF_READ:
             raise asyncssh.SFTPPermissionDenied("read-only")
         data = self._data(path)
-        await asyncio.sleep(self.host.spec.command_latency)
+        latency = self.host.spec.command_latency
+        if latency is None:
+            kind = "binary" if path.decode() == BINARY else "core"
+            latency = self.host.profile.fetch_seconds.get(kind, 0.0)
+        await asyncio.sleep(latency)
         return [data]
 
     def fstat(self, file_obj: object) -> asyncssh.SFTPAttrs:
@@ -186,7 +204,7 @@ def _kill(host: HostState) -> None:
 async def handle(host: HostState, process: asyncssh.SSHServerProcess[str]) -> None:
     wire = process.command or ""
     step, out, err, status = answer(host, wire)
-    await asyncio.sleep(host.spec.latency(step))
+    await asyncio.sleep(host.spec.latency(step, host.profile))
     if host.dead:
         return
     spec = host.spec
