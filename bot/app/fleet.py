@@ -12,9 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.app.diagnose import HostDiagnosis
+from bot.app.report_view import HostProgress
 from bot.domain.evidence import BuildId, Deploy
 from bot.domain.playbook import Playbook
 
+FLEET_OVER = 10  # hosts: above this a report shows counts and outliers, not a line per host
+FLEET_TABLE = "hosts.txt"  # the incident thread's file with a line per host
 _ADDRESS = re.compile(r"\s*\(0x[0-9a-f]+\)")
 _SHA256_LINE = re.compile(r"^\\?([0-9a-f]{64})\s.*$", re.MULTILINE)
 
@@ -201,4 +204,14 @@ def fleet_table(diagnoses: Sequence[HostDiagnosis], zones: Mapping[str, str]) ->
         signature = d.report.signature if d.report and d.report.signature else ""
         rows.append("\t".join([d.host, zones.get(d.host, "?"), _version(d) or "unknown", state,
                                signature, " ".join((d.error or "").split())]))
+    return "\n".join(rows) + "\n"
+
+
+def progress_table(hosts: Sequence[HostProgress]) -> str:
+    """An incident's hosts, one tab-separated line each (the thread's `hosts.txt`)."""
+    rows = ["host\tsteps\tstate\tsignature\tfailed steps\terror"]
+    for h in hosts:
+        state = "stopped early" if h.error else "done" if h.finished else "running"
+        rows.append("\t".join([h.host, f"{h.done}/{h.total}", state, h.signature or "",
+                               ",".join(h.failed), " ".join((h.error or "").split())]))
     return "\n".join(rows) + "\n"
