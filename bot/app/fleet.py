@@ -83,10 +83,11 @@ def _version(diagnosis: HostDiagnosis) -> str | None:
 def blast_radius(diagnoses: Sequence[HostDiagnosis]) -> BlastRadius:
     reached = [d for d in diagnoses if not all(s.status == "skipped" for s in d.steps)]
     crashing = [d for d in reached if d.crashed]
+    reached_ids = {id(d) for d in reached}
     return BlastRadius(
         crashing=tuple(d.host for d in crashing),
         healthy=tuple(d.host for d in reached if not d.crashed),
-        unreachable=tuple(d.host for d in diagnoses if d not in reached),
+        unreachable=tuple(d.host for d in diagnoses if id(d) not in reached_ids),
         signatures=_grouped([(d.report.signature if d.report else None, d.host)
                              for d in crashing]),
         versions=_grouped([(_version(d), d.host) for d in reached]),
