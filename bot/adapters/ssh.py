@@ -88,6 +88,37 @@ def _translated(name: str) -> Iterator[None]:
         raise ConnectFailed(f"{name}: unreachable: {error.strerror or error}") from None
 
 
+_PARSED: dict[tuple[str, Path, int, int], Any] = {}  # (kind, path, mtime_ns, size) -> parsed
+_PARSED_LOCK = threading.Lock()
+
+
+def _parsed(kind: str, path: Path, parse: Any) -> Any:
+    """Parse a file once per version of it: a fleet's connections share one known_hosts and
+    one identity, and parsing a 500-line known_hosts per host made each connect O(hosts)."""
+    stat = path.stat()
+    key = (kind, path, stat.st_mtime_ns, stat.st_size)
+    with _PARSED_LOCK:
+        if key not in _PARSED:
+            for old in [k for k in _PARSED if k[:2] == key[:2]]:
+                del _PARSED[old]
+            _PARSED[key] = parse(str(path))
+        return _PARSED[key]
+
+
+def _known_hosts(path: Path) -> paramiko.HostKeys:
+    known: paramiko.HostKeys = _parsed("known_hosts", path, paramiko.HostKeys)
+    return known
+
+
+def _identity(path: Path) -> paramiko.PKey:
+    try:
+        key: paramiko.PKey = _parsed("identity", path, paramiko.PKey.from_path)
+    except (OSError, paramiko.SSHException) as error:
+        raise ConnectFailed(f"cannot load the SSH identity {path}: "
+                            f"{getattr(error, 'strerror', None) or error}") from None
+    return key
+
+
 class SshRunner:
     """A CommandRunner over one reused paramiko connection to one inventory host."""
 
@@ -127,23 +158,35 @@ class SshRunner:
         client = paramiko.SSHClient()
         with _translated(name):
             try:
-                client.load_system_host_keys(str(t.known_hosts))
+                known = _known_hosts(t.known_hosts)
             except OSError as error:
                 raise HostKeyRejected(f"{name}: cannot read known_hosts {t.known_hosts}: "
                                       f"{error.strerror}") from None
+            # Only this host's pinned keys: what paramiko checks, without copying a fleet's
+            # whole file into every connection.
+            looked_up = t.address if t.port == 22 else f"[{t.address}]:{t.port}"
+            for key_type, key in (known.lookup(looked_up) or {}).items():
+                client.get_host_keys().add(looked_up, key_type, key)
             client.set_missing_host_key_policy(_Refuse())
+            started = time.monotonic()
             sock = socket.create_connection((t.address, t.port), timeout=self.connect_timeout)
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 client.connect(
-                    t.address, port=t.port, username=t.user, key_filename=str(t.identity_file),
+                    t.address, port=t.port, username=t.user, pkey=_identity(t.identity_file),
                     timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
                     auth_timeout=self.connect_timeout, channel_timeout=self.connect_timeout,
                     allow_agent=False, look_for_keys=False, sock=sock,
                 )
-            except BaseException:
+            except BaseException as error:
                 client.close()
                 sock.close()
+                # A host that accepts TCP and then says nothing ends in whichever paramiko
+                # error its threads meet first; what it means is a timeout.
+                if (isinstance(error, paramiko.SSHException)
+                        and time.monotonic() - started >= self.connect_timeout - 0.05):
+                    raise TimeoutError(f"no SSH answer within {self.connect_timeout:g}s "
+                                       f"({error})") from None
                 raise
             transport = client.get_transport()
             assert transport is not None

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -119,7 +120,7 @@ class HostDiagnosis:
     def outcome(self, step_id: str) -> StepOutcome | None:
         return next((o for o in self.steps if o.step == step_id), None)
 
-    @property
+    @cached_property  # asked per compared step and summary: once per host is enough
     def crashed(self) -> bool:
         """A core of the service, a crash seen by a host-local source, or a signal exit.
 

@@ -8,13 +8,16 @@ values that no healthy host has.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.app.diagnose import HostDiagnosis
+from bot.app.report_view import HostProgress
 from bot.domain.evidence import BuildId, Deploy
 from bot.domain.playbook import Playbook
 
+FLEET_OVER = 10  # hosts: above this a report shows counts and outliers, not a line per host
+FLEET_TABLE = "hosts.txt"  # the incident thread's file with a line per host
 _ADDRESS = re.compile(r"\s*\(0x[0-9a-f]+\)")
 _SHA256_LINE = re.compile(r"^\\?([0-9a-f]{64})\s.*$", re.MULTILINE)
 
@@ -80,10 +83,11 @@ def _version(diagnosis: HostDiagnosis) -> str | None:
 def blast_radius(diagnoses: Sequence[HostDiagnosis]) -> BlastRadius:
     reached = [d for d in diagnoses if not all(s.status == "skipped" for s in d.steps)]
     crashing = [d for d in reached if d.crashed]
+    reached_ids = {id(d) for d in reached}
     return BlastRadius(
         crashing=tuple(d.host for d in crashing),
         healthy=tuple(d.host for d in reached if not d.crashed),
-        unreachable=tuple(d.host for d in diagnoses if d not in reached),
+        unreachable=tuple(d.host for d in diagnoses if id(d) not in reached_ids),
         signatures=_grouped([(d.report.signature if d.report else None, d.host)
                              for d in crashing]),
         versions=_grouped([(_version(d), d.host) for d in reached]),
@@ -114,3 +118,101 @@ def drift_leads(diagnoses: Sequence[HostDiagnosis], playbook: Playbook) -> list[
 
 def _grouped_str(pairs: list[tuple[str, str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((str(v), hosts) for v, hosts in _grouped(list(pairs)))
+
+
+@dataclass(frozen=True)
+class Tally:
+    value: str
+    hosts: int
+    crashing: int
+
+
+@dataclass(frozen=True)
+class Outlier:
+    host: str
+    why: str
+
+
+@dataclass(frozen=True)
+class FleetSummary:
+    """A fan-out for people: counts per signature, version and AZ, and the hosts that differ."""
+
+    hosts: int
+    crashing: int
+    healthy: int
+    unreachable: int
+    signatures: tuple[Tally, ...]  # crashing hosts only
+    versions: tuple[Tally, ...]
+    zones: tuple[Tally, ...]
+    outliers: tuple[Outlier, ...]
+
+    def lines(self, *, max_outliers: int = 10) -> list[str]:
+        def tallies(name: str, rows: tuple[Tally, ...]) -> str:
+            return f"{name}: " + "; ".join(f"{t.value} {t.crashing}/{t.hosts} crashing"
+                                           for t in rows)
+
+        lines = [f"{self.hosts} hosts: {self.crashing} crashing, {self.healthy} healthy, "
+                 f"{self.unreachable} unreachable",
+                 "signatures: " + ("; ".join(f"{t.value} on {t.hosts}" for t in self.signatures)
+                                   or "none"),
+                 tallies("versions", self.versions), tallies("AZs", self.zones)]
+        shown = self.outliers[:max_outliers]
+        lines += [f"outlier {o.host}: {o.why}" for o in shown]
+        if len(self.outliers) > len(shown):
+            lines.append(f"... and {len(self.outliers) - len(shown)} more outliers")
+        return lines
+
+
+def _tally(rows: list[tuple[str, bool]]) -> tuple[Tally, ...]:
+    counts: dict[str, list[int]] = {}
+    for value, crashed in rows:
+        entry = counts.setdefault(value, [0, 0])
+        entry[0] += 1
+        entry[1] += crashed
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    return tuple(Tally(value=v, hosts=n, crashing=c) for v, (n, c) in ordered)
+
+
+def summarize(diagnoses: Sequence[HostDiagnosis], zones: Mapping[str, str]) -> FleetSummary:
+    """`zones`: each host's AZ label (from the inventory's labels); hosts without one: "?"."""
+    radius = blast_radius(diagnoses)
+    unreachable = set(radius.unreachable)
+    reached = [d for d in diagnoses if d.host not in unreachable]
+    signatures = _tally([(d.report.signature if d.report and d.report.signature else
+                          "no signature", True) for d in reached if d.crashed])
+    common = signatures[0].value if signatures else None
+    outliers = [Outlier(d.host, d.error or d.decode_error or "")
+                for d in diagnoses if d.error or d.decode_error]
+    outliers += [Outlier(d.host, f"signature {d.report.signature if d.report else None} "
+                         f"(most crashing hosts: {common})")
+                 for d in reached if d.crashed and len(signatures) > 1 and
+                 (d.report.signature if d.report and d.report.signature else "no signature")
+                 != common]
+    return FleetSummary(
+        hosts=len(diagnoses), crashing=len(radius.crashing), healthy=len(radius.healthy),
+        unreachable=len(unreachable), signatures=signatures,
+        versions=_tally([(_version(d) or "unknown", d.crashed) for d in reached]),
+        zones=_tally([(zones.get(d.host, "?"), d.crashed) for d in reached]),
+        outliers=tuple(outliers))
+
+
+def fleet_table(diagnoses: Sequence[HostDiagnosis], zones: Mapping[str, str]) -> str:
+    """Every host on one tab-separated line (the file beside the summary)."""
+    rows = ["host\taz\tversion\tstate\tsignature\terror"]
+    for d in diagnoses:
+        state = ("unreachable" if all(s.status == "skipped" for s in d.steps) else
+                 "crashing" if d.crashed else "healthy")
+        signature = d.report.signature if d.report and d.report.signature else ""
+        rows.append("\t".join([d.host, zones.get(d.host, "?"), _version(d) or "unknown", state,
+                               signature, " ".join((d.error or "").split())]))
+    return "\n".join(rows) + "\n"
+
+
+def progress_table(hosts: Sequence[HostProgress]) -> str:
+    """An incident's hosts, one tab-separated line each (the thread's `hosts.txt`)."""
+    rows = ["host\tsteps\tstate\tsignature\tfailed steps\terror"]
+    for h in hosts:
+        state = "stopped early" if h.error else "done" if h.finished else "running"
+        rows.append("\t".join([h.host, f"{h.done}/{h.total}", state, h.signature or "",
+                               ",".join(h.failed), " ".join((h.error or "").split())]))
+    return "\n".join(rows) + "\n"

@@ -28,6 +28,7 @@ class HostProgress:
     failed: tuple[str, ...]
     finished: bool
     error: str | None = None
+    signature: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,8 @@ class ReportBook:
                     running=tuple(k for k, s in h.statuses.items() if s == "running"),
                     failed=tuple(k for k, s in h.statuses.items()
                                  if s in {"failed", "timed-out"}),
-                    finished=h.finished, error=h.error)
+                    finished=h.finished, error=h.error,
+                    signature=h.report.signature if h.report else None)
                 for name, h in sorted(hosts.items()))
             lead = _lead(hosts)
             files = tuple(self._files.get(incident_id, ()))

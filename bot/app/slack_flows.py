@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from bot.app.change_context import ChangeContext
 from bot.app.diagnosis_feed import DiagnosisSetup, diagnose_live, evidence_text, focus_of
 from bot.app.first_signal import NOTHING, first_post_wait, level
+from bot.app.fleet import FLEET_OVER, FLEET_TABLE, progress_table
 from bot.app.incidents import DEFAULT_WINDOW, learn_signature, record_report
 from bot.app.occurrences import record_found_crashes
 from bot.app.ports import Store
@@ -309,6 +310,10 @@ class SlackFlows:
         self.book.attach(request.incident_id, f"evidence-{request.host}.txt",
                          f"{request.host}: every playbook step and its output",
                          evidence_text(diagnosis))
+        _, _, hosts, files = self.book.snapshot(request.incident_id)
+        if len(hosts) > FLEET_OVER and all(h.finished for h in hosts) and FLEET_TABLE not in files:
+            self.book.attach(request.incident_id, FLEET_TABLE, "every host's diagnosis",
+                             progress_table(hosts))
         self.updater.touch(request.incident_id)
 
     # -- helpers ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.app.diagnose import HostDiagnosis
     from bot.app.fleet import BlastRadius, Lead
 
+SUMMARY_OVER = 8  # hosts: above this, a fan-out prints its summary and outliers, not each host
 _STYLE = {"ok": "green", "failed": "red", "timed-out": "yellow", "skipped": "dim",
           "running": "cyan", "waiting": "dim"}
 
@@ -111,6 +112,21 @@ def _render_host(console: Any, data: dict[str, Any]) -> None:
         console.print(f"[red]stopped early: {data['error']}[/]")
 
 
+def _print_summary(console: Any, diagnoses: list[HostDiagnosis], zones: dict[str, str],
+                   evidence_dir: Path, service: str) -> None:
+    """Counts per signature, version and AZ, the outliers, and the full table as a file."""
+    from datetime import UTC
+
+    from bot.app.fleet import fleet_table, summarize
+
+    for line in summarize(diagnoses, zones).lines():
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    evidence_dir.mkdir(parents=True, exist_ok=True)
+    table = evidence_dir / f"fleet-{service}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tsv"
+    table.write_text(fleet_table(diagnoses, zones))
+    console.print(f"every host: {table}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _lead_crash(crashes: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The best-evidenced crash (most sources, then frames): one, not every kernel line."""
     if not crashes:
@@ -135,6 +151,13 @@ class _Progress:
     def __rich__(self) -> Any:
         from rich.table import Table
 
+        if len(self.hosts) > SUMMARY_OVER:  # a column per host does not fit: counts instead
+            with self.lock:
+                counts: dict[str, int] = {}
+                for status in self.state.values():
+                    counts[status] = counts.get(status, 0) + 1
+            return (f"segbot diagnose: {len(self.hosts)} hosts, steps "
+                    + ", ".join(f"[{_STYLE[k]}]{k} {v}[/]" for k, v in sorted(counts.items())))
         table = Table(box=None, title="segbot diagnose")
         table.add_column("step")
         for host in self.hosts:
@@ -224,9 +247,16 @@ def command(
             _render_host(Console(), data)
     else:
         radius, leads = blast_radius(diagnoses), drift_leads(diagnoses, book)
-        fleet = fleet_to_dict(service, diagnoses, radius, leads)
+        if json_output or len(diagnoses) <= SUMMARY_OVER:
+            fleet = fleet_to_dict(service, diagnoses, radius, leads)
         if json_output:
             typer.echo(json.dumps(fleet, indent=2, default=str))
+        elif len(diagnoses) > SUMMARY_OVER:
+            _print_summary(Console(), diagnoses, {h: cfg.hosts[h].labels.get("az", "?")
+                                                  for h in host_names},
+                           evidence_dir or Path(d.evidence_dir), service)
+            for lead in leads:
+                Console().print(f"lead: {lead.text}", highlight=False)
         else:
             console = Console()
             for host_data in fleet["hosts"]:
@@ -238,6 +268,6 @@ def command(
                 console.print(f"lead: {lead.text}")
     failed = [d for d in diagnoses if d.error]
     if failed:
-        for diagnosis in failed:
+        for diagnosis in failed[:SUMMARY_OVER] if len(diagnoses) > SUMMARY_OVER else failed:
             stderr.print(f"segbot: {diagnosis.host}: {diagnosis.error}", markup=False)
         raise typer.Exit(1)

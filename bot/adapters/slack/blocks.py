@@ -7,6 +7,7 @@ note saying so and where the whole of it is: never silently.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.app.digest import DigestView
+from bot.app.fleet import FLEET_OVER, FLEET_TABLE
 from bot.app.report_view import Button, Decision, HostProgress, ReportView
 from bot.app.summaries import SummaryView, summary_lines
 from bot.app.texts import title
@@ -86,7 +88,9 @@ def report_message(view: ReportView) -> tuple[list[dict[str, Any]], str]:
         f"*{incident.occurrences}* occurrence(s) on {esc(', '.join(incident.hosts) or '?')}",
         f"signature `{esc(signature)}`" if signature else "signature not known yet",
         f"opened {incident.opened_at:%Y-%m-%d %H:%M} UTC"))
-    if view.hosts:
+    if len(view.hosts) > FLEET_OVER:
+        blocks.append(_section("*Diagnosis*\n" + "\n".join(fleet_lines(view.hosts, view.files))))
+    elif view.hosts:
         blocks.append(_section("*Diagnosis*\n" + "\n".join(_progress(h) for h in view.hosts)))
     if crash is not None and crash.frames:
         blocks.append(_section(frames_text(crash), _files(view)))
@@ -215,6 +219,24 @@ def _conclusions(report: DecodedReport, where: str) -> list[Block]:
                            f"{len(report.facts)} facts, "
                            f"{report.unrecognized_lines} lines not recognized"))
     return blocks
+
+
+def fleet_lines(hosts: tuple[HostProgress, ...], files: tuple[str, ...]) -> list[str]:
+    """Many hosts: counts, hosts per signature and the outliers; every host is in a file."""
+    done = sum(h.finished for h in hosts)
+    signatures = Counter(h.signature for h in hosts if h.signature)
+    common = signatures.most_common(1)[0][0] if signatures else None
+    lines = [f"{len(hosts)} hosts: {done} done, {len(hosts) - done} running, "
+             f"{sum(bool(h.error) for h in hosts)} stopped early"]
+    lines += [f"• `{esc(sig)}` on {n} host(s)" for sig, n in signatures.most_common(5)]
+    outliers = [h for h in hosts if h.error or h.failed
+                or (h.signature is not None and h.signature != common)]
+    lines += [_progress(h) for h in outliers[:8]]
+    if len(outliers) > 8:
+        lines.append(f"… and {len(outliers) - 8} more outliers")
+    if FLEET_TABLE in files:
+        lines.append(f"every host: `{FLEET_TABLE}` in the thread")
+    return lines
 
 
 def _progress(host: HostProgress) -> str:
