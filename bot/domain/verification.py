@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.domain.actions import verdict
 from bot.domain.evidence import CoreFile
@@ -33,14 +34,23 @@ class HostCount:
     cores: tuple[CoreFile, ...] = ()  # the rows read (pid, time): the incident's occurrences
 
 
-def read_crash_count(host: str, *, exit_status: int | None, stdout: str,
-                     stderr: str) -> HostCount:
+def read_crash_count(host: str, *, exit_status: int | None, stdout: str, stderr: str,
+                     since: datetime | None = None) -> HostCount:
     """coredumpctl says "No coredumps found." with exit 1; any other failure (sudo refusing,
-    a timeout, a missing program) is no count at all, never zero."""
+    a timeout, a missing program) is no count at all, never zero.
+
+    `--since` filters on when systemd-coredump logged a core, which under load can be seconds
+    after the crash: a crash listed (to the second) before `since`'s second is the old
+    process's, not a new one."""
     rows = [line for line in stdout.splitlines() if line.strip()]
     if exit_status == 0:
         cores = tuple(f for f in coredumpctl_list.parse(stdout, expected=True).facts
                       if isinstance(f, CoreFile))
+        if since is not None:
+            first = since.replace(microsecond=0)
+            earlier = [c for c in cores if c.time is not None and c.time < first]
+            return HostCount(host, len(rows) - len(earlier),
+                             cores=tuple(c for c in cores if c not in earlier))
         return HostCount(host, len(rows), cores=cores)
     if exit_status == 1 and not rows and "No coredumps found" in stderr:
         return HostCount(host, 0)

@@ -3,6 +3,8 @@ changed. The sudo and coredumpctl answers are the real programs' words (lab host
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.domain.actions import changed_text
 from bot.domain.conclude import reconclude, with_unit_state
 from bot.domain.decode import decode_text
@@ -21,6 +23,13 @@ def test_a_refused_count_is_no_count() -> None:
     assert read_crash_count("node-17", exit_status=1, stdout="", stderr=NONE_FOUND).count == 0
     assert read_crash_count("node-17", exit_status=0, stdout=ROWS, stderr="").count == 2
     assert read_crash_count("node-17", exit_status=None, stdout="", stderr="").count is None
+
+
+def test_a_core_logged_late_for_a_crash_before_the_action_is_not_new() -> None:
+    """coredumpctl's --since reads when the core was logged; its listed time is the crash's."""
+    since = datetime(2026, 12, 3, 7, 33, 54, 400000, tzinfo=UTC)
+    counted = read_crash_count("node-17", exit_status=0, stdout=ROWS, stderr="", since=since)
+    assert counted.count == 1 and [c.pid for c in counted.cores] == [48]
 
 
 def test_verdicts() -> None:

@@ -171,5 +171,6 @@ class SshActions:
                 counts.append(HostCount(host, None, "timed out"))
                 continue
             counts.append(read_crash_count(host, exit_status=result.exit_status,
-                                           stdout=result.stdout, stderr=result.stderr))
+                                           stdout=result.stdout, stderr=result.stderr,
+                                           since=since))
         return tuple(counts)
