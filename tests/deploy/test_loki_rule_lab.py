@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 import pytest
@@ -63,11 +64,17 @@ def test_a_forged_logger_line_does_not_alert(lab_host_factory: HostFactory) -> N
     host.run(["useradd", "--create-home", "--shell", "/bin/sh", "mallory"], check=True)
     host.wait_for_crashes(1)
     host.run(["su", "-s", "/bin/sh", "mallory", "-c", f"logger '{FORGED}'"], check=True)
-    out = host.run(["journalctl", "--no-pager", "-o", "json", "--grep", "code=dumped"],
-                   check=True).stdout
-    entries = [json.loads(line) for line in out.splitlines() if line.strip()]
-    forged = [e for e in entries if e.get("_COMM") == "logger"]
-    real = [e for e in entries if e.get("_PID") == "1"]
+    # logger's datagram and systemd's exit line reach the journal asynchronously: poll.
+    deadline = time.monotonic() + 30
+    while True:
+        out = host.run(["journalctl", "--no-pager", "-o", "json", "--grep", "code=dumped"],
+                       check=True).stdout
+        entries = [json.loads(line) for line in out.splitlines() if line.strip()]
+        forged = [e for e in entries if e.get("_COMM") == "logger"]
+        real = [e for e in entries if e.get("_PID") == "1"]
+        if (forged and real) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert forged and real, entries
     assert all(_alerts(e) for e in real), [_labels(e) for e in real]
     assert not any(_alerts(e) for e in forged), [_labels(e) for e in forged]
