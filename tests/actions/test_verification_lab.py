@@ -1,9 +1,10 @@
 """The restart delay's verification on a real host counts the crashes that happened after it,
-as the host's own coredumpctl counts them, through the production sudoers (deploy/host/); a
+as the host's own coredumpctl times them, through the production sudoers (deploy/host/); a
 count that sudo refuses is "not verified", never crash-free. Needs root and the lab."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,10 @@ def _config(host: LabHost) -> dict[str, Any]:
 
 
 def _cores_since(host: LabHost, since: datetime) -> int:
-    listed = host.run(["coredumpctl", "--no-pager", "--no-legend", "list",
-                       f"--since=@{int(since.timestamp())}", BINARY]).stdout
-    return len([line for line in listed.splitlines() if line.strip()])
+    """The truth on the host: cores whose crash time (microseconds) is after `since`."""
+    listed = host.run(["coredumpctl", "--no-pager", "--json=short", "list", BINARY]).stdout
+    after = since.timestamp() * 1_000_000
+    return len([row for row in json.loads(listed or "[]") if row["time"] > after])
 
 
 def test_restart_delay_verification_counts_the_hosts_cores(lab_host_factory: Any,
@@ -93,7 +95,7 @@ def test_restart_delay_verification_counts_the_hosts_cores(lab_host_factory: Any
         assert detail is not None and detail.incident.occurrences == expected
         times = [t for _, t in SqlScheduleStore(store.engine).crash_times(incident)]
         assert len(times) == expected
-        assert min(times) >= record.finished_at.replace(microsecond=0)
+        assert min(times) >= record.finished_at
 
         # The same count with the verification rule taken out of sudoers: not verified.
         narrowed = sudoers_module().sudoers(config, load_playbook_file(None, config),
