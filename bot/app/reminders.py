@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.app.ports import Store
-from bot.app.schedule_ports import Announcer, ScheduleStore
-from bot.app.slack_ports import SlackStore
+from bot.app.ports.schedule import Announcer, ScheduleStore
+from bot.app.ports.slack import SlackStore
+from bot.app.ports.store import Store
 from bot.domain.incident import IncidentDetail, Status, TimelineEvent, is_open
 from bot.domain.mrkdwn import escape
 

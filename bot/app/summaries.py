@@ -10,15 +10,15 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.app.ports import Store
-from bot.app.schedule_ports import (
+from bot.app.ports.schedule import (
     Announcer,
     NewOccurrences,
     ScheduleStore,
     SummaryMode,
     SummaryState,
 )
-from bot.app.slack_ports import SlackStore
+from bot.app.ports.slack import SlackStore
+from bot.app.ports.store import Store
 from bot.domain.incident import Incident, TimelineEvent, is_open
 from bot.domain.mrkdwn import escape
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.actions import verdict
+from bot.domain.containment import verdict
 from bot.domain.evidence import CoreFile
 from bot.domain.parsers import coredumpctl_list
 

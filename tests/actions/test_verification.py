@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.domain.actions import changed_text
 from bot.domain.conclude import reconclude, with_unit_state
+from bot.domain.containment import changed_text
 from bot.domain.decode import decode_text
 from bot.domain.verification import (
     HostCount,

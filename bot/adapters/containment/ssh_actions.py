@@ -9,9 +9,9 @@ import shlex
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from bot.app.diagnose import CommandRunner
+from bot.app.ports.hosts import CommandRunner
 from bot.config import Config
-from bot.domain.actions import (
+from bot.domain.containment import (
     SHOWN,
     Outcome,
     TemplateError,
