@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.domain.evidence import Fact, Mapping
+from bot.domain.evidence import Fact, MemoryMapping
 from bot.domain.logline import split_records
 from bot.domain.parsers.result import Parsed
 
@@ -36,7 +36,7 @@ def parse(
             continue
         start, end, _size, offset = (int(match[n], 16) for n in range(1, 5))
         facts.append(
-            Mapping(
+            MemoryMapping(
                 start=start,
                 end=end,
                 offset=offset,
