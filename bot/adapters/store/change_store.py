@@ -7,14 +7,14 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bot.adapters.store.change_tables import ChangeEventRow
 from bot.adapters.store.engine import in_transaction, translate_errors
-from bot.adapters.store.tables import IncidentRow, OccurrenceRow, ReportRow
+from bot.adapters.store.tables import IncidentRow, OccurrenceRow, ReportRow, stored_time
 from bot.domain.change_history import Sighting
 from bot.domain.changes import ChangeEvent
 
@@ -74,7 +74,7 @@ class SqlChangeStore:
             found, last = self._reports[service]
             for report_id, body, at, signature in rows:
                 if report_id > last:
-                    for item in _report_sightings(body, signature, _utc(at)):
+                    for item in _report_sightings(body, signature, stored_time(at)):
                         found[(item.signature, item.version, item.build_id)] = item
                     last = report_id
             self._reports[service] = (found, last)
@@ -88,7 +88,7 @@ class SqlChangeStore:
                  .where(_O.c.service == service, signature.is_not(None))
                  .group_by(signature, _O.c.version, _O.c.build_id))
         with self._read() as s:
-            return [Sighting(r[0], r[1], r[2], _utc(r[3]), _utc(r[4]), r[5])
+            return [Sighting(r[0], r[1], r[2], stored_time(r[3]), stored_time(r[4]), r[5])
                     for r in s.execute(query)]
 
     @contextmanager
@@ -115,10 +115,6 @@ def _event(row: ChangeEventRow) -> ChangeEvent:
         version=row.version, commit=row.commit, build_ids=lines(row.build_ids),
         sha256=lines(row.sha256), flag=row.flag, state=row.state, hosts=lines(row.hosts),
         by=row.by, url=row.url, key=row.key)
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _report_sightings(body: str, signature: str, at: datetime) -> list[Sighting]:

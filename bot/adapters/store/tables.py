@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import DateTime, Index, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from bot.domain.timestamps import as_utc
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (naive) and PostgreSQL."""
@@ -28,7 +30,15 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
+
+
+def stored_time(value: Any) -> datetime:
+    """A time read back from the store, in UTC: SQLite aggregates (min/max) come back as text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return as_utc(value)
 
 
 def _time(**kwargs: Any) -> Any:
