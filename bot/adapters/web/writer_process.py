@@ -1,15 +1,9 @@
-"""The intake's writer: a child process of `segbot serve` that owns the alert transactions.
+"""The intake's writer process: commits the alerts of every request queued meanwhile in one
+transaction (group commit), so parsing and writing do not share one GIL.
 
-The HTTP process parses and validates each request, then hands its occurrences here over a pipe.
-This process decodes their messages, groups them into incidents and commits whatever has
-queued up meanwhile in one transaction (group commit), then answers every request of the group
-in one reply. Two processes, because both halves are Python CPU work: in one process the event
-loop and a writer thread shared one GIL, and each waited for the other.
-
-Frames, both ways: a 4-byte big-endian length, then a pickle. Requests: (id, occurrences).
-Replies: a `Reply` per group. The pipe is private to the parent, which started this process.
-
-    python -m bot.adapters.web.writer_process WINDOW_SECONDS   (database: SEGBOT_WRITER_DB)
+Frames on its stdin/stdout: a 4-byte big-endian length, then a pickle (requests in, a `Reply`
+per group out). Run as `python -m bot.adapters.web.writer_process WINDOW_SECONDS`, the
+database URL in SEGBOT_WRITER_DB.
 """
 
 from __future__ import annotations
@@ -21,15 +15,31 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import DiagnosisRequest
+
+if TYPE_CHECKING:
+    from bot.app.incidents import IntakeResult
 
 HEADER = struct.Struct(">I")
 MAX_GROUP = 512  # requests per transaction: a flood is committed in bounded steps
 DATABASE_ENV = "SEGBOT_WRITER_DB"
 
-Request = tuple[int, list[Occurrence]]
+@dataclass(frozen=True, slots=True)
+class Request:
+    request_id: int
+    occurrences: list[Occurrence]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What became of one request: its IntakeResult, or the reason it failed."""
+
+    request_id: int
+    result: IntakeResult | None
+    error: str | None = None
 
 
 def pack(request_id: int, occurrences: list[Occurrence]) -> bytes:
@@ -41,14 +51,14 @@ def _unpack(value: object) -> Request | None:
     if not isinstance(value, tuple) or len(value) != 2:
         return None
     request_id, rows = value
-    return request_id, [Occurrence(*row) for row in rows]
+    return Request(request_id, [Occurrence(*row) for row in rows])
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One group's answers: per request id, its IntakeResult or the reason it failed."""
+    """One group's answers, and the diagnoses its new incidents claimed."""
 
-    answers: tuple[tuple[int, object, str | None], ...]
+    answers: tuple[Answer, ...]
     diagnoses: tuple[DiagnosisRequest, ...]
 
 
@@ -100,18 +110,18 @@ def main(argv: Sequence[str]) -> int:
 
     def group(requests: list[Request]) -> Reply:
         try:
-            outcome = ingest(store=store, requests=[o for _, o in requests],
+            outcome = ingest(store=store, requests=[r.occurrences for r in requests],
                              now=datetime.now(UTC), window=window, decoder=decoder)
         except Exception as error:  # the group failed: alone, one bad request fails alone
             if len(requests) == 1:
                 reason = str(error) if isinstance(error, SegbotError) else (
                     f"intake failed: {type(error).__name__}: {error}")
-                return Reply(((requests[0][0], None, reason),), ())
+                return Reply((Answer(requests[0].request_id, None, reason),), ())
             singles = [group([r]) for r in requests]
             return Reply(tuple(a for s in singles for a in s.answers),
                          tuple(d for s in singles for d in s.diagnoses))
-        answers = tuple((rid, result, None) for (rid, _), result
-                        in zip(requests, outcome.results, strict=True))
+        answers = tuple(Answer(r.request_id, result)
+                        for r, result in zip(requests, outcome.results, strict=True))
         return Reply(answers, outcome.diagnoses)
 
     incoming = Frames(sys.stdin.fileno())
