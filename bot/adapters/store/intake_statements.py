@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from bot.adapters.store.tables import UtcDateTime
 from bot.domain.alerts import Occurrence
-from bot.domain.incident import Status
+from bot.domain.incident import OpenIncident, Status
 from bot.errors import StoreError
 
 # A transaction-level advisory lock (PostgreSQL), released by the commit: one intake
@@ -77,8 +77,9 @@ class IntakeStatements:
             found.update(key for (key,) in self._rows(_KNOWN.format(_marks(len(chunk))), chunk))
         return found
 
-    def open_incidents(self, service: str) -> list[tuple[int, str, str | None, datetime]]:
-        return [(id_, name, signature, self._read_time(seen))
+    def open_incidents(self, service: str) -> list[OpenIncident]:
+        return [OpenIncident(id=id_, service=name, signature=signature,
+                             last_seen=self._read_time(seen))
                 for id_, name, signature, seen in self._rows(_OPEN_FOR, (service, *_OPEN))]
 
     def claimed_hosts(self, incident_id: int, hosts: Sequence[str]) -> set[str]:

@@ -61,7 +61,7 @@ class SqlTx:
         return self._hot.known_keys(keys)
 
     def open_incidents(self, service: str) -> list[OpenIncident]:
-        return [OpenIncident(*row) for row in self._hot.open_incidents(service)]
+        return self._hot.open_incidents(service)
 
     def create_incident(
         self, *, service: str, signature: str | None, status: Status, at: datetime, seen: datetime
