@@ -69,7 +69,7 @@ class ScheduleDeps:
     slack: SlackStore
     announcer: Announcer
     clock: Callable[[], datetime]
-    verify: Callable[[], object] | None = None  # containment's verify_due (issue 4)
+    verify: Callable[[], object] | None = None  # containment's verify_due
     history: Callable[[Incident], str | None] | None = None  # a signature's change history
 
 

@@ -18,6 +18,7 @@ _ROW = re.compile(
 def parse(
     text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
 ) -> Parsed:
+    """Facts: MemoryMapping(start, end, offset, path, perms) per mapped range."""
     lines = split_records(text)
     facts: list[Fact] = []
     claimed: set[int] = set()
