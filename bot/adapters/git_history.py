@@ -1,9 +1,5 @@
-"""The GitHistory port on a local clone: `git log` (and `git log -L` for functions) between
-two commits, run as argv lists (never a shell), refs validated and resolved first.
-
-The repository is the operator's (configured per service, fetched by them); its own config
-could still name programs, so diffs run with --no-ext-diff --no-textconv.
-"""
+"""The GitHistory port on a local clone: `git log` (and `-L` for functions) between two validated
+refs, as argv lists, with --no-ext-diff --no-textconv since the clone's config may name programs."""
 
 from __future__ import annotations
 
