@@ -28,7 +28,7 @@ MAX_GROUP = 512  # requests per transaction: a flood is committed in bounded ste
 DATABASE_ENV = "SEGBOT_WRITER_DB"
 
 @dataclass(frozen=True, slots=True)
-class Request:
+class IntakeRequest:
     request_id: int
     occurrences: list[Occurrence]
 
@@ -47,11 +47,11 @@ def pack(request_id: int, occurrences: list[Occurrence]) -> bytes:
     return frame((request_id, [tuple(vars(o).values()) for o in occurrences]))
 
 
-def _unpack(value: object) -> Request | None:
+def _unpack(value: object) -> IntakeRequest | None:
     if not isinstance(value, tuple) or len(value) != 2:
         return None
     request_id, rows = value
-    return Request(request_id, [Occurrence(*row) for row in rows])
+    return IntakeRequest(request_id, [Occurrence(*row) for row in rows])
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def main(argv: Sequence[str]) -> int:
     store = open_store(os.environ[DATABASE_ENV])
     decoder = message_decoder()
 
-    def group(requests: list[Request]) -> Reply:
+    def group(requests: list[IntakeRequest]) -> Reply:
         try:
             outcome = ingest(store=store, requests=[r.occurrences for r in requests],
                              now=datetime.now(UTC), window=window, decoder=decoder)
