@@ -8,7 +8,7 @@ pid-less "Main process exited" line, when it is within a few seconds of a crash 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -208,7 +208,7 @@ def _derived(
         module_offset = ip - base
     module = values["module"]
     if module is None and ip is not None and (found := _mapped(ip, mappings)):
-        module, base, module_offset = found
+        module, base, module_offset = found.module, found.load_base, found.offset
     frames = tuple(_locate(frame, mappings) for frame in frames)
     if (
         frames
@@ -229,12 +229,19 @@ def _derived(
     }
 
 
-def _mapped(address: int, mappings: Sequence[MemoryMapping]) -> tuple[str, int, int] | None:
-    """(module basename, load base, offset from load base) for an address in a mapped file."""
+@dataclass(frozen=True)
+class _Mapped:
+    module: str  # the mapped file's basename
+    load_base: int
+    offset: int  # from the load base
+
+
+def _mapped(address: int, mappings: Sequence[MemoryMapping]) -> _Mapped | None:
+    """Where an address in a mapped file lies: its module and offset from the load base."""
     for mapping in mappings:
         if mapping.path and mapping.path.startswith("/") and mapping.start <= address < mapping.end:
             load_base = min(m.start for m in mappings if m.path == mapping.path)
-            return mapping.path.rsplit("/", 1)[-1], load_base, address - load_base
+            return _Mapped(mapping.path.rsplit("/", 1)[-1], load_base, address - load_base)
     return None
 
 
@@ -244,5 +251,4 @@ def _locate(frame: Frame, mappings: Sequence[MemoryMapping]) -> Frame:
     found = _mapped(frame.address, mappings)
     if found is None:
         return frame
-    module, _, offset = found
-    return replace(frame, module=frame.module or module, module_offset=offset)
+    return replace(frame, module=frame.module or found.module, module_offset=found.offset)

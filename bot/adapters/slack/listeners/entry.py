@@ -50,7 +50,7 @@ def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
     def service_picked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()  # the host list follows the service: the form is redrawn with its hosts
         view = body.get("view") or {}
-        service, _host, _note = form_values(view.get("state") or {})
+        service = form_values(view.get("state") or {}).service
         redrawn = diagnose_form(flows.policy.services, service=service or None, channel=None)
         redrawn["private_metadata"] = view.get("private_metadata") or ""
         with translated("views.update"):
@@ -59,10 +59,10 @@ def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
     @app.view(DIAGNOSE_FORM)
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                   client: WebClient) -> None:
-        service, host, note = form_values(view.get("state") or {})
-        if host not in flows.policy.services.get(service, ()):
+        form = form_values(view.get("state") or {})
+        if form.host not in flows.policy.services.get(form.service, ()):
             ack(response_action="errors", errors={
-                f"{HOST}:{service}"[:255] if service else SERVICE:
+                f"{HOST}:{form.service}"[:255] if form.service else SERVICE:
                     "Pick a host of that service."})
             return
         ack()
@@ -72,7 +72,7 @@ def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
         reply = (EphemeralReply(respond=Respond(response_url=url) if url else None, chat=chat,
                                 channel=channel, user=user)
                  if channel else DirectReply(client, user))
-        diagnose_from_form(flows, service=service, host=host, note=note, user=user,
+        diagnose_from_form(flows, service=form.service, host=form.host, note=form.note, user=user,
                            channel=channel, reply=reply)
 
     @app.shortcut(DECODE_CRASH)
