@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -23,9 +23,9 @@ MISS_TTL_S = 600.0  # elfutils' cache_miss_s default
 _BUILD_ID = re.compile(r"^[0-9a-f]{2,128}$")
 
 
-def urls_from_env(environ: dict[str, str] | None = None) -> list[str]:
-    value = (environ if environ is not None else os.environ).get("DEBUGINFOD_URLS", "")
-    return [url for url in value.split() if url]
+def urls_from_env(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The servers DEBUGINFOD_URLS names (space-separated, the elfutils convention)."""
+    return environ.get("DEBUGINFOD_URLS", "").split()
 
 
 class DebuginfodClient:

@@ -1,9 +1,5 @@
-"""The GitHistory port on a local clone: `git log` (and `git log -L` for functions) between
-two commits, run as argv lists (never a shell), refs validated and resolved first.
-
-The repository is the operator's (configured per service, fetched by them); its own config
-could still name programs, so diffs run with --no-ext-diff --no-textconv.
-"""
+"""The GitHistory port on a local clone: `git log` (and `-L` for functions) between two validated
+refs, as argv lists, with --no-ext-diff --no-textconv since the clone's config may name programs."""
 
 from __future__ import annotations
 
@@ -45,9 +41,9 @@ class GitRepository:
         path = _in_tree(file, files)
         if path is None:
             raise ChangeSourceError(f"git: no file like {file} in {until[:12]}")
-        found = [SuspectCommit(c, a, t, s, file=path) for c, a, t, s in _commits(self._run(
+        found = _commits(self._run(
             repo, "log", "--no-merges", f"-n{self.max_commits}", _FORMAT, f"{start}..{end}",
-            "--", path))]
+            "--", path), file=path)
         for function, where in sites:
             name = function.rsplit("::", 1)[-1]
             site = _in_tree(where, files)
@@ -59,8 +55,7 @@ class GitRepository:
                                  f"-L:{_DEFINITION.format(name=name)}:{site}", f"{start}..{end}")
             except ChangeSourceError:
                 continue
-            found += [SuspectCommit(c, a, t, s, file=path if site == path else None,
-                                    functions=(function,)) for c, a, t, s in _commits(text)]
+            found += _commits(text, file=path if site == path else None, functions=(function,))
         return tuple(found)
 
     def _commit(self, repo: str, ref: str) -> str:
@@ -101,13 +96,17 @@ def _in_tree(file: str, tree: Sequence[str]) -> str | None:
     return best
 
 
-def _commits(text: str) -> list[tuple[str, str, datetime, str]]:
+def _commits(text: str, *, file: str | None,
+             functions: tuple[str, ...] = ()) -> list[SuspectCommit]:
+    """The commits `git log --format=_FORMAT` printed, each saying what it touched."""
     found = []
     for line in text.split("\n"):  # not splitlines(): it splits on \x1e and \x1f too
         if not line.startswith(_MARK):
             continue
         fields = line[1:].split("\x1f")
         if len(fields) == 4 and fields[2].isdigit():
-            found.append((fields[0], fields[1], datetime.fromtimestamp(int(fields[2]), UTC),
-                          fields[3]))
+            found.append(SuspectCommit(
+                commit=fields[0], author=fields[1],
+                time=datetime.fromtimestamp(int(fields[2]), UTC), subject=fields[3],
+                file=file, functions=functions))
     return found

@@ -1,14 +1,6 @@
-"""The scheduler inside `segbot serve` (APScheduler 3): incident summaries, reminders, the
-daily digest, and the sync job that derives all of them from the store.
-
-No job is ever persisted: every job has a fixed id and is (re)created from the incidents, so a
-restart recreates exactly the jobs that should exist and there is no pickled state to tamper
-with. Posts are claimed in the store before they are sent (bot.app.summaries), so a run after a
-restart, or on a second replica during a leadership hand-over, never posts twice.
-
-With PostgreSQL, only the replica holding a session advisory lock (on a dedicated connection)
-runs jobs; the others wait, and take over when it goes. With SQLite, the one process does.
-"""
+"""The scheduler inside `segbot serve` (APScheduler 3): summaries, reminders, the daily digest
+and the sync job that derives them from the store. No job is persisted: each has a fixed id and
+is recreated from the incidents, and posts are claimed in the store first, so none posts twice."""
 
 from __future__ import annotations
 
@@ -68,7 +60,7 @@ class ScheduleDeps:
     slack: SlackStore
     announcer: Announcer
     clock: Callable[[], datetime]
-    verify: Callable[[], object] | None = None  # containment's verify_due (issue 4)
+    verify: Callable[[], object] | None = None  # containment's verify_due
     history: Callable[[Incident], str | None] | None = None  # a signature's change history
 
 

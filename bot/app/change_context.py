@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.app.changes import ServiceSources, Subject, find_changes, pull_flags
@@ -22,6 +22,15 @@ FLAG_RETRY = timedelta(minutes=1)
 log = logging.getLogger("segbot.changes")
 
 
+@dataclass(frozen=True)
+class _Pulled:
+    """The flag service's answer for one incident (None: not reached), and when it was asked."""
+
+    flags: FlagReport | None
+    why: str  # a note for the report when the flags could not be read
+    at: datetime
+
+
 class ChangeContext:
     def __init__(self, *, store: Store, changes: ChangeStore, git: GitHistory | None,
                  sources: Mapping[str, ServiceSources],
@@ -30,7 +39,7 @@ class ChangeContext:
         self.store, self.changes, self.git, self.sources = store, changes, git, sources
         self.lookback = lookback
         self._lock = threading.Lock()
-        self._pulled: dict[int, tuple[FlagReport | None, str, datetime]] = {}
+        self._pulled: dict[int, _Pulled] = {}
         self._told: dict[int, set[str]] = {}
 
     def findings(self, incident: Incident, report: DecodedReport | None,
@@ -46,32 +55,33 @@ class ChangeContext:
     def _findings(self, incident: Incident, report: DecodedReport | None,
                   now: datetime) -> ChangeFindings | None:
         sources = self.sources.get(incident.service, ServiceSources())
-        pulled, why = self._flags(incident, report, sources, now)
+        pulled = self._flags(incident, report, sources, now)
         detail = self.store.incident_detail(incident.id)
         firsts = [c.first_seen for c in detail.by_host_version] if detail else []
         findings = find_changes(
             store=self.changes, report=report, sources=sources, git=self.git, now=now,
             subject=Subject(incident.service, incident.signature or (
                 report.signature if report else None), min(firsts, default=incident.opened_at)),
-            lookback=self.lookback(incident.service), pulled=pulled)
+            lookback=self.lookback(incident.service), pulled=pulled.flags)
         if findings is None:
             return None
-        if why:
-            findings = replace(findings, notes=(*findings.notes, why))
+        if pulled.why:
+            findings = replace(findings, notes=(*findings.notes, pulled.why))
         self._tell(incident.id, findings, now)
         return findings
 
     def _flags(self, incident: Incident, report: DecodedReport | None,
-               sources: ServiceSources, now: datetime) -> tuple[FlagReport | None, str]:
+               sources: ServiceSources, now: datetime) -> _Pulled:
         with self._lock:
             known = self._pulled.get(incident.id)
-        if known is not None and (known[0] is not None or now - known[2] < FLAG_RETRY):
-            return known[0], known[1]
-        pulled, why = pull_flags(store=self.changes, service=incident.service, sources=sources,
-                                 report=report, now=now)
+        if known is not None and (known.flags is not None or now - known.at < FLAG_RETRY):
+            return known
+        flags, why = pull_flags(store=self.changes, service=incident.service, sources=sources,
+                                report=report, now=now)
+        pulled = _Pulled(flags=flags, why=why, at=now)
         with self._lock:
-            self._pulled[incident.id] = (pulled, why, now)
-        return pulled, why
+            self._pulled[incident.id] = pulled
+        return pulled
 
     def _tell(self, incident_id: int, findings: ChangeFindings, now: datetime) -> None:
         """The conclusions on the timeline, each once (a restart re-reads what was said)."""

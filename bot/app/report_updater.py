@@ -1,14 +1,6 @@
-"""Coalescing report updates: any number of "incident N changed" become few message edits.
-
-`touch(N)` only marks N dirty. One worker thread publishes a dirty incident when its own
-`min_interval` has passed since its last publish and the global spacing allows (Slack's
-chat.update is rate limited per workspace), rendering the state current at that moment. So
-over T seconds an incident's message is edited at most 1 + T / min_interval times, however
-many occurrences arrive. An urgent touch (the diagnosis's first result) skips the incident's
-own interval but never the global spacing. A publish that returns False sent nothing (the
-report is held back) and costs no interval. A failed publish (Slack down) keeps the incident
-dirty and is retried with backoff: the store is the truth, the message catches up.
-"""
+"""Coalescing report updates: `touch(N)` marks incident N dirty, one worker publishes it at most
+once per `min_interval` and within a global spacing (chat.update is rate limited per workspace);
+a failed publish stays dirty and is retried with backoff."""
 
 from __future__ import annotations
 

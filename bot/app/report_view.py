@@ -211,11 +211,11 @@ class ReportBook:
 
 def _lead(hosts: dict[str, _Host]) -> str | None:
     """The host whose evidence leads the report: crashes first, then most facts."""
-    with_reports = [(name, h.report) for name, h in hosts.items() if h.report is not None]
-    if not with_reports:
+    reports = {name: h.report for name, h in hosts.items() if h.report is not None}
+    if not reports:
         return None
-    return max(with_reports, key=lambda p: (bool(p[1] and p[1].crashes),
-                                            len(p[1].facts) if p[1] else 0, p[0]))[0]
+    return max(reports, key=lambda name: (bool(reports[name].crashes), len(reports[name].facts),
+                                          name))
 
 
 def _gist(report: DecodedReport) -> tuple[object, ...]:

@@ -1,4 +1,4 @@
-"""What kind of crash this is, following the seed playbook's "common mistakes" table."""
+"""What kind of crash this is, after the segfault operations playbook's "common mistakes"."""
 
 from __future__ import annotations
 

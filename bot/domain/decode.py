@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.domain.classify import classify
 from bot.domain.correlation import changes_before_first_crash
 from bot.domain.crash import Crash
-from bot.domain.evidence import BuildId, CrashEvidence, Fact, Mapping, RestartPolicy
+from bot.domain.evidence import BuildId, CrashEvidence, Fact, MemoryMapping, RestartPolicy
 from bot.domain.health import evidence_health, restart_storm
 from bot.domain.merge import merge_crashes
 from bot.domain.parsers.registry import (
@@ -113,7 +113,7 @@ def decode_sections(
             )
         )
     facts = list(dict.fromkeys(facts))
-    mappings = [f for f in facts if isinstance(f, Mapping)]
+    mappings = [f for f in facts if isinstance(f, MemoryMapping)]
     crashes = _with_build_ids(merge_crashes(list(evidence.values()), mappings), facts)
     if focus is not None:
         crashes = [c for c in crashes if focus.matches(c)]

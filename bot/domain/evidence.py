@@ -234,7 +234,7 @@ class CoreFile(Fact):
 
 
 @dataclass(frozen=True)
-class Mapping(Fact):
+class MemoryMapping(Fact):
     kind: ClassVar[str] = "mapping"
     start: int
     end: int

@@ -1,10 +1,5 @@
-"""The crashes a diagnosis found on one host, each once, with its own time: what the incident
-counts, rather than the moment someone asked.
-
-A crash loop leaves one record per crash in each of several places: systemd's exit line
-(`code=dumped`, pid-less), systemd-coredump's entry (pid, time to the second), the kernel's
-segfault line (pid; in a container the machine's pid). They are joined here into events.
-"""
+"""The crashes a diagnosis found on one host, each once with its own time: systemd's exit line,
+systemd-coredump's entry and the kernel's segfault line about one crash are joined into one."""
 
 from __future__ import annotations
 

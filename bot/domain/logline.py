@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.domain.timestamps import MONTHS, build_time, parse_iso
 
@@ -128,8 +128,3 @@ def _dmesg_time(match: re.Match[str]) -> datetime | None:
     if month is None or day is None:
         return None
     return build_time(int(match["year"]), month, day, match["clock"])
-
-
-def utc(value: datetime) -> datetime:
-    """Naive stamps (dmesg -T, syslog) carry no zone; segbot reads them as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -8,13 +8,13 @@ pid-less "Main process exited" line, when it is within a few seconds of a crash 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
 from bot.domain.crash import Crash, crashing_frames, site_frame
-from bot.domain.evidence import CrashEvidence, Frame, Mapping
+from bot.domain.evidence import CrashEvidence, Frame, MemoryMapping
 from bot.domain.instruction import disassemble
 from bot.domain.pagefault import decode_error_code
 
@@ -25,7 +25,7 @@ _ORDER = {"kernel": 0, "coredump": 1, "gdb": 2, "systemd": 3, "journal": 4, "ale
 
 
 def merge_crashes(
-    evidence: Iterable[CrashEvidence], mappings: Sequence[Mapping] = ()
+    evidence: Iterable[CrashEvidence], mappings: Sequence[MemoryMapping] = ()
 ) -> list[Crash]:
     items = sorted(evidence, key=lambda e: _ORDER[e.source])
     if len(items) == 1:  # an alert's one line: nothing to join
@@ -156,7 +156,7 @@ _FIELDS = (
 _READ_FIELDS = attrgetter(*_FIELDS)
 
 
-def _combine(group: list[CrashEvidence], mappings: Sequence[Mapping]) -> Crash:
+def _combine(group: list[CrashEvidence], mappings: Sequence[MemoryMapping]) -> Crash:
     kernel = next((g for g in group if g.source == "kernel"), None)
     # Each field from the first source (in _ORDER) that knows it.
     values: dict[str, Any] = dict(zip(_FIELDS, _READ_FIELDS(group[0]), strict=True))
@@ -192,7 +192,7 @@ def _best_frames(group: list[CrashEvidence]) -> tuple[Frame, ...]:
 
 
 def _derived(
-    values: dict[str, Any], frames: tuple[Frame, ...], mappings: Sequence[Mapping]
+    values: dict[str, Any], frames: tuple[Frame, ...], mappings: Sequence[MemoryMapping]
 ) -> dict[str, Any]:
     """The merged fields plus what follows from them: the page fault, the instruction, where
     the ip is in its module, and the frames placed in the mapped files."""
@@ -208,7 +208,7 @@ def _derived(
         module_offset = ip - base
     module = values["module"]
     if module is None and ip is not None and (found := _mapped(ip, mappings)):
-        module, base, module_offset = found
+        module, base, module_offset = found.module, found.load_base, found.offset
     frames = tuple(_locate(frame, mappings) for frame in frames)
     if (
         frames
@@ -229,20 +229,26 @@ def _derived(
     }
 
 
-def _mapped(address: int, mappings: Sequence[Mapping]) -> tuple[str, int, int] | None:
-    """(module basename, load base, offset from load base) for an address in a mapped file."""
+@dataclass(frozen=True)
+class _Mapped:
+    module: str  # the mapped file's basename
+    load_base: int
+    offset: int  # from the load base
+
+
+def _mapped(address: int, mappings: Sequence[MemoryMapping]) -> _Mapped | None:
+    """Where an address in a mapped file lies: its module and offset from the load base."""
     for mapping in mappings:
         if mapping.path and mapping.path.startswith("/") and mapping.start <= address < mapping.end:
             load_base = min(m.start for m in mappings if m.path == mapping.path)
-            return mapping.path.rsplit("/", 1)[-1], load_base, address - load_base
+            return _Mapped(mapping.path.rsplit("/", 1)[-1], load_base, address - load_base)
     return None
 
 
-def _locate(frame: Frame, mappings: Sequence[Mapping]) -> Frame:
+def _locate(frame: Frame, mappings: Sequence[MemoryMapping]) -> Frame:
     if frame.module_offset is not None or frame.address is None:
         return frame
     found = _mapped(frame.address, mappings)
     if found is None:
         return frame
-    module, _, offset = found
-    return replace(frame, module=frame.module or module, module_offset=offset)
+    return replace(frame, module=frame.module or found.module, module_offset=found.offset)

@@ -1,6 +1,6 @@
-"""The postmortem draft: what happened, when, what was done, and what to change, drawn from the
-incident's store record and its decoded reports; action items come from the seed playbook's
-checklists for exactly the factors segbot observed."""
+"""The postmortem draft: what happened, when, what was done and what to change, from the
+incident's record and decoded reports; action items are the operations playbook's checklists
+for the factors segbot observed."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class Postmortem:
     changes: tuple[str, ...] = ()  # what change history concluded: release, rollback, suspects
 
 
-# Factor -> the seed playbook's fix for it (its checklists and "common mistakes" table).
+# Factor -> the operations playbook's fix for it (its checklists and "common mistakes" table).
 _ITEMS: dict[str, tuple[str, ...]] = {
     "restart_storm": (
         "Harden restart behavior: RestartSec of seconds, StartLimitIntervalSec/StartLimitBurst "

@@ -1,11 +1,5 @@
-"""Secrets redaction for command output and messages, applied before anything is stored or shown.
-
-Covers: Slack/GitHub/AWS-style tokens, JWTs, PEM private keys, `user:pass@` in URLs,
-Authorization/Cookie/API-key headers, `password=`-style assignments (env, YAML, JSON, query
-strings; a quoted value whole, spaces included, also after gdb's pointer), `--password
-VALUE`, `-pVALUE`, and the password argument of mysql-family and sshpass commands.
-Redaction is idempotent and never raises.
-"""
+"""Secrets redaction (tokens, keys, credentials in URLs, headers, assignments and command lines),
+applied before anything is stored or shown; idempotent, never raises."""
 
 from __future__ import annotations
 

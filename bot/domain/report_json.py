@@ -1,4 +1,5 @@
-"""The decoded report as JSON (shared/schemas/decoded-evidence.schema.json): hex as "0x38"."""
+"""The decoded report as JSON, in the shape tests/schemas/decoded-evidence.schema.json gives;
+addresses as hex strings ("0x38")."""
 
 from __future__ import annotations
 

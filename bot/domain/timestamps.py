@@ -57,6 +57,11 @@ _COREDUMPCTL = re.compile(
 )
 
 
+def as_utc(value: datetime) -> datetime:
+    """`value` in UTC; a naive one (dmesg -T, syslog, SQLite) is read as UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def build_time(year: int | None, month: int, day: int, clock: str) -> datetime | None:
     """A UTC datetime from parts; None when the year is unknown or the parts make no date."""
     if year is None:

@@ -1,4 +1,4 @@
-"""Determinism and ranked recommendations, per the seed playbook's "pick the branch" list:
+"""Determinism and ranked recommendations, per the operations playbook's "pick the branch" list:
 stop the bleeding with evidence intact first, then the strongest signal decides the branch."""
 
 from __future__ import annotations

@@ -14,7 +14,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-import bot.adapters.store.slack_tables  # noqa: F401  (registers the tables)
+import bot.adapters.store.action_tables
+import bot.adapters.store.change_tables
+import bot.adapters.store.schedule_tables
+import bot.adapters.store.slack_tables  # noqa: F401  (each registers its tables)
 from bot.adapters.store import SqlStore, open_store
 from bot.adapters.store.engine import MIGRATIONS
 from bot.adapters.store.slack_store import SqlSlackStore

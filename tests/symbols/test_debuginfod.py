@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.debuginfod import DebuginfodClient
+from bot.adapters.debuginfod import DebuginfodClient, urls_from_env
 from bot.app.symbolize import symbolize_offsets
 from bot.errors import DebugInfoNotFound, SymbolError
 from symbols.builds import Built, text_addresses
@@ -109,3 +109,9 @@ def test_the_next_server_is_tried_after_a_failing_one(served, tmp_path: Path) ->
         client = DebuginfodClient([bad_url, url], cache_dir=tmp_path)
         fetched = client.fetch(build_id=built.build_id, artifact="debuginfo")
     assert fetched is not None and fetched.url.startswith(url)
+
+
+def test_debuginfod_urls_are_space_separated() -> None:
+    assert urls_from_env({"DEBUGINFOD_URLS": " http://a:8002  https://b/\thttp://c "}) == [
+        "http://a:8002", "https://b/", "http://c"]
+    assert urls_from_env({"DEBUGINFOD_URLS": ""}) == urls_from_env({}) == []

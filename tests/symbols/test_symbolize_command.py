@@ -1,4 +1,4 @@
-"""`segbot symbolize`: JSON that validates against shared/schemas/symbolized.schema.json and
+"""`segbot symbolize`: JSON that validates against tests/schemas/symbolized.schema.json and
 agrees with addr2line, one readable line per offset, usage errors."""
 
 from __future__ import annotations
@@ -20,17 +20,11 @@ from symbols.builds import Built, text_addresses
 from symbols.oracles import addr2line
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_CANDIDATES = [
-    ROOT.parent / "shared" / "schemas" / "symbolized.schema.json",
-    ROOT / "shared" / "schemas" / "symbolized.schema.json",
-]
+SCHEMA = ROOT / "tests" / "schemas" / "symbolized.schema.json"
 
 
 def _schema() -> dict[str, object]:
-    for path in SCHEMA_CANDIDATES:
-        if path.is_file():
-            return json.loads(path.read_text())  # type: ignore[no-any-return]
-    pytest.skip("shared/schemas/symbolized.schema.json is not next to the checkout")
+    return json.loads(SCHEMA.read_text())  # type: ignore[no-any-return]
 
 
 def _invoke(args: list[str], cache: Path) -> tuple[int, str]:

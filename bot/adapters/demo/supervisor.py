@@ -1,10 +1,6 @@
-"""The demo's process supervisor: runs the demo service the way systemd runs a unit with
-Restart=always, and logs what happens in systemd's own words, so that `segbot demo` exercises
-the same parsers a real host does on a machine that has no systemd (a container, a laptop).
-
-Its restart delay is read from a drop-in file before every restart: writing the drop-in is how
-the demo's containment action really slows the loop, as `systemctl daemon-reload` would.
-"""
+"""The demo's supervisor: restarts the demo service as systemd's Restart=always would, logging in
+systemd's words so `segbot demo` feeds the real parsers on a machine without systemd; its
+restart delay is re-read from a drop-in file, which the demo's containment action writes."""
 
 from __future__ import annotations
 

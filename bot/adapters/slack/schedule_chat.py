@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.adapters.slack.blocks import digest_message, summary_message
-from bot.adapters.slack.web_chat import pin_quietly, translated
+from bot.adapters.slack.web_chat import pin_quietly, post_text, translated
 from bot.app.digest import DigestView
 from bot.app.ports.schedule import ChatMessage, SummaryMode
 from bot.app.ports.slack import Place
@@ -46,11 +46,7 @@ class SlackAnnouncer:
         return ts
 
     def post_text(self, place: Place, text: str) -> str:
-        thread = None if place.dedicated else place.report_ts
-        with translated("chat.postMessage"):
-            response = self.client.chat_postMessage(channel=place.channel, text=text[:3000],
-                                                    thread_ts=thread, unfurl_links=False)
-        return str(response["ts"])
+        return post_text(self.client, place, text)
 
     def post_digest(self, channel: str, view: DigestView) -> str:
         blocks, text = digest_message(view)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -68,8 +69,15 @@ def diagnose_form(services: Mapping[str, Sequence[str]], *, service: str | None,
     return _view(view)
 
 
-def form_values(state: Mapping[str, Any]) -> tuple[str, str, str]:
-    """(service, host, note) from a submitted (or updated) modal's state values."""
+@dataclass(frozen=True)
+class FormValues:
+    service: str = ""
+    host: str = ""
+    note: str = ""
+
+
+def form_values(state: Mapping[str, Any]) -> FormValues:
+    """What the diagnose modal holds, from its submitted (or updated) state values."""
     service = host = note = ""
     for block_id, actions in (state.get("values") or {}).items():
         for action_id, value in actions.items():
@@ -80,7 +88,7 @@ def form_values(state: Mapping[str, Any]) -> tuple[str, str, str]:
                 host = picked
             elif action_id == NOTE:
                 note = value.get("value") or ""
-    return service, host, note
+    return FormValues(service=service, host=host, note=note)
 
 
 def home_tab(view: HomeView) -> dict[str, Any]:

@@ -41,6 +41,15 @@ def pin_quietly(client: WebClient, place: Place, ts: str, what: str) -> None:
         log.warning("%s of incident %s not pinned: %s", what, place.incident_id, error)
 
 
+def post_text(client: WebClient, place: Place, text: str) -> str:
+    """A plain message in the incident's channel (in its report's thread when shared)."""
+    thread = None if place.dedicated else place.report_ts
+    with translated("chat.postMessage"):
+        response = client.chat_postMessage(channel=place.channel, text=text[:3000],
+                                           thread_ts=thread, unfurl_links=False)
+    return str(response["ts"])
+
+
 @dataclass(frozen=True)
 class ChatSettings:
     channel_prefix: str = "inc"
@@ -145,12 +154,7 @@ class SlackChat:
                                         filename=filename, title=title, content=content)
 
     def say(self, place: Place, text: str) -> str:
-        """A plain message in the incident's channel (in its report's thread when shared)."""
-        thread = None if place.dedicated else place.report_ts
-        with translated("chat.postMessage"):
-            response = self.client.chat_postMessage(channel=place.channel, text=text[:3000],
-                                                    thread_ts=thread, unfurl_links=False)
-        return str(response["ts"])
+        return post_text(self.client, place, text)
 
     def tell(self, *, channel: str, user: str, text: str) -> None:
         with translated("chat.postEphemeral"):

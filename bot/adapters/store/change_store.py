@@ -7,14 +7,15 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bot.adapters.store.change_tables import ChangeEventRow
 from bot.adapters.store.engine import in_transaction, translate_errors
-from bot.adapters.store.tables import IncidentRow, OccurrenceRow, ReportRow
+from bot.adapters.store.tables import IncidentRow, OccurrenceRow, ReportRow, stored_time
 from bot.domain.change_history import Sighting
 from bot.domain.changes import ChangeEvent
 
@@ -24,14 +25,21 @@ _I = IncidentRow.__table__  # type: ignore[attr-defined]
 _R = ReportRow.__table__  # type: ignore[attr-defined]
 
 
+@dataclass
+class _ReportSightings:
+    """One service's sightings from decoded reports, by (signature, version, build-id), and
+    the last report id read."""
+
+    found: dict[tuple[str, str | None, str | None], Sighting] = field(default_factory=dict)
+    last_report: int = 0
+
+
 class SqlChangeStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._lock = threading.Lock()
-        # Decoded reports never change once stored: each is read once (service -> sightings
-        # by (signature, version, build-id), the last report id read).
-        self._reports: dict[str, tuple[dict[tuple[str, str | None, str | None], Sighting],
-                                       int]] = {}
+        # Decoded reports never change once stored: each is read once.
+        self._reports: dict[str, _ReportSightings] = {}
 
     def add_changes(self, events: Sequence[ChangeEvent], received_at: datetime) -> tuple[int, int]:
         stored = 0
@@ -66,19 +74,18 @@ class SqlChangeStore:
                  .join(_I, _I.c.id == _R.c.incident_id)
                  .where(_I.c.service == service, _I.c.signature.is_not(None)))
         with self._lock:
-            seen = self._reports.setdefault(service, ({}, 0))
-            query = query.where(_R.c.id > seen[1])
+            seen = self._reports.setdefault(service, _ReportSightings())
+            query = query.where(_R.c.id > seen.last_report)
         with self._read() as s:
             rows = list(s.execute(query.order_by(_R.c.id)))
         with self._lock:
-            found, last = self._reports[service]
+            seen = self._reports[service]
             for report_id, body, at, signature in rows:
-                if report_id > last:
-                    for item in _report_sightings(body, signature, _utc(at)):
-                        found[(item.signature, item.version, item.build_id)] = item
-                    last = report_id
-            self._reports[service] = (found, last)
-            return list(found.values())
+                if report_id > seen.last_report:
+                    for item in _report_sightings(body, signature, stored_time(at)):
+                        seen.found[(item.signature, item.version, item.build_id)] = item
+                    seen.last_report = report_id
+            return list(seen.found.values())
 
     def _from_occurrences(self, service: str) -> list[Sighting]:
         signature = func.coalesce(_O.c.signature, _I.c.signature)
@@ -88,7 +95,7 @@ class SqlChangeStore:
                  .where(_O.c.service == service, signature.is_not(None))
                  .group_by(signature, _O.c.version, _O.c.build_id))
         with self._read() as s:
-            return [Sighting(r[0], r[1], r[2], _utc(r[3]), _utc(r[4]), r[5])
+            return [Sighting(r[0], r[1], r[2], stored_time(r[3]), stored_time(r[4]), r[5])
                     for r in s.execute(query)]
 
     @contextmanager
@@ -115,10 +122,6 @@ def _event(row: ChangeEventRow) -> ChangeEvent:
         version=row.version, commit=row.commit, build_ids=lines(row.build_ids),
         sha256=lines(row.sha256), flag=row.flag, state=row.state, hosts=lines(row.hosts),
         by=row.by, url=row.url, key=row.key)
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _report_sightings(body: str, signature: str, at: datetime) -> list[Sighting]:

@@ -4,7 +4,7 @@ state and captured messages."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, exc, func, select, update
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from bot.adapters.store.schedule_tables import (
     ScheduledPostRow,
     TimelineCaptureRow,
 )
-from bot.adapters.store.tables import OccurrenceRow
+from bot.adapters.store.tables import OccurrenceRow, stored_time
 from bot.app.ports.schedule import NewOccurrences, SummaryState
 
 _POST = ScheduledPostRow.__table__  # type: ignore[attr-defined]
@@ -119,12 +119,8 @@ class SqlScheduleStore:
             rows = s.execute(select(_OCC.c.host, _OCC.c.time)
                              .where(_OCC.c.incident_id == incident_id)
                              .order_by(_OCC.c.time, _OCC.c.id))
-            return [(r[0], _aware(r[1])) for r in rows]
+            return [(r[0], stored_time(r[1])) for r in rows]
 
     def summary_ts(self, incident_id: int) -> str | None:
         state = self.summary_state(incident_id)
         return state.message_ts if state else None
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

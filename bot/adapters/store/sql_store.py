@@ -22,6 +22,7 @@ from bot.adapters.store.tables import (
     OccurrenceRow,
     ReportRow,
     TimelineRow,
+    stored_time,
 )
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import (
@@ -60,7 +61,7 @@ class SqlTx:
         return self._hot.known_keys(keys)
 
     def open_incidents(self, service: str) -> list[OpenIncident]:
-        return [OpenIncident(*row) for row in self._hot.open_incidents(service)]
+        return self._hot.open_incidents(service)
 
     def create_incident(
         self, *, service: str, signature: str | None, status: Status, at: datetime, seen: datetime
@@ -179,7 +180,8 @@ class SqlStore:
                 .order_by(o.host, o.version)
             )
             by_host = tuple(
-                HostVersionCount(r[0], r[1], r[2], _utc(r[3]), _utc(r[4])) for r in counts
+                HostVersionCount(r[0], r[1], r[2], stored_time(r[3]), stored_time(r[4]))
+                for r in counts
             )
             h = IncidentHostRow.__table__.c  # type: ignore[attr-defined]
             diagnoses = tuple(
@@ -262,17 +264,8 @@ def _incident(session: Session, row: IncidentRow) -> Incident:
         status=Status(row.status),
         occurrences=row.occurrences,
         hosts=hosts,
-        opened_at=_utc(row.opened_at),
-        last_seen=_utc(row.last_seen),
+        opened_at=stored_time(row.opened_at),
+        last_seen=stored_time(row.last_seen),
         commander=role.who if role else None,
         related=tuple(sorted(related)),
     )
-
-
-def _utc(value: Any) -> datetime:
-    from datetime import UTC
-
-    if isinstance(value, str):  # SQLite aggregates (min/max) bypass the column type
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

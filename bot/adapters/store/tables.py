@@ -8,8 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import DateTime, Index, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from bot.domain.timestamps import as_utc
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -28,7 +30,15 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
+
+
+def stored_time(value: Any) -> datetime:
+    """A time read back from the store, in UTC: SQLite aggregates (min/max) come back as text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return as_utc(value)
 
 
 def _time(**kwargs: Any) -> Any:
@@ -103,19 +113,6 @@ class TimelineRow(SQLModel, table=True):
     text: str = Field(sa_type=Text)
 
 
-class EvidenceRow(SQLModel, table=True):
-    """What was collected where: the file on the host (or preserved copy) and its sha256."""
-
-    __tablename__ = "evidence"
-    id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(foreign_key="incident.id", index=True)
-    host: str = Field(max_length=255)
-    kind: str = Field(max_length=64)
-    location: str = Field(sa_type=Text)
-    sha256: str | None = Field(default=None, max_length=64)
-    size: int | None = None
-    collected_at: datetime = _time()
-
 
 class ReportRow(SQLModel, table=True):
     """A decoded report (schemas/decoded-evidence JSON) for one host of an incident."""
@@ -128,20 +125,6 @@ class ReportRow(SQLModel, table=True):
     body: str = Field(sa_type=Text)
 
 
-class ActionRow(SQLModel, table=True):
-    """A containment action proposal and its state (proposed, confirmed, running, done, ...)."""
-
-    __tablename__ = "action"
-    id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(foreign_key="incident.id", index=True)
-    proposal_id: str = Field(max_length=64, unique=True)
-    kind: str = Field(max_length=64)
-    state: str = Field(max_length=32)
-    requested_by: str | None = Field(default=None, max_length=255)
-    created_at: datetime = _time()
-    updated_at: datetime = _time()
-    outcome: str | None = Field(default=None, sa_type=Text)
-
 
 class AuditRow(SQLModel, table=True):
     """Append-only audit log: who did what to what, when."""
@@ -153,15 +136,3 @@ class AuditRow(SQLModel, table=True):
     action: str = Field(max_length=64)
     subject: str = Field(max_length=255)
     detail: str = Field(sa_type=Text)
-
-
-class SlackMessageRow(SQLModel, table=True):
-    """Where the incident lives in Slack: channel, and messages updated in place."""
-
-    __tablename__ = "slack_message"
-    __table_args__ = (UniqueConstraint("channel", "ts"),)
-    id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(foreign_key="incident.id", index=True)
-    channel: str = Field(max_length=64)
-    ts: str = Field(max_length=32)
-    purpose: str = Field(max_length=64)

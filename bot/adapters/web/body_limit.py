@@ -1,9 +1,5 @@
-"""ASGI middleware: refuse request bodies over a size limit with 413, before anything parses them.
-
-The body is read here (up to the limit) and replayed to the app, so a chunked upload without a
-Content-Length cannot get past the limit either. It is also left in the scope under `BODY`, for
-routes that read it whole (the alert routes) without a second pass through `receive`.
-"""
+"""ASGI middleware: a body over the limit gets 413 before anything parses it (chunked uploads
+too); the body read is replayed to the app and left in the scope under `BODY`."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""The change routes' wire formats (pydantic): segbot's generic change, GitHub's
-`deployment_status` webhook, an Argo CD notification, Unleash's and LaunchDarkly's audit
-webhooks; each turned into ChangeEvents (checked later by bot.domain.changes).
-
-Senders' unknown fields are ignored (they add fields between versions); every string that is
-kept is bounded here and checked field by field before anything is stored.
-"""
+"""The change routes' wire formats (pydantic): generic, GitHub `deployment_status`, Argo CD,
+Unleash and LaunchDarkly, each turned into ChangeEvents; unknown fields are ignored, kept
+strings are bounded."""
 
 from __future__ import annotations
 

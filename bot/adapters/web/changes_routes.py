@@ -1,11 +1,6 @@
-"""The change routes: `POST /changes/generic`, `/changes/github` (deployment_status),
-`/changes/argocd`, `/changes/unleash`, `/changes/launchdarkly`.
-
-Authenticated like the alert routes (the bearer token), or by the sender's own signature
-(GitHub's X-Hub-Signature-256, LaunchDarkly's X-LD-Signature) when its secret is set; bodies
-are size-limited (BodyLimit) and validated; an event for a service not in the config, or with
-a field that is not plain, gets 422 and nothing of that request is stored.
-"""
+"""The change routes `POST /changes/{generic,github,argocd,unleash,launchdarkly}`: bearer token or
+the sender's own signature, size-limited and validated bodies; a bad event gets 422 and nothing
+of its request is stored."""
 
 import hashlib
 import hmac

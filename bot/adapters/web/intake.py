@@ -10,6 +10,7 @@ import logging
 import os
 import pickle
 import sys
+from dataclasses import dataclass
 
 from bot.adapters.web.metrics import IntakeMetrics
 from bot.adapters.web.writer_process import DATABASE_ENV, HEADER, Reply, pack
@@ -24,6 +25,12 @@ STOP_TIMEOUT = 10.0
 
 
 WRITER_ENTRY = "bot.wiring"  # the composition root starts the writer process (and its store)
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    future: asyncio.Future[IntakeResult]
+    deadline: float  # on the event loop's clock
 
 
 class Intake:
@@ -49,7 +56,7 @@ class Intake:
         self._ack_timeout = ack_timeout
         self._ids = itertools.count(1)
         # In arrival order, so in deadline order: the sweeper looks only at the oldest.
-        self._pending: dict[int, tuple[asyncio.Future[IntakeResult], float]] = {}
+        self._pending: dict[int, _Waiting] = {}
         self._sweeping: asyncio.Task[None] | None = None
         self._writer: asyncio.subprocess.Process | None = None
         self._reading: asyncio.Task[None] | None = None
@@ -85,7 +92,7 @@ class Intake:
         loop = asyncio.get_running_loop()
         request_id = next(self._ids)
         future: asyncio.Future[IntakeResult] = loop.create_future()
-        self._pending[request_id] = (future, loop.time() + self._ack_timeout)
+        self._pending[request_id] = _Waiting(future, loop.time() + self._ack_timeout)
         if self._sweeping is None:
             self._sweeping = asyncio.create_task(self._sweep())
         # Requests taken in one turn of the event loop go down the pipe in one write.
@@ -107,10 +114,10 @@ class Intake:
         while True:
             await asyncio.sleep(min(1.0, self._ack_timeout / 4))
             now, overdue = loop.time(), []
-            for future, deadline in self._pending.values():
-                if deadline > now:
+            for waiting in self._pending.values():
+                if waiting.deadline > now:
                     break
-                overdue.append(future)
+                overdue.append(waiting.future)
             for future in overdue:
                 if not future.done():
                     future.set_exception(TimeoutError())
@@ -152,7 +159,7 @@ class Intake:
 
     async def _answer(self, reply: Reply) -> None:
         self._metrics.batch_size.observe(len(reply.answers))
-        opened = sum(len(r.opened) for _, r, _ in reply.answers if isinstance(r, IntakeResult))
+        opened = sum(len(a.result.opened) for a in reply.answers if a.result is not None)
         if opened:
             self._metrics.incidents_opened.inc(opened)
         if reply.diagnoses:  # handed off before the alerts that claimed them are acknowledged
@@ -163,19 +170,20 @@ class Intake:
             except SegbotError as failure:  # the alerts are stored: they are still answered,
                 # and the claimed diagnoses stay pending for resume_diagnoses at the next start
                 log.error("diagnoses not handed off: %s", failure)
-        for request_id, result, error in reply.answers:
-            future = self._pending.get(request_id, (None,))[0]
-            if future is None or future.done():
+        for answer in reply.answers:
+            waiting = self._pending.get(answer.request_id)
+            if waiting is None or waiting.future.done():
                 continue  # timed out meanwhile
-            if isinstance(result, IntakeResult):
-                future.set_result(result)
+            if answer.result is not None:
+                waiting.future.set_result(answer.result)
             else:
-                future.set_exception(StoreError(error or "the intake writer gave no answer"))
+                waiting.future.set_exception(
+                    StoreError(answer.error or "the intake writer gave no answer"))
 
     def _fail_pending(self, reason: str) -> None:
-        for future, _ in self._pending.values():
-            if not future.done():
-                future.set_exception(StoreError(reason))
+        for waiting in self._pending.values():
+            if not waiting.future.done():
+                waiting.future.set_exception(StoreError(reason))
 
 
 def _loads(data: bytes) -> Reply:

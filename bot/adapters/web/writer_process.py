@@ -11,16 +11,32 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.app.ports.store import Store
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import DiagnosisRequest
 
+if TYPE_CHECKING:
+    from bot.app.incidents import IntakeResult
+
 HEADER = struct.Struct(">I")
 MAX_GROUP = 512  # requests per transaction: a flood is committed in bounded steps
 DATABASE_ENV = "SEGBOT_WRITER_DB"
 
-Request = tuple[int, list[Occurrence]]
+@dataclass(frozen=True, slots=True)
+class IntakeRequest:
+    request_id: int
+    occurrences: list[Occurrence]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What became of one request: its IntakeResult, or the reason it failed."""
+
+    request_id: int
+    result: IntakeResult | None
+    error: str | None = None
 
 
 def pack(request_id: int, occurrences: list[Occurrence]) -> bytes:
@@ -28,18 +44,18 @@ def pack(request_id: int, occurrences: list[Occurrence]) -> bytes:
     return frame((request_id, [tuple(vars(o).values()) for o in occurrences]))
 
 
-def _unpack(value: object) -> Request | None:
+def _unpack(value: object) -> IntakeRequest | None:
     if not isinstance(value, tuple) or len(value) != 2:
         return None
     request_id, rows = value
-    return request_id, [Occurrence(*row) for row in rows]
+    return IntakeRequest(request_id, [Occurrence(*row) for row in rows])
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One group's answers: per request id, its IntakeResult or the reason it failed."""
+    """One group's answers, and the diagnoses its new incidents claimed."""
 
-    answers: tuple[tuple[int, object, str | None], ...]
+    answers: tuple[Answer, ...]
     diagnoses: tuple[DiagnosisRequest, ...]
 
 
@@ -95,20 +111,20 @@ def _serve(store: Store, window: timedelta) -> None:
 
     decoder = message_decoder()
 
-    def group(requests: list[Request]) -> Reply:
+    def group(requests: list[IntakeRequest]) -> Reply:
         try:
-            outcome = ingest(store=store, requests=[o for _, o in requests],
+            outcome = ingest(store=store, requests=[r.occurrences for r in requests],
                              now=datetime.now(UTC), window=window, decoder=decoder)
         except Exception as error:  # the group failed: alone, one bad request fails alone
             if len(requests) == 1:
                 reason = str(error) if isinstance(error, SegbotError) else (
                     f"intake failed: {type(error).__name__}: {error}")
-                return Reply(((requests[0][0], None, reason),), ())
+                return Reply((Answer(requests[0].request_id, None, reason),), ())
             singles = [group([r]) for r in requests]
             return Reply(tuple(a for s in singles for a in s.answers),
                          tuple(d for s in singles for d in s.diagnoses))
-        answers = tuple((rid, result, None) for (rid, _), result
-                        in zip(requests, outcome.results, strict=True))
+        answers = tuple(Answer(r.request_id, result)
+                        for r, result in zip(requests, outcome.results, strict=True))
         return Reply(answers, outcome.diagnoses)
 
     incoming = Frames(sys.stdin.fileno())

@@ -12,6 +12,7 @@ _SYSCTL = re.compile(r"^kernel\.core_pattern\s*=\s*(?P<pattern>.*)$")
 
 def parse(text: str, *, year: int | None = None, host: str | None = None,
           expected: bool = False) -> Parsed:
+    """Facts: CorePattern(pattern, handler) where `handler` is the |program, if any."""
     def read(line: str) -> Fact | None:
         if match := _SYSCTL.match(line):
             pattern = match["pattern"].strip()

@@ -25,6 +25,8 @@ _FIELDS = {
 def parse(
     text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
 ) -> Parsed:
+    """Facts: one CoredumpStorage(storage, compress, process_size_max, external_size_max,
+    journal_size_max, max_use, keep_free), sizes in bytes."""
     lines = split_records(text)
     values: dict[str, object] = {}
     claimed: set[int] = set()

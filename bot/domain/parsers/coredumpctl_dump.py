@@ -12,6 +12,7 @@ from bot.domain.parsers.result import Parsed
 def parse(
     text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
 ) -> Parsed:
+    """What coredumpctl_info reads from the same text, plus the fact CoreDumped(path)."""
     info = coredumpctl_info.parse(text, year=year, host=host, expected=expected)
     lines = split_records(text)
     facts: list[Fact] = list(info.facts)

@@ -72,6 +72,9 @@ class _Entry:
 def parse(
     text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
 ) -> Parsed:
+    """Crashes: CrashEvidence(source="coredump") per core: pid, process, executable, unit,
+    signal, time, command_line, corefile, build_id, crashing_thread, frames (Frame: index, thread,
+    address, function, module, module_offset). Facts: CoreFile, BuildId per module."""
     lines = split_records(text)
     entries: list[_Entry] = []
     claimed: set[int] = set()

@@ -37,6 +37,8 @@ _OLD_STAR = {"*": "present", "-": "missing"}
 def parse(
     text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
 ) -> Parsed:
+    """Crashes: CrashEvidence(source="coredump") per row: pid, process, executable, signal,
+    time, corefile. Facts: CoreFile(pid, signal, corefile, executable, time, size, uid)."""
     lines = split_records(text)
     if text.lstrip().startswith("[") and (parsed := _json(text, host, len(lines))):
         return parsed

@@ -23,6 +23,7 @@ _ROW = re.compile(
 def parse(
     text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
 ) -> Parsed:
+    """Facts: DiskUsage(filesystem, mount, size, used, available, use_percent) per row, in bytes."""
     lines = split_records(text)
     facts: list[Fact] = []
     claimed: set[int] = set()

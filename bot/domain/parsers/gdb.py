@@ -62,6 +62,9 @@ _NOISE = re.compile(
 def parse(
     text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
 ) -> Parsed:
+    """Crashes: at most one CrashEvidence(source="gdb"): pid, process, executable, command_line,
+    signal, ip, crashing_thread, frames (Frame: index, thread, address, function, module, file,
+    line, signal_handler). Facts: none."""
     lines = split_records(text)
     claimed: set[int] = set()
     command: str | None = None

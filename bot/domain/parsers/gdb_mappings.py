@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.domain.evidence import Fact, Mapping
+from bot.domain.evidence import Fact, MemoryMapping
 from bot.domain.logline import split_records
 from bot.domain.parsers.result import Parsed
 
@@ -18,6 +18,7 @@ _ROW = re.compile(
 def parse(
     text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
 ) -> Parsed:
+    """Facts: MemoryMapping(start, end, offset, path, perms) per mapped range."""
     lines = split_records(text)
     facts: list[Fact] = []
     claimed: set[int] = set()
@@ -36,7 +37,7 @@ def parse(
             continue
         start, end, _size, offset = (int(match[n], 16) for n in range(1, 5))
         facts.append(
-            Mapping(
+            MemoryMapping(
                 start=start,
                 end=end,
                 offset=offset,

@@ -63,6 +63,9 @@ _FLAGS = ("feature_flags", "flags", "features")
 def parse(
     text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
 ) -> Parsed:
+    """Crashes: CrashEvidence(source="systemd") per unit exit by a core-dumping signal (pid,
+    unit, signal, time) or systemd's own caught signal. Facts (source="journal"): ServiceExit,
+    ServiceResult, RestartCounter, ServiceLifecycle, Deploy, FeatureFlag, Request, AppMessage."""
     lines = split_records(text)
     facts: list[Fact] = []
     crashes: list[CrashEvidence] = []

@@ -64,6 +64,9 @@ _TRAP_SIGNALS = {
 def parse(
     text: str, *, year: int | None = None, host: str | None = None, expected: bool = False
 ) -> Parsed:
+    """Crashes: CrashEvidence(source="kernel") per segfault or trap line: pid, process, signal,
+    trap, fault_address, ip, sp, error_code, module/module_base/module_size or file_offset, cpu,
+    code (the `Code:` line). Facts: OomKill(pid, process)."""
     lines = split_records(text)
     crashes: list[CrashEvidence] = []
     facts: list[Fact] = []

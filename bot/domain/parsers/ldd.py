@@ -15,6 +15,7 @@ _NOT_DYNAMIC = {"statically linked", "not a dynamic executable"}
 
 def parse(text: str, *, year: int | None = None, host: str | None = None,
           expected: bool = False) -> Parsed:
+    """Facts: SharedLibrary(name, path, address, missing) per line."""
     def read(line: str) -> Fact | bool | None:
         if match := _ARROW.match(line):
             return SharedLibrary(

@@ -30,6 +30,7 @@ def parse(
     expected: bool = False,
     path: str | None = None,
 ) -> Parsed:
+    """Facts: BuildId(build_id, path) per note; `path` names the file when the text does not."""
     lines = split_records(text)
     facts: list[Fact] = []
     claimed: set[int] = set()

@@ -12,6 +12,7 @@ _LINE = re.compile(r"^(?:\\)?(?P<sum>[0-9a-f]{64}) [ *](?P<path>.+)$")
 
 def parse(text: str, *, year: int | None = None, host: str | None = None,
           expected: bool = False) -> Parsed:
+    """Facts: Checksum(path, sha256) per line."""
     def read(line: str) -> Fact | None:
         match = _LINE.match(line)
         return Checksum(path=match["path"], sha256=match["sum"], source="sha256sum") \

@@ -25,6 +25,8 @@ def parse(
     expected: bool = False,
     unit: str | None = None,
 ) -> Parsed:
+    """Facts: RestartPolicy(unit, restart, restart_usec, n_restarts, limit_core,
+    start_limit_burst, start_limit_interval_usec) and CoreLimit(soft, hard) from LimitCORE."""
     lines = split_records(text)
     values: dict[str, str] = {}
     claimed: set[int] = set()

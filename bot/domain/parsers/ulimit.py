@@ -20,6 +20,7 @@ _BARE = re.compile(r"^(?P<value>\d+|unlimited)$")
 
 def parse(text: str, *, year: int | None = None, host: str | None = None,
           expected: bool = False) -> Parsed:
+    """Facts: CoreLimit(soft, hard): a byte count or "unlimited"; `hard` None when not shown."""
     def read(line: str) -> Fact | None:
         if match := _ULIMIT_A.match(line):
             return CoreLimit(soft=_blocks(match["value"]), source="ulimit -a")

@@ -13,6 +13,7 @@ _RELEASE = re.compile(r"^(?P<release>\d+\.\d+(?:\.\d+)?[\w.+~-]*)$")
 
 def parse(text: str, *, year: int | None = None, host: str | None = None,
           expected: bool = False) -> Parsed:
+    """Facts: KernelVersion(release, host)."""
     def read(line: str) -> Fact | None:
         if match := _UNAME_A.match(line):
             return KernelVersion(release=match["release"], host=host or match["host"],

@@ -49,7 +49,7 @@ def register(app: App, entry: SlackEntry, chat: SlackChat) -> None:
     def service_picked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()  # the host list follows the service: the form is redrawn with its hosts
         view = body.get("view") or {}
-        service, _host, _note = form_values(view.get("state") or {})
+        service = form_values(view.get("state") or {}).service
         redrawn = diagnose_form(entry.services, service=service or None, channel=None)
         redrawn["private_metadata"] = view.get("private_metadata") or ""
         with translated("views.update"):
@@ -58,10 +58,10 @@ def register(app: App, entry: SlackEntry, chat: SlackChat) -> None:
     @app.view(DIAGNOSE_FORM)
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                   client: WebClient) -> None:
-        service, host, note = form_values(view.get("state") or {})
-        if host not in entry.services.get(service, ()):
+        form = form_values(view.get("state") or {})
+        if form.host not in entry.services.get(form.service, ()):
             ack(response_action="errors", errors={
-                f"{HOST}:{service}"[:255] if service else SERVICE:
+                f"{HOST}:{form.service}"[:255] if form.service else SERVICE:
                     "Pick a host of that service."})
             return
         ack()
@@ -71,8 +71,8 @@ def register(app: App, entry: SlackEntry, chat: SlackChat) -> None:
         reply = (EphemeralReply(respond=Respond(response_url=url) if url else None, chat=chat,
                                 channel=channel, user=user)
                  if channel else DirectReply(client, user))
-        entry.diagnose_from_form(service=service, host=host, note=note, user=user,
-                           channel=channel, reply=reply)
+        entry.diagnose_from_form(service=form.service, host=form.host, note=form.note,
+                                 user=user, channel=channel, reply=reply)
 
     @app.shortcut(DECODE_CRASH)
     def decode_crash(ack: Ack, body: dict[str, Any], client: WebClient,
