@@ -12,7 +12,8 @@ from bot.errors import BadElf
 
 if TYPE_CHECKING:
     from bot.symbols.dwarf_alt import AltLink
-    from bot.symbols.dwarf_reader import DwarfReader, Unit
+    from bot.symbols.dwarf_die import Unit
+    from bot.symbols.dwarf_reader import DwarfReader
     from bot.symbols.elf_image import ElfImage
     from bot.symbols.split_dwarf import Skeleton
 

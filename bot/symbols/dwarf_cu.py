@@ -13,8 +13,9 @@ from collections.abc import Callable
 from bot.symbols import dwarf_forms as dw
 from bot.symbols.demangle import demangle
 from bot.symbols.dwarf_alt import ALT_REF_FORMS
+from bot.symbols.dwarf_die import Die, Unit
 from bot.symbols.dwarf_ranges import die_ranges
-from bot.symbols.dwarf_reader import Die, DwarfReader, Unit
+from bot.symbols.dwarf_reader import DwarfReader
 from bot.symbols.index_model import CuIndex, Scope
 from bot.symbols.line_header import parse_line_header
 from bot.symbols.line_program import LineRows, decode_rows

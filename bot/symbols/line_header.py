@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import posixpath
 
-from bot.symbols.dwarf_reader import DwarfReader, Unit, cstring
+from bot.symbols.dwarf_die import Unit
+from bot.symbols.dwarf_reader import DwarfReader, cstring
 from bot.symbols.leb128 import uleb
 from bot.symbols.line_program import LineHeader
 

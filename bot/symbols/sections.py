@@ -4,7 +4,8 @@ never loaded."""
 
 from __future__ import annotations
 
-from bot.symbols.dwarf_reader import Sections
+from dataclasses import dataclass
+
 from bot.symbols.elf_image import ElfImage
 
 _NAMES = {
@@ -19,6 +20,20 @@ _NAMES = {
     "rnglists": "debug_rnglists",
     "aranges": "debug_aranges",
 }
+
+
+@dataclass
+class Sections:
+    info: bytes = b""
+    abbrev: bytes = b""
+    line: bytes = b""
+    str: bytes = b""
+    line_str: bytes = b""
+    addr: bytes = b""
+    str_offsets: bytes = b""
+    ranges: bytes = b""
+    rnglists: bytes = b""
+    aranges: bytes = b""
 
 
 def load_sections(image: ElfImage) -> Sections:

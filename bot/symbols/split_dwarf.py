@@ -10,9 +10,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.errors import BadElf
+from bot.symbols.dwarf_die import Die, Unit
 from bot.symbols.dwarf_forms import AT_ADDR_BASE, AT_COMP_DIR, AT_GNU_ADDR_BASE, AT_GNU_RANGES_BASE
-from bot.symbols.dwarf_reader import Die, DwarfReader, Sections, Unit
+from bot.symbols.dwarf_reader import DwarfReader
 from bot.symbols.elf_image import ElfImage
+from bot.symbols.sections import Sections
 
 AT_DWO_NAME, AT_GNU_DWO_NAME, AT_GNU_DWO_ID = 0x76, 0x2130, 0x2131
 _DWO = {
