@@ -1,6 +1,6 @@
 """The on-disk index, one directory per build-id under the cache: `module` holds the unit map
-and the symbol table, `cu-<offset>` one unit's segments, scopes and line rows. Written once
-(atomically), read with marshal: loading is a few memory copies."""
+and the symbol table, each `pack-*` the units one run indexed (segments, scopes, line rows and
+where they are complete). Written once (atomically), read with marshal: a few memory copies."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from bot.symbols.index_model import CuIndex, CuMap, Symbols
+from bot.symbols.index_model import Coverage, CuIndex, CuMap, Symbols
 from bot.symbols.line_program import LineRows
 
-FORMAT = 6
+FORMAT = 7
 
 
 def default_cache_dir() -> Path:
@@ -92,8 +92,21 @@ def cu_from_value(value: dict[str, Any]) -> CuIndex:
         _arr("I", value["row_col"]),
     )
     scopes = value["scopes"]  # plain tuples in Scope's field order
+    coverage = Coverage(
+        value["lines_done"],
+        _arr("Q", value["line_cover"]),
+        value["scopes_done"],
+        _arr("Q", value["built"]),
+        _arr("Q", value["unbuilt"]),
+        _arr("Q", value["wanted"]),
+    )
     return CuIndex(
-        value["files"], rows, _arr("Q", value["seg_start"]), _arr("i", value["seg_scope"]), scopes
+        value["files"],
+        rows,
+        _arr("Q", value["seg_start"]),
+        _arr("i", value["seg_scope"]),
+        scopes,
+        coverage,
     )
 
 
@@ -107,6 +120,12 @@ def cu_to_value(index: CuIndex) -> dict[str, Any]:
         "seg_start": index.segment_start.tobytes(),
         "seg_scope": index.segment_scope.tobytes(),
         "scopes": [tuple(s) for s in index.scopes],
+        "lines_done": index.coverage.lines_done,
+        "line_cover": index.coverage.lines.tobytes(),
+        "scopes_done": index.coverage.scopes_done,
+        "built": index.coverage.built.tobytes(),
+        "unbuilt": index.coverage.unbuilt.tobytes(),
+        "wanted": index.coverage.wanted.tobytes(),
     }
 
 
