@@ -1,12 +1,26 @@
-"""DWARF abbreviation tables, parsed lazily: a unit's DIEs use few of its codes, and the
-compile unit's own code usually comes early, so entries are read only up to the code asked for."""
+"""DWARF abbreviation tables, parsed lazily (entries are read only up to the code asked for),
+each entry with what skipping and decoding its DIEs need: attribute sizes when fixed, where
+DW_AT_sibling sits, and a decoding plan that reads runs of fixed-size attributes with one
+struct call."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import struct
+from dataclasses import dataclass, field
+from typing import Any
 
-from bot.symbols.dwarf_forms import AT_SIBLING, FORM_IMPLICIT_CONST, FORM_REF4
+from bot.symbols.dwarf_forms import (
+    AT_HIGH_PC,
+    AT_LOW_PC,
+    AT_RANGES,
+    AT_SIBLING,
+    FORM_IMPLICIT_CONST,
+    FORM_REF4,
+)
 from bot.symbols.leb128 import sleb, uleb
+
+_STRUCT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+Step = tuple[struct.Struct | None, Any, Any]  # (run, attributes, forms) or (None, attr, form)
 
 
 @dataclass
@@ -15,7 +29,40 @@ class Abbrev:
     has_children: bool
     attrs: tuple[tuple[int, int, int], ...]  # (attribute, form, implicit const)
     fixed_size: int = -1  # bytes of attribute data when every form has a fixed size, else -1
-    sibling_at: int = -1  # where a ref4 DW_AT_sibling sits in that data, else -1
+    sibling_at: int = -1  # offset of a ref4 DW_AT_sibling when every form before is fixed
+    sibling_back: int = -1  # its distance from the end when every form after is fixed
+    has_code: bool = False  # low_pc and high_pc, or ranges: a DIE that can own code
+    steps: tuple[Step, ...] | None = None  # the decoding plan, made on first decode
+    consts: tuple[tuple[int, tuple[int, Any]], ...] = field(default=())  # zero-size values
+
+
+def plan(abbrev: Abbrev, sizes: dict[int, int]) -> tuple[Step, ...]:
+    """Steps decoding a DIE: fixed-size runs as one struct each, other forms one by one."""
+    steps: list[Step] = []
+    consts = []
+    run: list[tuple[int, int, int]] = []  # (attribute, form, size)
+
+    def close() -> None:
+        if run:
+            fmt = "<" + "".join(_STRUCT_CODES[size] for _, _, size in run)
+            keys = tuple(attr for attr, _, _ in run)
+            forms = tuple(form for _, form, _ in run)
+            steps.append((struct.Struct(fmt), keys, forms))
+            run.clear()
+
+    for attr, form, implicit in abbrev.attrs:
+        size = sizes.get(form)
+        if size == 0:
+            consts.append((attr, (form, implicit if form == FORM_IMPLICIT_CONST else 1)))
+        elif size in _STRUCT_CODES:
+            run.append((attr, form, size))
+        else:
+            close()
+            steps.append((None, attr, form))
+    close()
+    abbrev.consts = tuple(consts)
+    abbrev.steps = tuple(steps)
+    return abbrev.steps
 
 
 class AbbrevTable(dict[int, Abbrev]):
@@ -25,7 +72,7 @@ class AbbrevTable(dict[int, Abbrev]):
         super().__init__()
         self._data = data
         self._pos = offset
-        self._sizes = sizes  # form -> size in this unit's format, for fixed-size forms
+        self.sizes = sizes  # form -> size in this unit's format, for fixed-size forms
         self._done = False
 
     def __missing__(self, code: int) -> Abbrev:
@@ -39,14 +86,23 @@ class AbbrevTable(dict[int, Abbrev]):
         if pos >= len(data):
             self._done = True
             return 0
-        code, pos = uleb(data, pos)
+        code = data[pos]
+        pos += 1
+        if code >= 0x80:
+            code, pos = uleb(data, pos - 1)
         if code == 0:
             self._done = True
             return 0
-        tag, pos = uleb(data, pos)
+        tag = data[pos]
+        pos += 1
+        if tag >= 0x80:
+            tag, pos = uleb(data, pos - 1)
         has_children = data[pos] == 1
         pos += 1
-        attrs = []
+        attrs: list[tuple[int, int, int]] = []
+        sizes = self.sizes
+        fixed = 0  # attribute bytes so far, -1 once a form of varying size was seen
+        sibling_at = since_sibling = -1
         while True:
             attr = data[pos]  # one byte for most attributes and forms: no call for those
             if attr < 0x80:
@@ -64,17 +120,27 @@ class AbbrevTable(dict[int, Abbrev]):
             if form == FORM_IMPLICIT_CONST:
                 implicit, pos = sleb(data, pos)
             attrs.append((attr, form, implicit))
-        self._pos = pos
-        abbrev = Abbrev(tag, has_children, tuple(attrs))
-        fixed = 0
-        for attr, form, _ in attrs:
-            if form not in self._sizes:
-                fixed = -1
-                abbrev.sibling_at = -1
-                break
             if attr == AT_SIBLING and form == FORM_REF4:
-                abbrev.sibling_at = fixed
-            fixed += self._sizes[form]
-        abbrev.fixed_size = fixed
-        self[code] = abbrev
+                if fixed >= 0:
+                    sibling_at = fixed
+                since_sibling = 0
+            size = sizes.get(form)
+            if size is None:
+                fixed = since_sibling = -1
+            else:
+                if fixed >= 0:
+                    fixed += size
+                if since_sibling >= 0:
+                    since_sibling += size
+        self._pos = pos
+        names = {attr for attr, _, _ in attrs}
+        self[code] = Abbrev(
+            tag,
+            has_children,
+            tuple(attrs),
+            fixed_size=fixed,
+            sibling_at=sibling_at,
+            sibling_back=since_sibling,
+            has_code=AT_RANGES in names or (AT_LOW_PC in names and AT_HIGH_PC in names),
+        )
         return code

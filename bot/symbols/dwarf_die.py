@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.symbols.dwarf_abbrev import Abbrev, AbbrevTable
+from bot.symbols.dwarf_abbrev import Abbrev, AbbrevTable, plan
 from bot.symbols.dwarf_forms import (
     AT_SIBLING,
     FIXED_SIZE,
@@ -51,95 +51,126 @@ class DieDecoder:
     def die(self, unit: Unit, pos: int) -> tuple[Die | None, Abbrev | None, int]:
         """(attributes, abbreviation, offset after the DIE); (None, None, next) for a null."""
         data = self.s.info
-        code, pos = uleb(data, pos)
+        code = data[pos]
+        if code < 0x80:
+            pos += 1
+        else:
+            code, pos = uleb(data, pos)
         if code == 0:
             return None, None, pos
         abbrev = unit.abbrevs[code]
-        attrs: Die = {}
-        for attr, form, implicit in abbrev.attrs:
-            if form == 0x16:  # indirect
-                form, pos = uleb(data, pos)
-            if form in FIXED_SIZE:
-                size = FIXED_SIZE[form]
-                value: Any = (
-                    int.from_bytes(data[pos : pos + size], "little")
-                    if size
-                    else (implicit if form == 0x21 else 1)
-                )
-                pos += size
-            elif form in ULEB_FORMS:
-                value, pos = uleb(data, pos)
-            elif form in OFFSET_FORMS:
-                value = int.from_bytes(data[pos : pos + unit.offset_size], "little")
-                pos += unit.offset_size
-            elif form == 0x01:  # addr
-                value = int.from_bytes(data[pos : pos + unit.address_size], "little")
-                pos += unit.address_size
-            elif form == 0x08:  # inline string
-                end = data.index(b"\0", pos)
-                value = data[pos:end]
-                pos = end + 1
-            elif form == 0x0D:
-                value, pos = sleb(data, pos)
-            elif form == 0x10:  # ref_addr
-                size = unit.address_size if unit.version <= 2 else unit.offset_size
-                value = int.from_bytes(data[pos : pos + size], "little")
-                pos += size
-            elif form in (0x09, 0x18):  # block, exprloc
-                size, pos = uleb(data, pos)
-                value = None
-                pos += size
-            elif form in (0x0A, 0x03, 0x04):  # block1/2/4
-                width = {0x0A: 1, 0x03: 2, 0x04: 4}[form]
-                size = int.from_bytes(data[pos : pos + width], "little")
-                value = None
-                pos += width + size
-            else:
-                raise ValueError(f"unknown DWARF form {form:#x} at {pos:#x}")
-            attrs[attr] = (form, value)
+        attrs, pos = self.attributes(unit, abbrev, pos)
         return attrs, abbrev, pos
 
-    def skip_die(self, unit: Unit, abbrev: Abbrev, pos: int) -> tuple[int, int]:
-        """(offset after the DIE's attributes, its unit-relative DW_AT_sibling or -1) without
-        decoding values: for DIEs only passed over. pos is just after the abbreviation code."""
+    def attributes(self, unit: Unit, abbrev: Abbrev, pos: int) -> tuple[Die, int]:
+        """A DIE's attributes, pos just after its abbreviation code; and where they end."""
         data = self.s.info
-        sibling = -1
-        for attr, form, _ in abbrev.attrs:
-            if form == 0x16:
-                form, pos = uleb(data, pos)
-            size = FIXED_SIZE.get(form)
-            if size is not None:
-                if attr == AT_SIBLING and form in REF_FORMS:
-                    sibling = int.from_bytes(data[pos : pos + size], "little")
-                pos += size
-            elif form in ULEB_FORMS or form == 0x0D:
-                while data[pos] & 0x80:
-                    pos += 1
-                pos += 1
-            elif form in OFFSET_FORMS:
-                pos += unit.offset_size
-            elif form == 0x01:
-                pos += unit.address_size
-            elif form == 0x08:
-                pos = data.index(b"\0", pos) + 1
-            elif form == 0x10:
-                pos += unit.address_size if unit.version <= 2 else unit.offset_size
-            elif form in (0x09, 0x18):
-                length, pos = uleb(data, pos)
-                pos += length
-            elif form in (0x0A, 0x03, 0x04):
-                width = {0x0A: 1, 0x03: 2, 0x04: 4}[form]
-                pos += width + int.from_bytes(data[pos : pos + width], "little")
+        steps = abbrev.steps
+        if steps is None:
+            steps = plan(abbrev, unit.abbrevs.sizes)
+        attrs: Die = dict(abbrev.consts)
+        for run, keys, forms in steps:
+            if run is not None:
+                values = run.unpack_from(data, pos)
+                attrs.update(zip(keys, zip(forms, values, strict=True), strict=True))
+                pos += run.size
             else:
-                raise ValueError(f"unknown DWARF form {form:#x} at {pos:#x}")
-        return pos, sibling
+                attrs[keys], pos = self._value(unit, forms, pos)
+        return attrs, pos
+
+    def _value(self, unit: Unit, form: int, pos: int) -> tuple[tuple[int, Any], int]:
+        """(form, value) of one attribute whose form a decoding plan does not read in a run."""
+        data = self.s.info
+        if form == 0x16:  # indirect
+            form, pos = uleb(data, pos)
+        if form in FIXED_SIZE:
+            size = FIXED_SIZE[form]
+            value: Any = int.from_bytes(data[pos : pos + size], "little") if size else 1
+            return (form, value), pos + size
+        if form in ULEB_FORMS:
+            value, pos = uleb(data, pos)
+        elif form in OFFSET_FORMS:
+            value = int.from_bytes(data[pos : pos + unit.offset_size], "little")
+            pos += unit.offset_size
+        elif form == 0x01:  # addr
+            value = int.from_bytes(data[pos : pos + unit.address_size], "little")
+            pos += unit.address_size
+        elif form == 0x08:  # inline string
+            end = data.index(b"\0", pos)
+            value = data[pos:end]
+            pos = end + 1
+        elif form == 0x0D:
+            value, pos = sleb(data, pos)
+        elif form == 0x10:  # ref_addr
+            size = unit.address_size if unit.version <= 2 else unit.offset_size
+            value = int.from_bytes(data[pos : pos + size], "little")
+            pos += size
+        else:
+            return (form, None), self._skip_value(unit, form, pos)
+        return (form, value), pos
+
+    def _skip_value(self, unit: Unit, form: int, pos: int) -> int:
+        data = self.s.info
+        if form == 0x16:
+            form, pos = uleb(data, pos)
+        size = FIXED_SIZE.get(form)
+        if size is not None:
+            return pos + size
+        if form in ULEB_FORMS or form == 0x0D:
+            while data[pos] & 0x80:
+                pos += 1
+            return pos + 1
+        if form in OFFSET_FORMS:
+            return pos + unit.offset_size
+        if form == 0x01:
+            return pos + unit.address_size
+        if form == 0x08:
+            return data.index(b"\0", pos) + 1
+        if form == 0x10:
+            return pos + (unit.address_size if unit.version <= 2 else unit.offset_size)
+        if form in (0x09, 0x18):  # block, exprloc
+            length, pos = uleb(data, pos)
+            return pos + length
+        if form in (0x0A, 0x03, 0x04):  # block1/2/4
+            width = {0x0A: 1, 0x03: 2, 0x04: 4}[form]
+            return pos + width + int.from_bytes(data[pos : pos + width], "little")
+        raise ValueError(f"unknown DWARF form {form:#x} at {pos:#x}")
+
+    def skip_die(self, unit: Unit, abbrev: Abbrev, pos: int) -> tuple[int, int]:
+        """(offset after the DIE's attributes, its unit-relative DW_AT_sibling or -1 when it
+        has no children or no sibling link) without decoding values. pos is just after the
+        abbreviation code."""
+        data = self.s.info
+        start = pos
+        steps = abbrev.steps
+        if steps is None:
+            steps = plan(abbrev, unit.abbrevs.sizes)
+        for run, _, form in steps:
+            if run is not None:
+                pos += run.size
+            else:
+                pos = self._skip_value(unit, form, pos)
+        if not abbrev.has_children:
+            return pos, -1
+        if abbrev.sibling_at >= 0:
+            at = start + abbrev.sibling_at
+        elif abbrev.sibling_back >= 0:
+            at = pos - abbrev.sibling_back
+        else:  # no ref4 sibling where a fixed offset finds it: decode the DIE
+            link = self.attributes(unit, abbrev, start)[0].get(AT_SIBLING)
+            return pos, link[1] if link is not None and link[0] in REF_FORMS else -1
+        return pos, int.from_bytes(data[at : at + 4], "little")
 
     def children(
-        self, unit: Unit, pos: int, wanted: frozenset[int]
+        self,
+        unit: Unit,
+        pos: int,
+        wanted: frozenset[int],
+        code_only: frozenset[int] = frozenset(),
     ) -> Iterator[tuple[int, Die, Abbrev, int]]:
         """(offset, attributes, abbrev, where its own children start) of each child with a tag
-        in wanted, of the DIE whose children start at pos. Other children and all grandchildren
-        are jumped over (DW_AT_sibling; fixed-size DIEs without decoding their attributes)."""
+        in wanted (for tags in code_only, only those with address attributes), of the DIE whose
+        children start at pos. Other children and all grandchildren are jumped over."""
         data = self.s.info
         abbrevs = unit.abbrevs
         while pos < unit.end:
@@ -150,28 +181,29 @@ class DieDecoder:
                 code, after = uleb(data, pos)
             if code:
                 quick = abbrevs[code]
-                if quick.tag not in wanted:
-                    if quick.fixed_size >= 0:
-                        if not quick.has_children:
+                tag = quick.tag
+                if tag not in wanted or (tag in code_only and not quick.has_code):
+                    if not quick.has_children:
+                        if quick.fixed_size >= 0:
                             pos = after + quick.fixed_size
-                            continue
-                        if quick.sibling_at >= 0:
-                            at = after + quick.sibling_at
-                            target = int.from_bytes(data[at : at + 4], "little")
-                            pos = _forward(offset, unit.offset + target)
-                            continue
-                    pos, sibling = self.skip_die(unit, quick, after)
-                    if quick.has_children:
-                        if sibling >= 0:
-                            pos = _forward(offset, unit.offset + sibling)
                         else:
-                            pos = self.skip_children(unit, pos)
+                            pos = self.skip_die(unit, quick, after)[0]
+                        continue
+                    if quick.sibling_at >= 0:
+                        at = after + quick.sibling_at
+                        target = int.from_bytes(data[at : at + 4], "little")
+                        pos = _forward(offset, unit.offset + target)
+                        continue
+                    pos, sibling = self.skip_die(unit, quick, after)
+                    if sibling >= 0:
+                        pos = _forward(offset, unit.offset + sibling)
+                    else:
+                        pos = self.skip_children(unit, pos)
                     continue
             attrs, abbrev, pos = self.die(unit, pos)
             if attrs is None or abbrev is None:
                 return
-            if abbrev.tag in wanted:
-                yield offset, attrs, abbrev, pos
+            yield offset, attrs, abbrev, pos
             if abbrev.has_children:
                 link = attrs.get(AT_SIBLING)
                 if link is not None and link[0] in REF_FORMS:
@@ -191,15 +223,13 @@ class DieDecoder:
                 continue
             if code < 0x80:
                 abbrev = abbrevs[code]
+                if abbrev.sibling_at >= 0:
+                    at = pos + 1 + abbrev.sibling_at
+                    pos = _forward(pos, unit.offset + int.from_bytes(data[at : at + 4], "little"))
+                    continue
                 if abbrev.fixed_size >= 0:
-                    if abbrev.sibling_at >= 0:
-                        at = pos + 1 + abbrev.sibling_at
-                        pos = _forward(
-                            pos, unit.offset + int.from_bytes(data[at : at + 4], "little")
-                        )
-                    else:
-                        pos += 1 + abbrev.fixed_size
-                        depth += abbrev.has_children
+                    pos += 1 + abbrev.fixed_size
+                    depth += abbrev.has_children
                     continue
             start = pos
             code, pos = uleb(data, pos)

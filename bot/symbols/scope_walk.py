@@ -20,7 +20,8 @@ from bot.symbols.index_model import Scope
 
 TAG_LEXICAL_BLOCK, TAG_INLINED, TAG_SUBPROGRAM = 0x0B, 0x1D, 0x2E
 _WALK_INTO = frozenset({TAG_LEXICAL_BLOCK, 0x39, 0x32, 0x25, 0x1E})  # blocks, namespace, module
-_WANTED = _WALK_INTO | {TAG_SUBPROGRAM, TAG_INLINED}
+_CODE_ONLY = frozenset({TAG_SUBPROGRAM, TAG_INLINED})  # declarations and abstract ones: skipped
+_WANTED = _WALK_INTO | _CODE_ONLY
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class ScopeWalker:
         looking into namespaces and the like (not into functions)."""
         reader, unit = self.reader, self.unit
         found: list[Function] = []
-        for offset, attrs, abbrev, inside in reader.children(unit, pos, _WANTED):
+        for offset, attrs, abbrev, inside in reader.children(unit, pos, _WANTED, _CODE_ONLY):
             tag = abbrev.tag
             if tag in (TAG_SUBPROGRAM, TAG_INLINED):
                 ranges = die_ranges(reader, unit, attrs, self.base)
@@ -68,7 +69,7 @@ class ScopeWalker:
 
     def _walk(self, pos: int, parent: int) -> None:
         reader, unit = self.reader, self.unit
-        for offset, attrs, abbrev, inside in reader.children(unit, pos, _WANTED):
+        for offset, attrs, abbrev, inside in reader.children(unit, pos, _WANTED, _CODE_ONLY):
             tag = abbrev.tag
             if tag in (TAG_SUBPROGRAM, TAG_INLINED):
                 ranges = die_ranges(reader, unit, attrs, self.base)
