@@ -20,6 +20,8 @@ from bot.symbols.dwarf_forms import (
 from bot.symbols.leb128 import sleb, uleb
 
 _STRUCT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+_CODE_TAGS = frozenset({0x2E, 0x1D})  # subprogram, inlined subroutine: has_code is for them
+_STRUCTS: dict[str, struct.Struct] = {}  # few formats recur across a file's abbreviations
 Step = tuple[struct.Struct | None, Any, Any]  # (run, attributes, forms) or (None, attr, form)
 
 
@@ -31,7 +33,7 @@ class Abbrev:
     fixed_size: int = -1  # bytes of attribute data when every form has a fixed size, else -1
     sibling_at: int = -1  # offset of a ref4 DW_AT_sibling when every form before is fixed
     sibling_back: int = -1  # its distance from the end when every form after is fixed
-    has_code: bool = False  # low_pc and high_pc, or ranges: a DIE that can own code
+    has_code: bool = False  # a subprogram or inlined call with low/high pc or ranges
     steps: tuple[Step, ...] | None = None  # the decoding plan, made on first decode
     consts: tuple[tuple[int, tuple[int, Any]], ...] = field(default=())  # zero-size values
 
@@ -40,29 +42,35 @@ def plan(abbrev: Abbrev, sizes: dict[int, int]) -> tuple[Step, ...]:
     """Steps decoding a DIE: fixed-size runs as one struct each, other forms one by one."""
     steps: list[Step] = []
     consts = []
-    run: list[tuple[int, int, int]] = []  # (attribute, form, size)
 
-    def close() -> None:
-        if run:
-            fmt = "<" + "".join(_STRUCT_CODES[size] for _, _, size in run)
-            keys = tuple(attr for attr, _, _ in run)
-            forms = tuple(form for _, form, _ in run)
-            steps.append((struct.Struct(fmt), keys, forms))
-            run.clear()
-
+    fmt = "<"
+    keys: list[int] = []
+    forms: list[int] = []
     for attr, form, implicit in abbrev.attrs:
         size = sizes.get(form)
         if size == 0:
             consts.append((attr, (form, implicit if form == FORM_IMPLICIT_CONST else 1)))
         elif size in _STRUCT_CODES:
-            run.append((attr, form, size))
+            fmt += _STRUCT_CODES[size]
+            keys.append(attr)
+            forms.append(form)
         else:
-            close()
+            if keys:
+                steps.append((_struct(fmt), tuple(keys), tuple(forms)))
+                fmt, keys, forms = "<", [], []
             steps.append((None, attr, form))
-    close()
+    if keys:
+        steps.append((_struct(fmt), tuple(keys), tuple(forms)))
     abbrev.consts = tuple(consts)
     abbrev.steps = tuple(steps)
     return abbrev.steps
+
+
+def _struct(fmt: str) -> struct.Struct:
+    found = _STRUCTS.get(fmt)
+    if found is None:
+        found = _STRUCTS[fmt] = struct.Struct(fmt)
+    return found
 
 
 class AbbrevTable(dict[int, Abbrev]):
@@ -133,7 +141,10 @@ class AbbrevTable(dict[int, Abbrev]):
                 if since_sibling >= 0:
                     since_sibling += size
         self._pos = pos
-        names = {attr for attr, _, _ in attrs}
+        has_code = False
+        if tag in _CODE_TAGS:
+            names = {attr for attr, _, _ in attrs}
+            has_code = AT_RANGES in names or (AT_LOW_PC in names and AT_HIGH_PC in names)
         self[code] = Abbrev(
             tag,
             has_children,
@@ -141,6 +152,6 @@ class AbbrevTable(dict[int, Abbrev]):
             fixed_size=fixed,
             sibling_at=sibling_at,
             sibling_back=since_sibling,
-            has_code=AT_RANGES in names or (AT_LOW_PC in names and AT_HIGH_PC in names),
+            has_code=has_code,
         )
         return code

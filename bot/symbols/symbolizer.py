@@ -3,9 +3,11 @@ the index that are missing (the unit map and symbols once, each compile unit whe
 
 from __future__ import annotations
 
+import gc
 import struct
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,8 @@ class ModuleSymbolizer:
         self._unlisted: list[int] = []  # units .debug_aranges leaves out, not read yet
         loaded = index_store.load_module(self.directory)
         if loaded is None:
-            self.cu_map, self.symbols = self._build_module()
+            with _collector_paused():
+                self.cu_map, self.symbols = self._build_module()
         else:
             self.cu_map, self.symbols, info = loaded
             self._unlisted = list(info.get("unlisted", []))
@@ -230,8 +233,9 @@ class ModuleSymbolizer:
             cu_offset = self._find_unit(address)
             if cu_offset >= 0:
                 by_unit.setdefault(cu_offset, []).append(address)
-        for cu_offset, addresses in by_unit.items():
-            self._unit(cu_offset, *addresses)
+        with _collector_paused():
+            for cu_offset, addresses in by_unit.items():
+                self._unit(cu_offset, *addresses)
 
     # -- lookups ---------------------------------------------------------------------------
     def address_of(self, offset: int) -> int:
@@ -295,6 +299,18 @@ class ModuleSymbolizer:
             column = call_column or None
             scope_id = parent
         return tuple(frames)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Indexing makes many small tuples that all live on: collections meanwhile only cost."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _file(unit: CuIndex, index: int) -> str | None:
