@@ -23,6 +23,10 @@ _STRUCT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _CODE_TAGS = frozenset({0x2E, 0x1D})  # subprogram, inlined subroutine: has_code is for them
 _STRUCTS: dict[str, struct.Struct] = {}  # few formats recur across a file's abbreviations
 Step = tuple[struct.Struct | None, Any, Any]  # (run, attributes, forms) or (None, attr, form)
+# what a walk over children does with a DIE: (kind, size), size being the bytes to jump (JUMP)
+# or the offset of DW_AT_sibling (SIBLING), both counted from after the abbreviation code
+DECODE, JUMP, SIBLING, SKIP = 0, 1, 2, 3
+Action = tuple[int, int]
 
 
 @dataclass
@@ -76,12 +80,41 @@ def _struct(fmt: str) -> struct.Struct:
 class AbbrevTable(dict[int, Abbrev]):
     """code -> Abbrev; a missing code makes the table read on until it is found."""
 
-    def __init__(self, data: bytes, offset: int, sizes: dict[int, int]) -> None:
+    def __init__(
+        self, data: bytes, offset: int, sizes: dict[int, int], shared: dict[bytes, Abbrev]
+    ) -> None:
         super().__init__()
         self._data = data
         self._pos = offset
         self.sizes = sizes  # form -> size in this unit's format, for fixed-size forms
+        # entries by their bytes after the code, for the tables of units of this format: units
+        # repeat most entries, so each is parsed (and planned) once
+        self._shared = shared
         self._done = False
+        self._actions: dict[tuple[frozenset[int], frozenset[int]], dict[int, Action]] = {}
+
+    def actions(self, wanted: frozenset[int], code_only: frozenset[int]) -> dict[int, Action]:
+        """code -> Action for a walk that decodes the tags in wanted (those in code_only only
+        with address attributes); filled by action() as codes are met."""
+        key = (wanted, code_only)
+        found = self._actions.get(key)
+        if found is None:
+            found = self._actions[key] = {}
+        return found
+
+    def action(self, code: int, wanted: frozenset[int], code_only: frozenset[int]) -> Action:
+        abbrev = self[code]
+        tag = abbrev.tag
+        if tag in wanted and (abbrev.has_code or tag not in code_only):
+            found = (DECODE, 0)
+        elif not abbrev.has_children and abbrev.fixed_size >= 0:
+            found = (JUMP, abbrev.fixed_size)
+        elif abbrev.has_children and abbrev.sibling_at >= 0:
+            found = (SIBLING, abbrev.sibling_at)
+        else:
+            found = (SKIP, 0)
+        self.actions(wanted, code_only)[code] = found
+        return found
 
     def __missing__(self, code: int) -> Abbrev:
         while not self._done:
@@ -95,12 +128,21 @@ class AbbrevTable(dict[int, Abbrev]):
             self._done = True
             return 0
         code = data[pos]
-        pos += 1
-        if code >= 0x80:
-            code, pos = uleb(data, pos - 1)
         if code == 0:
             self._done = True
             return 0
+        pos += 1
+        if code >= 0x80:
+            code, pos = uleb(data, pos - 1)
+        # An entry ends at the first 0 0 its parse reaches, and no earlier 0 0 can fake the
+        # end of an entry already parsed: the bytes up to the first 0 0 name it when known.
+        key = data[pos : data.find(b"\0\0", pos + 2) + 2]
+        known = self._shared.get(key)
+        if known is not None:
+            self[code] = known
+            self._pos = pos + len(key)
+            return code
+        start = pos
         tag = data[pos]
         pos += 1
         if tag >= 0x80:
@@ -145,7 +187,7 @@ class AbbrevTable(dict[int, Abbrev]):
         if tag in _CODE_TAGS:
             names = {attr for attr, _, _ in attrs}
             has_code = AT_RANGES in names or (AT_LOW_PC in names and AT_HIGH_PC in names)
-        self[code] = Abbrev(
+        abbrev = self[code] = Abbrev(
             tag,
             has_children,
             tuple(attrs),
@@ -154,4 +196,6 @@ class AbbrevTable(dict[int, Abbrev]):
             sibling_back=since_sibling,
             has_code=has_code,
         )
+        if pos - start == len(key):
+            self._shared[key] = abbrev
         return code

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.symbols.dwarf_abbrev import Abbrev, AbbrevTable, plan
+from bot.symbols.dwarf_abbrev import JUMP, SIBLING, SKIP, Abbrev, AbbrevTable, plan
 from bot.symbols.dwarf_forms import (
     AT_SIBLING,
     FIXED_SIZE,
@@ -173,41 +173,38 @@ class DieDecoder:
         children start at pos. Other children and all grandchildren are jumped over."""
         data = self.s.info
         abbrevs = unit.abbrevs
-        while pos < unit.end:
+        actions = abbrevs.actions(wanted, code_only)
+        end, base = unit.end, unit.offset
+        while pos < end:
             offset = pos
             code = data[pos]
             after = pos + 1  # after the abbreviation code
             if code >= 0x80:  # big units use two-byte codes: decode them here too
                 code, after = uleb(data, pos)
-            if code:
-                quick = abbrevs[code]
-                tag = quick.tag
-                if tag not in wanted or (tag in code_only and not quick.has_code):
-                    if not quick.has_children:
-                        if quick.fixed_size >= 0:
-                            pos = after + quick.fixed_size
-                        else:
-                            pos = self.skip_die(unit, quick, after)[0]
-                        continue
-                    if quick.sibling_at >= 0:
-                        at = after + quick.sibling_at
-                        target = int.from_bytes(data[at : at + 4], "little")
-                        pos = _forward(offset, unit.offset + target)
-                        continue
-                    pos, sibling = self.skip_die(unit, quick, after)
-                    if sibling >= 0:
-                        pos = _forward(offset, unit.offset + sibling)
-                    else:
-                        pos = self.skip_children(unit, pos)
-                    continue
-            attrs, abbrev, pos = self.die(unit, pos)
-            if attrs is None or abbrev is None:
+            elif code == 0:
                 return
+            kind, size = actions.get(code) or abbrevs.action(code, wanted, code_only)
+            if kind == JUMP:
+                pos = after + size
+                continue
+            if kind == SIBLING:
+                at = after + size
+                pos = _forward(offset, base + int.from_bytes(data[at : at + 4], "little"))
+                continue
+            abbrev = abbrevs[code]
+            if kind == SKIP:
+                pos, sibling = self.skip_die(unit, abbrev, after)
+                if sibling >= 0:
+                    pos = _forward(offset, base + sibling)
+                elif abbrev.has_children:
+                    pos = self.skip_children(unit, pos)
+                continue
+            attrs, pos = self.attributes(unit, abbrev, after)
             yield offset, attrs, abbrev, pos
             if abbrev.has_children:
                 link = attrs.get(AT_SIBLING)
                 if link is not None and link[0] in REF_FORMS:
-                    pos = _forward(offset, unit.offset + link[1])
+                    pos = _forward(offset, base + link[1])
                 else:
                     pos = self.skip_children(unit, pos)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
-from bot.symbols.dwarf_abbrev import AbbrevTable
+from bot.symbols.dwarf_abbrev import Abbrev, AbbrevTable
 from bot.symbols.dwarf_die import DieDecoder, Unit
 from bot.symbols.dwarf_forms import (
     ADDRX_FORMS,
@@ -35,6 +35,8 @@ class DwarfReader(DieDecoder):
         self.s = sections
         self.alt = alt  # the dwz supplementary file's reader, when there is one and it was found
         self._abbrev_cache: dict[tuple[int, int, int, int], AbbrevTable] = {}
+        # per unit format (offset size, address size, version): form sizes, shared entries
+        self._formats: dict[tuple[int, int, int], tuple[dict[int, int], dict[bytes, Abbrev]]] = {}
         self._unit_offsets: list[int] | None = None
         self._units: dict[int, Unit] = {}
 
@@ -116,11 +118,15 @@ class DwarfReader(DieDecoder):
         key = (offset, offset_size, address_size, version)
         cached = self._abbrev_cache.get(key)
         if cached is None:
-            sizes = dict(FIXED_SIZE)
-            sizes.update({form: offset_size for form in OFFSET_FORMS})
-            sizes[0x01] = address_size
-            sizes[0x10] = address_size if version <= 2 else offset_size
-            cached = AbbrevTable(self.s.abbrev, offset, sizes)
+            layout = (offset_size, address_size, version)
+            if layout not in self._formats:
+                sizes = dict(FIXED_SIZE)
+                sizes.update({form: offset_size for form in OFFSET_FORMS})
+                sizes[0x01] = address_size
+                sizes[0x10] = address_size if version <= 2 else offset_size
+                self._formats[layout] = (sizes, {})
+            sizes, shared = self._formats[layout]
+            cached = AbbrevTable(self.s.abbrev, offset, sizes, shared)
             self._abbrev_cache[key] = cached
         return cached
 
