@@ -4,7 +4,7 @@ abbreviation) without decoding them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,10 +167,12 @@ class DieDecoder:
         pos: int,
         wanted: frozenset[int],
         code_only: frozenset[int] = frozenset(),
-    ) -> Iterator[tuple[int, Die, Abbrev, int]]:
+    ) -> Generator[tuple[int, Die, Abbrev, int], int | None, int]:
         """(offset, attributes, abbrev, where its own children start) of each child with a tag
         in wanted (for tags in code_only, only those with address attributes), of the DIE whose
-        children start at pos. Other children and all grandchildren are jumped over."""
+        children start at pos. Other children and all grandchildren are jumped over. A caller
+        that walked a yielded DIE's children sends where they end; the generator returns where
+        the children it walked end."""
         data = self.s.info
         abbrevs = unit.abbrevs
         actions = abbrevs.actions(wanted, code_only)
@@ -182,7 +184,7 @@ class DieDecoder:
             if code >= 0x80:  # big units use two-byte codes: decode them here too
                 code, after = uleb(data, pos)
             elif code == 0:
-                return
+                return pos + 1
             kind, size = actions.get(code) or abbrevs.action(code, wanted, code_only)
             if kind == JUMP:
                 pos = after + size
@@ -200,13 +202,16 @@ class DieDecoder:
                     pos = self.skip_children(unit, pos)
                 continue
             attrs, pos = self.attributes(unit, abbrev, after)
-            yield offset, attrs, abbrev, pos
+            walked = yield offset, attrs, abbrev, pos
             if abbrev.has_children:
                 link = attrs.get(AT_SIBLING)
-                if link is not None and link[0] in REF_FORMS:
+                if walked is not None:
+                    pos = walked
+                elif link is not None and link[0] in REF_FORMS:
                     pos = _forward(offset, base + link[1])
                 else:
                     pos = self.skip_children(unit, pos)
+        return pos
 
     def skip_children(self, unit: Unit, pos: int) -> int:
         data = self.s.info

@@ -4,8 +4,10 @@ the addresses asked for need, and picks up where it stopped (line_header.py pars
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
-from operator import itemgetter
+from itertools import islice
+from operator import itemgetter, lt
 
 END_OF_SEQUENCE = -1  # stored as the file of a row that ends a sequence
 _NEVER = 1 << 64  # above every address: no stop inside a sequence known not to hold the target
@@ -208,10 +210,14 @@ def sorted_rows(rows: list[Row]) -> LineRows:
     # Sequences come out sorted inside; sorting plain tuples merges them cheaply, and puts the
     # end of one sequence (flag 0) before a sequence starting at the same address (flag 1).
     # Of rows at one address the last counts: a dict keyed by address keeps it.
-    ordered = sorted(rows)
-    kept = dict(zip(map(itemgetter(0), ordered), ordered, strict=True)).values()
+    addresses = list(map(itemgetter(0), rows))
+    kept: Iterable[Row] = rows
+    if not all(map(lt, addresses, islice(addresses, 1, None))):  # else sorted, no repeats
+        ordered = sorted(rows)
+        kept = dict(zip(map(itemgetter(0), ordered), ordered, strict=True)).values()
+        addresses = list(map(itemgetter(0), kept))
     return LineRows(
-        array("Q", map(itemgetter(0), kept)),
+        array("Q", addresses),
         array("i", map(itemgetter(2), kept)),
         array("I", map(itemgetter(3), kept)),
         array("I", map(itemgetter(4), kept)),

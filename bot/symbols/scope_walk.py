@@ -50,33 +50,51 @@ class ScopeWalker:
     def scan(self, pos: int) -> list[Function]:
         """The functions with code among the children of the DIE whose children start at pos,
         looking into namespaces and the like (not into functions)."""
-        reader, unit = self.reader, self.unit
         found: list[Function] = []
-        for offset, attrs, abbrev, inside in reader.children(unit, pos, _WANTED, _CODE_ONLY):
-            tag = abbrev.tag
-            if tag in (TAG_SUBPROGRAM, TAG_INLINED):
-                ranges = die_ranges(reader, unit, attrs, self.base)
-                if ranges:  # else a declaration or an abstract instance: no code of its own
-                    found.append(Function(offset, attrs, abbrev, inside, ranges))
-            elif tag in _WALK_INTO and abbrev.has_children:
-                found += self.scan(inside)
+        self._scan(pos, found)
         return found
+
+    def _scan(self, pos: int, found: list[Function]) -> int:
+        reader, unit = self.reader, self.unit
+        walk = reader.children(unit, pos, _WANTED, _CODE_ONLY)
+        end: int | None = None
+        try:
+            while True:
+                offset, attrs, abbrev, inside = walk.send(end)
+                end = None
+                tag = abbrev.tag
+                if tag in (TAG_SUBPROGRAM, TAG_INLINED):
+                    ranges = die_ranges(reader, unit, attrs, self.base)
+                    if ranges:  # else a declaration or an abstract instance: no code of its own
+                        found.append(Function(offset, attrs, abbrev, inside, ranges))
+                elif tag in _WALK_INTO and abbrev.has_children:
+                    end = self._scan(inside, found)
+        except StopIteration as done:
+            return int(done.value)
 
     def build(self, function: Function) -> None:
         """Add a function found by scan, and the scopes inside it."""
         f = function
         self._add(f.offset, f.attrs, f.abbrev, f.inside, f.ranges, -1)
 
-    def _walk(self, pos: int, parent: int) -> None:
+    def _walk(self, pos: int, parent: int) -> int:
+        """Add the scopes among the children starting at pos; return where those end."""
         reader, unit = self.reader, self.unit
-        for offset, attrs, abbrev, inside in reader.children(unit, pos, _WANTED, _CODE_ONLY):
-            tag = abbrev.tag
-            if tag in (TAG_SUBPROGRAM, TAG_INLINED):
-                ranges = die_ranges(reader, unit, attrs, self.base)
-                if ranges:
-                    self._add(offset, attrs, abbrev, inside, ranges, parent)
-            elif tag in _WALK_INTO and abbrev.has_children:
-                self._walk(inside, parent)
+        walk = reader.children(unit, pos, _WANTED, _CODE_ONLY)
+        end: int | None = None
+        try:
+            while True:
+                offset, attrs, abbrev, inside = walk.send(end)
+                end = None
+                tag = abbrev.tag
+                if tag in (TAG_SUBPROGRAM, TAG_INLINED):
+                    ranges = die_ranges(reader, unit, attrs, self.base)
+                    if ranges:
+                        end = self._add(offset, attrs, abbrev, inside, ranges, parent)
+                elif tag in _WALK_INTO and abbrev.has_children:
+                    end = self._walk(inside, parent)
+        except StopIteration as done:
+            return int(done.value)
 
     def _add(
         self,
@@ -86,7 +104,7 @@ class ScopeWalker:
         inside: int,
         ranges: list[tuple[int, int]],
         parent: int,
-    ) -> None:
+    ) -> int | None:
         reader, unit = self.reader, self.unit
         inline = abbrev.tag == TAG_INLINED
         low = attrs.get(dw.AT_LOW_PC)
@@ -108,8 +126,7 @@ class ScopeWalker:
         self.depth.append(self.depth[parent] + 1 if inline and parent >= 0 else 0)
         self.order.append(offset)
         self.ranges.extend((lo, hi, index) for lo, hi in ranges)
-        if abbrev.has_children:
-            self._walk(inside, index)
+        return self._walk(inside, index) if abbrev.has_children else None
 
     def _name(self, unit: Unit, offset: int, attrs: Die) -> tuple[str | None, bool]:
         """The linkage name demangled when there is one (as addr2line -C), else DW_AT_name,
