@@ -236,6 +236,8 @@ class ModuleSymbolizer:
         with _collector_paused():
             for cu_offset, addresses in by_unit.items():
                 self._unit(cu_offset, *addresses)
+                # its rows and DIEs are no longer needed: a later miss rebuilds the unit
+                self._builders.pop(cu_offset, None)
 
     # -- lookups ---------------------------------------------------------------------------
     def address_of(self, offset: int) -> int:
