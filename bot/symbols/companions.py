@@ -1,6 +1,5 @@
-"""The files a debug file needs beside it: the dwz supplementary file its `.gnu_debugaltlink` or
-`.debug_sup` names, and the `.dwo` files or `.dwp` package of its split DWARF skeleton units.
-Remembers what was missing, so that index pieces built without it are not cached."""
+"""The files a debug file needs beside it (the dwz file its link names, the .dwo/.dwp files of
+its skeleton units); remembers what was missing, so index pieces built without it are not cached."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""DWARF abbreviation tables, parsed lazily (entries are read only up to the code asked for),
-each entry with what skipping and decoding its DIEs need: attribute sizes when fixed, where
-DW_AT_sibling sits, and a decoding plan that reads runs of fixed-size attributes with one
-struct call."""
+"""DWARF abbreviation tables, parsed lazily and shared across units, each entry with what
+skipping and decoding its DIEs need (fixed sizes, DW_AT_sibling's place, a decoding plan)."""
 
 from __future__ import annotations
 

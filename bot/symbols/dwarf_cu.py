@@ -1,6 +1,5 @@
-"""Index one compile unit as far as the addresses asked for need: its line program decoded up to
-them, the inline trees of the functions holding them, flattened into address segments. Asking
-for more addresses extends the same index."""
+"""Index one compile unit only as far as the addresses asked for need (line rows up to them,
+the inline trees of the functions holding them); asking for more extends the same index."""
 
 from __future__ import annotations
 

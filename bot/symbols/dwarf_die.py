@@ -1,6 +1,5 @@
-"""Decoding DWARF DIEs straight from `.debug_info`: one DIE's attributes, and walks over a DIE's
-children that jump over unwanted subtrees (DW_AT_sibling, or fixed attribute sizes per
-abbreviation) without decoding them."""
+"""Decoding DIEs straight from `.debug_info`: one DIE's attributes, and walks over a DIE's
+children that jump over unwanted subtrees without decoding them."""
 
 from __future__ import annotations
 
@@ -137,9 +136,8 @@ class DieDecoder:
         raise ValueError(f"unknown DWARF form {form:#x} at {pos:#x}")
 
     def skip_die(self, unit: Unit, abbrev: Abbrev, pos: int) -> tuple[int, int]:
-        """(offset after the DIE's attributes, its unit-relative DW_AT_sibling or -1 when it
-        has no children or no sibling link) without decoding values. pos is just after the
-        abbreviation code."""
+        """(end of the DIE's attributes, its unit-relative DW_AT_sibling or -1) without decoding;
+        pos is just after the abbreviation code."""
         data = self.s.info
         start = pos
         steps = abbrev.steps
@@ -168,11 +166,8 @@ class DieDecoder:
         wanted: frozenset[int],
         code_only: frozenset[int] = frozenset(),
     ) -> Generator[tuple[int, Die, Abbrev, int], int | None, int]:
-        """(offset, attributes, abbrev, where its own children start) of each child with a tag
-        in wanted (for tags in code_only, only those with address attributes), of the DIE whose
-        children start at pos. Other children and all grandchildren are jumped over. A caller
-        that walked a yielded DIE's children sends where they end; the generator returns where
-        the children it walked end."""
+        """(offset, attributes, abbrev, children start) of each child in wanted (code_only tags only
+        with addresses); a caller that walked one's children sends their end, and gets its own."""
         data = self.s.info
         abbrevs = unit.abbrevs
         actions = abbrevs.actions(wanted, code_only)

@@ -1,6 +1,5 @@
-"""Compile units of a DWARF 2-5 file over the raw section bytes (which ElfImage loads and
-inflates): unit headers, their abbreviation tables, and attribute values (strings, addresses,
-references). DIE decoding itself is in dwarf_die."""
+"""Compile units of a DWARF 2-5 file over the raw (inflated) section bytes: unit headers, their
+abbreviation tables and attribute values (strings, addresses, references)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The pieces of the per-build-id index as they live in memory: a unit map, a symbol table, and
-per compile unit its scopes, segments and line rows, and where they are complete. Light to
-import (the warm path only loads)."""
+"""The per-build-id index as it lives in memory: unit map, symbol table, and per compile unit
+its scopes, segments, line rows and where they are complete. Light to import (warm path)."""
 
 from __future__ import annotations
 
@@ -49,9 +48,8 @@ def inside(flat: array, address: int) -> bool:  # type: ignore[type-arg]
 
 @dataclass(frozen=True)
 class Coverage:
-    """Where a unit's index answers as a whole-unit index would: line rows of the sequences
-    decoded (all when lines_done) and the inline trees of the functions read (all when
-    scopes_done; else an address must be in a function read and in none left unread)."""
+    """Where a unit's index answers as a whole-unit index would: decoded line stretches, and the
+    functions read (an address must be in one read and in none unread), unless done."""
 
     lines_done: bool
     lines: array  # type: ignore[type-arg]  # spans() of the stretches decoded

@@ -1,6 +1,5 @@
-"""The on-disk index, one directory per build-id under the cache: `module` holds the unit map
-and the symbol table, each `pack-*` the units one run indexed (segments, scopes, line rows and
-where they are complete). Written once (atomically), read with marshal: a few memory copies."""
+"""The on-disk index, one directory per build-id: `module` (unit map, symbol table) and `pack-*`
+(the units one run indexed); written atomically, read with marshal."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Parse a DWARF 2-5 line-number program header straight from `.debug_line`: the decoding
-parameters and the file table as full paths (comp_dir / include dir / name, as addr2line and
-llvm-symbolizer join them)."""
+"""Parse a DWARF 2-5 line-program header from `.debug_line`: the decoding parameters and the
+file table as full paths, joined as addr2line and llvm-symbolizer join them."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""The tree of functions and inlined calls of one compile unit, read function by function: a scan
-finds the top-level functions and their address ranges, and only the functions asked for have
-their inline trees and names read.
-
-Only subprograms, inlined subroutines, lexical blocks and namespaces are visited; every other
-subtree (types, variables) is jumped over through DW_AT_sibling."""
+"""The functions and inlined calls of one compile unit, read function by function: a scan finds
+the top-level functions and their ranges, and only those asked for have their trees read."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Load the DWARF sections symbolization reads from an ELF file, inflated (ElfImage handles
-SHF_COMPRESSED zlib/zstd and `.zdebug_*`). `.debug_loclists`, `.debug_types` and the like are
-never loaded."""
+zlib/zstd SHF_COMPRESSED and `.zdebug_*`); other debug sections are never loaded."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Split DWARF (`-gsplit-dwarf`): a skeleton unit in the binary names a `.dwo` file by DWO id and
-name; the functions and inline chains live there, or in a `.dwp` package that gathers the
-`.dwo` files of a program (DWARF 5 skeleton units, and the DWARF 4 GNU extension)."""
+"""Split DWARF (`-gsplit-dwarf`, DWARF 5 and the DWARF 4 GNU extension): a skeleton unit names
+the `.dwo` (or `.dwp` package entry) holding its functions and inline chains, by DWO id."""
 
 from __future__ import annotations
 
