@@ -9,6 +9,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
+from bot.symbols.elf_file import ElfSummary
 from bot.symbols.index_model import Coverage, CuIndex, CuMap, Symbols
 from bot.symbols.line_program import LineRows
 
@@ -18,6 +19,23 @@ FORMAT = 7
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "segbot"
+
+
+def index_key(summary: ElfSummary) -> str:
+    """The index directory's name: the build-id, marked when the file has no DWARF (so that a
+    debug file found later gets an index of its own instead of the symbol-table-only one)."""
+    if summary.build_id:
+        if summary.has_dwarf:
+            return summary.build_id
+        for section, mark in ((".symtab", "-symtab"), (".gnu_debugdata", "-minidebuginfo")):
+            if section in summary.sections:
+                return summary.build_id + mark
+        return summary.build_id + "-dynsym"
+    import hashlib
+
+    stat = summary.path.stat()
+    raw = f"{summary.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+    return "path-" + hashlib.sha256(raw).hexdigest()[:32]
 
 
 def _arr(code: str, data: bytes) -> array:  # type: ignore[type-arg]

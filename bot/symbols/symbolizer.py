@@ -23,23 +23,6 @@ from bot.symbols.model import SymbolFrame
 DAMAGED = (ValueError, IndexError, KeyError, OverflowError, struct.error, RecursionError)
 
 
-def index_key(summary: ElfSummary) -> str:
-    """The index directory's name: the build-id, marked when the file has no DWARF (so that a
-    debug file found later gets an index of its own instead of the symbol-table-only one)."""
-    if summary.build_id:
-        if summary.has_dwarf:
-            return summary.build_id
-        for section, mark in ((".symtab", "-symtab"), (".gnu_debugdata", "-minidebuginfo")):
-            if section in summary.sections:
-                return summary.build_id + mark
-        return summary.build_id + "-dynsym"
-    import hashlib
-
-    stat = summary.path.stat()
-    raw = f"{summary.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
-    return "path-" + hashlib.sha256(raw).hexdigest()[:32]
-
-
 class ModuleSymbolizer:
     """Symbolize offsets with one ELF file that holds DWARF and/or a symbol table."""
 
@@ -54,7 +37,7 @@ class ModuleSymbolizer:
         self.summary = summary
         self.companions = Companions(summary.path, find_alt=find_alt, search_dirs=search_dirs)
         root = cache_dir if cache_dir is not None else index_store.default_cache_dir()
-        self.directory = root / "index" / index_key(summary)
+        self.directory = root / "index" / index_store.index_key(summary)
         self._elf: Any = None
         self._dwarf: Any = None  # a DwarfReader once a piece of the index has to be built
         self._units: dict[int, CuIndex] = {}
