@@ -74,6 +74,8 @@ def symbolize_offsets(
         source, cache_dir=cache_dir, find_alt=alt_file, search_dirs=list(dict.fromkeys(search))
     )
     try:
+        if not file_offsets:
+            symbolizer.prepare(offsets, return_addresses)
         results = []
         for i, offset in enumerate(offsets):
             is_return = i < len(return_addresses) and return_addresses[i]

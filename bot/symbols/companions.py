@@ -1,6 +1,5 @@
-"""The files a debug file needs beside it: the dwz supplementary file its `.gnu_debugaltlink` or
-`.debug_sup` names, and the `.dwo` files or `.dwp` package of its split DWARF skeleton units.
-Remembers what was missing, so that index pieces built without it are not cached."""
+"""The files a debug file needs beside it (the dwz file its link names, the .dwo/.dwp files of
+its skeleton units); remembers what was missing, so index pieces built without it are not cached."""
 
 from __future__ import annotations
 
@@ -12,7 +11,8 @@ from bot.errors import BadElf
 
 if TYPE_CHECKING:
     from bot.symbols.dwarf_alt import AltLink
-    from bot.symbols.dwarf_reader import DwarfReader, Unit
+    from bot.symbols.dwarf_die import Unit
+    from bot.symbols.dwarf_reader import DwarfReader
     from bot.symbols.elf_image import ElfImage
     from bot.symbols.split_dwarf import Skeleton
 

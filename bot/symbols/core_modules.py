@@ -1,6 +1,5 @@
-"""The modules of a core file, from the core alone (like `eu-unstrip -n --core`): the NT_FILE
-note names every mapped file, and the ELF headers the kernel (or gcore) dumped give each one's
-build-id, its address, and the module's extent; the vDSO is found through NT_AUXV."""
+"""The modules of a core file from the core alone (like `eu-unstrip -n --core`): NT_FILE names
+the mapped files, their dumped ELF headers give build-ids and extents, NT_AUXV the vDSO."""
 
 from __future__ import annotations
 

@@ -42,9 +42,8 @@ def _aranges(data: bytes) -> list[tuple[int, int, int]]:
 
 
 def build_cu_map(reader: DwarfReader) -> tuple[CuMap, list[int]]:
-    """The map from .debug_aranges, and the units it does not list (usually units without
-    code, so they are only read when an address is not found: see add_units). Without
-    .debug_aranges every unit is read now."""
+    """The map from .debug_aranges and the units it leaves out (read only when an address is not
+    found: add_units); without .debug_aranges, every unit's ranges."""
     ranges = _aranges(reader.s.aranges) if reader.s.aranges else []
     listed = {r[2] for r in ranges}
     unlisted = [offset for offset in reader.unit_offsets() if offset not in listed]

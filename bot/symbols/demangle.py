@@ -1,6 +1,5 @@
-"""Demangling: C++ (Itanium) through the C++ runtime's __cxa_demangle, as c++filt prints it;
-Rust legacy names (`_ZN...17h<hash>E`) with their `$..$` escapes decoded (as c++filt does);
-Rust v0 names (`_R...`) by bot.symbols.rust_v0."""
+"""Demangling as c++filt prints it: C++ through __cxa_demangle, Rust legacy names with their
+`$..$` escapes decoded, Rust v0 names (`_R...`) by bot.symbols.rust_v0."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""dwz supplementary ("alt") files: the link a debug file holds to the file its shared DIEs and
-strings moved to (`.gnu_debugaltlink`: name and build-id, DWARF 4 GNU forms; `.debug_sup`: name
-and checksum, DWARF 5 forms), and the identity a candidate alt file must show to be the one."""
+"""dwz supplementary ("alt") files: the link to the file shared DIEs and strings moved to
+(`.gnu_debugaltlink` or DWARF 5 `.debug_sup`), and the identity a candidate must show."""
 
 from __future__ import annotations
 

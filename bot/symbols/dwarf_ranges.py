@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bot.symbols.dwarf_die import Die, Unit
 from bot.symbols.dwarf_forms import (
     ADDRX_FORMS,
     AT_GNU_RANGES_BASE,
@@ -11,7 +12,7 @@ from bot.symbols.dwarf_forms import (
     AT_RANGES,
     AT_RNGLISTS_BASE,
 )
-from bot.symbols.dwarf_reader import Die, DwarfReader, Unit
+from bot.symbols.dwarf_reader import DwarfReader
 from bot.symbols.leb128 import uleb
 
 

@@ -1,5 +1,5 @@
-"""The pieces of the per-build-id index as they live in memory: a unit map, a symbol table, and
-per compile unit its scopes, segments and line rows. Light to import (the warm path only loads)."""
+"""The per-build-id index as it lives in memory: unit map, symbol table, and per compile unit
+its scopes, segments, line rows and where they are complete. Light to import (warm path)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,44 @@ class Scope(NamedTuple):
 ScopeRow = tuple[str | None, int, int, int, int, int, bool]  # the fields of Scope, in order
 
 
+def spans(pieces: list[tuple[int, int]]) -> array:  # type: ignore[type-arg]
+    """Address ranges merged into sorted disjoint ones, flattened: start, end, start, end..."""
+    out: array = array("Q")  # type: ignore[type-arg]
+    for low, high in sorted(pieces):
+        if high <= low:
+            continue
+        if out and low <= out[-1]:
+            out[-1] = max(out[-1], high)
+        else:
+            out.extend((low, high))
+    return out
+
+
+def inside(flat: array, address: int) -> bool:  # type: ignore[type-arg]
+    """Whether address lies in one of the ranges spans() flattened."""
+    return bisect_right(flat, address) % 2 == 1
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Where a unit's index answers as a whole-unit index would: decoded line stretches, and the
+    functions read (an address must be in one read and in none unread), unless done."""
+
+    lines_done: bool
+    lines: array  # type: ignore[type-arg]  # spans() of the stretches decoded
+    scopes_done: bool
+    built: array  # type: ignore[type-arg]  # spans() of the functions read
+    unbuilt: array  # type: ignore[type-arg]  # spans() of the functions not read
+    wanted: array  # type: ignore[type-arg]  # addresses asked for: a rebuild covers them again
+
+    def covers(self, address: int) -> bool:
+        if not (self.lines_done or inside(self.lines, address)):
+            return False
+        if self.scopes_done:
+            return True
+        return inside(self.built, address) and not inside(self.unbuilt, address)
+
+
 @dataclass
 class CuIndex:
     files: list[str | None]
@@ -35,6 +73,7 @@ class CuIndex:
     segment_start: array  # type: ignore[type-arg]  # sorted; a segment runs to the next start
     segment_scope: array  # type: ignore[type-arg]  # innermost scope there, -1 for none
     scopes: Sequence[ScopeRow]
+    coverage: Coverage
 
 
 @dataclass

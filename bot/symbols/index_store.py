@@ -1,6 +1,5 @@
-"""The on-disk index, one directory per build-id under the cache: `module` holds the unit map
-and the symbol table, `cu-<offset>` one unit's segments, scopes and line rows. Written once
-(atomically), read with marshal: loading is a few memory copies."""
+"""The on-disk index, one directory per build-id: `module` (unit map, symbol table) and `pack-*`
+(the units one run indexed); written atomically, read with marshal."""
 
 from __future__ import annotations
 
@@ -10,15 +9,33 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from bot.symbols.index_model import CuIndex, CuMap, Symbols
+from bot.symbols.elf_file import ElfSummary
+from bot.symbols.index_model import Coverage, CuIndex, CuMap, Symbols
 from bot.symbols.line_program import LineRows
 
-FORMAT = 6
+FORMAT = 7
 
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "segbot"
+
+
+def index_key(summary: ElfSummary) -> str:
+    """The index directory's name: the build-id, marked when the file has no DWARF (so that a
+    debug file found later gets an index of its own instead of the symbol-table-only one)."""
+    if summary.build_id:
+        if summary.has_dwarf:
+            return summary.build_id
+        for section, mark in ((".symtab", "-symtab"), (".gnu_debugdata", "-minidebuginfo")):
+            if section in summary.sections:
+                return summary.build_id + mark
+        return summary.build_id + "-dynsym"
+    import hashlib
+
+    stat = summary.path.stat()
+    raw = f"{summary.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+    return "path-" + hashlib.sha256(raw).hexdigest()[:32]
 
 
 def _arr(code: str, data: bytes) -> array:  # type: ignore[type-arg]
@@ -92,8 +109,21 @@ def cu_from_value(value: dict[str, Any]) -> CuIndex:
         _arr("I", value["row_col"]),
     )
     scopes = value["scopes"]  # plain tuples in Scope's field order
+    coverage = Coverage(
+        value["lines_done"],
+        _arr("Q", value["line_cover"]),
+        value["scopes_done"],
+        _arr("Q", value["built"]),
+        _arr("Q", value["unbuilt"]),
+        _arr("Q", value["wanted"]),
+    )
     return CuIndex(
-        value["files"], rows, _arr("Q", value["seg_start"]), _arr("i", value["seg_scope"]), scopes
+        value["files"],
+        rows,
+        _arr("Q", value["seg_start"]),
+        _arr("i", value["seg_scope"]),
+        scopes,
+        coverage,
     )
 
 
@@ -107,6 +137,12 @@ def cu_to_value(index: CuIndex) -> dict[str, Any]:
         "seg_start": index.segment_start.tobytes(),
         "seg_scope": index.segment_scope.tobytes(),
         "scopes": [tuple(s) for s in index.scopes],
+        "lines_done": index.coverage.lines_done,
+        "line_cover": index.coverage.lines.tobytes(),
+        "scopes_done": index.coverage.scopes_done,
+        "built": index.coverage.built.tobytes(),
+        "unbuilt": index.coverage.unbuilt.tobytes(),
+        "wanted": index.coverage.wanted.tobytes(),
     }
 
 

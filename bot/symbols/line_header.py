@@ -1,24 +1,32 @@
-"""Parse a DWARF 2-5 line-number program header straight from `.debug_line`: the decoding
-parameters and the file table as full paths (comp_dir / include dir / name, as addr2line and
-llvm-symbolizer join them)."""
+"""Parse a DWARF 2-5 line-program header from `.debug_line`: the decoding parameters and the
+file table as full paths, joined as addr2line and llvm-symbolizer join them."""
 
 from __future__ import annotations
 
 import posixpath
 
-from bot.symbols.dwarf_reader import DwarfReader, Unit, cstring
+from bot.symbols.dwarf_die import Unit
+from bot.symbols.dwarf_reader import DwarfReader, cstring
 from bot.symbols.leb128 import uleb
 from bot.symbols.line_program import LineHeader
 
 _DW_LNCT_PATH, _DW_LNCT_DIRECTORY_INDEX = 1, 2
 
 
-def join_path(comp_dir: str | None, directory: str | None, name: str) -> str:
-    if posixpath.isabs(name):
-        return name
-    if directory and not posixpath.isabs(directory) and comp_dir:
+_SIZES = {0x0B: 1, 0x05: 2, 0x06: 4, 0x07: 8, 0x1E: 16, 0x25: 1, 0x26: 2, 0x27: 3, 0x28: 4}
+
+
+def _prefix(comp_dir: str | None, directory: str | None) -> str:
+    """What a relative file name in directory is appended to ("" for none)."""
+    if directory and not directory.startswith("/") and comp_dir:
         directory = posixpath.join(comp_dir, directory)
-    return posixpath.join(directory, name) if directory else name
+    if not directory:
+        return ""
+    return directory if directory.endswith("/") else directory + "/"
+
+
+def join_path(prefix: str, name: str) -> str:
+    return name if name.startswith("/") or not prefix else prefix + name
 
 
 def _value(
@@ -34,9 +42,8 @@ def _value(
     if form in (0x0F, 0x1A):
         value, pos = uleb(data, pos)
         return (reader.string(unit, form, value) if form == 0x1A else value), pos
-    sizes = {0x0B: 1, 0x05: 2, 0x06: 4, 0x07: 8, 0x1E: 16, 0x25: 1, 0x26: 2, 0x27: 3, 0x28: 4}
-    if form in sizes:
-        size = sizes[form]
+    if form in _SIZES:
+        size = _SIZES[form]
         value = int.from_bytes(data[pos : pos + size], "little")
         if form in (0x25, 0x26, 0x27, 0x28):
             return reader.string(unit, form, value), pos + size
@@ -80,7 +87,7 @@ def parse_line_header(
     pos += opcode_base - 1
     files: list[str | None] = []
     if version >= 5:
-        dirs: list[str | None] = []
+        dirs: list[str] = []  # the prefix of each directory
         for target in ("dirs", "files"):
             count = data[pos]
             pos += 1
@@ -100,18 +107,17 @@ def parse_line_header(
                     elif kind == _DW_LNCT_DIRECTORY_INDEX:
                         dir_index = value
                 if target == "dirs":
-                    dirs.append(path if isinstance(path, str) else None)
+                    dirs.append(_prefix(comp_dir, path if isinstance(path, str) else None))
                 elif isinstance(path, str):
                     index = dir_index if isinstance(dir_index, int) else 0
-                    directory = dirs[index] if index < len(dirs) else None
-                    files.append(join_path(comp_dir, directory, path))
+                    files.append(join_path(dirs[index] if index < len(dirs) else "", path))
                 else:
                     files.append(None)
     else:
-        include: list[str] = []
+        include: list[str] = []  # the prefix of each include directory
         while data[pos] != 0:
             end_name = data.index(b"\0", pos)
-            include.append(data[pos:end_name].decode("utf-8", "replace"))
+            include.append(_prefix(comp_dir, data[pos:end_name].decode("utf-8", "replace")))
             pos = end_name + 1
         pos += 1
         files.append(None)  # file numbers start at 1 before DWARF 5
@@ -122,12 +128,11 @@ def parse_line_header(
             dir_index, pos = uleb(data, pos)
             _, pos = uleb(data, pos)  # mtime
             _, pos = uleb(data, pos)  # length
-            directory = (
-                comp_dir
-                if dir_index == 0
-                else (include[dir_index - 1] if dir_index <= len(include) else None)
-            )
-            files.append(join_path(comp_dir, directory, name))
+            if dir_index == 0:
+                prefix = _prefix(comp_dir, comp_dir)
+            else:
+                prefix = include[dir_index - 1] if dir_index <= len(include) else ""
+            files.append(join_path(prefix, name))
     header = LineHeader(
         version=version,
         min_inst_length=min_inst,

@@ -1,6 +1,5 @@
-"""Find the file that holds the symbols for a build-id on local disk: the paths given (files, or
-debug-file directories with the `.build-id/xx/rest.debug` layout), the binary itself, its
-`.gnu_debuglink`, then the system debug directory. Files whose build-id differs are skipped."""
+"""Find the file holding the symbols for a build-id on local disk: the paths given, the binary,
+its `.gnu_debuglink`, then the system debug directory; other build-ids are skipped."""
 
 from __future__ import annotations
 
@@ -93,10 +92,8 @@ def find_alt(
     symbol_paths: Sequence[Path] = (),
     system_dirs: Sequence[Path] = SYSTEM_DEBUG_DIRS,
 ) -> Path | None:
-    """The dwz supplementary file a debug file links to, on local disk: the link's own path
-    (absolute, or relative to the debug file), `.dwz/NAME` beside the debug file and under each
-    debug directory, and `.build-id/` by the alt build-id. Only a file whose build-id (or
-    .debug_sup checksum) is the one the link names is taken."""
+    """The dwz file a debug file links to, on local disk (the link's path, `.dwz/NAME`, then
+    `.build-id/`), taken only when its build-id or .debug_sup checksum is the one linked."""
     name = Path(link.name)
     candidates = [name if name.is_absolute() else debug_file.parent / name]
     candidates.append(debug_file.parent / ".dwz" / name.name)

@@ -1,8 +1,5 @@
-"""Rust v0 symbol names (`_R...`, RFC 2603) demangled the way c++filt prints them: crate roots
-with their disambiguator (`core[c1f1a4ba060b9bfa]`), `<T as Trait>::f`, `{closure#0}`, generic
-arguments, references, slices, arrays, tuples, `dyn` traits and integer/bool/char constants.
-Anything rarer (punycode identifiers, higher-ranked binders, fn pointers) gives None, and the
-caller shows the raw name."""
+"""Rust v0 symbol names (`_R...`, RFC 2603) demangled as c++filt prints them; rarer constructs
+(punycode, higher-ranked binders, fn pointers) give None and the caller shows the raw name."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Load the DWARF sections symbolization reads from an ELF file, inflated (ElfImage handles
-SHF_COMPRESSED zlib/zstd and `.zdebug_*`). `.debug_loclists`, `.debug_types` and the like are
-never loaded."""
+zlib/zstd SHF_COMPRESSED and `.zdebug_*`); other debug sections are never loaded."""
 
 from __future__ import annotations
 
-from bot.symbols.dwarf_reader import Sections
+from dataclasses import dataclass
+
 from bot.symbols.elf_image import ElfImage
 
 _NAMES = {
@@ -19,6 +19,20 @@ _NAMES = {
     "rnglists": "debug_rnglists",
     "aranges": "debug_aranges",
 }
+
+
+@dataclass
+class Sections:
+    info: bytes = b""
+    abbrev: bytes = b""
+    line: bytes = b""
+    str: bytes = b""
+    line_str: bytes = b""
+    addr: bytes = b""
+    str_offsets: bytes = b""
+    ranges: bytes = b""
+    rnglists: bytes = b""
+    aranges: bytes = b""
 
 
 def load_sections(image: ElfImage) -> Sections:

@@ -1,6 +1,5 @@
-"""Split DWARF (`-gsplit-dwarf`): a skeleton unit in the binary names a `.dwo` file by DWO id and
-name; the functions and inline chains live there, or in a `.dwp` package that gathers the
-`.dwo` files of a program (DWARF 5 skeleton units, and the DWARF 4 GNU extension)."""
+"""Split DWARF (`-gsplit-dwarf`, DWARF 5 and the DWARF 4 GNU extension): a skeleton unit names
+the `.dwo` (or `.dwp` package entry) holding its functions and inline chains, by DWO id."""
 
 from __future__ import annotations
 
@@ -10,9 +9,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.errors import BadElf
+from bot.symbols.dwarf_die import Die, Unit
 from bot.symbols.dwarf_forms import AT_ADDR_BASE, AT_COMP_DIR, AT_GNU_ADDR_BASE, AT_GNU_RANGES_BASE
-from bot.symbols.dwarf_reader import Die, DwarfReader, Sections, Unit
+from bot.symbols.dwarf_reader import DwarfReader
 from bot.symbols.elf_image import ElfImage
+from bot.symbols.sections import Sections
 
 AT_DWO_NAME, AT_GNU_DWO_NAME, AT_GNU_DWO_ID = 0x76, 0x2130, 0x2131
 _DWO = {

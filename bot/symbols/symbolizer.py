@@ -3,9 +3,11 @@ the index that are missing (the unit map and symbols once, each compile unit whe
 
 from __future__ import annotations
 
+import gc
 import struct
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +21,6 @@ from bot.symbols.model import SymbolFrame
 
 # what reading damaged DWARF or symbol tables raises; each becomes one BadElf line
 DAMAGED = (ValueError, IndexError, KeyError, OverflowError, struct.error, RecursionError)
-
-
-def index_key(summary: ElfSummary) -> str:
-    """The index directory's name: the build-id, marked when the file has no DWARF (so that a
-    debug file found later gets an index of its own instead of the symbol-table-only one)."""
-    if summary.build_id:
-        if summary.has_dwarf:
-            return summary.build_id
-        for section, mark in ((".symtab", "-symtab"), (".gnu_debugdata", "-minidebuginfo")):
-            if section in summary.sections:
-                return summary.build_id + mark
-        return summary.build_id + "-dynsym"
-    import hashlib
-
-    stat = summary.path.stat()
-    raw = f"{summary.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
-    return "path-" + hashlib.sha256(raw).hexdigest()[:32]
 
 
 class ModuleSymbolizer:
@@ -52,17 +37,19 @@ class ModuleSymbolizer:
         self.summary = summary
         self.companions = Companions(summary.path, find_alt=find_alt, search_dirs=search_dirs)
         root = cache_dir if cache_dir is not None else index_store.default_cache_dir()
-        self.directory = root / "index" / index_key(summary)
+        self.directory = root / "index" / index_store.index_key(summary)
         self._elf: Any = None
         self._dwarf: Any = None  # a DwarfReader once a piece of the index has to be built
         self._units: dict[int, CuIndex] = {}
         self._new: dict[int, CuIndex] = {}  # units indexed in this run, written on close
+        self._builders: dict[int, Any] = {}  # CuBuilder of each unit indexed in this run
         self._pack_of: dict[int, str] = {}  # unit offset -> pack file holding it
         self._packs: dict[str, dict[int, Any]] = {}
         self._unlisted: list[int] = []  # units .debug_aranges leaves out, not read yet
         loaded = index_store.load_module(self.directory)
         if loaded is None:
-            self.cu_map, self.symbols = self._build_module()
+            with _collector_paused():
+                self.cu_map, self.symbols = self._build_module()
         else:
             self.cu_map, self.symbols, info = loaded
             self._unlisted = list(info.get("unlisted", []))
@@ -100,6 +87,7 @@ class ModuleSymbolizer:
         if self._elf is not None:
             self._elf.close()
         self._elf = self._dwarf = None
+        self._builders.clear()
 
     def _build_module(self) -> tuple[CuMap, Symbols]:
         from array import array
@@ -144,11 +132,12 @@ class ModuleSymbolizer:
         if on_disk is not None:
             for offset, name in on_disk[2].get("packs", {}).items():
                 self._pack_of.setdefault(offset, name)
-        units = {offset: index_store.cu_to_value(unit) for offset, unit in self._new.items()}
+        units: dict[int, Any] = {}
         names = set(self._pack_of.values())
         if len(names) >= 8:  # merge: one file to read on warm runs, few files in the cache
             for name in names:
                 units.update(self._load_pack(name) or {})
+        units.update((offset, index_store.cu_to_value(unit)) for offset, unit in self._new.items())
         name = f"pack-{os.getpid()}-{os.urandom(4).hex()}"
         index_store.save_pack(self.directory, name, units)
         self._pack_of.update(dict.fromkeys(units, name))
@@ -185,29 +174,53 @@ class ModuleSymbolizer:
             found = self.cu_map.find(address)
         return found
 
-    def _unit(self, offset: int) -> CuIndex:
+    def _unit(self, offset: int, *addresses: int) -> CuIndex:
+        """The unit's index, extended (or rebuilt, when it came from disk) to cover addresses."""
         unit = self._units.get(offset)
         if unit is None:
             name = self._pack_of.get(offset)
             pack = self._load_pack(name) if name is not None else None
             if pack is not None and offset in pack:
-                unit = index_store.cu_from_value(pack[offset])
-            else:
+                unit = self._units[offset] = index_store.cu_from_value(pack[offset])
+        if unit is not None and all(map(unit.coverage.covers, addresses)):
+            return unit
+        try:
+            builder = self._builders.get(offset)
+            if builder is None:
                 reader = self._reader()
                 if reader is None:
                     raise BadElf(f"{self.summary.path}: no DWARF")
-                from bot.symbols.dwarf_cu import index_cu
+                from bot.symbols.dwarf_cu import CuBuilder
 
-                try:
-                    unit = index_cu(reader, offset, self._open_split)
-                except DAMAGED as error:
-                    raise BadElf(
-                        f"{self.summary.path}: bad DWARF in unit {offset:#x}: {error}"
-                    ) from error
-                if offset not in self.companions.split_missing:  # else built again once it is found
-                    self._new[offset] = unit
-            self._units[offset] = unit
+                builder = self._builders[offset] = CuBuilder(reader, offset, self._open_split)
+                for earlier in unit.coverage.wanted if unit is not None else ():
+                    builder.cover(earlier)  # what the index on disk answered, it answers again
+            for address in addresses:
+                builder.cover(address)
+            unit = builder.index()
+        except DAMAGED as error:
+            raise BadElf(f"{self.summary.path}: bad DWARF in unit {offset:#x}: {error}") from error
+        if offset not in self.companions.split_missing:  # else built again once it is found
+            self._new[offset] = unit
+        self._units[offset] = unit
         return unit
+
+    def prepare(self, offsets: Sequence[int], return_addresses: Sequence[bool] = ()) -> None:
+        """Index, unit by unit, what lookups of these offsets will need: each unit's index is
+        extended for all its addresses at once (lookups alone also work, one at a time)."""
+        by_unit: dict[int, list[int]] = {}
+        for i, offset in enumerate(offsets):
+            address = self.address_of(offset)
+            if i < len(return_addresses) and return_addresses[i] and address > 0:
+                address -= 1
+            cu_offset = self._find_unit(address)
+            if cu_offset >= 0:
+                by_unit.setdefault(cu_offset, []).append(address)
+        with _collector_paused():
+            for cu_offset, addresses in by_unit.items():
+                self._unit(cu_offset, *addresses)
+                # its rows and DIEs are no longer needed: a later miss rebuilds the unit
+                self._builders.pop(cu_offset, None)
 
     # -- lookups ---------------------------------------------------------------------------
     def address_of(self, offset: int) -> int:
@@ -227,7 +240,7 @@ class ModuleSymbolizer:
         unit: CuIndex | None = None
         cu_offset = self._find_unit(query)
         if cu_offset >= 0:
-            unit = self._unit(cu_offset)
+            unit = self._unit(cu_offset, query)
             row = bisect_right(unit.rows.address, query) - 1
             if row >= 0 and unit.rows.file[row] != END_OF_SEQUENCE:
                 file = _file(unit, unit.rows.file[row])
@@ -271,6 +284,18 @@ class ModuleSymbolizer:
             column = call_column or None
             scope_id = parent
         return tuple(frames)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Indexing makes many small tuples that all live on: collections meanwhile only cost."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _file(unit: CuIndex, index: int) -> str | None:

@@ -1,6 +1,5 @@
-"""Function symbols of an ELF file (.symtab, else .dynsym), sorted by address, names demangled,
-each with the source file its STT_FILE symbol names: the fallback when DWARF says nothing, and
-the start that function offsets count from."""
+"""Function symbols of an ELF file (.symtab, else .dynsym) sorted by address, demangled, each
+with its STT_FILE's file: names when DWARF says nothing, and where function offsets count from."""
 
 from __future__ import annotations
 
@@ -19,11 +18,8 @@ Row = tuple[int, int, int, str, str | None]  # address, binding rank, size, raw 
 
 
 def symbol_rows(image: ElfImage, section: str) -> list[Row]:
-    """The function symbols of one symbol table section (struct does the per-symbol work).
-
-    A symbol's file is the last STT_FILE before it, as binutils' elf_find_function has it:
-    for a global symbol only while no STT_FILE has followed another symbol (globals come after
-    every file's locals)."""
+    """The function symbols of one symbol table section, each with the last STT_FILE before it
+    (for globals only while no STT_FILE followed a symbol), as binutils' elf_find_function."""
     data = image.section(section)
     if data is None:
         return []
