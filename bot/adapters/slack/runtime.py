@@ -254,7 +254,8 @@ def ssh_diagnosis(config: Config) -> DiagnosisSetup:
     def inventory(host: str, service: str) -> Inventory:
         entry, target = config.services[service], config.target(host)
         return Inventory(host=host, service=service, unit=entry.unit, binary=entry.binary,
-                         user=target.user, sudo=target.sudo, core_dir=d.core_dir)
+                         user=target.user, sudo=target.sudo, core_dir=d.core_dir,
+                         zone=config.hosts[host].labels.get("az"))
 
     return DiagnosisSetup(
         connect=connect, inventory=inventory, playbook=load_playbook_file(None, config),
