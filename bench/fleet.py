@@ -42,6 +42,7 @@ class Measured:
     peak_rss_mb: float
     base_rss_mb: float  # after imports, before the command
     results_bytes: int  # the diagnoses segbot holds, pickled
+    results_held: int  # the same diagnoses, as objects in memory
     own: dict[str, float]  # host -> seconds from its connect to its last step
     slot: dict[str, float]  # host -> seconds from its connect to its decoded report
     errors: dict[str, str]
@@ -84,7 +85,7 @@ def _segbot_child(config: str, result: str) -> None:
 
     results: list[Any] = []
     diagnose.diagnose_fleet = timed  # type: ignore[assignment]
-    diagnose.diagnose_host = host_timed  # type: ignore[assignment]
+    diagnose.diagnose_host = host_timed
     before, start = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     with contextlib.suppress(SystemExit):  # exit status 1: some hosts failed, as planned
         main(["diagnose", "--config", config, SERVICE])
@@ -95,7 +96,29 @@ def _segbot_child(config: str, result: str) -> None:
         "own": {h: ends[h] - starts[h] for h in starts if h in ends},
         "slot": {h: decoded[h] - starts[h] for h in starts if h in decoded},
         "errors": {d.host: d.error for d in results if d.error},
-        "results_bytes": len(pickle.dumps(results))}))
+        "results_bytes": len(pickle.dumps(results)), "results_held": _held(results)}))
+
+
+def _held(root: object) -> int:
+    """Bytes of the objects reachable from root (each counted once): the results in memory."""
+    seen: set[int] = set()
+    stack, total = [root], 0
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, type):
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+        elif hasattr(item, "__dict__"):
+            stack.append(vars(item))
+        elif hasattr(item, "__slots__"):
+            stack.extend(getattr(item, name) for name in item.__slots__ if hasattr(item, name))
+    return total
 
 
 def _measure(hosts: int, work: Path, *, hang: float = 0.0, refuse: float = 0.0,
@@ -122,7 +145,8 @@ def _measure(hosts: int, work: Path, *, hang: float = 0.0, refuse: float = 0.0,
     data = json.loads(result.read_text())
     return Measured(hosts=hosts, wall=data["wall"], cpu=data["cpu"], peak_rss_mb=data["peak"],
                     base_rss_mb=data["base"], results_bytes=data["results_bytes"],
-                    own=data["own"], slot=data["slot"], errors=data["errors"], sim_cpu=sim_cpu)
+                    results_held=data["results_held"], own=data["own"], slot=data["slot"],
+                    errors=data["errors"], sim_cpu=sim_cpu)
 
 
 def main() -> None:
@@ -181,10 +205,12 @@ def main() -> None:
     if len(runs) >= 2:
         a, b = runs[-2], runs[-1]
         per_host_mb = (b.peak_rss_mb - a.peak_rss_mb) / (b.hosts - a.hosts)
-        print(f"growth {a.hosts}->{b.hosts} hosts: memory {1024 * per_host_mb:.0f} KB/host "
-              f"(results {(b.results_bytes - a.results_bytes) / (b.hosts - a.hosts) / 1024:.0f} "
-              f"KB/host pickled); CPU/host {1000 * a.cpu / a.hosts:.1f} -> "
-              f"{1000 * b.cpu / b.hosts:.1f} ms")
+        held = (b.results_held - a.results_held) / (b.hosts - a.hosts) / 1024
+        print(f"growth {a.hosts}->{b.hosts} hosts: peak RSS {1024 * per_host_mb:.0f} KB/host; "
+              f"results held {held:.0f} KB/host in memory "
+              f"({(b.results_bytes - a.results_bytes) / (b.hosts - a.hosts) / 1024:.0f} "
+              f"KB/host pickled); beyond the results {1024 * per_host_mb - held:.0f} KB/host; "
+              f"CPU/host {1000 * a.cpu / a.hosts:.1f} -> {1000 * b.cpu / b.hosts:.1f} ms")
     if args.fault_hosts:
         _faults(args.fault_hosts, args.latency, args.command_latency, runs)
 
