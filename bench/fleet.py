@@ -5,9 +5,10 @@
 The simulated fleet runs in one child process, segbot (the real CLI, its SSH adapter, the
 fan-out) in another, so segbot's own CPU (handshakes included) and peak memory are measured
 apart from the simulator's. Wall time is compared with the ideal, ceil(hosts / max_hosts) x
-one host's time (the 1-host run's). Then with 5% of hosts hanging and 5% refusing: every
-other host's own time, from its connect to its last step, against its deadline and against a
-quiet run.
+one host's time (the 1-host run's, in the same invocation), and with a stricter one that counts
+the command's fixed part (config, playbook, output) once. Then with 5% of hosts hanging and 5%
+refusing: every other host's own time, from its connect to its last step, against its deadline
+and against a quiet run.
 """
 
 from __future__ import annotations
@@ -41,19 +42,33 @@ class Measured:
     peak_rss_mb: float
     base_rss_mb: float  # after imports, before the command
     results_bytes: int  # the diagnoses segbot holds, pickled
+    results_held: int  # the same diagnoses, as objects in memory
     own: dict[str, float]  # host -> seconds from its connect to its last step
+    slot: dict[str, float]  # host -> seconds from its connect to its decoded report
     errors: dict[str, str]
+    sim_cpu: float  # the simulator's CPU (all hosts), for comparison
 
 
 def _segbot_child(config: str, result: str) -> None:
     """Runs in the segbot process: the CLI, timed, with each host's start and end noted."""
     sys.path.insert(0, str(ROOT))
+    import rich.live  # noqa: F401 - imported here so that the timed command excludes imports
+
+    import bot.adapters.ssh
     import bot.app.diagnose as diagnose
+    import bot.app.fleet
+    import bot.commands.diagnose  # noqa: F401
     from bot.cli import main
 
     starts: dict[str, float] = {}
     ends: dict[str, float] = {}
-    fan_out = diagnose.diagnose_fleet
+    decoded: dict[str, float] = {}
+    fan_out, one_host = diagnose.diagnose_fleet, diagnose.diagnose_host
+
+    def host_timed(**kwargs: Any) -> Any:
+        found = one_host(**kwargs)
+        decoded[found.host] = time.monotonic()
+        return found
 
     def timed(*, connect: Any, progress: Any, **rest: Any) -> Any:
         def connect_timed(host: str) -> Any:
@@ -70,6 +85,7 @@ def _segbot_child(config: str, result: str) -> None:
 
     results: list[Any] = []
     diagnose.diagnose_fleet = timed  # type: ignore[assignment]
+    diagnose.diagnose_host = host_timed
     before, start = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     with contextlib.suppress(SystemExit):  # exit status 1: some hosts failed, as planned
         main(["diagnose", "--config", config, SERVICE])
@@ -78,8 +94,31 @@ def _segbot_child(config: str, result: str) -> None:
     Path(result).write_text(json.dumps({
         "wall": wall, "cpu": cpu, "peak": after.ru_maxrss / 1024, "base": before.ru_maxrss / 1024,
         "own": {h: ends[h] - starts[h] for h in starts if h in ends},
+        "slot": {h: decoded[h] - starts[h] for h in starts if h in decoded},
         "errors": {d.host: d.error for d in results if d.error},
-        "results_bytes": len(pickle.dumps(results))}))
+        "results_bytes": len(pickle.dumps(results)), "results_held": _held(results)}))
+
+
+def _held(root: object) -> int:
+    """Bytes of the objects reachable from root (each counted once): the results in memory."""
+    seen: set[int] = set()
+    stack, total = [root], 0
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, type):
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+        elif hasattr(item, "__dict__"):
+            stack.append(vars(item))
+        elif hasattr(item, "__slots__"):
+            stack.extend(getattr(item, name) for name in item.__slots__ if hasattr(item, name))
+    return total
 
 
 def _measure(hosts: int, work: Path, *, hang: float = 0.0, refuse: float = 0.0,
@@ -99,13 +138,15 @@ def _measure(hosts: int, work: Path, *, hang: float = 0.0, refuse: float = 0.0,
                  str(result)], cwd=ROOT, stdout=sink, stderr=subprocess.DEVNULL)
             child.wait()
     finally:
-        assert sim.stdin is not None
+        assert sim.stdin is not None and sim.stdout is not None
         sim.stdin.close()
+        sim_cpu = float((sim.stdout.readline().split() or ["cpu", "nan"])[-1])
         sim.wait(timeout=60)
     data = json.loads(result.read_text())
     return Measured(hosts=hosts, wall=data["wall"], cpu=data["cpu"], peak_rss_mb=data["peak"],
                     base_rss_mb=data["base"], results_bytes=data["results_bytes"],
-                    own=data["own"], errors=data["errors"])
+                    results_held=data["results_held"], own=data["own"], slot=data["slot"],
+                    errors=data["errors"], sim_cpu=sim_cpu)
 
 
 def main() -> None:
@@ -128,11 +169,15 @@ def main() -> None:
     print(f"simulated latency {args.latency:g}s per connection, {args.command_latency} per "
           "command; "
           f"max_hosts {max_hosts}; {os.cpu_count()} CPUs")
-    print(f"{'hosts':>6} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'CPU ms/host':>12} "
-          f"{'peak MB':>8} {'MB over base':>12} {'results KB/host':>15}")
-    print("(wall: the command, imports excluded; CPU: segbot's process, every thread)")
+    print(f"{'hosts':>6} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'strict':>6} "
+          f"{'CPU ms/host':>12} {'sim CPU':>8} {'peak MB':>8} {'MB over base':>12} "
+          f"{'results KB/host':>15} {'load':>5}")
+    print("(wall: the command, imports excluded; CPU: segbot's process, every thread; ideal: "
+          "ceil(hosts / max_hosts) x the 1-host run's wall; strict: its fixed part once plus "
+          "ceil(hosts / max_hosts) x that host's own connect-to-decoded time; load: 1-min "
+          "load average after the run)")
     runs: list[Measured] = []
-    one_host = 0.0
+    one_host = fixed = slot = 0.0
     for hosts in (int(n) for n in args.sizes.split(",")):
         tries = []
         for _ in range(3 if hosts == 1 else 1):  # one host's time sets the ideal: its median
@@ -144,21 +189,28 @@ def main() -> None:
                 shutil.rmtree(work, ignore_errors=True)
         run = sorted(tries, key=lambda m: m.wall)[len(tries) // 2]
         runs.append(run)
-        one_host = one_host or run.wall
-        ideal = math.ceil(hosts / max_hosts) * one_host
+        if not one_host:
+            one_host = run.wall
+            slot = max(run.slot.values(), default=run.wall)
+            fixed = max(0.0, run.wall - slot)
+        waves = math.ceil(hosts / max_hosts)
+        ideal, strict = waves * one_host, fixed + waves * slot
         print(f"{hosts:>6} {run.wall:>8.2f} {ideal:>8.2f} {run.wall / ideal:>6.2f} "
-              f"{1000 * run.cpu / hosts:>12.1f} {run.peak_rss_mb:>8.1f} "
+              f"{run.wall / strict:>6.2f} {1000 * run.cpu / hosts:>12.1f} "
+              f"{1000 * run.sim_cpu / hosts:>8.1f} {run.peak_rss_mb:>8.1f} "
               f"{run.peak_rss_mb - run.base_rss_mb:>12.1f} "
-              f"{run.results_bytes / hosts / 1024:>15.1f}", flush=True)
+              f"{run.results_bytes / hosts / 1024:>15.1f} {os.getloadavg()[0]:>5.1f}", flush=True)
         if run.errors:
             print(f"       unexpected errors: {dict(list(run.errors.items())[:3])}")
     if len(runs) >= 2:
         a, b = runs[-2], runs[-1]
         per_host_mb = (b.peak_rss_mb - a.peak_rss_mb) / (b.hosts - a.hosts)
-        print(f"growth {a.hosts}->{b.hosts} hosts: memory {1024 * per_host_mb:.0f} KB/host "
-              f"(results {(b.results_bytes - a.results_bytes) / (b.hosts - a.hosts) / 1024:.0f} "
-              f"KB/host pickled); CPU/host {1000 * a.cpu / a.hosts:.1f} -> "
-              f"{1000 * b.cpu / b.hosts:.1f} ms")
+        held = (b.results_held - a.results_held) / (b.hosts - a.hosts) / 1024
+        print(f"growth {a.hosts}->{b.hosts} hosts: peak RSS {1024 * per_host_mb:.0f} KB/host; "
+              f"results held {held:.0f} KB/host in memory "
+              f"({(b.results_bytes - a.results_bytes) / (b.hosts - a.hosts) / 1024:.0f} "
+              f"KB/host pickled); beyond the results {1024 * per_host_mb - held:.0f} KB/host; "
+              f"CPU/host {1000 * a.cpu / a.hosts:.1f} -> {1000 * b.cpu / b.hosts:.1f} ms")
     if args.fault_hosts:
         _faults(args.fault_hosts, args.latency, args.command_latency, runs)
 

@@ -58,6 +58,7 @@ class Inventory:
     user: str
     sudo: bool = True
     core_dir: str = DEFAULT_CORE_DIR
+    zone: str | None = None  # the host's AZ label, for the fan-out summary
 
     def values(self, stamp: str, nonce: str) -> dict[str, str]:
         """`nonce`: random hex, so a core's name cannot be guessed before it exists."""

@@ -74,9 +74,9 @@ def diagnose_live(*, request: DiagnosisRequest, setup: DiagnosisSetup, book: Rep
     """Run the playbook on the request's host; `changed(incident)` whenever the report moved;
     `keep(command, output)` stores each (redacted) output first, for rebuilding."""
     incident, host = request.incident_id, request.host
-    book.started(incident, host, len(setup.playbook.steps))
-    changed(incident)
     inventory = setup.inventory(host, request.service)
+    book.started(incident, host, len(setup.playbook.steps), zone=inventory.zone)
+    changed(incident)
     focus = focus_of(inventory)
 
     def progress(_host: str, step: str, status: str) -> None:

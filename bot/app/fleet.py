@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.app.diagnose import HostDiagnosis
-from bot.app.report_view import HostProgress
-from bot.domain.evidence import BuildId, Deploy
+from bot.app.report_view import HostProgress, deployed_version
 from bot.domain.playbook import Playbook
 
 FLEET_OVER = 10  # hosts: above this a report shows counts and outliers, not a line per host
@@ -70,14 +69,7 @@ def _grouped(pairs: list[tuple[str | None, str]]) -> tuple[tuple[str | None, tup
 
 
 def _version(diagnosis: HostDiagnosis) -> str | None:
-    report = diagnosis.report
-    if report is None:
-        return None
-    versions = [f.version for f in report.facts if isinstance(f, Deploy) and f.version]
-    if versions:
-        return versions[-1]
-    build_ids = [f.build_id for f in report.facts if isinstance(f, BuildId)]
-    return f"build-id {build_ids[0]}" if build_ids else None
+    return deployed_version(diagnosis.report) if diagnosis.report is not None else None
 
 
 def blast_radius(diagnoses: Sequence[HostDiagnosis]) -> BlastRadius:
@@ -210,9 +202,10 @@ def fleet_table(diagnoses: Sequence[HostDiagnosis], zones: Mapping[str, str]) ->
 
 def progress_table(hosts: Sequence[HostProgress]) -> str:
     """An incident's hosts, one tab-separated line each (the thread's `hosts.txt`)."""
-    rows = ["host\tsteps\tstate\tsignature\tfailed steps\terror"]
+    rows = ["host\taz\tversion\tsteps\tstate\tsignature\tfailed steps\terror"]
     for h in hosts:
         state = "stopped early" if h.error else "done" if h.finished else "running"
-        rows.append("\t".join([h.host, f"{h.done}/{h.total}", state, h.signature or "",
+        rows.append("\t".join([h.host, h.zone or "?", h.version or "unknown",
+                               f"{h.done}/{h.total}", state, h.signature or "",
                                ",".join(h.failed), " ".join((h.error or "").split())]))
     return "\n".join(rows) + "\n"

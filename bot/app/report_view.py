@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.domain.conclude import with_unit_state
 from bot.domain.decode import DecodedReport, Focus, Section, decode_sections
+from bot.domain.evidence import BuildId, Deploy
 from bot.domain.incident import Incident
 
 # Re-decoding everything received so far on each new output costs O(n^2): past this many
@@ -29,6 +30,8 @@ class HostProgress:
     finished: bool
     error: str | None = None
     signature: str | None = None
+    version: str | None = None  # the service's deployed version (else its build-id)
+    zone: str | None = None  # the host's AZ label
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class _Host:
     report: DecodedReport | None = None
     finished: bool = False
     error: str | None = None
+    zone: str | None = None  # the host's AZ label
     decoding: bool = False  # one thread decodes a host's evidence at a time
     stale: bool = False  # evidence arrived during that decode: decode again after it
 
@@ -85,9 +89,10 @@ class ReportBook:
         self._files: dict[int, list[str]] = {}
         self._pending: dict[int, dict[str, tuple[str, str]]] = {}
 
-    def started(self, incident_id: int, host: str, steps: int) -> None:
+    def started(self, incident_id: int, host: str, steps: int, *,
+                zone: str | None = None) -> None:
         with self._lock:
-            self._hosts.setdefault(incident_id, {})[host] = _Host(total=steps)
+            self._hosts.setdefault(incident_id, {})[host] = _Host(total=steps, zone=zone)
 
     def step(self, incident_id: int, host: str, step: str, status: str) -> None:
         with self._lock:
@@ -197,7 +202,8 @@ class ReportBook:
                     failed=tuple(k for k, s in h.statuses.items()
                                  if s in {"failed", "timed-out"}),
                     finished=h.finished, error=h.error,
-                    signature=h.report.signature if h.report else None)
+                    signature=h.report.signature if h.report else None,
+                    version=deployed_version(h.report) if h.report else None, zone=h.zone)
                 for name, h in sorted(hosts.items()))
             lead = _lead(hosts)
             files = tuple(self._files.get(incident_id, ()))
@@ -221,3 +227,12 @@ def _lead(hosts: dict[str, _Host]) -> str | None:
 def _gist(report: DecodedReport) -> tuple[object, ...]:
     return (report.signature, len(report.crashes), len(report.facts),
             tuple(r.action for r in report.recommendations))
+
+
+def deployed_version(report: DecodedReport) -> str | None:
+    """The service's version on the host (its last deploy), else its binary's build-id."""
+    versions = [f.version for f in report.facts if isinstance(f, Deploy) and f.version]
+    if versions:
+        return versions[-1]
+    build_ids = [f.build_id for f in report.facts if isinstance(f, BuildId)]
+    return f"build-id {build_ids[0]}" if build_ids else None

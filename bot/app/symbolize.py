@@ -3,13 +3,17 @@ file found locally or through a DebugInfoFetcher (the debuginfod port), never by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.errors import DebugInfoNotFound, SymbolError, UsageError
 from bot.symbols.elf_file import ElfSummary, read_elf
+from bot.symbols.index_store import index_key
 from bot.symbols.locate import SYSTEM_DEBUG_DIRS, find_local
 from bot.symbols.model import SymbolizedModule, SymbolizedOffset
 from bot.symbols.symbolizer import ModuleSymbolizer
@@ -57,7 +61,7 @@ def symbolize_offsets(
     """
     if build_id is None and binary is None:
         raise UsageError("give a binary or a build-id")
-    summary: ElfSummary | None = read_elf(binary) if binary is not None else None
+    summary: ElfSummary | None = _read_elf(binary) if binary is not None else None
     wanted = (build_id or (summary.build_id if summary else None) or "").lower() or None
     if summary is not None and build_id and summary.build_id and summary.build_id != wanted:
         raise UsageError(f"{binary} has build-id {summary.build_id}, not {build_id}")
@@ -70,13 +74,12 @@ def symbolize_offsets(
     # .dwo/.dwp files: beside the binary asked about and in the debug directories given
     search = [binary.parent] if binary is not None else []
     search += [path if path.is_dir() else path.parent for path in symbol_paths]
-    symbolizer = ModuleSymbolizer(
-        source, cache_dir=cache_dir, find_alt=alt_file, search_dirs=list(dict.fromkeys(search))
-    )
-    try:
+    results = []
+    with _symbolizer(source, cache_dir=cache_dir, find_alt=alt_file,
+                     search=tuple(dict.fromkeys(search)),
+                     remote=fetcher is not None) as symbolizer:
         if not file_offsets:
             symbolizer.prepare(offsets, return_addresses)
-        results = []
         for i, offset in enumerate(offsets):
             is_return = i < len(return_addresses) and return_addresses[i]
             wanted_offset: int | None = offset
@@ -88,8 +91,6 @@ def symbolize_offsets(
                 else ()
             )
             results.append(SymbolizedOffset(offset, frames))
-    finally:
-        symbolizer.close()
     module = str(binary) if binary is not None else None
     return SymbolizedModule(module, wanted, origin, tuple(results))
 
@@ -156,3 +157,56 @@ def _find_alt(
     if fetched is None or not alt_matches(fetched.path, link):
         return None
     return fetched.path
+
+
+_CACHED = 32  # modules kept open: a fleet's hosts run a few builds, each crash loop one
+_LOCK = threading.Lock()
+_SUMMARIES: OrderedDict[tuple[object, ...], ElfSummary] = OrderedDict()
+_SYMBOLIZERS: OrderedDict[tuple[object, ...], tuple[ModuleSymbolizer, threading.Lock]] = (
+    OrderedDict())
+
+
+def _read_elf(path: Path) -> ElfSummary:
+    """An ELF file's headers, read once per version of the file (a crash loop names it often)."""
+    stat = path.stat()
+    key = (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    with _LOCK:
+        found = _SUMMARIES.get(key)
+    if found is None:
+        found = read_elf(path)
+        with _LOCK:
+            _SUMMARIES[key] = found
+            while len(_SUMMARIES) > _CACHED:
+                _SUMMARIES.popitem(last=False)
+    return found
+
+
+@contextmanager
+def _symbolizer(source: ElfSummary, *, cache_dir: Path | None,
+                find_alt: Callable[[AltLink, Path], Path | None], search: tuple[Path, ...],
+                remote: bool) -> Iterator[ModuleSymbolizer]:
+    """The module's symbolizer, kept per build-id (its index stays loaded) and used by one
+    thread at a time; a module without a build-id gets a fresh one."""
+    key = (index_key(source), str(cache_dir), search, remote)
+    entry = None
+    if source.build_id:
+        with _LOCK:
+            entry = _SYMBOLIZERS.get(key)
+            if entry is not None:
+                _SYMBOLIZERS.move_to_end(key)
+    if entry is not None and not entry[0].summary.path.exists():
+        entry = None  # its file is gone: build again from the one found now
+    if entry is None:
+        entry = (ModuleSymbolizer(source, cache_dir=cache_dir, find_alt=find_alt,
+                                  search_dirs=list(search)), threading.Lock())
+    symbolizer, lock = entry
+    with lock:
+        try:
+            yield symbolizer
+        finally:
+            symbolizer.close()  # writes the units indexed now; the file reopens on demand
+    if source.build_id and not symbolizer.companions.alt_missing:
+        with _LOCK:
+            _SYMBOLIZERS[key] = entry
+            while len(_SYMBOLIZERS) > _CACHED:
+                _SYMBOLIZERS.popitem(last=False)

@@ -6,7 +6,8 @@ register held: `mov rax, qword ptr [rdi + 0x38]` faulting at 0x38 means rdi was 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import capstone
 from capstone import x86_const
@@ -39,17 +40,10 @@ class Instruction:
 
 def disassemble(code: CodeBytes, *, fault_address: int | None) -> Instruction | None:
     """The instruction at the marked byte; None when the bytes do not decode."""
-    engine = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-    engine.detail = True
-    try:
-        found = next(engine.disasm(code.data[code.fault_index :], 0), None)
-    except capstone.CsError:
-        return None
+    found = _decoded(code.data[code.fault_index :])
     if found is None:
         return None
-    memory = _memory_operand(found)
-    writes = bool(memory) and _writes_memory(found)
-    base_value = None
+    memory = found.memory
     if (
         memory
         and memory.base
@@ -57,14 +51,31 @@ def disassemble(code: CodeBytes, *, fault_address: int | None) -> Instruction | 
         and fault_address is not None
         and memory.base not in {"rip", "rsp"}
     ):
-        base_value = (fault_address - memory.displacement) & 0xFFFFFFFFFFFFFFFF
+        return replace(
+            found, base_value=(fault_address - memory.displacement) & 0xFFFFFFFFFFFFFFFF
+        )
+    return found
+
+
+@lru_cache(maxsize=512)
+def _decoded(data: bytes) -> Instruction | None:
+    """Decode once per byte string: a crash loop prints the same `Code:` line every time."""
+    engine = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    engine.detail = True
+    try:
+        found = next(engine.disasm(data, 0), None)
+    except capstone.CsError:
+        return None
+    if found is None:
+        return None
+    memory = _memory_operand(found)
     return Instruction(
         text=f"{found.mnemonic} {found.op_str}".strip(),
         mnemonic=found.mnemonic,
         size=found.size,
         memory=memory,
-        writes_memory=writes,
-        base_value=base_value,
+        writes_memory=bool(memory) and _writes_memory(found),
+        base_value=None,
     )
 
 

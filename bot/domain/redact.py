@@ -54,13 +54,30 @@ _REDIS_ARG = re.compile(r"(?i)\b(redis-cli\b[^\n|;&]*?\s-a\s+)(?!\[REDACTED\])(\
 
 def redact(text: str) -> str:
     """Return text with every secret it recognizes replaced by [REDACTED]."""
-    text = _PEM.sub(lambda m: f"-----BEGIN {m.group(1)}-----{MASK}-----END {m.group(1)}-----", text)
+    # Most output holds none of the words the slow patterns need; for ASCII text, where
+    # (?i) means lower-casing, a word's absence proves a pattern cannot match.
+    words = text.lower() if text.isascii() else None
+
+    def may(*needles: str) -> bool:
+        return words is None or any(needle in words for needle in needles)
+
+    if "-----BEGIN " in text:
+        text = _PEM.sub(lambda m: f"-----BEGIN {m.group(1)}-----{MASK}-----END {m.group(1)}-----",
+                        text)
     text = _TOKENS.sub(MASK, text)
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:{MASK}@", text)
-    text = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-    text = _LONG_OPTION.sub(lambda m: f"{m.group(1)}{MASK}", text)
-    text = _PASSWORD_ARG.sub(lambda m: f"{m.group(1)}{MASK}", text)
-    text = _REDIS_ARG.sub(lambda m: f"{m.group(1)}{MASK}", text)
-    text = _SHORT_P.sub(f"-p{MASK}", text)
+    if may("://"):
+        text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:{MASK}@", text)
+    if may("authorization", "cookie", "key", "token"):
+        text = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    if "--" in text:
+        text = _LONG_OPTION.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    if may("mysql", "mariadb", "sshpass"):
+        text = _PASSWORD_ARG.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    if may("redis-cli"):
+        text = _REDIS_ARG.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    if "-p" in text:
+        text = _SHORT_P.sub(f"-p{MASK}", text)
+    if not may("pass", "pwd", "secret", "token", "key", "credential"):  # every _KEY_WORDS
+        return text
     text = _QUOTED.sub(lambda m: f"{m.group(1)}{m.group(2)[0]}{MASK}{m.group(2)[0]}", text)
     return _ASSIGNMENT.sub(lambda m: f"{m.group(1)}{MASK}", text)

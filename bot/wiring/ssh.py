@@ -47,7 +47,8 @@ def inventory(config: Config, host: str, service: str) -> Inventory:
 
     entry, target = config.services[service], config.target(host)
     return Inventory(host=host, service=service, unit=entry.unit, binary=entry.binary,
-                     user=target.user, sudo=target.sudo, core_dir=config.defaults.core_dir)
+                     user=target.user, sudo=target.sudo, core_dir=config.defaults.core_dir,
+                     zone=config.hosts[host].labels.get("az"))
 
 
 def limits(config: Config) -> Limits:

@@ -79,3 +79,33 @@ def test_a_secret_in_any_known_form_never_survives(before: str, secret: str, aft
     assume(secret not in before and secret not in after)  # noise can spell the secret too
     text = f"{before} {form.format(s=secret)} {after}"
     assert secret not in redact(text)
+
+
+def _every_pattern(text: str) -> str:
+    """redact() without its shortcuts: each pattern applied to the text, in the same order."""
+    import bot.domain.redact as r
+
+    text = r._PEM.sub(lambda m: f"-----BEGIN {m.group(1)}-----{MASK}-----END {m.group(1)}-----",
+                      text)
+    text = r._TOKENS.sub(MASK, text)
+    text = r._URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:{MASK}@", text)
+    text = r._HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    text = r._LONG_OPTION.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = r._PASSWORD_ARG.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = r._REDIS_ARG.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = r._SHORT_P.sub(f"-p{MASK}", text)
+    text = r._QUOTED.sub(lambda m: f"{m.group(1)}{m.group(2)[0]}{MASK}{m.group(2)[0]}", text)
+    return r._ASSIGNMENT.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+
+WORDY = st.lists(st.sampled_from(
+    ["password", "PassWd", "pwd", "SECRET", "token", "api-key", "Api_Key", "credentials",
+     "Authorization", "cookie", "mysql", "MariaDB", "sshpass", "redis-cli", "://", "@", "-p",
+     "--password", "-----BEGIN PRIVATE KEY-----", "=", ":", " ", "\n", '"', "'", "x", "7",
+     "ſ", "K", "İ", "é"]), max_size=30).map("".join)
+
+
+@given(st.one_of(WORDY, st.text(max_size=200)))
+@settings(max_examples=400)
+def test_shortcuts_never_change_what_is_masked(text: str) -> None:
+    assert redact(text) == _every_pattern(text)

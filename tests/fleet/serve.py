@@ -3,7 +3,8 @@
     python -m tests.fleet.serve WORKDIR --hosts 100 --connect-latency 0.1 --command-latency recorded
         [--hang 0.05] [--refuse 0.05] [--healthy 0.2] [--versions 2.18.7,2.19.0] [--azs 3]
 
-Prints one line, `ready`, once every host listens and WORKDIR/segbot.yaml is written.
+Prints `ready` once every host listens and WORKDIR/segbot.yaml is written, and
+`cpu SECONDS` (its own CPU time) when it stops.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import sys
 from pathlib import Path
 
@@ -47,6 +49,8 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
     await fleet.stop()
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"cpu {used.ru_utime + used.ru_stime:.3f}", flush=True)
 
 
 def main() -> None:

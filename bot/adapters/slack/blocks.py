@@ -229,6 +229,12 @@ def fleet_lines(hosts: tuple[HostProgress, ...], files: tuple[str, ...]) -> list
     lines = [f"{len(hosts)} hosts: {done} done, {len(hosts) - done} running, "
              f"{sum(bool(h.error) for h in hosts)} stopped early"]
     lines += [f"• `{esc(sig)}` on {n} host(s)" for sig, n in signatures.most_common(5)]
+    for name, values in (("versions", [h.version or "unknown" for h in hosts]),
+                         ("AZs", [h.zone or "?" for h in hosts])):
+        lines.append(f"{name}: " + "; ".join(
+            f"`{esc(value)}` {crashing}/{total} crashing"
+            for value, total, crashing in _tally(values, [h.signature is not None
+                                                          for h in hosts])[:6]))
     outliers = [h for h in hosts if h.error or h.failed
                 or (h.signature is not None and h.signature != common)]
     lines += [_progress(h) for h in outliers[:8]]
@@ -237,6 +243,13 @@ def fleet_lines(hosts: tuple[HostProgress, ...], files: tuple[str, ...]) -> list
     if FLEET_TABLE in files:
         lines.append(f"every host: `{FLEET_TABLE}` in the thread")
     return lines
+
+
+def _tally(values: list[str], crashing: list[bool]) -> list[tuple[str, int, int]]:
+    """(value, hosts, of which crashing), most hosts first."""
+    totals, crashed = Counter(values), Counter(v for v, c in zip(values, crashing, strict=True)
+                                                if c)
+    return [(v, n, crashed[v]) for v, n in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def _progress(host: HostProgress) -> str:

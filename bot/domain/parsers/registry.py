@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from bot.domain.parsers import (
@@ -126,6 +127,12 @@ def is_known_command(command: str) -> bool:
 
 
 def _words(command: str) -> list[str]:
+    return list(_split(command))
+
+
+@lru_cache(maxsize=1024)
+def _split(command: str) -> tuple[str, ...]:
+    """Split once per command text: shlex is slow and a fleet sends the same commands."""
     try:
         words = shlex.split(command)
     except ValueError:
@@ -136,4 +143,4 @@ def _words(command: str) -> list[str]:
         or (words[0].startswith("-") and len(words) > 1)
     ):
         words = words[1:]
-    return words
+    return tuple(words)
