@@ -13,7 +13,8 @@ from bot.app.ports.containment import ActionRequest, ActionResult, ContainmentAc
 from bot.app.ports.slack import Chat, Proposal, ProposalState, SlackStore
 from bot.app.ports.store import Store
 from bot.app.proposals import BUILT_IN, REVERTS, authorize, label
-from bot.app.slack_flows import SlackFlows, SlackPolicy
+from bot.app.slack_flows import SlackFlows
+from bot.app.slack_policy import SlackPolicy
 from bot.domain.incident import DiagnosisRequest, Status, TimelineEvent
 from bot.errors import SegbotError
 

@@ -80,7 +80,7 @@ def ingest(
                         continue
                     seen.add(occurrence.key)
                 if decoder is not None:
-                    occurrence = enrich(occurrence, decoder, now)
+                    occurrence = with_decoded_message(occurrence, decoder, now)
                 incident_id, is_new = grouping.assign(occurrence, now)
                 grouped.append((incident_id, occurrence))
                 accepted += 1
@@ -331,7 +331,8 @@ def message_decoder() -> MessageDecoder:
     return decode
 
 
-def enrich(occurrence: Occurrence, decoder: MessageDecoder, now: datetime) -> Occurrence:
+def with_decoded_message(occurrence: Occurrence, decoder: MessageDecoder,
+                         now: datetime) -> Occurrence:
     """The occurrence completed by what its message decodes to (if it carries one)."""
     if not occurrence.message:
         return occurrence

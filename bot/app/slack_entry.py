@@ -12,7 +12,7 @@ from bot.app.digest import compose_digest
 from bot.app.ports.slack import Chat, Reply, SlackStore
 from bot.app.ports.store import Store
 from bot.app.proposals import authorize
-from bot.app.slack_flows import SlackPolicy
+from bot.app.slack_policy import SlackPolicy
 from bot.app.slash_commands import SlashCommands, diagnose_rules, first_answer
 from bot.app.slash_grammar import Diagnose
 from bot.app.timeline_capture import add_note

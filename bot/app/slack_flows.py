@@ -7,16 +7,15 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.app.change_context import ChangeContext
 from bot.app.diagnosis_feed import DiagnosisSetup, diagnose_live, evidence_text, focus_of
 from bot.app.first_signal import NOTHING, first_post_wait, level
 from bot.app.fleet import FLEET_OVER, FLEET_TABLE, progress_table
-from bot.app.incidents import DEFAULT_WINDOW, learn_signature, record_report
+from bot.app.incidents import learn_signature, record_report
 from bot.app.occurrences import record_found_crashes
 from bot.app.ports.containment import ContainmentActions
 from bot.app.ports.schedule import Announcer, ScheduleStore
@@ -25,6 +24,7 @@ from bot.app.ports.store import Store
 from bot.app.proposals import ensure_buttons
 from bot.app.report_updater import ReportUpdater
 from bot.app.report_view import ReportBook, ReportView
+from bot.app.slack_policy import SlackPolicy
 from bot.domain.change_report import with_findings
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
 from bot.domain.mrkdwn import escape
@@ -36,22 +36,6 @@ log = logging.getLogger("segbot.slack.flows")
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class SlackPolicy:
-    """What the configuration says about Slack and who may do what."""
-
-    services: Mapping[str, tuple[str, ...]]  # service -> its inventory hosts
-    authorization: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    oncall_usergroup: str | None = None
-    proposal_ttl: timedelta = timedelta(hours=4)
-    group_window: timedelta = DEFAULT_WINDOW
-    min_update_interval: float = 2.0
-    global_update_interval: float = 1.2
-    # The first post (the phone notification) waits this long for the diagnosis's first
-    # result, so it names the signal rather than "diagnosing".
-    first_post_wait: float = 2.0
 
 
 class SlackFlows:

@@ -13,7 +13,8 @@ from bot.app.ports.schedule import Announcer, ScheduleStore
 from bot.app.ports.slack import Chat, Reply, SlackStore
 from bot.app.ports.store import Store
 from bot.app.proposals import authorize
-from bot.app.slack_flows import SlackFlows, SlackPolicy
+from bot.app.slack_flows import SlackFlows
+from bot.app.slack_policy import SlackPolicy
 from bot.app.slash_grammar import (
     HELP,
     Command,

@@ -102,7 +102,8 @@ def slack_runtime(*, config: Config, store: SqlStore, environ: Mapping[str, str]
     from bot.adapters.store.slack_store import SqlSlackStore
     from bot.app.clicks import Clicks
     from bot.app.slack_entry import SlackEntry
-    from bot.app.slack_flows import SlackFlows, SlackPolicy
+    from bot.app.slack_flows import SlackFlows
+    from bot.app.slack_policy import SlackPolicy
     from bot.app.slash_commands import SlashCommands
 
     env = slack_env(environ)

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.config import checked_name, load_config, parse_config
+from bot.config import Config, checked_name, load_config, parse_config
 from bot.errors import ConfigError, UsageError
 
 GOOD = """
@@ -122,3 +122,42 @@ def test_check_config_exit_status_through_main(tmp_path: Path,
         main(["check-config", "--config", str(path)])
     assert exit_info.value.code == 2
     assert "service 'search' selects no host" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("patch", "message"), [
+    ("slack: {command: segfault}", "slack.command"),
+    ("slack: {command: '/seg fault'}", "must look like /segfault"),
+    ("slack: {private_channels: 'no'}", "slack.private_channels"),
+    ("slack: {proposal_ttl_minutes: 0}", "slack.proposal_ttl_minutes"),
+    ("slack: {poll_seconds: -1}", "slack.poll_seconds"),
+    ("slack: {colour: red}", "slack.colour"),
+    ("alerts: {openapi: 'yes'}", "alerts.openapi"),
+    ("alerts: {hmac_max_age_seconds: 7200}", "alerts.hmac_max_age_seconds"),
+    ("alerts: {group_window_seconds: 0}", "alerts.group_window_seconds"),
+    ("alerts: {max_body_bytes: many}", "alerts.max_body_bytes"),
+    ("alerts: {host_label: [host]}", "alerts.host_label"),
+])
+def test_slack_and_alerts_sections_are_checked_when_read(patch: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        parse_config(patch, source="test.yaml")
+
+
+def test_slack_and_alerts_sections_have_typed_defaults() -> None:
+    from datetime import timedelta
+
+    from bot.domain.alerts import LabelRules
+
+    config = parse_config("slack: {app_name: " + "x" * 50 + ", channel: ''}")
+    assert config.slack.app_name == "x" * 35 and config.slack.channel is None
+    assert config.slack.proposal_ttl == timedelta(hours=4)
+    assert config.alerts.window == timedelta(minutes=15)
+    assert config.alerts.label_rules == LabelRules()
+    narrowed = parse_config("alerts: {host_labels: [node], group_window_seconds: 60}").alerts
+    assert narrowed.label_rules.host == ("node",) and narrowed.window == timedelta(minutes=1)
+
+
+def test_serve_runs_without_a_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEGBOT_CONFIG", raising=False)
+    assert load_config(required=False) == Config()
+    with pytest.raises(ConfigError, match="no configuration"):
+        load_config()

@@ -13,6 +13,7 @@ from bot.adapters.containment.ssh_actions import Connect, SshActions
 from bot.app.diagnose import Limits, diagnose_host
 from bot.app.diagnosis_feed import DiagnosisSetup
 from bot.config import Config
+from bot.config.containment import ServiceActions
 from bot.domain.containment import Outcome
 from bot.domain.verification import HostCount
 
@@ -25,7 +26,7 @@ class ConfiguredExecutor:
         self.config, self.environ, self.diagnosis = config, environ, diagnosis
         self.ssh = SshActions(config, connect)
 
-    def _actions(self, service: str):  # type: ignore[no-untyped-def]
+    def _actions(self, service: str) -> ServiceActions | None:
         entry = self.config.services.get(service)
         return None if entry is None else entry.actions
 
@@ -85,17 +86,17 @@ class ConfiguredExecutor:
                 return self.ssh.command(service, spec.command, values, spec.timeout)
             return call(spec, values, environ=self.environ, action_id=action_id)
         if action == "disable_flag" and actions.disable_flag is not None:
-            spec = actions.disable_flag
-            flag = target.get("flag") or spec.flag
+            toggle = actions.disable_flag
+            flag = target.get("flag") or toggle.flag
             if flag:
                 values = {**values, "flag": flag}
-            before = (read_value(spec.read, values, environ=self.environ)
-                      if spec.read is not None else None)
-            outcome = call(spec, values, environ=self.environ, action_id=action_id)
-            if spec.read is None or outcome.state != "succeeded":
+            before = (read_value(toggle.read, values, environ=self.environ)
+                      if toggle.read is not None else None)
+            outcome = call(toggle, values, environ=self.environ, action_id=action_id)
+            if toggle.read is None or outcome.state != "succeeded":
                 return outcome
             # Re-read after the change: say what the flag service now holds, not what we asked.
-            after = read_value(spec.read, values, environ=self.environ)
+            after = read_value(toggle.read, values, environ=self.environ)
             change = (f"flag {flag or '?'} {before} -> {after}" if after != before
                       else f"flag {flag or '?'} still reads {after}")
             return dataclasses.replace(outcome, text=f"{outcome.text}; {change}")
