@@ -1,1 +1,1 @@
-pytest_plugins = ["lab.fixtures"]
+pytest_plugins = ["tests.lab.fixtures", "tests.support.fixtures"]

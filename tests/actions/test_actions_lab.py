@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_helpers import DEPLOY, sudoers_module
-from effect_server import effect_server
-from lab.host import LabHost
-from slack_clicks import answers, click, notices, report
-from slack_harness import Running, buttons, message_text, running_bot
 
 from bot.app.slack_ports import Proposal
 from bot.config import Config, load_playbook_file
+from tests.actions.slack_clicks import answers, click, notices, report
+from tests.lab.host import LabHost
+from tests.support.deploy_files import DEPLOY, sudoers_module
+from tests.support.effect_server import effect_server
+from tests.support.slack_harness import Running, buttons, message_text, running_bot
 
 pytestmark = pytest.mark.lab
 HELPER = "/usr/local/libexec/segbot/restart-delay"

@@ -9,10 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from actions_setup import Told
-from deploy_helpers import sudoers_module
-from lab.host import LabHost
-from test_actions_lab import _prepare
 
 from bot.adapters.actions.executor import ConfiguredExecutor
 from bot.adapters.ssh import SshRunner
@@ -24,6 +20,10 @@ from bot.app.slack_ports import ActionRequest
 from bot.config import Config, load_playbook_file
 from bot.domain.incident import Status
 from bot.domain.verification import verification_verdict
+from tests.actions.actions_setup import Told
+from tests.actions.test_actions_lab import _prepare
+from tests.lab.host import LabHost
+from tests.support.deploy_files import sudoers_module
 
 pytestmark = pytest.mark.lab
 BINARY = "/opt/checkout/bin/checkout-api"

@@ -18,13 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-from store.databases import postgres_admin_url
 
 from bot.adapters.actions.executor import ConfiguredExecutor
 from bot.adapters.flag_service import HttpFlagService
 from bot.app.diagnose import CommandRunner
 from bot.config import Config
 from bot.config_changes import FlagServiceSettings
+from tests.support.databases import postgres_admin_url
 
 TOKEN = "*:*.segbot-test-" + uuid.uuid4().hex  # an admin token, made at Unleash's first start
 ENV = {"UNLEASH_TOKEN": TOKEN}

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_helpers import DEPLOY, EXAMPLE_CONFIG, REPO
+
+from tests.support.deploy_files import DEPLOY, EXAMPLE_CONFIG, REPO
 
 ALERTING = DEPLOY / "alertmanager"
 TOKEN = "test-alert-token-3f9c"

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from deploy_helpers import DEPLOY, EXAMPLE_CONFIG, REPO
+
+from tests.support.deploy_files import DEPLOY, EXAMPLE_CONFIG, REPO
 
 DOCKERFILE = DEPLOY / "container" / "Dockerfile"
 IGNORE = DEPLOY / "container" / "Dockerfile.dockerignore"

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sshd_server import Sshd
 
 from bot.cli import main
+from tests.diagnose.sshd_server import Sshd
 
 PLAYBOOK = """\
 name: loopback

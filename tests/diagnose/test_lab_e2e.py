@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab.factory import HostFactory
-from lab.host import LabHost
 
 from bot.adapters.ssh import SshRunner
 from bot.app.diagnose import Inventory, diagnose_host
 from bot.cli import main
 from bot.config import Target, load_playbook_file
 from bot.errors import ConnectFailed
+from tests.lab.factory import HostFactory
+from tests.lab.host import LabHost
 
 pytestmark = pytest.mark.lab
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab.factory import HostFactory
-from test_lab_e2e import _config, _diagnose
+
+from tests.diagnose.test_lab_e2e import _config, _diagnose
+from tests.lab.factory import HostFactory
 
 pytestmark = pytest.mark.lab
 

@@ -8,8 +8,6 @@ import json
 from datetime import timedelta
 
 from apscheduler.executors.debug import DebugExecutor
-from schedule_clock import T0, FakeClock
-from slack_emulator import Call, SlackEmulator
 
 from bot.adapters.leader_lock import SoleProcess
 from bot.adapters.scheduler import DrivenScheduler, ScheduleDeps, SegbotScheduler
@@ -24,6 +22,8 @@ from bot.config import Schedule
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import Incident, Status, TimelineEvent
 from bot.errors import StoreError
+from tests.schedule.schedule_clock import T0, FakeClock
+from tests.support.slack_emulator import Call, SlackEmulator
 
 OPTIONS = Schedule(summary_minutes=15, quiet_minutes=60, reminder_check_minutes=5,
                    dropin_reminder_minutes=30, digest_channels=["C0OPS"], digest_time="05:00",

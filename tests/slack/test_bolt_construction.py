@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
-from slack_harness import BOT_TOKEN, SECRET
 
 from bot.adapters.slack.runtime import slack_runtime
 from bot.adapters.store import open_store
+from tests.support.slack_harness import BOT_TOKEN, SECRET
 
 
 def test_no_token_warning_and_no_secret_left_in_the_environment(

@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from conftest import config
-from slack_emulator import running_emulator
-from slack_harness import ALERT_TOKEN, LocalRunner, buttons, message_text, running_bot
-from web.payloads import am_alert, am_webhook
 
 from bot.app.diagnosis_feed import DiagnosisSetup
+from tests.slack.bot_config import config
+from tests.support.alert_payloads import am_alert, am_webhook
+from tests.support.slack_emulator import running_emulator
+from tests.support.slack_harness import ALERT_TOKEN, LocalRunner, buttons, message_text, running_bot
 
 
 def test_restart_keeps_the_report_and_its_buttons(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from symbols.builds import Built, _build, _run
+from tests.symbols.builds import Built, _build, _run
 
 
 @pytest.fixture(scope="session")

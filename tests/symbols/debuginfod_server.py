@@ -16,7 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from web.server import free_port
+
+from tests.support.web_server import free_port
 
 
 @contextmanager

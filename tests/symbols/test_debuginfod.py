@@ -11,9 +11,9 @@ import pytest
 from bot.adapters.debuginfod import DebuginfodClient
 from bot.app.symbolize import symbolize_offsets
 from bot.errors import DebugInfoNotFound, SymbolError
-from symbols.builds import Built, text_addresses
-from symbols.debuginfod_server import debuginfod, odd_server
-from symbols.oracles import addr2line
+from tests.symbols.builds import Built, text_addresses
+from tests.symbols.debuginfod_server import debuginfod, odd_server
+from tests.symbols.oracles import addr2line
 
 
 @pytest.fixture(scope="module")

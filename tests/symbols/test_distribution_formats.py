@@ -11,10 +11,10 @@ import pytest
 
 from bot.adapters.debuginfod import DebuginfodClient
 from bot.app.symbolize import symbolize_offsets
-from symbols.builds import Built, minidebuginfo, text_addresses
-from symbols.debuginfod_server import debuginfod
-from symbols.oracles import Chain, addr2line, eu_addr2line_names, llvm_symbolizer
-from symbols.test_symbolizer_oracles import _disagreements
+from tests.symbols.builds import Built, minidebuginfo, text_addresses
+from tests.symbols.debuginfod_server import debuginfod
+from tests.symbols.oracles import Chain, addr2line, eu_addr2line_names, llvm_symbolizer
+from tests.symbols.test_symbolizer_oracles import _disagreements
 
 SERVED = ("cc-zstd", "cc-zdebug", "c-zstd-dwarf4")
 

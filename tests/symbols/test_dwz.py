@@ -15,10 +15,10 @@ from bot.adapters.debuginfod import DebuginfodClient
 from bot.app.symbolize import symbolize_offsets
 from bot.symbols import index_store
 from bot.symbols.elf_file import read_elf
-from symbols.builds import Built, DwzBuild, dwz_multifile, text_addresses
-from symbols.debuginfod_server import debuginfod
-from symbols.oracles import Chain, addr2line, llvm_symbolizer
-from symbols.test_symbolizer_oracles import _disagreements
+from tests.symbols.builds import Built, DwzBuild, dwz_multifile, text_addresses
+from tests.symbols.debuginfod_server import debuginfod
+from tests.symbols.oracles import Chain, addr2line, llvm_symbolizer
+from tests.symbols.test_symbolizer_oracles import _disagreements
 
 PROGRAMS = ("orders-dwarf5", "cc-dwarf5")
 

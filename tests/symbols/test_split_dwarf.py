@@ -13,10 +13,10 @@ import pytest
 
 from bot.adapters.debuginfod import DebuginfodClient
 from bot.app.symbolize import symbolize_offsets
-from symbols.builds import SplitBuild, build_id_of, dwp_package, split_build, text_addresses
-from symbols.debuginfod_server import debuginfod
-from symbols.oracles import Chain, addr2line, llvm_symbolizer
-from symbols.test_symbolizer_oracles import _disagreements, _ours
+from tests.symbols.builds import SplitBuild, build_id_of, dwp_package, split_build, text_addresses
+from tests.symbols.debuginfod_server import debuginfod
+from tests.symbols.oracles import Chain, addr2line, llvm_symbolizer
+from tests.symbols.test_symbolizer_oracles import _disagreements, _ours
 
 
 @pytest.fixture(scope="module", params=["-gdwarf-5", "-gdwarf-4"])

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from bot.commands import symbolize
 from bot.errors import SegbotError
-from symbols.builds import Built, text_addresses
-from symbols.oracles import addr2line
+from tests.symbols.builds import Built, text_addresses
+from tests.symbols.oracles import addr2line
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_CANDIDATES = [

@@ -10,8 +10,8 @@ import pytest
 
 from bot.symbols.elf_file import read_elf
 from bot.symbols.symbolizer import ModuleSymbolizer
-from symbols.builds import Built, _need, _run, call_sites, text_addresses
-from symbols.oracles import Chain, addr2line, llvm_symbolizer
+from tests.symbols.builds import Built, _need, _run, call_sites, text_addresses
+from tests.symbols.oracles import Chain, addr2line, llvm_symbolizer
 
 
 def _ours(path: Path, addresses: list[int], cache: Path, *, returns: bool = False) -> list[Chain]:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from bot.adapters.web.models import IntakeResponse
-from web.payloads import am_alert, am_webhook, grafana_webhook
-from web.server import TOKEN, Running, running_server
+from tests.support.alert_payloads import am_alert, am_webhook, grafana_webhook
+from tests.support.web_server import TOKEN, Running, running_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

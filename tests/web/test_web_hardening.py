@@ -14,10 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from store.databases import fresh_database, postgres_admin_url
 
-from web.payloads import grafana_webhook
-from web.server import running_server
+from tests.support.alert_payloads import grafana_webhook
+from tests.support.databases import fresh_database, postgres_admin_url
+from tests.support.web_server import running_server
 
 
 def test_healthz_does_not_show_the_database_error(tmp_path: Path) -> None:

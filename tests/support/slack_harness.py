@@ -22,8 +22,6 @@ from urllib.parse import urlencode
 
 import httpx
 import uvicorn
-from slack_emulator import SlackEmulator, running_emulator
-from web.server import free_port
 
 from bot.adapters.slack.runtime import SlackRuntime, slack_runtime
 from bot.adapters.store import open_store
@@ -31,11 +29,13 @@ from bot.adapters.web.server import build_app
 from bot.app.diagnose import CommandResult, Fetched
 from bot.app.diagnosis_feed import DiagnosisSetup
 from bot.app.slack_ports import ContainmentActions
+from tests.support.slack_emulator import SlackEmulator, running_emulator
+from tests.support.web_server import free_port
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-emulated-0000"
 ALERT_TOKEN = "test-alert-token"
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # What a careless service logs; none of it may ever reach Slack.
 SECRETS = ("Hunter2Secret", "xoxp-1234567890-abcdefghij")
 SECRET_LINE = (f"connecting to postgres://checkout:{SECRETS[0]}@db-1/orders "

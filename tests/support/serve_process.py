@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from web.server import free_port
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.web_server import free_port
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def start_serve(env: Mapping[str, str | None], log: Path, args: Sequence[str] = ()
