@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -25,6 +24,7 @@ from bot.app.diagnose import CommandRunner
 from bot.config import Config
 from bot.config_changes import FlagServiceSettings
 from tests.support.databases import postgres_admin_url
+from tests.support.local_http import free_port
 
 TOKEN = "*:*.segbot-test-" + uuid.uuid4().hex  # an admin token, made at Unleash's first start
 ENV = {"UNLEASH_TOKEN": TOKEN}
@@ -77,13 +77,6 @@ def _node() -> str:
     return node
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def unleash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unleash]:
     home = os.environ.get("SEGBOT_UNLEASH_HOME", "")
@@ -102,7 +95,7 @@ def unleash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unleash]:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     where = tmp_path_factory.mktemp("unleash")
     (where / "start.mjs").write_text(START)
-    port = _free_port()
+    port = free_port()
     database = admin.set(drivername="postgresql", database=name)
     log = where / "unleash.log"
     with log.open("wb") as out:

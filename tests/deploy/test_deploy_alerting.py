@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,16 +23,10 @@ import pytest
 import yaml
 
 from tests.support.deploy_files import DEPLOY, EXAMPLE_CONFIG, REPO
+from tests.support.local_http import free_port
 
 ALERTING = DEPLOY / "alertmanager"
 TOKEN = "test-alert-token-3f9c"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _tool(*names: str) -> str:
@@ -152,7 +145,7 @@ def test_loki_rule_pattern_reads_real_journal_lines() -> None:
 
 @pytest.fixture()
 def segbot_server(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"),
            "XDG_CACHE_HOME": str(tmp_path / "cache"), "SEGBOT_ALERT_TOKEN": TOKEN,
            "SEGBOT_CONFIG": str(EXAMPLE_CONFIG)}
@@ -188,7 +181,7 @@ def test_alertmanager_delivers_to_segbot_with_the_token_from_a_file(
     config = config.replace("/etc/alertmanager/secrets/segbot-alert-token", str(token_file))
     assert config != shipped
     (tmp_path / "am.yml").write_text(config)
-    am_port = _free_port()
+    am_port = free_port()
     log = tmp_path / "alertmanager.log"
     proc = _start([alertmanager, f"--config.file={tmp_path / 'am.yml'}",
                    f"--storage.path={tmp_path / 'am-data'}",

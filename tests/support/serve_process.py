@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.web_server import free_port
+from tests.support.local_http import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -29,8 +29,8 @@ from bot.adapters.web.server import build_app
 from bot.app.diagnose import CommandResult, Fetched
 from bot.app.diagnosis_feed import DiagnosisSetup
 from bot.app.slack_ports import ContainmentActions
+from tests.support.local_http import free_port
 from tests.support.slack_emulator import SlackEmulator, running_emulator
-from tests.support.web_server import free_port
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-emulated-0000"

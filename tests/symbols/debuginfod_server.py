@@ -3,12 +3,10 @@ tiny misbehaving HTTP server (garbage, huge or silent answers) for the failure t
 
 from __future__ import annotations
 
-import http.server
 import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.web_server import free_port
+from tests.support.local_http import JsonHandler, free_port, serving
 
 
 @contextmanager
@@ -75,7 +73,7 @@ def debuginfod(directory: Path, database: Path, ready_build_id: str) -> Iterator
         log.close()
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     mode = "garbage"
     hits = 0
 
@@ -93,20 +91,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @contextmanager
 def odd_server(mode: str) -> Iterator[tuple[str, type[_Handler]]]:
     handler = type("Handler", (_Handler,), {"mode": mode, "hits": 0})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(handler) as url:
+        yield url, handler
