@@ -21,7 +21,7 @@ from bot.config import Config, load_playbook_file
 from bot.domain.incident import Status
 from bot.domain.verification import verification_verdict
 from tests.actions.actions_setup import Told
-from tests.actions.test_actions_lab import _prepare
+from tests.actions.lab_releases import prepare_host
 from tests.lab.host import LabHost
 from tests.support.deploy_files import sudoers_module
 
@@ -47,7 +47,7 @@ def test_restart_delay_verification_counts_the_hosts_cores(lab_host_factory: Any
                                                             tmp_path: Path) -> None:
     host: LabHost = lab_host_factory("verify-lab")
     raw = _config(host)
-    _prepare(host, raw)
+    prepare_host(host, raw)
     config = Config.model_validate(raw)
     before = host.wait_for_crash_loop_end()
 
