@@ -25,6 +25,7 @@ from bot.config import Config
 from bot.config_changes import FlagServiceSettings
 from tests.support.databases import postgres_admin_url
 from tests.support.local_http import free_port
+from tests.support.processes import stop
 
 TOKEN = "*:*.segbot-test-" + uuid.uuid4().hex  # an admin token, made at Unleash's first start
 ENV = {"UNLEASH_TOKEN": TOKEN}
@@ -123,12 +124,7 @@ def unleash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unleash]:
             time.sleep(0.5)
         yield Unleash(f"http://127.0.0.1:{port}", log)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, grace=30)
         with engine.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()

@@ -24,6 +24,7 @@ import yaml
 
 from tests.support.deploy_files import DEPLOY, EXAMPLE_CONFIG, REPO
 from tests.support.local_http import free_port
+from tests.support.processes import stop
 
 ALERTING = DEPLOY / "alertmanager"
 TOKEN = "test-alert-token-3f9c"
@@ -53,15 +54,6 @@ def _start(argv: list[str], log: Path, env: dict[str, str] | None = None,
            ) -> subprocess.Popen[bytes]:
     with log.open("w") as sink:
         return subprocess.Popen(argv, stdout=sink, stderr=sink, env=env)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 # --- the rules ----------------------------------------------------------------------------
@@ -157,7 +149,7 @@ def segbot_server(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         _wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
         yield port, env
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def _incidents(env: dict[str, str]) -> list[dict[str, Any]]:
@@ -209,7 +201,7 @@ def test_alertmanager_delivers_to_segbot_with_the_token_from_a_file(
             assert time.monotonic() < deadline, f"nothing reached segbot: {log.read_text()}"
             time.sleep(0.5)
     finally:
-        _stop(proc)
+        stop(proc)
     [incident] = incidents
     assert incident["service"] == "checkout-api" and incident["hosts"] == ["node-17"]
 

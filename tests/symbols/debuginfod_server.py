@@ -3,9 +3,7 @@ tiny misbehaving HTTP server (garbage, huge or silent answers) for the failure t
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ import httpx
 import pytest
 
 from tests.support.local_http import JsonHandler, free_port, serving
+from tests.support.processes import stop
 
 
 @contextmanager
@@ -64,12 +63,7 @@ def debuginfod(directory: Path, database: Path, ready_build_id: str) -> Iterator
             time.sleep(0.2)
         yield url
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process, grace=10)
         log.close()
 
 
