@@ -53,9 +53,9 @@ def test_each_failure_mode_is_reported_for_its_host_only(tmp_path: Path) -> None
     for name in ("none-0", "none-6"):
         assert found[name].error is None, found[name].error
         assert found[name].report is not None and found[name].crashed
-    # Known flake, open in issue 16: under a loaded CI run the flooding host's connection was
-    # once lost mid-command ("connection lost during a command") instead of the step ending
-    # truncated. The cap and the other hosts' results hold either way.
+    # Under load the flooding host's connection can be lost mid-command ("connection lost
+    # during a command") instead of the step ending truncated; the cap and the other hosts'
+    # results hold either way.
     flood = found["flood-4"]
     flooded = flood.outcome("journal")
     assert flood.error is None or "connection lost" in flood.error, flood.error

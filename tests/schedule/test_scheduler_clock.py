@@ -180,7 +180,7 @@ def _scenario(store: SqlStore, clock: FakeClock, emulator: SlackEmulator) -> Non
 
 def test_action_verifications_run_as_a_scheduled_job(database_url: str, clock: FakeClock,
                                                      emulator: SlackEmulator) -> None:
-    """Containment's verify_due (issue 4) runs on the scheduler, on the leader only."""
+    """Containment's verify_due runs on the scheduler, on the leader only."""
     store = open_store(database_url)
     try:
         scheduler = _scheduler(store, clock, emulator)

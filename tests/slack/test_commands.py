@@ -178,8 +178,8 @@ def test_a_configured_channel_gets_a_thread_per_incident(
 
 
 class RollbackOnly:
-    """The actions port as issue 4 will fill it, reduced to what this test needs: rollback is
-    configured, and each execution is recorded."""
+    """The actions port reduced to what this test needs: rollback is configured, and each
+    execution is recorded."""
 
     def __init__(self) -> None:
         self.executed: list[ActionRequest] = []
