@@ -33,7 +33,7 @@ def test_restart_keeps_the_report_and_its_buttons(
                 "checkout-api[24999]: segfault at 0000000000000038 ip 000055c1b2f9a4d2 sp "
                 "00007ffd7b5d1a10 error 4 in checkout-api[55c1b2f82000+3e0000]")
             answer = bot.http.post(f"{bot.url}/alerts/alertmanager", json=am_webhook([alert]),
-                                headers={"Authorization": f"Bearer {ALERT_TOKEN}"})
+                                   headers={"Authorization": f"Bearer {ALERT_TOKEN}"})
             assert answer.status_code == 200
             emulator.wait_for(lambda: "*3* occurrence" in message_text(bot.report()[2]), 20)
             after = bot.report()[2]
