@@ -57,7 +57,8 @@ def test_openapi_and_docs_only_when_configured(database_url: str) -> None:
 def test_a_grafana_signature_without_a_fresh_timestamp_is_refused(
         database_url: str, stamp: str) -> None:
     environ = {"SEGBOT_GRAFANA_HMAC_SECRET": "s3cret"}
-    with running_server(database_url, environ=environ) as running, httpx.Client() as client:
+    with (running_server(database_url, environ=environ) as running,
+          httpx.Client(timeout=30) as client):
         body = json.dumps(grafana_webhook()).encode()
         signed = (f"{stamp}:".encode() if stamp else b"") + body
         headers = {"Content-Type": "application/json",
