@@ -25,13 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from symbols.oracles import addr2line, llvm_symbolizer  # noqa: E402
 
 from bot.app.symbolize import symbolize_offsets  # noqa: E402
 from bot.symbols.elf_file import read_elf  # noqa: E402
 from bot.symbols.locate import SYSTEM_DEBUG_DIRS, build_id_paths  # noqa: E402
+from tests.symbols.oracles import addr2line, llvm_symbolizer  # noqa: E402
 
 
 def instruction_offsets(binary: Path, count: int, seed: int) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_harness import Running, buttons
+from tests.support.slack_harness import Running, buttons
 
 
 def report(bot: Running) -> tuple[str, str, dict[str, Any]]:

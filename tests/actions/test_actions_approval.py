@@ -7,11 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actions_setup import config_with, http_actions
-from effect_server import effect_server
-
 from bot.app.containment import APPROVAL_TTL
 from bot.app.ports.containment import ActionRequest
+from tests.actions.actions_setup import config_with, http_actions
+from tests.support.effect_server import effect_server
 
 TARGET = {"service": "checkout-api", "version": "2.18.7", "to_version": "2.18.6"}
 T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)

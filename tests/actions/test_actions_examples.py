@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
-from effect_server import effect_server
 
 from bot.adapters.containment.http_call import call
 from bot.config.containment import HttpCall, ServiceActions
+from tests.support.effect_server import effect_server
 
 EXAMPLES: dict[str, Any] = yaml.safe_load(
     (Path(__file__).resolve().parent / "action_examples.yaml").read_text())

@@ -8,8 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from actions_setup import config_with, http_actions
-from effect_server import effect_server
 from pydantic import ValidationError
 
 from bot.adapters.containment.http_call import call, read_value
@@ -17,6 +15,8 @@ from bot.app.ports.containment import ActionRequest
 from bot.config.containment import DisableFlag, ServiceActions
 from bot.domain.evidence import Deploy, FeatureFlag
 from bot.domain.parsers.journal import parse
+from tests.actions.actions_setup import config_with, http_actions
+from tests.support.effect_server import effect_server
 
 HOSTILE = 'a";id;"b'
 SECRET = "xoxb-not-for-your-eyes"

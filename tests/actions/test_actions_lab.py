@@ -13,43 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_helpers import DEPLOY, sudoers_module
-from effect_server import effect_server
-from lab.host import LabHost
-from slack_clicks import answers, click, notices, report
-from slack_harness import Running, buttons, message_text, running_bot
 
 from bot.app.ports.slack import Proposal
-from bot.config import Config, load_playbook_file
+from tests.actions.lab_releases import SWITCH, prepare_host
+from tests.actions.slack_clicks import answers, click, notices, report
+from tests.lab.host import LabHost
+from tests.support.effect_server import effect_server
+from tests.support.slack_harness import Running, buttons, message_text, running_bot
 
 pytestmark = pytest.mark.lab
-HELPER = "/usr/local/libexec/segbot/restart-delay"
 DROPIN = "/etc/systemd/system/checkout-api.service.d/segbot-restart.conf"
-SWITCH = "/usr/local/sbin/release-switch"
-# The lab's release layout: /opt/checkout/releases/VERSION/env, /opt/checkout/current points
-# at one, /etc/default/checkout-api (the unit's EnvironmentFile) at current/env.
-RELEASE_SWITCH = r"""#!/bin/sh
-set -eu
-cd /opt/checkout/releases
-want=$1
-if [ "$want" = previous ]; then
-    now=$(basename "$(readlink -f /opt/checkout/current)")
-    want=$(ls | sort -V | awk -v now="$now" '$0 == now { print prev } { prev = $0 }')
-fi
-case $want in '' | *[!0-9a-z.]*) echo "no such release: $1" >&2; exit 2 ;; esac
-[ -d "$want" ] || { echo "no such release: $want" >&2; exit 2; }
-ln -sfn "/opt/checkout/releases/$want" /opt/checkout/current.new
-mv -T /opt/checkout/current.new /opt/checkout/current
-echo "current -> $want"
-"""
-LAYOUT = f"""set -eu
-mkdir -p /opt/checkout/releases/2.18.6 /opt/checkout/releases/2.18.7
-echo CHECKOUT_FEATURE_FLAGS=pricing_v4:off > /opt/checkout/releases/2.18.6/env
-echo CHECKOUT_FEATURE_FLAGS=pricing_v4:on > /opt/checkout/releases/2.18.7/env
-ln -sfn /opt/checkout/releases/2.18.7 /opt/checkout/current
-ln -sf /opt/checkout/current/env /etc/default/checkout-api
-mkdir -p {HELPER.rsplit('/', 1)[0]}
-"""
 
 
 def _config(host: LabHost, evidence: Path, flag_url: str) -> dict[str, Any]:
@@ -79,19 +52,6 @@ def _config(host: LabHost, evidence: Path, flag_url: str) -> dict[str, Any]:
     }
 
 
-def _prepare(host: LabHost, config: dict[str, Any]) -> None:
-    checked = Config.model_validate(config)
-    text = sudoers_module().sudoers(checked, load_playbook_file(None, checked), host=host.name)
-    text += f"segbot ALL=(root) NOPASSWD: {SWITCH}\n"  # the fleet's own rollback helper
-    host.run(["sh", "-c", LAYOUT], check=True)
-    host.run(["sh", "-c", "cat > /etc/sudoers.d/segbot.new && chmod 0440 /etc/sudoers.d/"
-              "segbot.new && visudo -c -q -f /etc/sudoers.d/segbot.new && mv /etc/sudoers.d/"
-              "segbot.new /etc/sudoers.d/segbot"], input=text, check=True)
-    for path, body in ((HELPER, (DEPLOY / "host" / "restart-delay").read_text()),
-                       (SWITCH, RELEASE_SWITCH)):
-        host.run(["sh", "-c", f"cat > {path} && chmod 0755 {path}"], input=body, check=True)
-
-
 def _propose(bot: Running, action: str, target: dict[str, str]) -> dict[str, Any]:
     """A stored proposal and the button Slack would send back for it."""
     now = datetime.now(UTC)
@@ -112,7 +72,7 @@ def test_each_action_from_a_click_against_the_lab(lab_host_factory: Any,
     host: LabHost = lab_host_factory("act-lab")
     with effect_server() as flags:
         config = _config(host, tmp_path / "evidence", flags.url)
-        _prepare(host, config)
+        prepare_host(host, config)
         host.wait_for_crashes(1)
         with running_bot(tmp_path, config, usergroups={"S0ONCALL": ["U0BOB", "U0CAROL"]}) as bot:
             emulator = bot.emulator

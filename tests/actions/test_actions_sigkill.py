@@ -12,15 +12,15 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-from effect_server import EffectServer, effect_server
-from serve_process import segbot_serve
-from slack_emulator import Channel, SlackEmulator, running_emulator
-from slack_harness import BOT_TOKEN, SECRET, signed_headers
 
 from bot.adapters.store import open_store
 from bot.adapters.store.slack_store import SqlSlackStore
 from bot.app.ports.slack import Place, Proposal
 from bot.domain.incident import Status
+from tests.support.effect_server import EffectServer, effect_server
+from tests.support.serve_process import segbot_serve
+from tests.support.slack_emulator import Channel, SlackEmulator, running_emulator
+from tests.support.slack_harness import BOT_TOKEN, SECRET, signed_headers
 
 REPO = Path(__file__).resolve().parents[2]
 CHANNEL = "C0INC0001"

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from effect_server import EffectServer, effect_server
-from slack_clicks import answers, click, notices, report
-from slack_emulator import running_emulator
-from slack_harness import LocalRunner, Running, buttons, running_bot
 
 from bot.app.diagnosis_feed import DiagnosisSetup
+from tests.actions.slack_clicks import answers, click, notices, report
+from tests.support.effect_server import EffectServer, effect_server
+from tests.support.slack_emulator import running_emulator
+from tests.support.slack_harness import LocalRunner, Running, buttons, running_bot
 
 SETUP = tuple[DiagnosisSetup, LocalRunner, Path]
 

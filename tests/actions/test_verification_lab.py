@@ -10,10 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from actions_setup import Told
-from deploy_helpers import sudoers_module
-from lab.host import LabHost
-from test_actions_lab import _prepare
 
 from bot.adapters.containment.executor import ConfiguredExecutor
 from bot.adapters.ssh import SshRunner
@@ -25,6 +21,10 @@ from bot.app.ports.containment import ActionRequest
 from bot.config import Config, load_playbook_file
 from bot.domain.incident import Status
 from bot.domain.verification import verification_verdict
+from tests.actions.actions_setup import Told
+from tests.actions.lab_releases import prepare_host
+from tests.lab.host import LabHost
+from tests.support.deploy_files import sudoers_module
 
 pytestmark = pytest.mark.lab
 BINARY = "/opt/checkout/bin/checkout-api"
@@ -49,7 +49,7 @@ def test_restart_delay_verification_counts_the_hosts_cores(lab_host_factory: Any
                                                             tmp_path: Path) -> None:
     host: LabHost = lab_host_factory("verify-lab")
     raw = _config(host)
-    _prepare(host, raw)
+    prepare_host(host, raw)
     config = Config.model_validate(raw)
     before = host.wait_for_crash_loop_end()
 

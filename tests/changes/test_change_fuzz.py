@@ -12,10 +12,8 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from store.databases import fresh_database
-from web.server import TOKEN, Running, running_server
 
-from changes.change_payloads import (
+from tests.changes.change_payloads import (
     ARGOCD_SYNC,
     CONFIG,
     GENERIC_DEPLOY,
@@ -23,6 +21,8 @@ from changes.change_payloads import (
     LAUNCHDARKLY_TURNED_ON,
     UNLEASH_ENABLED,
 )
+from tests.support.databases import fresh_database
+from tests.support.web_server import TOKEN, Running, running_server
 
 ROUTES = {"generic": GENERIC_DEPLOY, "github": GITHUB_DEPLOYMENT_STATUS, "argocd": ARGOCD_SYNC,
           "unleash": UNLEASH_ENABLED, "launchdarkly": LAUNCHDARKLY_TURNED_ON}

@@ -25,8 +25,8 @@ from bot.domain.change_report import with_findings
 from bot.domain.changes import ChangeEvent, checked_event
 from bot.domain.decode import decode_text
 from bot.domain.evidence import Frame
-from changes.change_payloads import BUILD_ID
-from changes.git_repo import build_repo
+from tests.changes.change_payloads import BUILD_ID
+from tests.changes.git_repo import build_repo
 
 ROOT = Path(__file__).resolve().parents[2]
 T = datetime(2026, 1, 22, 3, 11, 7, tzinfo=UTC)

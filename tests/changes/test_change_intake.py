@@ -14,10 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from web.server import TOKEN, Running, running_server
 
 from bot.adapters.store.change_store import SqlChangeStore
-from changes.change_payloads import (
+from tests.changes.change_payloads import (
     ARGOCD_SYNC,
     BUILD_ID,
     COMMIT,
@@ -28,6 +27,7 @@ from changes.change_payloads import (
     LAUNCHDARKLY_TURNED_ON,
     UNLEASH_ENABLED,
 )
+from tests.support.web_server import TOKEN, Running, running_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 GITHUB_SECRET = "gh-webhook-secret-for-tests"

@@ -21,7 +21,7 @@ from bot.adapters.web.change_models import (
     UnleashEvent,
 )
 from bot.domain.changes import ChangeRefused, checked_event
-from changes.change_payloads import (
+from tests.changes.change_payloads import (
     ARGOCD_SYNC,
     GENERIC_DEPLOY,
     GITHUB_DEPLOYMENT_STATUS,

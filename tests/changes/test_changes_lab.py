@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-from lab.host import LabHost
-from slack_harness import ALERT_TOKEN, buttons, message_text, running_bot
 
 from bot.domain.postmortem import draft_postmortem
 from bot.domain.postmortem_render import to_markdown
-from changes.git_repo import git
+from tests.changes.git_repo import git
+from tests.lab.host import LabHost
+from tests.support.slack_harness import ALERT_TOKEN, buttons, message_text, running_bot
 
 pytestmark = pytest.mark.lab
 SOURCE = Path(__file__).resolve().parents[1] / "lab" / "csrc" / "checkout_api.c"

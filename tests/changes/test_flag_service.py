@@ -15,7 +15,7 @@ from bot.adapters.store.change_store import SqlChangeStore
 from bot.app.changes import ServiceSources, Subject, find_changes, pull_flags
 from bot.config.changes import FlagServiceSettings
 from bot.errors import ChangeSourceError
-from changes.flag_server import TOKEN, flag_server, launchdarkly_routes, unleash_routes
+from tests.support.flag_server import TOKEN, flag_server, launchdarkly_routes, unleash_routes
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ENV = {"FLAGS_TOKEN": TOKEN}

@@ -12,7 +12,7 @@ import pytest
 from bot.adapters.git_history import GitRepository
 from bot.domain.change_history import rank_suspects
 from bot.errors import ChangeSourceError
-from changes.git_repo import build_repo, git
+from tests.changes.git_repo import build_repo, git
 
 
 def test_commits_that_touched_the_crash_function_rank_first(tmp_path: Path) -> None:

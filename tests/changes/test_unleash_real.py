@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -18,13 +17,15 @@ from typing import Any
 
 import httpx
 import pytest
-from store.databases import postgres_admin_url
 
 from bot.adapters.containment.executor import ConfiguredExecutor
 from bot.adapters.flag_service import HttpFlagService
 from bot.app.ports.hosts import CommandRunner
 from bot.config import Config
 from bot.config.changes import FlagServiceSettings
+from tests.support.databases import postgres_admin_url
+from tests.support.local_http import free_port
+from tests.support.processes import stop
 
 TOKEN = "*:*.segbot-test-" + uuid.uuid4().hex  # an admin token, made at Unleash's first start
 ENV = {"UNLEASH_TOKEN": TOKEN}
@@ -77,13 +78,6 @@ def _node() -> str:
     return node
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def unleash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unleash]:
     home = os.environ.get("SEGBOT_UNLEASH_HOME", "")
@@ -102,7 +96,7 @@ def unleash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unleash]:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     where = tmp_path_factory.mktemp("unleash")
     (where / "start.mjs").write_text(START)
-    port = _free_port()
+    port = free_port()
     database = admin.set(drivername="postgresql", database=name)
     log = where / "unleash.log"
     with log.open("wb") as out:
@@ -130,12 +124,7 @@ def unleash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unleash]:
             time.sleep(0.5)
         yield Unleash(f"http://127.0.0.1:{port}", log)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, grace=30)
         with engine.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()

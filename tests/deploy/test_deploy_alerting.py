@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,17 +21,13 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_helpers import DEPLOY, EXAMPLE_CONFIG, REPO
+
+from tests.support.deploy_files import DEPLOY, EXAMPLE_CONFIG, REPO
+from tests.support.local_http import free_port
+from tests.support.processes import stop
 
 ALERTING = DEPLOY / "alertmanager"
 TOKEN = "test-alert-token-3f9c"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _tool(*names: str) -> str:
@@ -59,15 +54,6 @@ def _start(argv: list[str], log: Path, env: dict[str, str] | None = None,
            ) -> subprocess.Popen[bytes]:
     with log.open("w") as sink:
         return subprocess.Popen(argv, stdout=sink, stderr=sink, env=env)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 # --- the rules ----------------------------------------------------------------------------
@@ -151,7 +137,7 @@ def test_loki_rule_pattern_reads_real_journal_lines() -> None:
 
 @pytest.fixture()
 def segbot_server(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"),
            "XDG_CACHE_HOME": str(tmp_path / "cache"), "SEGBOT_ALERT_TOKEN": TOKEN,
            "SEGBOT_CONFIG": str(EXAMPLE_CONFIG)}
@@ -163,7 +149,7 @@ def segbot_server(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         _wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
         yield port, env
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def _incidents(env: dict[str, str]) -> list[dict[str, Any]]:
@@ -187,7 +173,7 @@ def test_alertmanager_delivers_to_segbot_with_the_token_from_a_file(
     config = config.replace("/etc/alertmanager/secrets/segbot-alert-token", str(token_file))
     assert config != shipped
     (tmp_path / "am.yml").write_text(config)
-    am_port = _free_port()
+    am_port = free_port()
     log = tmp_path / "alertmanager.log"
     proc = _start([alertmanager, f"--config.file={tmp_path / 'am.yml'}",
                    f"--storage.path={tmp_path / 'am-data'}",
@@ -215,7 +201,7 @@ def test_alertmanager_delivers_to_segbot_with_the_token_from_a_file(
             assert time.monotonic() < deadline, f"nothing reached segbot: {log.read_text()}"
             time.sleep(0.5)
     finally:
-        _stop(proc)
+        stop(proc)
     [incident] = incidents
     assert incident["service"] == "checkout-api" and incident["hosts"] == ["node-17"]
 

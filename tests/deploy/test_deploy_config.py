@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import yaml
-from deploy_helpers import EXAMPLE_CONFIG
 from pydantic import BaseModel
 
 from bot.config import Config, Defaults, Host, Service, load_config, parse_config
+from tests.support.deploy_files import EXAMPLE_CONFIG
 
 
 def test_example_validates_with_the_real_loader() -> None:

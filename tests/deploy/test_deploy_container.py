@@ -10,14 +10,15 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from deploy_helpers import DEPLOY, EXAMPLE_CONFIG, REPO
+
+from tests.support.deploy_files import DEPLOY, EXAMPLE_CONFIG, REPO
+from tests.support.local_http import free_port
 
 DOCKERFILE = DEPLOY / "container" / "Dockerfile"
 IGNORE = DEPLOY / "container" / "Dockerfile.dockerignore"
@@ -121,18 +122,11 @@ def test_every_copied_path_exists_and_is_in_the_build_context() -> None:
         assert _ignored(secretish, patterns), secretish
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_entrypoint_serves_and_the_healthcheck_command_sees_it(tmp_path: Path) -> None:
     """The image's ENTRYPOINT arguments (host swapped to loopback) start a real server, and the
     HEALTHCHECK command, run as written, succeeds against it and fails once it is gone."""
     entry = json.loads(_final("ENTRYPOINT"))
-    port = _free_port()
+    port = free_port()
     entry[entry.index("--host") + 1] = "127.0.0.1"
     entry[entry.index("--port") + 1] = str(port)
     health = json.loads(_final("HEALTHCHECK").split("CMD", 1)[1].strip())

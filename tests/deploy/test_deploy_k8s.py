@@ -13,9 +13,9 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
-from deploy_helpers import DEPLOY
 
 from bot.config import parse_config
+from tests.support.deploy_files import DEPLOY
 
 K8S = DEPLOY / "k8s"
 VERSION = kubernetes_validate.latest_version()

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_helpers import DEPLOY, sudoers_module
-from lab.factory import HostFactory
-from lab.host import LabHost
 
 from bot.adapters.ssh import SshRunner
 from bot.cli import main
 from bot.config import Config, Target, load_config, load_playbook_file
 from bot.errors import SegbotError
+from tests.lab.factory import HostFactory
+from tests.lab.host import LabHost
+from tests.support.deploy_files import DEPLOY, sudoers_module
 
 pytestmark = pytest.mark.lab
 HELPER = "/usr/local/libexec/segbot/restart-delay"

@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from deploy_helpers import DEPLOY, need_root_namespace
+
+from tests.support.deploy_files import DEPLOY, need_root_namespace
 
 HELPER = DEPLOY / "host" / "restart-delay"
 DROPIN = "/etc/systemd/system/checkout-api.service.d/segbot-restart.conf"

@@ -9,7 +9,8 @@ import json
 from typing import Any
 
 import yaml
-from deploy_helpers import DEPLOY
+
+from tests.support.deploy_files import DEPLOY
 
 MANIFEST = DEPLOY / "slack-manifest.yaml"
 

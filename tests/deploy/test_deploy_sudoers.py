@@ -11,18 +11,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from deploy_helpers import (
+
+from bot.app.diagnose import Inventory
+from bot.config import Config, load_config, load_playbook_file
+from bot.domain.playbook import Playbook, render
+from bot.domain.verification import crash_count_command
+from tests.support.deploy_files import (
     COMMITTED_SUDOERS,
     EXAMPLE_CONFIG,
     need_root_namespace,
     sudo_verdicts,
     sudoers_module,
 )
-
-from bot.app.diagnose import Inventory
-from bot.config import Config, load_config, load_playbook_file
-from bot.domain.playbook import Playbook, render
-from bot.domain.verification import crash_count_command
 
 HELPER = "/usr/local/libexec/segbot/restart-delay"
 

@@ -9,7 +9,8 @@ import shutil
 import subprocess
 
 import pytest
-from deploy_helpers import DEPLOY
+
+from tests.support.deploy_files import DEPLOY
 
 UNIT = DEPLOY / "systemd" / "segbot.service"
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_helpers import sudoers_module
-from lab.factory import HostFactory
-from lab.host import LabHost
 
 from bot.cli import main
 from bot.config import load_config, load_playbook_file
+from tests.lab.factory import HostFactory
+from tests.lab.host import LabHost
+from tests.support.deploy_files import sudoers_module
 
 pytestmark = pytest.mark.lab
 CORE_DIR = "/var/tmp/segbot-cores"

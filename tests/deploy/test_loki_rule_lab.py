@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_helpers import DEPLOY
-from lab.factory import HostFactory
+
+from tests.lab.factory import HostFactory
+from tests.support.deploy_files import DEPLOY
 
 pytestmark = pytest.mark.lab
 ALERTING = DEPLOY / "alertmanager"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sshd_server import Sshd, available, start_sshd
+
+from tests.diagnose.sshd_server import Sshd, available, start_sshd
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,9 @@ from pathlib import Path
 from typing import IO
 
 from bot.config import Target
+from tests.support.local_http import free_port
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _keygen(path: Path) -> str:
@@ -71,7 +66,7 @@ def start_sshd(directory: Path, *, max_sessions: int = 10, extra: str = "") -> S
     host_public = _keygen(host_key)
     identity = directory / "client_ed25519"
     (directory / "authorized_keys").write_text(_keygen(identity) + "\n")
-    port = _free_port()
+    port = free_port()
     line = f"[127.0.0.1]:{port} {' '.join(host_public.split()[:2])}"
     (directory / "known_hosts").write_text(line + "\n")
     config = directory / "sshd_config"

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sshd_server import Sshd
 
 from bot.cli import main
+from tests.diagnose.sshd_server import Sshd
 
 
 def _write(tmp_path: Path, hosts: dict[str, dict[str, object]]) -> Path:

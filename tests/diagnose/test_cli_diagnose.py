@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sshd_server import Sshd
 
-from bot.cli import main
+from tests.diagnose.cli_run import run_cli
+from tests.diagnose.sshd_server import Sshd
 
 PLAYBOOK = """\
 name: loopback
@@ -79,18 +79,10 @@ def _no_leftover_cores() -> Iterator[None]:
         path.unlink(missing_ok=True)
 
 
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 1), out, err
-
-
 def test_diagnose_one_host_json(sshd: Sshd, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     config = _config(tmp_path, {"loop": sshd.config_entry()})
-    code, out, _ = _run(["diagnose", "--config", str(config), "--json", "loop", "checkout-api"],
+    code, out, _ = run_cli(["diagnose", "--config", str(config), "--json", "loop", "checkout-api"],
                         capsys)
     assert code == 0
     data = json.loads(out)
@@ -109,13 +101,13 @@ def test_diagnose_one_host_json(sshd: Sshd, tmp_path: Path,
 def test_fan_out_over_a_services_hosts(sshd: Sshd, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     config = _config(tmp_path, {"loop-a": sshd.config_entry(), "loop-b": sshd.config_entry()})
-    code, out, _ = _run(["diagnose", "--config", str(config), "--json", "checkout-api"], capsys)
+    code, out, _ = run_cli(["diagnose", "--config", str(config), "--json", "checkout-api"], capsys)
     assert code == 0
     data = json.loads(out)
     assert [h["host"] for h in data["hosts"]] == ["loop-a", "loop-b"]
     radius = data["blast_radius"]
     assert radius["crashing"] == ["loop-a", "loop-b"] and radius["same_signature"] is True
-    code, out, _ = _run(["diagnose", "--config", str(config), "--hosts", "loop-b",
+    code, out, _ = run_cli(["diagnose", "--config", str(config), "--hosts", "loop-b",
                          "checkout-api"], capsys)
     assert code == 0
     assert "loop-b / checkout-api" in out and "loop-a" not in out
@@ -145,7 +137,7 @@ def test_hostile_host_or_service_is_refused_before_any_connection(
              "known_hosts": str(tmp_path / "kh"), "identity_file": str(tmp_path / "id")}
     config = _config(tmp_path, {"loop": entry})
     pair = [text, "checkout-api"] if position == "host" else ["loop", text]
-    code, _, err = _run(["diagnose", "--config", str(config), "--", *pair], capsys)
+    code, _, err = run_cli(["diagnose", "--config", str(config), "--", *pair], capsys)
     assert code == 2, err
     readable, _, _ = select.select([listener], [], [], 0.2)
     assert readable == []  # no connection was even attempted
@@ -157,7 +149,7 @@ def test_unknown_inventory_names_are_refused(tmp_path: Path, listener: socket.so
     config = _config(tmp_path, {"loop": entry})
     for pair, message in ((["elsewhere", "checkout-api"], "unknown host"),
                           (["loop", "billing"], "unknown service")):
-        code, _, err = _run(["diagnose", "--config", str(config), *pair], capsys)
+        code, _, err = run_cli(["diagnose", "--config", str(config), *pair], capsys)
         assert code == 2 and message in err
     assert select.select([listener], [], [], 0.2)[0] == []
 
@@ -170,7 +162,7 @@ def test_changed_host_key_refused_with_nothing_run(sshd: Sshd, tmp_path: Path,
     entry = {**sshd.config_entry(), "known_hosts": str(known)}
     config = _config(tmp_path, {"loop": entry})
     before = _cores()
-    code, _, err = _run(["diagnose", "--config", str(config), "loop", "checkout-api"], capsys)
+    code, _, err = run_cli(["diagnose", "--config", str(config), "loop", "checkout-api"], capsys)
     assert code == 1
     assert "CHANGED" in err
     assert _cores() == before  # not even the first step ran

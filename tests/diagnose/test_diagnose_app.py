@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fake_runner import FakeRunner, ok
 
 from bot.app.diagnose import Inventory, Limits, diagnose_host
 from bot.app.ports.hosts import CommandResult
 from bot.config import load_playbook_file
 from bot.errors import ConnectFailed
+from tests.diagnose.fake_runner import FakeRunner, ok
 
 NOW = datetime(2026, 1, 22, 3, 20, tzinfo=UTC)
 BOOK = load_playbook_file()

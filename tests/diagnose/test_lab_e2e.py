@@ -14,43 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab.factory import HostFactory
-from lab.host import LabHost
 
 from bot.adapters.ssh import SshRunner
 from bot.app.diagnose import Inventory, diagnose_host
-from bot.cli import main
 from bot.config import Target, load_playbook_file
 from bot.errors import ConnectFailed
+from tests.diagnose.cli_run import SERVICE, lab_config, run_cli
+from tests.lab.factory import HostFactory
+from tests.lab.host import LabHost
 
 pytestmark = pytest.mark.lab
-
-SERVICE = {"unit": "checkout-api.service", "binary": "/opt/checkout/bin/checkout-api"}
-
-
-def _config(tmp_path: Path, hosts: list[LabHost], *, known_hosts: Path | None = None) -> Path:
-    lines = ["defaults:", f"  evidence_dir: {tmp_path / 'evidence'}", "  run_timeout: 120",
-             "hosts:"]
-    for host in hosts:
-        entry: dict[str, Any] = host.ssh_config_entry()
-        if known_hosts is not None:
-            entry["known_hosts"] = str(known_hosts)
-        lines.append(f"  {host.name}: {json.dumps(entry)}")
-    lines += ["services:", "  checkout-api:", f"    unit: {SERVICE['unit']}",
-              f"    binary: {SERVICE['binary']}",
-              f"    hosts: {json.dumps([h.name for h in hosts])}"]
-    path = tmp_path / "segbot.yaml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _diagnose(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 1), out, err
-
 
 def _target(host: LabHost) -> Target:
     return Target(name=host.name, address=host.address, port=host.port, user=host.user,
@@ -64,8 +37,8 @@ def _facts(data: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 def test_crashing_host_end_to_end(lab_host: LabHost, tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     lab_host.wait_for_crashes(1)
-    config = _config(tmp_path, [lab_host])
-    code, out, err = _diagnose(["diagnose", "--config", str(config), "--json", lab_host.name,
+    config = lab_config(tmp_path, [lab_host])
+    code, out, err = run_cli(["diagnose", "--config", str(config), "--json", lab_host.name,
                                 "checkout-api"], capsys)
     assert code == 0, err
     data = json.loads(out)
@@ -100,8 +73,8 @@ def test_two_hosts_in_parallel_crashing_and_healthy(lab_host_factory: HostFactor
     sick = lab_host_factory("diag-sick")
     well = lab_host_factory("diag-well", crashing=False)
     sick.wait_for_crashes(1)
-    config = _config(tmp_path, [sick, well])
-    code, out, err = _diagnose(["diagnose", "--config", str(config), "--json", "checkout-api"],
+    config = lab_config(tmp_path, [sick, well])
+    code, out, err = run_cli(["diagnose", "--config", str(config), "--json", "checkout-api"],
                                capsys)
     assert code == 0, err
     data = json.loads(out)
@@ -118,8 +91,8 @@ def test_changed_host_key_is_refused_and_nothing_runs(lab_host_factory: HostFact
     key = other.host_key_line.split(" ", 1)[1]
     wrong.write_text(f"{lab_host.address} {key}\n")
     before = lab_host.run(["sh", "-c", "ls /var/tmp | grep -c segbot || true"]).stdout.strip()
-    config = _config(tmp_path, [lab_host], known_hosts=wrong)
-    code, _, err = _diagnose(["diagnose", "--config", str(config), lab_host.name,
+    config = lab_config(tmp_path, [lab_host], known_hosts=wrong)
+    code, _, err = run_cli(["diagnose", "--config", str(config), lab_host.name,
                               "checkout-api"], capsys)
     assert code == 1 and "CHANGED" in err
     after = lab_host.run(["sh", "-c", "ls /var/tmp | grep -c segbot || true"]).stdout.strip()

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab.factory import HostFactory
-from test_lab_e2e import _config, _diagnose
+
+from tests.diagnose.cli_run import lab_config, run_cli
+from tests.lab.factory import HostFactory
 
 pytestmark = pytest.mark.lab
 
@@ -30,7 +31,7 @@ def test_null_deref_host_gets_the_right_verdicts(lab_host_factory: HostFactory, 
     host = lab_host_factory("triage-null")
     host.wait_for_crash_loop_end()
     cores = _host_cores(host)
-    code, out, err = _diagnose(["diagnose", "--config", str(_config(tmp_path, [host])),
+    code, out, err = run_cli(["diagnose", "--config", str(lab_config(tmp_path, [host])),
                                 "--json", host.name, "checkout-api"], capsys)
     assert code == 0, err
     data = json.loads(out)

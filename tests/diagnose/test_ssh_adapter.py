@@ -10,10 +10,10 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from sshd_server import Sshd, start_sshd, target_for
 
 from bot.adapters.ssh import SshRunner
 from bot.errors import ConnectFailed, HostKeyRejected, RemoteError
+from tests.diagnose.sshd_server import Sshd, start_sshd, target_for
 
 
 def _alive(pid: int) -> bool:

@@ -1,4 +1,5 @@
-"""The seed playbook's 15 outputs pasted together, prompts and all: the issue's "done means"."""
+"""The seed playbook's 15 outputs pasted together, prompts and all, and what the decoder
+makes of them."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ import asyncio
 import functools
 import ipaddress
 import json
-import socket
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
+
+from tests.support.local_http import free_port
 
 from .simhost import BINARY, HostSpec, HostState, _MemorySFTP, _Server, handle, new_state
 
@@ -32,17 +33,11 @@ def address(index: int) -> str:
                                     + position + 1))
 
 
-def free_port(host: str = "127.0.0.2") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
 class SimulatedFleet:
     def __init__(self, specs: Sequence[HostSpec], workdir: Path, *, port: int | None = None,
                  defaults: dict[str, Any] | None = None) -> None:
         self.specs, self.workdir = list(specs), workdir
-        self.port = port or free_port()
+        self.port = port or free_port("127.0.0.2")
         self.defaults = defaults or {}
         self.states = {s.name: new_state(s) for s in self.specs}
         self._hangs: list[asyncio.AbstractServer] = []

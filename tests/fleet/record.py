@@ -12,22 +12,18 @@ import gzip
 import json
 import re
 import shutil
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the suite's helper packages
-
-from lab import cgroups, factory, rootfs
-from lab.host import LabHost
-
 from bot.adapters.ssh import SshRunner
 from bot.app.diagnose import Inventory, diagnose_host
 from bot.app.ports.hosts import CommandResult, Fetched
 from bot.config import Target
+from tests.lab import cgroups, factory, rootfs
+from tests.lab.host import LabHost
 
 from .commands import REMOVE_CORE, Matcher, load_segfault_playbook
 from .recording import RECORDED, templated, verdict

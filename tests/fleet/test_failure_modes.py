@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.app.diagnose import HostDiagnosis, Inventory, Limits, diagnose_fleet
 
 from .commands import load_segfault_playbook
-from .conftest import connector
+from .connector import connector
 from .fleet import SERVICE, UNIT, address, running_fleet
 from .simhost import BINARY, HostSpec
 

@@ -13,7 +13,7 @@ from bot.app.diagnose import Inventory, diagnose_host
 from bot.cli import main
 
 from .commands import load_segfault_playbook
-from .conftest import connector
+from .connector import connector
 from .fleet import SERVICE, UNIT, running_fleet, specs
 from .recording import load_profile, verdict
 from .simhost import BINARY, HostSpec

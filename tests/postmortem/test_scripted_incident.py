@@ -12,15 +12,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "actions"))
-
-from effect_server import effect_server
 
 from bot.adapters.containment.executor import ConfiguredExecutor
 from bot.adapters.store import SqlStore, open_store
@@ -39,6 +34,7 @@ from bot.domain.incident import Status, TimelineEvent
 from bot.domain.postmortem import draft_postmortem
 from bot.domain.postmortem_render import to_dict, to_markdown
 from bot.domain.report_json import report_to_dict
+from tests.support.effect_server import effect_server
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = Path(__file__).resolve().parent / "expected" / "scripted-incident.md"

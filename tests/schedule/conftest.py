@@ -1,20 +1,15 @@
-"""Fixtures of the scheduling tests: a fake clock that APScheduler itself reads, the Slack
-emulator (tests/slack), and a driven scheduler on a real store (SQLite and PostgreSQL)."""
+"""Fixtures of the scheduling tests: a fake clock that APScheduler itself reads and the Slack
+emulator answering reactions.get."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))
-
-from schedule_clock import T0, FakeClock, frozen_datetime
-from slack_emulator import Channel, SlackEmulator
-from store.databases import BACKENDS, fresh_database
+from tests.schedule.schedule_clock import T0, FakeClock, frozen_datetime
+from tests.support.slack_emulator import Channel, SlackEmulator
 
 
 @pytest.fixture
@@ -25,11 +20,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     monkeypatch.setattr("apscheduler.schedulers.base.datetime", frozen)
     monkeypatch.setattr("apscheduler.executors.base.datetime", frozen)
     return fake
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from fresh_database(request.param, tmp_path)
 
 
 class ReadingEmulator(SlackEmulator):

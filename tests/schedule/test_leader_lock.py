@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from apscheduler.executors.debug import DebugExecutor
 from sqlalchemy import create_engine, text
-from store.databases import fresh_database
 
 from bot.adapters.leader_lock import LOCK_KEY, PgAdvisoryLock
 from bot.adapters.scheduler import DrivenScheduler, ScheduleDeps, SegbotScheduler
@@ -20,6 +19,7 @@ from bot.adapters.store import SqlStore, open_store
 from bot.adapters.store.schedule_store import SqlScheduleStore
 from bot.adapters.store.slack_store import SqlSlackStore
 from bot.config import Schedule
+from tests.support.databases import fresh_database
 
 
 @pytest.fixture

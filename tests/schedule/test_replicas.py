@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from serve_process import start_serve
-from slack_emulator import SlackEmulator
-from slack_harness import BOT_TOKEN, SECRET
-from store.databases import fresh_database
 
 from bot.adapters.store import open_store
 from bot.adapters.store.slack_store import SqlSlackStore
 from bot.app.incidents import ingest
 from bot.app.ports.slack import Place
 from bot.domain.alerts import Occurrence
+from tests.support.databases import fresh_database
+from tests.support.serve_process import start_serve
+from tests.support.slack_emulator import SlackEmulator
+from tests.support.slack_harness import BOT_TOKEN, SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 LEADING = "scheduler: this process runs the scheduled jobs"

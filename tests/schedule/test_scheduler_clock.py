@@ -8,8 +8,6 @@ import json
 from datetime import timedelta
 
 from apscheduler.executors.debug import DebugExecutor
-from schedule_clock import T0, FakeClock
-from slack_emulator import Call, SlackEmulator
 
 from bot.adapters.leader_lock import SoleProcess
 from bot.adapters.scheduler import DrivenScheduler, ScheduleDeps, SegbotScheduler
@@ -24,6 +22,8 @@ from bot.config import Schedule
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import Incident, Status, TimelineEvent
 from bot.errors import StoreError
+from tests.schedule.schedule_clock import T0, FakeClock
+from tests.support.slack_emulator import Call, SlackEmulator
 
 OPTIONS = Schedule(summary_minutes=15, quiet_minutes=60, reminder_check_minutes=5,
                    dropin_reminder_minutes=30, digest_channels=["C0OPS"], digest_time="05:00",
@@ -180,7 +180,7 @@ def _scenario(store: SqlStore, clock: FakeClock, emulator: SlackEmulator) -> Non
 
 def test_action_verifications_run_as_a_scheduled_job(database_url: str, clock: FakeClock,
                                                      emulator: SlackEmulator) -> None:
-    """Containment's verify_due (issue 4) runs on the scheduler, on the leader only."""
+    """Containment's verify_due runs on the scheduler, on the leader only."""
     store = open_store(database_url)
     try:
         scheduler = _scheduler(store, clock, emulator)

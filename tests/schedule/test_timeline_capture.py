@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from slack_emulator import SlackEmulator
-from slack_harness import Running, running_bot, signed_headers
-
 from bot.adapters.store.slack_store import SqlSlackStore
 from bot.app.incidents import ingest
 from bot.app.ports.slack import Place
 from bot.domain.alerts import Occurrence
+from tests.support.slack_emulator import SlackEmulator
+from tests.support.slack_harness import Running, running_bot, signed_headers
 
 T0 = datetime(2026, 1, 22, 3, 0, 0, tzinfo=UTC)
 CONFIG = {"hosts": {"node-17": {"address": "127.0.0.1"}},

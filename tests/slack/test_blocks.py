@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from slack_emulator import message_problems
 
 from bot.adapters.slack.blocks import decoded_message, fit, report_message
 from bot.app.report_view import Button, Decision, HostProgress, ReportView
 from bot.domain.decode import decode_text
 from bot.domain.incident import Incident, Status
+from tests.support.slack_checks import message_problems
 
 NOW = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
 KERNEL = ("[Wed Jan 22 03:11:07 2026] checkout-api[24891]: segfault at 0000000000000038 ip "

@@ -9,11 +9,11 @@ import os
 from pathlib import Path
 
 import pytest
-from slack_harness import BOT_TOKEN, SECRET
 
 from bot.adapters.store import open_store
 from bot.config import config_from
 from bot.wiring.serve import slack_runtime
+from tests.support.slack_harness import BOT_TOKEN, SECRET
 
 
 def test_no_token_warning_and_no_secret_left_in_the_environment(

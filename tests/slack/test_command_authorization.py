@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import time
 
-from slack_harness import LocalRunner, Running
-
 from bot.app.slash_grammar import parse
+from tests.support.slack_harness import LocalRunner, Running
 
 
 def _answers(bot: Running, user: str) -> list[str]:

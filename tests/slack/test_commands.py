@@ -12,12 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import config
-from slack_emulator import Channel, running_emulator
-from slack_harness import LocalRunner, Running, buttons, message_text, running_bot
 
 from bot.app.diagnosis_feed import DiagnosisSetup
 from bot.app.ports.containment import ActionRequest, ActionResult, NoContainment
+from tests.slack.bot_config import config
+from tests.support.slack_emulator import Channel, running_emulator
+from tests.support.slack_harness import LocalRunner, Running, buttons, message_text, running_bot
 
 KERNEL = ("checkout-api[24891]: segfault at 0000000000000038 ip 000055c1b2f9a4d2 sp "
           "00007ffd7b5d1a10 error 4 in checkout-api[55c1b2f82000+3e0000]")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from slack_harness import LocalRunner, Running, message_text
+from tests.support.slack_harness import LocalRunner, Running, message_text
 
 KERNEL = ("Jan 22 03:11:06 node-17 kernel: checkout-api[24891]: segfault at 38 ip "
           "000055c1b2f9a4d2 sp 00007ffd7b5d1a10 error 4 in checkout-api[55c1b2f82000+3e0000]")

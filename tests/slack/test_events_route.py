@@ -11,7 +11,8 @@ import socket
 from urllib.parse import urlsplit
 
 import pytest
-from slack_harness import LocalRunner, Running, signed_headers
+
+from tests.support.slack_harness import LocalRunner, Running, signed_headers
 
 CHUNK = 64 << 10
 TOTAL = 128 << 20  # far more than the 1 MiB limit

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 
-from slack_emulator import Channel
-from slack_harness import LocalRunner, Running, message_text
+from tests.support.slack_emulator import Channel
+from tests.support.slack_harness import LocalRunner, Running, message_text
 
 
 def _today() -> str:

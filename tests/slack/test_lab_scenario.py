@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab.host import LabHost
-from slack_harness import Running, buttons, message_text, running_bot
+
+from tests.lab.host import LabHost
+from tests.support.slack_harness import Running, buttons, message_text, running_bot
 
 pytestmark = pytest.mark.lab
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 
-from slack_harness import ALERT_TOKEN, LocalRunner, Running
-
 from bot.domain.containment import describe
+from tests.support.slack_harness import ALERT_TOKEN, LocalRunner, Running
 
 AUTH = {"Authorization": f"Bearer {ALERT_TOKEN}"}
 HOSTILE = ("<!channel>", "<https://evil.example|runbook>")

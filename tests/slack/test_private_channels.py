@@ -3,10 +3,9 @@ are private (conversations.create is_private, groups:write in the manifest)."""
 
 from __future__ import annotations
 
-from slack_harness import LocalRunner, Running
-
 from bot.adapters.slack.manifest import manifest
 from bot.config import config_from
+from tests.support.slack_harness import LocalRunner, Running
 
 
 def test_incident_channels_are_private_by_default(

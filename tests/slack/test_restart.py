@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-from conftest import config
-from slack_emulator import running_emulator
-from slack_harness import ALERT_TOKEN, LocalRunner, buttons, message_text, running_bot
-from web.payloads import am_alert, am_webhook
-
 from bot.app.diagnosis_feed import DiagnosisSetup
+from tests.slack.bot_config import config
+from tests.support.alert_payloads import am_alert, am_webhook
+from tests.support.slack_emulator import running_emulator
+from tests.support.slack_harness import ALERT_TOKEN, LocalRunner, buttons, message_text, running_bot
 
 
 def test_restart_keeps_the_report_and_its_buttons(
@@ -34,8 +32,8 @@ def test_restart_keeps_the_report_and_its_buttons(
             alert["annotations"]["description"] = (
                 "checkout-api[24999]: segfault at 0000000000000038 ip 000055c1b2f9a4d2 sp "
                 "00007ffd7b5d1a10 error 4 in checkout-api[55c1b2f82000+3e0000]")
-            answer = httpx.post(f"{bot.url}/alerts/alertmanager", json=am_webhook([alert]),
-                                headers={"Authorization": f"Bearer {ALERT_TOKEN}"})
+            answer = bot.http.post(f"{bot.url}/alerts/alertmanager", json=am_webhook([alert]),
+                                   headers={"Authorization": f"Bearer {ALERT_TOKEN}"})
             assert answer.status_code == 200
             emulator.wait_for(lambda: "*3* occurrence" in message_text(bot.report()[2]), 20)
             after = bot.report()[2]

@@ -8,10 +8,9 @@ from __future__ import annotations
 import threading
 import time
 
-from conftest import ONCALL
-from slack_harness import SECRETS, LocalRunner, Running, buttons, message_text
-
 from bot.domain.incident import Status
+from tests.slack.bot_config import ONCALL
+from tests.support.slack_harness import SECRETS, LocalRunner, Running, buttons, message_text
 
 
 def _report_versions(bot: Running) -> list[tuple[float, str]]:

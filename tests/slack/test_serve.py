@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import yaml
-from serve_process import segbot_serve
-from slack_emulator import SlackEmulator, running_emulator
-from slack_harness import BOT_TOKEN, SECRET, signed_headers
+
+from tests.support.serve_process import segbot_serve
+from tests.support.slack_emulator import SlackEmulator, running_emulator
+from tests.support.slack_harness import BOT_TOKEN, SECRET, signed_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from slack_harness import Running, running_bot
-from socket_server import SocketModeServer
+
+from tests.slack.socket_server import SocketModeServer
+from tests.support.slack_harness import Running, running_bot
 
 CONFIG: dict[str, Any] = {
     "hosts": {"node-17": {"address": "127.0.0.1"}},

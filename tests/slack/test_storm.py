@@ -18,8 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from slack_harness import ALERT_TOKEN, Running, message_text, running_bot
-from web.payloads import am_alert, am_webhook
+
+from tests.support.alert_payloads import am_alert, am_webhook
+from tests.support.slack_harness import ALERT_TOKEN, Running, message_text, running_bot
 
 INTERVAL = 0.5
 CONFIG: dict[str, Any] = {

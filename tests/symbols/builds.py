@@ -23,43 +23,43 @@ class Built:
     plain: Path | None = None  # before objcopy compressed its sections: for llvm-symbolizer 14
 
 
-def _run(*argv: str | Path) -> str:
+def run_tool(*argv: str | Path) -> str:
     return subprocess.run([str(a) for a in argv], check=True, capture_output=True, text=True).stdout
 
 
-def _need(*tools: str) -> None:
+def need_tools(*tools: str) -> None:
     for tool in tools:
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed (.ci/setup.d/20-symbols.sh installs it)")
 
 
 def build_id_of(path: Path) -> str:
-    for line in _run("readelf", "-n", path).splitlines():
+    for line in run_tool("readelf", "-n", path).splitlines():
         if "Build ID:" in line:
             return line.split(":", 1)[1].strip()
     raise AssertionError(f"{path} has no build-id")
 
 
-def _build(
+def build_program(
     directory: Path, name: str, compiler: str, source: str, *flags: str, compress: str = ""
 ) -> Built:
     """Compile; with compress (zlib, zlib-gnu for .zdebug_*, zstd), objcopy compresses the
     debug sections of the result, as distribution build roots do."""
-    _need(compiler, "objcopy", "strip", "readelf")
+    need_tools(compiler, "objcopy", "strip", "readelf")
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
     plain: Path | None = None
     if compress:
         plain = directory / f"{name}.plain"
-        _run(compiler, "-O2", "-g", *flags, "-Wl,--build-id", "-o", plain, DATA / source)
-        _run("objcopy", f"--compress-debug-sections={compress}", plain, path)
+        run_tool(compiler, "-O2", "-g", *flags, "-Wl,--build-id", "-o", plain, DATA / source)
+        run_tool("objcopy", f"--compress-debug-sections={compress}", plain, path)
     else:
-        _run(compiler, "-O2", "-g", *flags, "-Wl,--build-id", "-o", path, DATA / source)
+        run_tool(compiler, "-O2", "-g", *flags, "-Wl,--build-id", "-o", path, DATA / source)
     debug = directory / f"{name}.debug"
     stripped = directory / f"{name}.stripped"
-    _run("objcopy", "--only-keep-debug", path, debug)
-    _run("strip", "--strip-all", "-o", stripped, path)
-    _run("objcopy", f"--add-gnu-debuglink={debug}", stripped)
+    run_tool("objcopy", "--only-keep-debug", path, debug)
+    run_tool("strip", "--strip-all", "-o", stripped, path)
+    run_tool("objcopy", f"--add-gnu-debuglink={debug}", stripped)
     build_id = build_id_of(path)
     root = directory / f"{name}-debugroot"
     target = root / ".build-id" / build_id[:2] / f"{build_id[2:]}.debug"
@@ -72,7 +72,7 @@ def text_addresses(path: Path) -> list[int]:
     """Every instruction address in .text, from objdump."""
     import re
 
-    listing = _run("objdump", "-d", "--section=.text", path)
+    listing = run_tool("objdump", "-d", "--section=.text", path)
     return [int(m.group(1), 16) for m in re.finditer(r"^\s+([0-9a-f]+):", listing, re.M)]
 
 
@@ -80,7 +80,7 @@ def call_sites(path: Path) -> list[tuple[int, int]]:
     """(call instruction address, return address) for every call in .text, from objdump."""
     import re
 
-    listing = _run("objdump", "-d", "--no-show-raw-insn", "--section=.text", path)
+    listing = run_tool("objdump", "-d", "--no-show-raw-insn", "--section=.text", path)
     out: list[tuple[int, int]] = []
     call: int | None = None
     for line in listing.splitlines():
@@ -98,27 +98,29 @@ def minidebuginfo(built: Built) -> Path:
     """A stripped copy carrying MiniDebugInfo, assembled as Fedora's find-debuginfo does: the
     function symbols .dynsym lacks, kept in an --only-keep-debug copy, xz-compressed, added as
     .gnu_debugdata."""
-    _need("nm", "xz", "objcopy", "strip")
+    need_tools("nm", "xz", "objcopy", "strip")
     work = built.path.parent / "minidebuginfo"
     work.mkdir(exist_ok=True)
     dynamic = {
         line.split()[0]
-        for line in _run("nm", "-D", "--format=posix", "--defined-only", built.path).splitlines()
+        for line in run_tool(
+            "nm", "-D", "--format=posix", "--defined-only", built.path
+        ).splitlines()
         if line
     }
     functions = {
         fields[0]
         for fields in (
             line.split()
-            for line in _run("nm", "--format=posix", "--defined-only", built.path).splitlines()
+            for line in run_tool("nm", "--format=posix", "--defined-only", built.path).splitlines()
         )
         if len(fields) >= 2 and fields[1] in ("T", "t", "D")
     }
     keep = work / "keep-symbols"
     keep.write_text("".join(f"{name}\n" for name in sorted(functions - dynamic)))
     mini = work / "mini"
-    _run("objcopy", "--only-keep-debug", built.path, work / "debug")
-    _run(
+    run_tool("objcopy", "--only-keep-debug", built.path, work / "debug")
+    run_tool(
         "objcopy",
         "-S",
         "--remove-section",
@@ -129,10 +131,10 @@ def minidebuginfo(built: Built) -> Path:
         work / "debug",
         mini,
     )
-    _run("xz", "-f", mini)
+    run_tool("xz", "-f", mini)
     out = work / built.path.name
-    _run("strip", "--strip-all", "-o", out, built.path)
-    _run("objcopy", f"--add-section=.gnu_debugdata={mini}.xz", out)
+    run_tool("strip", "--strip-all", "-o", out, built.path)
+    run_tool("objcopy", f"--add-section=.gnu_debugdata={mini}.xz", out)
     return out
 
 
@@ -149,7 +151,7 @@ def dwz_multifile(programs: tuple[Built, ...], directory: Path, *, dwarf5: bool)
     DIEs and strings go to a supplementary file under .dwz/, linked by an absolute path in the
     distribution's debug directory (GNU forms, .gnu_debugaltlink) or, with --dwarf-5, by a bare
     name (.debug_sup and the DW_FORM_*_sup forms)."""
-    _need("dwz")
+    need_tools("dwz")
     root = directory / "debug"
     (root / ".dwz").mkdir(parents=True, exist_ok=True)
     name = f"segbot-test-{'5' if dwarf5 else 'gnu'}"
@@ -161,7 +163,7 @@ def dwz_multifile(programs: tuple[Built, ...], directory: Path, *, dwarf5: bool)
         shutil.copyfile(built.debug, target)
         debug_files.append(target)
     alt = root / ".dwz" / name
-    _run("dwz", *(["--dwarf-5"] if dwarf5 else []), "-m", alt, "-M", link, *debug_files)
+    run_tool("dwz", *(["--dwarf-5"] if dwarf5 else []), "-m", alt, "-M", link, *debug_files)
     return DwzBuild(root, tuple(debug_files), alt, link)
 
 
@@ -175,7 +177,7 @@ class SplitBuild:
 def split_build(directory: Path, name: str, source: str, dwarf: str) -> SplitBuild:
     """`g++ -gsplit-dwarf` (dwarf: -gdwarf-5 or -gdwarf-4), run in directory as a build
     system would, so that the .dwo files land there and comp_dir names it."""
-    _need("g++")
+    need_tools("g++")
     directory.mkdir(parents=True, exist_ok=True)
     twin_dir = directory / "twin"
     twin_dir.mkdir(exist_ok=True)
@@ -205,9 +207,9 @@ def split_build(directory: Path, name: str, source: str, dwarf: str) -> SplitBui
 def dwp_package(split: SplitBuild, directory: Path) -> Path:
     """The program and its .dwp (llvm-dwp: GNU dwp 2.40 crashes on DWARF 5) in directory,
     with no .dwo file anywhere it could be found instead."""
-    _need("llvm-dwp")
+    need_tools("llvm-dwp")
     directory.mkdir(parents=True, exist_ok=True)
     binary = directory / split.binary.name
     shutil.copy(split.binary, binary)
-    _run("llvm-dwp", "-e", split.binary, "-o", directory / f"{binary.name}.dwp")
+    run_tool("llvm-dwp", "-e", split.binary, "-o", directory / f"{binary.name}.dwp")
     return binary

@@ -8,25 +8,27 @@ from pathlib import Path
 
 import pytest
 
-from symbols.builds import Built, _build, _run
+from tests.symbols.builds import Built, build_program, run_tool
 
 
 @pytest.fixture(scope="session")
 def binaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     base = tmp_path_factory.mktemp("bin")
     return {
-        "c-dwarf5": _build(base / "c5", "pricing", "gcc", "pricing.c", "-gdwarf-5"),
-        "c-dwarf4": _build(base / "c4", "pricing", "gcc", "pricing.c", "-gdwarf-4"),
-        "cc-dwarf5": _build(base / "cc5", "checkout", "g++", "checkout.cc", "-gdwarf-5"),
-        "cc-dwarf4": _build(base / "cc4", "checkout", "g++", "checkout.cc", "-gdwarf-4"),
-        "orders-dwarf5": _build(base / "o5", "orders", "g++", "orders.cc", "-gdwarf-5"),
-        "orders-dwarf4": _build(base / "o4", "orders", "g++", "orders.cc", "-gdwarf-4"),
-        "cc-zlib": _build(base / "ccz", "checkout", "g++", "checkout.cc", "-gdwarf-5", "-gz"),
-        "cc-zstd": _build(base / "ccs", "checkout", "g++", "checkout.cc", compress="zstd"),
-        "cc-zdebug": _build(
+        "c-dwarf5": build_program(base / "c5", "pricing", "gcc", "pricing.c", "-gdwarf-5"),
+        "c-dwarf4": build_program(base / "c4", "pricing", "gcc", "pricing.c", "-gdwarf-4"),
+        "cc-dwarf5": build_program(base / "cc5", "checkout", "g++", "checkout.cc", "-gdwarf-5"),
+        "cc-dwarf4": build_program(base / "cc4", "checkout", "g++", "checkout.cc", "-gdwarf-4"),
+        "orders-dwarf5": build_program(base / "o5", "orders", "g++", "orders.cc", "-gdwarf-5"),
+        "orders-dwarf4": build_program(base / "o4", "orders", "g++", "orders.cc", "-gdwarf-4"),
+        "cc-zlib": build_program(
+            base / "ccz", "checkout", "g++", "checkout.cc", "-gdwarf-5", "-gz"
+        ),
+        "cc-zstd": build_program(base / "ccs", "checkout", "g++", "checkout.cc", compress="zstd"),
+        "cc-zdebug": build_program(
             base / "ccg", "checkout", "g++", "checkout.cc", "-gdwarf-4", compress="zlib-gnu"
         ),
-        "c-zstd-dwarf4": _build(
+        "c-zstd-dwarf4": build_program(
             base / "c4s", "pricing", "gcc", "pricing.c", "-gdwarf-4", compress="zstd"
         ),
     }
@@ -35,7 +37,7 @@ def binaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
 @pytest.fixture(scope="session")
 def no_aranges(binaries: dict[str, Built], tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("noaranges") / "checkout"
-    _run("objcopy", "--remove-section=.debug_aranges", binaries["cc-dwarf5"].path, out)
+    run_tool("objcopy", "--remove-section=.debug_aranges", binaries["cc-dwarf5"].path, out)
     return out
 
 

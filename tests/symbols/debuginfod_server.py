@@ -3,12 +3,8 @@ tiny misbehaving HTTP server (garbage, huge or silent answers) for the failure t
 
 from __future__ import annotations
 
-import http.server
-import os
 import shutil
-import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from web.server import free_port
+
+from tests.support.local_http import JsonHandler, free_port, serving
+from tests.support.processes import stop
 
 
 @contextmanager
@@ -65,16 +63,11 @@ def debuginfod(directory: Path, database: Path, ready_build_id: str) -> Iterator
             time.sleep(0.2)
         yield url
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process, grace=10)
         log.close()
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     mode = "garbage"
     hits = 0
 
@@ -92,20 +85,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @contextmanager
 def odd_server(mode: str) -> Iterator[tuple[str, type[_Handler]]]:
     handler = type("Handler", (_Handler,), {"mode": mode, "hits": 0})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(handler) as url:
+        yield url, handler

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.errors import BadElf
 from bot.symbols.elf_file import read_elf
 from bot.symbols.symbolizer import ModuleSymbolizer
-from symbols.builds import Built
+from tests.symbols.builds import Built
 
 _ORIGINALS: dict[str, bytes] = {}
 

@@ -11,9 +11,10 @@ import pytest
 from bot.adapters.debuginfod import DebuginfodClient, urls_from_env
 from bot.app.symbolize import symbolize_offsets
 from bot.errors import DebugInfoNotFound, SymbolError
-from symbols.builds import Built, text_addresses
-from symbols.debuginfod_server import debuginfod, odd_server
-from symbols.oracles import addr2line
+from tests.symbols.builds import Built, text_addresses
+from tests.symbols.debuginfod_server import debuginfod, odd_server
+from tests.symbols.oracles import addr2line
+from tests.symbols.ours import by_build_id
 
 
 @pytest.fixture(scope="module")
@@ -30,32 +31,16 @@ def served(binaries: dict[str, Built], tmp_path_factory: pytest.TempPathFactory)
 
 def test_stripped_binary_symbolized_by_build_id_alone(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url, built = served
-    client = DebuginfodClient([url], cache_dir=tmp_path)
     offsets = text_addresses(built.path)[::40]
-    module = symbolize_offsets(
-        build_id=built.build_id,
-        binary=None,
-        offsets=offsets,
-        fetcher=client,
-        cache_dir=tmp_path,
-        system_debug_dirs=(),
-    )
+    module = by_build_id(built.build_id, offsets, tmp_path, server=url)
     assert module.debug_file == f"{url}/buildid/{built.build_id}/debuginfo"
     expected = addr2line(built.path, offsets)
     names = [[f.function for f in r.frames] for r in module.results]
     assert names == [[name for name, _, _ in chain] for chain in expected]
     cached = tmp_path / "debuginfod" / built.build_id / "debuginfo"
     assert cached.is_file()
-    # the second time comes from the cache: no server needed
-    offline = DebuginfodClient(["http://127.0.0.1:9"], cache_dir=tmp_path, timeout_s=1)
-    again = symbolize_offsets(
-        build_id=built.build_id,
-        binary=None,
-        offsets=offsets,
-        fetcher=offline,
-        cache_dir=tmp_path,
-        system_debug_dirs=(),
-    )
+    # the second time comes from the cache: nothing listens at the server's address
+    again = by_build_id(built.build_id, offsets, tmp_path, server="http://127.0.0.1:9")
     assert again.results == module.results
 
 

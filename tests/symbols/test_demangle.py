@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from bot.symbols.demangle import demangle
-from symbols.builds import Built
+from tests.symbols.builds import Built
 
 RUST_LEGACY = [
     "_ZN4core3ptr13drop_in_place17h0123456789abcdefE",

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.debuginfod import DebuginfodClient
 from bot.app.symbolize import symbolize_offsets
-from symbols.builds import Built, minidebuginfo, text_addresses
-from symbols.debuginfod_server import debuginfod
-from symbols.oracles import Chain, addr2line, eu_addr2line_names, llvm_symbolizer
-from symbols.test_symbolizer_oracles import _disagreements
+from tests.symbols.builds import Built, minidebuginfo, text_addresses
+from tests.symbols.debuginfod_server import debuginfod
+from tests.symbols.oracles import Chain, addr2line, eu_addr2line_names, llvm_symbolizer
+from tests.symbols.ours import assert_agree, by_build_id, chains
 
 SERVED = ("cc-zstd", "cc-zdebug", "c-zstd-dwarf4")
 
@@ -35,16 +34,9 @@ def server(binaries: dict[str, Built], tmp_path_factory: pytest.TempPathFactory)
 
 
 def _by_build_id(url: str, built: Built, offsets: list[int], cache: Path) -> list[Chain]:
-    module = symbolize_offsets(
-        build_id=built.build_id,
-        binary=None,
-        offsets=offsets,
-        fetcher=DebuginfodClient([url], cache_dir=cache),
-        cache_dir=cache,
-        system_debug_dirs=(),
-    )
+    module = by_build_id(built.build_id, offsets, cache, server=url)
     assert module.debug_file == f"{url}/buildid/{built.build_id}/debuginfo"
-    return [[(f.function, f.file, f.line) for f in r.frames] for r in module.results]
+    return chains(module.results)
 
 
 @pytest.mark.parametrize("name", SERVED)
@@ -55,8 +47,7 @@ def test_compressed_debug_files_through_debuginfod(
     offsets = text_addresses(built.path)
     ours = _by_build_id(server, built, offsets, tmp_path)
     llvm = llvm_symbolizer(built.plain or built.path, offsets)
-    bad = _disagreements(offsets, ours, addr2line(built.debug, offsets), llvm)
-    assert bad == [], f"{len(bad)} of {len(offsets)} differ:\n" + "\n".join(bad[:20])
+    assert_agree(offsets, ours, addr2line(built.debug, offsets), llvm)
 
 
 def test_an_unknown_compression_type_is_a_clear_error(
@@ -110,14 +101,7 @@ def test_minidebuginfo_through_debuginfod(
 ) -> None:
     built = binaries["orders-dwarf5"]
     offsets = text_addresses(built.path)[::7]
-    module = symbolize_offsets(
-        build_id=built.build_id,
-        binary=None,
-        offsets=offsets,
-        fetcher=DebuginfodClient([server], cache_dir=tmp_path),
-        cache_dir=tmp_path,
-        system_debug_dirs=(),
-    )
+    module = by_build_id(built.build_id, offsets, tmp_path, server=server)
     assert module.debug_file is not None and module.debug_file.startswith(server)
     stripped = minidebuginfo(built)
     ours = [r.frames[-1].function if r.frames else None for r in module.results]

@@ -11,14 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.debuginfod import DebuginfodClient
-from bot.app.symbolize import symbolize_offsets
 from bot.symbols import index_store
 from bot.symbols.elf_file import read_elf
-from symbols.builds import Built, DwzBuild, dwz_multifile, text_addresses
-from symbols.debuginfod_server import debuginfod
-from symbols.oracles import Chain, addr2line, llvm_symbolizer
-from symbols.test_symbolizer_oracles import _disagreements
+from tests.symbols.builds import Built, DwzBuild, dwz_multifile, text_addresses
+from tests.symbols.debuginfod_server import debuginfod
+from tests.symbols.oracles import Chain, addr2line, llvm_symbolizer
+from tests.symbols.ours import assert_agree, by_build_id, chains
 
 PROGRAMS = ("orders-dwarf5", "cc-dwarf5")
 
@@ -34,15 +32,10 @@ def dwz(
     return dwz_multifile(programs, directory, dwarf5=request.param == "dwarf5")
 
 
-def _chains(module_results: tuple) -> list[Chain]:  # type: ignore[type-arg]
-    return [[(f.function, f.file, f.line) for f in r.frames] for r in module_results]
-
-
 def _check(built: Built, offsets: list[int], ours: list[Chain]) -> None:
-    bad = _disagreements(
+    assert_agree(
         offsets, ours, addr2line(built.path, offsets), llvm_symbolizer(built.path, offsets)
     )
-    assert bad == [], f"{len(bad)} of {len(offsets)} differ:\n" + "\n".join(bad[:20])
 
 
 def test_the_build_really_moved_names_to_the_alt_file(dwz: DwzBuild) -> None:
@@ -57,15 +50,8 @@ def test_every_instruction_with_the_alt_file_in_the_debug_directory(
 ) -> None:
     built = binaries[name]
     offsets = text_addresses(built.path)
-    module = symbolize_offsets(
-        build_id=built.build_id,
-        binary=None,
-        offsets=offsets,
-        symbol_paths=[dwz.debug_root],
-        cache_dir=tmp_path,
-        system_debug_dirs=(),
-    )
-    ours = _chains(module.results)
+    module = by_build_id(built.build_id, offsets, tmp_path, symbol_paths=[dwz.debug_root])
+    ours = chains(module.results)
     _check(built, offsets, ours)
     assert sum(len(chain) > 1 for chain in ours) > 10
     loaded = index_store.load_module(tmp_path / "index" / built.build_id)
@@ -77,14 +63,7 @@ def test_every_instruction_with_the_alt_file_in_the_debug_directory(
     # warm: the index answers the same without the alt file
     shutil.move(dwz.alt, tmp_path / "moved")
     try:
-        again = symbolize_offsets(
-            build_id=built.build_id,
-            binary=None,
-            offsets=offsets,
-            symbol_paths=[dwz.debug_root],
-            cache_dir=tmp_path,
-            system_debug_dirs=(),
-        )
+        again = by_build_id(built.build_id, offsets, tmp_path, symbol_paths=[dwz.debug_root])
     finally:
         shutil.move(tmp_path / "moved", dwz.alt)
     assert again.results == module.results
@@ -97,15 +76,9 @@ def test_a_missing_alt_file_costs_names_not_the_answer(
     offsets = text_addresses(built.path)[::5]
 
     def run(cache: Path) -> list[Chain]:
-        module = symbolize_offsets(
-            build_id=built.build_id,
-            binary=None,
-            offsets=offsets,
-            symbol_paths=[dwz.debug_root],
-            cache_dir=cache,
-            system_debug_dirs=(),
+        return chains(
+            by_build_id(built.build_id, offsets, cache, symbol_paths=[dwz.debug_root]).results
         )
-        return _chains(module.results)
 
     complete = run(tmp_path / "complete")
     shutil.move(dwz.alt, tmp_path / "moved")
@@ -142,16 +115,9 @@ def test_debug_file_and_alt_file_through_debuginfod(
     url, build = served_gnu
     built = binaries[name]
     offsets = text_addresses(built.path)
-    module = symbolize_offsets(
-        build_id=built.build_id,
-        binary=None,
-        offsets=offsets,
-        fetcher=DebuginfodClient([url], cache_dir=tmp_path),
-        cache_dir=tmp_path,
-        system_debug_dirs=(),
-    )
+    module = by_build_id(built.build_id, offsets, tmp_path, server=url)
     assert module.debug_file == f"{url}/buildid/{built.build_id}/debuginfo"
     alt_id = read_elf(build.alt).build_id
     assert alt_id is not None
     assert (tmp_path / "debuginfod" / alt_id / "debuginfo").is_file()
-    _check(built, offsets, _chains(module.results))
+    _check(built, offsets, chains(module.results))

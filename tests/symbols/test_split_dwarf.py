@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.debuginfod import DebuginfodClient
-from bot.app.symbolize import symbolize_offsets
-from symbols.builds import SplitBuild, build_id_of, dwp_package, split_build, text_addresses
-from symbols.debuginfod_server import debuginfod
-from symbols.oracles import Chain, addr2line, llvm_symbolizer
-from symbols.test_symbolizer_oracles import _disagreements, _ours
+from tests.symbols.builds import SplitBuild, build_id_of, dwp_package, split_build, text_addresses
+from tests.symbols.debuginfod_server import debuginfod
+from tests.symbols.oracles import Chain, addr2line, llvm_symbolizer
+from tests.symbols.ours import assert_agree, by_build_id, chains, symbolizer_chains
 
 
 @pytest.fixture(scope="module", params=["-gdwarf-5", "-gdwarf-4"])
@@ -27,8 +25,7 @@ def split(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 def _check(split: SplitBuild, binary: Path, offsets: list[int], ours: list[Chain]) -> None:
     llvm = llvm_symbolizer(binary, offsets)
-    bad = _disagreements(offsets, ours, addr2line(split.twin, offsets), llvm)
-    assert bad == [], f"{len(bad)} of {len(offsets)} differ:\n" + "\n".join(bad[:20])
+    assert_agree(offsets, ours, addr2line(split.twin, offsets), llvm)
     assert sum(len(chain) > 1 for chain in ours) > 10, "inline chains come from the .dwo"
 
 
@@ -36,9 +33,9 @@ def test_dwo_files_found_through_comp_dir(split: SplitBuild, tmp_path: Path) -> 
     assert split.dwo, "gcc wrote no .dwo file"
     offsets = text_addresses(split.binary)
     assert offsets == text_addresses(split.twin)
-    ours = _ours(split.binary, offsets, tmp_path)
+    ours = symbolizer_chains(split.binary, offsets, tmp_path)
     _check(split, split.binary, offsets, ours)
-    assert ours == _ours(split.twin, offsets, tmp_path / "twin")
+    assert ours == symbolizer_chains(split.twin, offsets, tmp_path / "twin")
 
 
 def test_dwo_files_beside_a_moved_binary(split: SplitBuild, tmp_path: Path) -> None:
@@ -54,11 +51,11 @@ def test_dwo_files_beside_a_moved_binary(split: SplitBuild, tmp_path: Path) -> N
         shutil.move(dwo, hidden / dwo.name)
     try:
         offsets = text_addresses(binary)
-        ours = _ours(binary, offsets, tmp_path / "cache")
+        ours = symbolizer_chains(binary, offsets, tmp_path / "cache")
     finally:
         for dwo in split.dwo:
             shutil.move(hidden / dwo.name, dwo)
-    assert ours == _ours(split.twin, offsets, tmp_path / "twin")
+    assert ours == symbolizer_chains(split.twin, offsets, tmp_path / "twin")
 
 
 def test_dwp_package(split: SplitBuild, tmp_path: Path) -> None:
@@ -69,7 +66,7 @@ def test_dwp_package(split: SplitBuild, tmp_path: Path) -> None:
         shutil.move(dwo, hidden / dwo.name)
     try:
         offsets = text_addresses(binary)
-        ours = _ours(binary, offsets, tmp_path / "cache")
+        ours = symbolizer_chains(binary, offsets, tmp_path / "cache")
         _check(split, binary, offsets, ours)
     finally:
         for dwo in split.dwo:
@@ -83,14 +80,14 @@ def test_a_missing_dwo_keeps_lines_and_is_not_cached(split: SplitBuild, tmp_path
     for dwo in split.dwo:
         shutil.move(dwo, hidden / dwo.name)
     try:
-        without = _ours(split.binary, offsets, tmp_path / "cache")
+        without = symbolizer_chains(split.binary, offsets, tmp_path / "cache")
     finally:
         for dwo in split.dwo:
             shutil.move(hidden / dwo.name, dwo)
     assert all(len(chain) <= 1 for chain in without)  # names from the symbol table only
     assert any(chain and chain[0][1] for chain in without)  # lines from the skeleton's table
-    full = _ours(split.binary, offsets, tmp_path / "cache")  # the same cache directory
-    assert full == _ours(split.twin, offsets, tmp_path / "twin")
+    full = symbolizer_chains(split.binary, offsets, tmp_path / "cache")  # the same cache directory
+    assert full == symbolizer_chains(split.twin, offsets, tmp_path / "twin")
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +104,7 @@ def test_binary_through_debuginfod_dwo_through_comp_dir(
 ) -> None:
     build_id = build_id_of(split.binary)
     offsets = text_addresses(split.binary)
-    module = symbolize_offsets(
-        build_id=build_id,
-        binary=None,
-        offsets=offsets,
-        fetcher=DebuginfodClient([served], cache_dir=tmp_path),
-        cache_dir=tmp_path,
-        system_debug_dirs=(),
-    )
+    module = by_build_id(build_id, offsets, tmp_path, server=served)
     assert module.debug_file is not None and module.debug_file.startswith(served)
-    ours = [[(f.function, f.file, f.line) for f in r.frames] for r in module.results]
+    ours = chains(module.results)
     _check(split, split.binary, offsets, ours)

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from bot.commands import symbolize
 from bot.errors import SegbotError
-from symbols.builds import Built, text_addresses
-from symbols.oracles import addr2line
+from tests.symbols.builds import Built, text_addresses
+from tests.symbols.oracles import addr2line
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "tests" / "schemas" / "symbolized.schema.json"
@@ -25,6 +25,18 @@ SCHEMA = ROOT / "tests" / "schemas" / "symbolized.schema.json"
 
 def _schema() -> dict[str, object]:
     return json.loads(SCHEMA.read_text())  # type: ignore[no-any-return]
+
+
+def _python_m(argv: list[str], cache: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m ARGV` from the checkout, with its own cache and no debuginfod."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "DEBUGINFOD_URLS": ""}
+    return subprocess.run(
+        [sys.executable, "-m", *argv], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+
+
+def _unknown_build_id(byte: str, symbols: Path) -> list[str]:
+    return ["--build-id", byte * 20, "--symbols", str(symbols), "0x10"]
 
 
 def _invoke(args: list[str], cache: Path) -> tuple[int, str]:
@@ -90,24 +102,7 @@ def test_whole_command_exit_status_on_a_miss(tmp_path: Path) -> None:
         import bot.cli  # noqa: F401
     except ImportError as error:  # another verb of the CLI is not in this checkout yet
         pytest.skip(f"bot.cli does not import: {error}")
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "DEBUGINFOD_URLS": ""}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "symbolize",
-            "--build-id",
-            "ab" * 20,
-            "--symbols",
-            str(tmp_path),
-            "0x10",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
+    done = _python_m(["bot", "symbolize", *_unknown_build_id("ab", tmp_path)], tmp_path)
     assert done.returncode == 1
     assert done.stderr.startswith("segbot: no symbols for build-id")
     assert "Traceback" not in done.stderr
@@ -126,31 +121,9 @@ def test_fast_entry_prints_what_the_typer_verb_prints(
     ]
     code, typer_out = _invoke(args, tmp_path)
     assert code == 0
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "DEBUGINFOD_URLS": ""}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.commands.symbolize", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
+    done = _python_m(["bot.commands.symbolize", *args], tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json.loads(typer_out)
-    missing = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot.commands.symbolize",
-            "--build-id",
-            "cd" * 20,
-            "--symbols",
-            str(tmp_path),
-            "0x10",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
+    missing = _python_m(["bot.commands.symbolize", *_unknown_build_id("cd", tmp_path)], tmp_path)
     assert missing.returncode == 1
     assert missing.stderr.startswith("segbot: no symbols for build-id")

@@ -12,7 +12,7 @@ import pytest
 from bot.app.symbolize import symbolize_offsets
 from bot.errors import BadElf, DebugInfoNotFound, UsageError
 from bot.symbols.elf_file import read_elf
-from symbols.builds import Built, text_addresses
+from tests.symbols.builds import Built, text_addresses
 
 NO_SYSTEM_DIRS: tuple[Path, ...] = ()
 

@@ -10,37 +10,9 @@ import pytest
 
 from bot.symbols.elf_file import read_elf
 from bot.symbols.symbolizer import ModuleSymbolizer
-from symbols.builds import Built, _need, _run, call_sites, text_addresses
-from symbols.oracles import Chain, addr2line, llvm_symbolizer
-
-
-def _ours(path: Path, addresses: list[int], cache: Path, *, returns: bool = False) -> list[Chain]:
-    with ModuleSymbolizer(read_elf(path), cache_dir=cache) as symbolizer:
-        return [
-            [(f.function, f.file, f.line) for f in symbolizer.lookup(a, return_address=returns)]
-            for a in addresses
-        ]
-
-
-def _disagreements(
-    addresses: list[int], ours: list[Chain], binutils: list[Chain], llvm: list[Chain] | None
-) -> list[str]:
-    bad = []
-    for i, address in enumerate(addresses):
-        mine, theirs = ours[i], binutils[i]
-        other = llvm[i] if llvm is not None else theirs
-        if mine in (theirs, other):
-            continue  # (alignment padding after a function: addr2line names the symbol before)
-        if len(mine) != len(theirs) or len(mine) != len(other):
-            bad.append(f"{address:#x}: ours {mine} addr2line {theirs} llvm {other}")
-            continue
-        for frame, a2l, llv in zip(mine, theirs, other, strict=True):
-            # binutils 2.40 sometimes names the caller for an inlined frame mid-instruction
-            name_ok = frame[0] in (a2l[0], llv[0])
-            place_ok = frame[1:] in (a2l[1:], llv[1:])
-            if not (name_ok and place_ok):
-                bad.append(f"{address:#x}: ours {frame} addr2line {a2l} llvm {llv}")
-    return bad
+from tests.symbols.builds import Built, call_sites, need_tools, run_tool, text_addresses
+from tests.symbols.oracles import addr2line, llvm_symbolizer
+from tests.symbols.ours import assert_agree, disagreements, symbolizer_chains
 
 
 @pytest.mark.parametrize(
@@ -61,17 +33,16 @@ def _disagreements(
 def test_every_instruction_matches_the_oracles(
     binaries: dict[str, Built], cache_dir: Path, name: str
 ) -> None:
-    _need("addr2line", "objdump")
+    need_tools("addr2line", "objdump")
     built = binaries[name]
     addresses = text_addresses(built.path)
     assert len(addresses) > 100
-    ours = _ours(built.path, addresses, cache_dir)
+    ours = symbolizer_chains(built.path, addresses, cache_dir)
     # addr2line reads every compression; llvm-symbolizer 14 not zstd, so it reads the same
     # program before objcopy compressed it
     llvm = llvm_symbolizer(built.plain or built.path, addresses)
     binutils = addr2line(built.path, addresses)
-    bad = _disagreements(addresses, ours, binutils, llvm)
-    assert bad == [], f"{len(bad)} of {len(addresses)} differ:\n" + "\n".join(bad[:20])
+    assert_agree(addresses, ours, binutils, llvm)
     inlined = sum(1 for chain in ours if len(chain) > 1)
     assert inlined > 10, "the fixture should exercise inline chains"
     if name.startswith("orders"):  # the agreement target: each whole chain is one tool's
@@ -89,11 +60,11 @@ def test_functions_without_line_rows_are_named_with_their_file_symbol(
     the STT_FILE symbol before them."""
     built = binaries["orders-dwarf5"]
     symbols = {}
-    for line in _run("nm", built.path).splitlines():
+    for line in run_tool("nm", built.path).splitlines():
         value, _, name = line.split()[-3:] if len(line.split()) == 3 else ("", "", "")
         symbols[name] = int(value, 16) if value else 0
     wanted = ["deregister_tm_clones", "register_tm_clones", "__do_global_dtors_aux"]
-    ours = _ours(built.path, [symbols[name] for name in wanted], cache_dir)
+    ours = symbolizer_chains(built.path, [symbols[name] for name in wanted], cache_dir)
     assert ours == [[(name, "crtstuff.c", None)] for name in wanted]
     assert ours == addr2line(built.path, [symbols[name] for name in wanted])
 
@@ -103,7 +74,7 @@ def test_warm_index_answers_the_same_without_opening_the_file(
 ) -> None:
     built = binaries["cc-dwarf5"]
     addresses = text_addresses(built.path)
-    cold = _ours(built.path, addresses, cache_dir)
+    cold = symbolizer_chains(built.path, addresses, cache_dir)
     with ModuleSymbolizer(read_elf(built.path), cache_dir=cache_dir) as warm_symbolizer:
         warm = [
             [(f.function, f.file, f.line) for f in warm_symbolizer.lookup(a)] for a in addresses
@@ -117,8 +88,8 @@ def test_without_aranges_units_are_found_by_their_ranges(
     binaries: dict[str, Built], no_aranges: Path, cache_dir: Path
 ) -> None:
     addresses = text_addresses(no_aranges)
-    with_aranges = _ours(binaries["cc-dwarf5"].path, addresses, cache_dir / "a")
-    without = _ours(no_aranges, addresses, cache_dir / "b")
+    with_aranges = symbolizer_chains(binaries["cc-dwarf5"].path, addresses, cache_dir / "a")
+    without = symbolizer_chains(no_aranges, addresses, cache_dir / "b")
     assert without == with_aranges
 
 
@@ -132,11 +103,11 @@ def test_return_addresses_name_the_call_site(
     sites = call_sites(built.path)
     assert sites
     returns = [ret for _, ret in sites]
-    as_returns = _ours(built.path, returns, cache_dir, returns=True)
-    at_calls = _ours(built.path, [call for call, _ in sites], cache_dir)
+    as_returns = symbolizer_chains(built.path, returns, cache_dir, returns=True)
+    at_calls = symbolizer_chains(built.path, [call for call, _ in sites], cache_dir)
     assert [chain[-1][0] for chain in as_returns] == [chain[-1][0] for chain in at_calls]
     before = [ret - 1 for ret in returns]
-    bad = _disagreements(
+    bad = disagreements(
         before, as_returns, addr2line(built.path, before), llvm_symbolizer(built.path, before)
     )
     assert bad == [], "\n".join(bad[:20])

@@ -13,10 +13,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from store.databases import fresh_database
 
-from web.payloads import am_alert, am_webhook
-from web.server import TOKEN, Running, running_server
+from tests.support.alert_payloads import am_alert, am_webhook
+from tests.support.databases import fresh_database
+from tests.support.web_server import TOKEN, Running, running_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ROUTES = ["/alerts/alertmanager", "/alerts/grafana", "/alerts/generic"]

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from bot.adapters.web.models import IntakeResponse
-from web.payloads import am_alert, am_webhook, grafana_webhook
-from web.server import TOKEN, Running, running_server
+from tests.support.alert_payloads import am_alert, am_webhook, grafana_webhook
+from tests.support.web_server import TOKEN, Running, running_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -100,7 +100,8 @@ def test_token_required(client: httpx.Client) -> None:
 
 
 def test_no_token_configured_refuses_everything(database_url: str) -> None:
-    with running_server(database_url, environ={}) as running, httpx.Client() as client:
+    with (running_server(database_url, environ={}) as running,
+          httpx.Client(timeout=30) as client):
         answer = client.post(f"{running.url}/alerts/alertmanager",
                              json=am_webhook([am_alert()]), headers=AUTH)
         assert answer.status_code == 403
@@ -109,7 +110,8 @@ def test_no_token_configured_refuses_everything(database_url: str) -> None:
 
 def test_grafana_hmac_signature(database_url: str) -> None:
     environ = {"SEGBOT_GRAFANA_HMAC_SECRET": "s3cret"}
-    with running_server(database_url, environ=environ) as running, httpx.Client() as client:
+    with (running_server(database_url, environ=environ) as running,
+          httpx.Client(timeout=30) as client):
         body = json.dumps(grafana_webhook()).encode()
         stamp = str(int(time.time()))
         signature = hmac.new(b"s3cret", f"{stamp}:".encode() + body,

@@ -14,13 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from serve_process import segbot_serve
 from sqlalchemy import text
 
 from bot.adapters.store import open_store
 from bot.domain.alerts import dedup_key, parse_time
-from web.payloads import am_alert, am_webhook
-from web.server import TOKEN
+from tests.support.alert_payloads import am_alert, am_webhook
+from tests.support.serve_process import segbot_serve
+from tests.support.web_server import TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ALERTS, HOSTS, PER_WEBHOOK, SENDERS = 10_000, 20, 5, 8

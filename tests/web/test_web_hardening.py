@@ -14,10 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from store.databases import fresh_database, postgres_admin_url
 
-from web.payloads import grafana_webhook
-from web.server import running_server
+from tests.support.alert_payloads import grafana_webhook
+from tests.support.databases import fresh_database, postgres_admin_url
+from tests.support.web_server import running_server
 
 
 def test_healthz_does_not_show_the_database_error(tmp_path: Path) -> None:
@@ -57,7 +57,8 @@ def test_openapi_and_docs_only_when_configured(database_url: str) -> None:
 def test_a_grafana_signature_without_a_fresh_timestamp_is_refused(
         database_url: str, stamp: str) -> None:
     environ = {"SEGBOT_GRAFANA_HMAC_SECRET": "s3cret"}
-    with running_server(database_url, environ=environ) as running, httpx.Client() as client:
+    with (running_server(database_url, environ=environ) as running,
+          httpx.Client(timeout=30) as client):
         body = json.dumps(grafana_webhook()).encode()
         signed = (f"{stamp}:".encode() if stamp else b"") + body
         headers = {"Content-Type": "application/json",

@@ -20,8 +20,8 @@ from bot.adapters.web.intake import Intake
 from bot.adapters.web.metrics import intake_metrics
 from bot.domain.alerts import Occurrence
 from bot.errors import StoreError
-from web.payloads import am_alert, am_webhook
-from web.server import TOKEN, running_server
+from tests.support.alert_payloads import am_alert, am_webhook
+from tests.support.web_server import TOKEN, running_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from fixture_pairs import FixturePair, assert_fact_present, assert_subset, fixture_pairs
 
 from bot.domain.decode import Section, decode_sections, decode_text
 from bot.domain.report_json import report_to_dict
+from tests.support.fixture_pairs import (
+    FixturePair,
+    assert_fact_present,
+    assert_subset,
+    fixture_pairs,
+)
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schemas/decoded-evidence.schema.json").read_text()

@@ -4,7 +4,6 @@ until /healthz answers, stopped with SIGTERM (killed if it will not stop)."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,9 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from web.server import free_port
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.local_http import free_port
+from tests.support.processes import stop
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def start_serve(env: Mapping[str, str | None], log: Path, args: Sequence[str] = ()
@@ -42,16 +43,6 @@ def start_serve(env: Mapping[str, str | None], log: Path, args: Sequence[str] = 
             stop(process)
             raise AssertionError(f"segbot serve did not start:\n{log.read_text()}")
         time.sleep(0.1)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextmanager

@@ -3,16 +3,15 @@ LaunchDarkly's REST API v2 that segbot reads; it checks the token and records re
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.local_http import JsonHandler, serving
 
 TOKEN = "flag-service-token-for-tests"
 
@@ -66,7 +65,7 @@ def launchdarkly_routes(now: datetime) -> dict[str, Any]:
 def flag_server() -> Iterator[FlagServer]:
     state = FlagServer()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             token = self.headers.get("Authorization")
@@ -75,22 +74,8 @@ def flag_server() -> Iterator[FlagServer]:
                 time.sleep(state.delay)
             answer = state.routes.get(parts.path, 404)
             status = 401 if token != TOKEN else answer if isinstance(answer, int) else 200
-            body = json.dumps(answer if status == 200 else {"error": status}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_json(status, answer if status == 200 else {"error": status})
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

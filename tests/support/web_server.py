@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -16,6 +15,7 @@ from bot.adapters.store import open_store
 from bot.config import config_from
 from bot.domain.incident import DiagnosisRequest
 from bot.wiring.serve import web_app
+from tests.support.local_http import free_port
 
 TOKEN = "test-alert-token"
 
@@ -26,12 +26,6 @@ class Recorder:
 
     def __call__(self, request: DiagnosisRequest) -> None:
         self.requests.append(request)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

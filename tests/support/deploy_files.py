@@ -1,5 +1,6 @@
-"""Shared by the deploy tests: paths, loading deploy/host/sudoers.py, and a mount namespace in
-which the real `sudo` answers for a sudoers file under test (never the machine's own)."""
+"""The deploy/ files for the deploy and action tests: paths, loading deploy/host/sudoers.py,
+and a mount namespace in which the real `sudo` answers for a sudoers file under test (never the
+machine's own)."""
 
 from __future__ import annotations
 

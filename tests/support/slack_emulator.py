@@ -1,48 +1,26 @@
 """A local Slack Web API for the tests: a real HTTP server on a free loopback port that the
 app's WebClient reaches through SEGBOT_SLACK_API_URL.
 
-It answers the methods segbot uses, records every call, can be told to answer 429 (with
-Retry-After) or 5xx, and checks every outgoing message the way Slack would: each block parsed
-with slack_sdk.models and validated, at most 50 blocks, 3000 characters per section text, 75 per
-button label, 2000 per button value. A message that breaks a limit is answered `invalid_blocks`
-and remembered in `violations`. POSTs to `/response/USER` stand for response_url answers.
+It answers the methods segbot uses, records every call, fails on request (slack_wire.py), and
+refuses what Slack would (slack_checks.py), remembering it in `violations`.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")
-LIMITS = {"blocks": 50, "section": 3000, "button_text": 75, "button_value": 2000,
-          "header": 150, "text": 40000}
-
-
-@dataclass
-class Call:
-    method: str
-    args: dict[str, Any]
-    at: float
-    status: int = 200
-
-
-@dataclass
-class Fault:
-    status: int
-    times: int
-    retry_after: int | None = None
+from tests.support.slack_checks import CHANNEL_NAME, message_problems
+from tests.support.slack_wire import Call, Fault, handler_for
 
 
 @dataclass
@@ -52,44 +30,6 @@ class Channel:
     topic: str = ""
     members: set[str] = field(default_factory=set)
     private: bool = False
-
-
-def message_problems(args: dict[str, Any]) -> list[str]:
-    """What Slack would refuse in this message (empty: fine)."""
-    problems: list[str] = []
-    blocks = args.get("blocks")
-    if isinstance(blocks, str):
-        blocks = json.loads(blocks)
-    text = args.get("text") or ""
-    if len(text) > LIMITS["text"]:
-        problems.append(f"text has {len(text)} characters")
-    if blocks is None:
-        return problems
-    if len(blocks) > LIMITS["blocks"]:
-        problems.append(f"{len(blocks)} blocks")
-    for raw in blocks:
-        try:
-            parsed = Block.parse(raw)
-            if parsed is None:
-                problems.append(f"unknown block {raw.get('type')}")
-                continue
-            parsed.validate_json()
-        except Exception as error:
-            problems.append(f"{raw.get('type')}: {error}")
-        kind = raw.get("type")
-        if kind == "section":
-            body = (raw.get("text") or {}).get("text", "")
-            if len(body) > LIMITS["section"]:
-                problems.append(f"section text has {len(body)} characters")
-        if kind == "header" and len(raw["text"]["text"]) > LIMITS["header"]:
-            problems.append("header too long")
-        for element in raw.get("elements") or ():
-            if element.get("type") == "button":
-                if len(element["text"]["text"]) > LIMITS["button_text"]:
-                    problems.append(f"button label {element['text']['text']!r} too long")
-                if len(element.get("value", "")) > LIMITS["button_value"]:
-                    problems.append("button value too long")
-    return problems
 
 
 class SlackEmulator:
@@ -112,7 +52,7 @@ class SlackEmulator:
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
         self._ts = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}/api/"
@@ -329,103 +269,6 @@ class SlackEmulator:
         raw = args["view"]
         self.home[str(args.get("user_id"))] = json.loads(raw) if isinstance(raw, str) else raw
         return {"ok": True}
-
-    # -- HTTP ------------------------------------------------------------------------------
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        emulator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                name = urlsplit(self.path).path.removeprefix("/files/")
-                authed = (self.headers.get("Authorization") or "").startswith("Bearer xoxb-")
-                with emulator.lock:
-                    emulator.calls.append(Call("files.download", {"name": name},
-                                               time.monotonic(), 200 if authed else 403))
-                    body = emulator.served_files.get(name)
-                if not authed or body is None:
-                    self._send(403 if not authed else 404, b"", "text/plain")
-                    return
-                self._send(200, body, "text/plain")
-
-            def do_POST(self) -> None:
-                url = urlsplit(self.path)
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if url.path.startswith("/response/"):  # a response_url: /response/USER
-                    user = url.path.split("/")[2]
-                    with emulator.lock:
-                        fault = self._fault("response_url")
-                    if fault is not None:  # expired or used up, as Slack's do
-                        self._send(fault.status, b"expired_url", "text/plain")
-                        return
-                    with emulator.lock:
-                        emulator.calls.append(Call("response_url", json.loads(body),
-                                                   time.monotonic()))
-                        problems = message_problems(json.loads(body))
-                        if problems:
-                            emulator.violations.append(("response_url", problems))
-                        emulator.ephemeral.append({**json.loads(body), "user": user,
-                                                   "via": "response_url"})
-                    self._send(200, b"ok", "text/plain")
-                    return
-                if url.path.startswith("/upload/"):
-                    file_id = url.path.rsplit("/", 1)[-1]
-                    with emulator.lock:
-                        emulator.files[file_id]["content"] = body
-                    self._send(200, b"OK - %d" % len(body), "text/plain")
-                    return
-                method = url.path.removeprefix("/api/")
-                args: dict[str, Any] = dict(parse_qsl(url.query))
-                kind = self.headers.get("Content-Type", "")
-                if body and "json" in kind:
-                    args.update(json.loads(body))
-                elif body:
-                    args.update(parse_qsl(body.decode()))
-                token = "xapp-" if method == "apps.connections.open" else "xoxb-"
-                if not (self.headers.get("Authorization") or "").startswith(f"Bearer {token}"):
-                    self._json(200, {"ok": False, "error": "not_authed"})
-                    return
-                with emulator.lock:
-                    fault = self._fault(method)
-                    emulator.calls.append(Call(method, args, time.monotonic(),
-                                               fault.status if fault else 200))
-                    if fault is None:
-                        answer = emulator.answer(method, args)
-                if fault is not None:
-                    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
-                    self._json(fault.status, {"ok": False, "error": "ratelimited"
-                                              if fault.status == 429 else "fatal_error"}, headers)
-                    return
-                self._json(200, answer)
-
-            def _fault(self, method: str) -> Fault | None:
-                queue = emulator.faults.get(method) or []
-                if not queue:
-                    return None
-                fault = queue[0]
-                fault.times -= 1
-                if fault.times <= 0:
-                    queue.pop(0)
-                return fault
-
-            def _json(self, status: int, data: dict[str, Any],
-                      headers: dict[str, str] | None = None) -> None:
-                self._send(status, json.dumps(data).encode(), "application/json", headers)
-
-            def _send(self, status: int, body: bytes, kind: str,
-                      headers: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-        return Handler
 
 
 @contextmanager

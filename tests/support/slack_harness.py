@@ -22,8 +22,6 @@ from urllib.parse import urlencode
 
 import httpx
 import uvicorn
-from slack_emulator import SlackEmulator, running_emulator
-from web.server import free_port
 
 from bot.adapters.slack.runtime import SlackRuntime
 from bot.adapters.store import open_store
@@ -32,11 +30,13 @@ from bot.app.ports.containment import ContainmentActions
 from bot.app.ports.hosts import CommandResult, Fetched
 from bot.config import config_from
 from bot.wiring.serve import slack_runtime, web_app
+from tests.support.local_http import free_port
+from tests.support.slack_emulator import SlackEmulator, running_emulator
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-emulated-0000"
 ALERT_TOKEN = "test-alert-token"
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # What a careless service logs; none of it may ever reach Slack.
 SECRETS = ("Hunter2Secret", "xoxp-1234567890-abcdefghij")
 SECRET_LINE = (f"connecting to postgres://checkout:{SECRETS[0]}@db-1/orders "

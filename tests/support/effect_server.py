@@ -12,8 +12,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.local_http import JsonHandler, serving
 
 
 @dataclass
@@ -52,11 +53,8 @@ class EffectServer:
 def effect_server() -> Iterator[EffectServer]:
     state = EffectServer()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
         def _seen(self) -> Seen:
             length = int(self.headers.get("Content-Length") or 0)
@@ -66,48 +64,33 @@ def effect_server() -> Iterator[EffectServer]:
             state.requests.append(seen)
             return seen
 
-        def _answer(self, status: int, data: Any) -> None:
-            body = json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
         def do_GET(self) -> None:
             seen = self._seen()
             name = seen.path.rstrip("/").rsplit("/", 1)[-1]
-            self._answer(200, {"name": name, "enabled": state.flags.get(name, False)})
+            self.send_json(200, {"name": name, "enabled": state.flags.get(name, False)})
 
         def do_POST(self) -> None:
             seen = self._seen()
             mode = state.mode
             if mode == "fail":
-                self._answer(500, {"error": "deploy system unavailable"})
+                self.send_json(500, {"error": "deploy system unavailable"})
                 return
             if mode == "hang":
                 time.sleep(state.hang_seconds)
                 state.apply(seen)
                 with suppress(OSError):  # the client gave up long ago
-                    self._answer(200, {"status": "applied late"})
+                    self.send_json(200, {"status": "applied late"})
                 return
             state.apply(seen)
             if mode == "drop":  # the change is made; the answer never comes
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
-            self._answer(200, state.reply or {"status": "accepted"})
+            self.send_json(200, state.reply or {"status": "accepted"})
 
         do_PATCH = do_POST
         do_PUT = do_POST
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

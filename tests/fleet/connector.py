@@ -1,4 +1,4 @@
-"""Fixtures for the simulated fleet: a segbot SSH connector like `segbot diagnose` builds."""
+"""A segbot SSH connector for the simulated fleet, built as `segbot diagnose` builds one."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""segbot's test suite: one package; shared helpers live in tests.support."""

@@ -1,0 +1,1 @@
+"""Tests of the containment actions: proposals, approval, HTTP effects, verification."""

@@ -1,0 +1,1 @@
+"""Tests of adapters that have no folder of their own."""

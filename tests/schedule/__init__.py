@@ -1,0 +1,1 @@
+"""Tests of scheduling: reminders, digests, the leader lock, replicas."""

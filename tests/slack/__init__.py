@@ -1,0 +1,1 @@
+"""Tests of the Slack surface: events, commands, buttons, reports."""

@@ -1,0 +1,1 @@
+"""Helpers shared by several test folders: databases, local servers, the Slack harness."""
