@@ -9,11 +9,11 @@ import random
 from pathlib import Path
 
 import pytest
-from symbols.builds import Built, text_addresses
 
 from bot.symbols.elf_file import read_elf
 from bot.symbols.model import SymbolFrame
 from bot.symbols.symbolizer import ModuleSymbolizer
+from tests.symbols.builds import Built, text_addresses
 
 
 def _lookups(path: Path, cache: Path, addresses: list[int], *, batch: bool) -> list[object]:
