@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.domain.incident import DiagnosisRequest
 from bot.errors import StaleLease
 
 log = logging.getLogger("segbot.claims")
@@ -26,10 +27,19 @@ class Lease:
     holder: str
     token: int
     taken_over: bool = False  # an earlier holder claimed it and never finished it
+    note: str | None = None  # what the earlier holder wrote down before it died
 
 
-def diagnosis_key(incident_id: int, host: str) -> str:
-    return f"diagnosis:{incident_id}:{host}"
+def diagnosis_key(incident_id: int, host: str, again: str = "") -> str:
+    return f"diagnosis:{incident_id}:{host}" + (f":again:{again}" if again else "")
+
+
+def channel_key(incident_id: int) -> str:
+    return f"channel:{incident_id}"
+
+
+def report_key(incident_id: int) -> str:
+    return f"report:{incident_id}"
 
 
 class Leases(Protocol):
@@ -50,7 +60,17 @@ class Leases(Protocol):
         """Hold the lease still while the block writes: raises StaleLease if taken over, and
         a takeover waits until the block is done."""
 
+    def check(self, lease: Lease) -> None:
+        """Raise StaleLease if the lease was taken over (not held across a later write)."""
+
+    def note(self, lease: Lease, text: str) -> None:
+        """Write down (fenced) what is about to be done, for a holder that takes over."""
+
     def finished(self, key: str) -> bool: ...
+
+    def orphaned_diagnoses(self, *, grace: float, holder: str) -> list[DiagnosisRequest]:
+        """Diagnoses of open incidents asked for over `grace` seconds ago that no live holder
+        other than `holder` has and nobody finished."""
 
 
 class Heartbeat:
@@ -116,6 +136,28 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._stop.wait(self.ttl / 3):
             self.beat()
+
+
+@dataclass(frozen=True)
+class Replica:
+    """This process among the replicas: its claims, its heartbeat, its name."""
+
+    leases: Leases
+    heartbeat: Heartbeat
+    holder: str
+    grace: float = 2 * DEFAULT_TTL  # a diagnosis nobody started by then is taken over
+
+    @property
+    def ttl(self) -> float:
+        return self.heartbeat.ttl
+
+    def fenced(self, lease: Lease | None) -> AbstractContextManager[None]:
+        return nullcontext() if lease is None else self.leases.fenced(lease)
+
+    def claim(self, key: str) -> Lease | None:
+        """The lease on `key`: the one this process holds already, or a new claim."""
+        return self.heartbeat.holds(key) or self.leases.claim(key, holder=self.holder,
+                                                              ttl=self.ttl)
 
 
 def run_claimed(*, leases: Leases, heartbeat: Heartbeat, key: str, holder: str,

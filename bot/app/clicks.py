@@ -85,7 +85,7 @@ def _execute(flows: SlackFlows, proposal: Proposal, user: str, now: datetime) ->
         hosts = incident.hosts if incident else ()
         for host in hosts:
             flows.trigger(DiagnosisRequest(proposal.incident_id, host, proposal.target.get(
-                "service", incident.service if incident else "")))
+                "service", incident.service if incident else ""), again=proposal.id))
         return ActionResult(bool(hosts), f"diagnosing again: {', '.join(hosts) or 'no host'}")
     return flows.actions.execute(ActionRequest(
         proposal_id=proposal.id, incident_id=proposal.incident_id, action=proposal.action,

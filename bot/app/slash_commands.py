@@ -143,7 +143,8 @@ def _diagnose(flows: SlackFlows, command: Diagnose, *, user: str, reply: Reply) 
         request_diagnoses(store=flows.store, trigger=flows.trigger,
                           requests=requested.diagnoses)
     else:  # asked again by a person: diagnose again
-        flows.trigger(DiagnosisRequest(incident_id, command.host, command.service))
+        flows.trigger(DiagnosisRequest(incident_id, command.host, command.service,
+                                       again=f"{now:%Y%m%dT%H%M%S.%f}-{user}"[:64]))
     place = flows.ensure_place(incident_id, invite=(user,))
     opened = "opened" if requested.opened else "joined"
     reply.text(f"Incident #{incident_id} {opened}: <#{place.channel}>. "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -31,7 +32,7 @@ def _expire(engine: Engine, key: str) -> None:
 
 
 def test_one_holder_at_a_time(engine: Engine) -> None:
-    leases = SqlLeases(engine)
+    leases = SqlLeases(engine, sole=False)
     first = leases.claim("report:1", holder="a", ttl=30)
     assert first == Lease("report:1", "a", 1)
     assert leases.claim("report:1", holder="b", ttl=30) is None
@@ -40,7 +41,7 @@ def test_one_holder_at_a_time(engine: Engine) -> None:
 
 
 def test_an_expired_lease_is_taken_over_and_the_old_holder_is_fenced(engine: Engine) -> None:
-    leases = SqlLeases(engine)
+    leases = SqlLeases(engine, sole=False)
     old = leases.claim("diagnosis:1:node-17", holder="a", ttl=30)
     assert old is not None
     _expire(engine, old.key)
@@ -60,7 +61,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_is_fenced(engine: Eng
 
 
 def test_a_released_lease_is_free_at_once(engine: Engine) -> None:
-    leases = SqlLeases(engine)
+    leases = SqlLeases(engine, sole=False)
     lease = leases.claim("summary:1", holder="a", ttl=30)
     assert lease is not None
     leases.release(lease)
@@ -69,7 +70,7 @@ def test_a_released_lease_is_free_at_once(engine: Engine) -> None:
 
 
 def test_racing_claims_have_one_winner(engine: Engine) -> None:
-    leases = SqlLeases(engine)
+    leases = SqlLeases(engine, sole=False)
     won: list[Lease] = []
     barrier = threading.Barrier(8)
 
@@ -88,7 +89,7 @@ def test_racing_claims_have_one_winner(engine: Engine) -> None:
 
 
 def test_the_heartbeat_keeps_a_lease_and_reports_one_taken_over(engine: Engine) -> None:
-    leases = SqlLeases(engine)
+    leases = SqlLeases(engine, sole=False)
     lost: list[Lease] = []
     beat = Heartbeat(leases, ttl=30, lost=lost.append)
     lease = leases.claim("report:2", holder="a", ttl=30)
@@ -103,7 +104,7 @@ def test_the_heartbeat_keeps_a_lease_and_reports_one_taken_over(engine: Engine) 
 
 
 def test_run_claimed_runs_once_and_releases_on_failure(engine: Engine) -> None:
-    leases = SqlLeases(engine)
+    leases = SqlLeases(engine, sole=False)
     beat = Heartbeat(leases, ttl=30)
     ran: list[int] = []
 
@@ -123,7 +124,7 @@ def test_run_claimed_runs_once_and_releases_on_failure(engine: Engine) -> None:
 def test_a_takeover_waits_for_a_fenced_write_in_progress(engine: Engine) -> None:
     """PostgreSQL: the lease row is locked while the old holder writes, so the new holder's
     claim lands after that write, never between its check and its commit."""
-    leases = SqlLeases(engine)
+    leases = SqlLeases(engine, sole=False)
     old = leases.claim("report:3", holder="a", ttl=30)
     assert old is not None
     _expire(engine, old.key)
@@ -143,3 +144,15 @@ def test_a_takeover_waits_for_a_fenced_write_in_progress(engine: Engine) -> None
         order.append("written")
     thread.join(10)
     assert order == ["written", "claimed"]
+
+
+def test_on_sqlite_another_holder_is_a_dead_process(tmp_path: Path) -> None:
+    """One replica on SQLite: a restarted process takes its predecessor's claims at once."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'one.db'}")
+    leases = SqlLeases(engine)
+    before = leases.claim("report:1", holder="pid-1", ttl=30)
+    assert before is not None
+    after = leases.claim("report:1", holder="pid-2", ttl=30)
+    assert after is not None and after.taken_over and after.token == 2
+    assert leases.claim("report:1", holder="pid-2", ttl=30) is None
+    engine.dispose()

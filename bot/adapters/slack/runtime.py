@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from bot.adapters.changes_wiring import change_context
+from bot.adapters.replica_wiring import replica_for
 from bot.adapters.scheduler import ScheduleDeps, SegbotScheduler, leadership_for
 from bot.adapters.slack.bolt_app import create_bolt_app
 from bot.adapters.slack.client import web_client
@@ -207,6 +208,7 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
                        actions=actions or NoActions(), policy=policy,
                        diagnosis=diagnosis,
                        max_diagnoses=checked.defaults.max_hosts)
+    flows.replica = replica_for(engine, environ)  # claims shared with the other replicas
     if hasattr(flows.actions, "unit_state"):  # the report re-reads what an action changed
         flows.actions.unit_state = flows.unit_state
     schedule = SqlScheduleStore(engine)

@@ -19,3 +19,4 @@ class WorkLeaseRow(SQLModel, table=True):
     token: int = Field(sa_type=BigInteger)
     expires_at: datetime = Field(sa_type=UtcDateTime)
     done: bool = False
+    note: str | None = Field(default=None, max_length=200)  # for a holder taking over

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("token", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("done", sa.Boolean(), nullable=False),
+        sa.Column("note", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("key"),
     )
     op.execute(
