@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.app.change_context import ChangeContext
@@ -233,11 +233,12 @@ class SlackFlows:
         if lease is None or self.replica is None:
             self.slack_store.set_report_ts(place.incident_id, self.chat.post_report(place, view))
             return
-        ts = self.chat.find_report(place, lease.key) if lease.taken_over else None
-        if ts is None:
-            ts = self.chat.post_report(place, view, claim=lease.key)
+        found = self.chat.find_report(place, lease.key) if lease.taken_over else None
+        ts = found or self.chat.post_report(place, view, claim=lease.key)
         with self.replica.fenced(lease):
             self.slack_store.set_report_ts(place.incident_id, ts)
+        if found is not None:  # what the dead replica posted, brought up to date
+            self.chat.update_report(replace(place, report_ts=found), view)
 
     def changed(self, incident_id: int) -> None:
         """The live report moved: publish soon. Its first crash and first crash site skip the

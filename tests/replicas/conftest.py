@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from store.databases import BACKENDS, fresh_database
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))
+
+from slack_emulator import SlackEmulator, running_emulator  # noqa: E402
+from store.databases import BACKENDS, fresh_database  # noqa: E402
 
 
 @pytest.fixture(params=BACKENDS)
@@ -17,3 +22,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def postgres_url(tmp_path: Path) -> Iterator[str]:
     yield from fresh_database("postgresql", tmp_path)
+
+
+@pytest.fixture
+def emulator() -> Iterator[SlackEmulator]:
+    with running_emulator() as running:
+        yield running
