@@ -10,8 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))
 
-from slack_emulator import SlackEmulator, running_emulator  # noqa: E402
-from store.databases import BACKENDS, fresh_database  # noqa: E402
+from slack_emulator import SlackEmulator, running_emulator
+from store.databases import BACKENDS, fresh_database
 
 
 @pytest.fixture(params=BACKENDS)

@@ -144,8 +144,7 @@ def test_a_dead_replicas_diagnosis_is_taken_over_and_its_late_writes_refused(
     detail = store.incident_detail(incident)
     assert detail is not None and detail.incident.signature
     assert any("diagnosis of node-17 finished" in e.text for e in detail.timeline)
-    with pytest.raises(StaleLease):
-        with a.flows.replica.leases.fenced(dead):
-            pass
+    with pytest.raises(StaleLease), a.flows.replica.leases.fenced(dead):
+        pass
     with pytest.raises(StoreError):
         a.flows.replica.leases.finish(dead)
