@@ -26,6 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.adapters.leader_lock import Leadership, SoleProcess, leadership_for
+from bot.app.claims import Replica
 from bot.app.digest import run_digest
 from bot.app.ports import Store
 from bot.app.reminders import ReminderPolicy, run_reminders
@@ -71,6 +72,7 @@ class ScheduleDeps:
     clock: Callable[[], datetime]
     verify: Callable[[], object] | None = None  # containment's verify_due (issue 4)
     history: Callable[[Incident], str | None] | None = None  # a signature's change history
+    replica: Replica | None = None  # leases shared with other replicas: posts exactly once
 
 
 class SegbotScheduler:
@@ -216,7 +218,8 @@ class SegbotScheduler:
         view = run_summary(store=d.store, schedule=d.schedule, slack=d.slack,
                            announcer=d.announcer, incident_id=incident_id,
                            every=timedelta(minutes=self.options.summary_minutes),
-                           mode=self.options.summary_mode, now=d.clock())
+                           mode=self.options.summary_mode, now=d.clock(),
+                           replica=d.replica)
         if view is not None:
             self.posted += 1
             log.info("summary %s of incident %s posted", view.number, incident_id)
@@ -227,7 +230,8 @@ class SegbotScheduler:
                                 dropin_after=timedelta(minutes=o.dropin_reminder_minutes),
                                 dropin_repeat=timedelta(hours=o.dropin_repeat_hours))
         self.posted += len(run_reminders(store=d.store, schedule=d.schedule, slack=d.slack,
-                                         announcer=d.announcer, policy=policy, now=d.clock()))
+                                         announcer=d.announcer, policy=policy, now=d.clock(),
+                                         replica=d.replica))
 
     def digest(self, channel: str) -> None:
         d = self.deps

@@ -160,6 +160,23 @@ class Replica:
                                                               ttl=self.ttl)
 
 
+def post_once(*, replica: Replica, key: str, post: Callable[[str], str],
+              find: Callable[[str], str | None], record: Callable[[str], None]) -> str | None:
+    """Post under the claim `key` once across replicas and crashes: a holder that takes the
+    claim over first `find`s the post its predecessor may have made (by the claim in its
+    metadata); `record(ts)` is fenced. None when another live replica holds it or it is done."""
+    lease = replica.claim(key)
+    if lease is None:
+        return None
+    with replica.heartbeat.held(lease):
+        found = find(key) if lease.taken_over else None
+        ts = found or post(key)
+        with replica.fenced(lease):
+            record(ts)
+        replica.leases.finish(lease)
+    return ts
+
+
 def run_claimed(*, leases: Leases, heartbeat: Heartbeat, key: str, holder: str,
                 work: Callable[[Lease], None]) -> bool:
     """Claim `key`, run `work` with the lease renewed, finish it; False when another holder

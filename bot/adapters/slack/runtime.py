@@ -223,7 +223,8 @@ def slack_runtime(*, store: Store, engine: Engine, config: Mapping[str, Any],
         deps=ScheduleDeps(store=store, schedule=schedule, slack=flows.slack_store,
                           announcer=flows.announcer, clock=flows.clock,
                           verify=getattr(flows.actions, "verify_due", None),
-                          history=flows.changes.history if flows.changes else None),
+                          history=flows.changes.history if flows.changes else None,
+                          replica=flows.replica),
         options=checked.schedule, leadership=leadership_for(engine))
     return runtime
 

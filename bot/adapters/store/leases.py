@@ -25,6 +25,9 @@ from bot.domain.incident import DiagnosisRequest, Status
 from bot.errors import StaleLease
 
 FENCES = 3  # fenced blocks at once per process (the pool has 5 connections, 5 more on demand)
+# A diagnosis asked for longer ago than this and never run is not started by a sweep: the
+# host has moved on since, and a person can ask again.
+HORIZON = timedelta(hours=1)
 _W = WorkLeaseRow.__table__  # type: ignore[attr-defined]
 _H = IncidentHostRow.__table__  # type: ignore[attr-defined]
 _I = IncidentRow.__table__  # type: ignore[attr-defined]
@@ -146,6 +149,7 @@ class SqlLeases:
                 .outerjoin(_W, _W.c.key == key)
                 .where(_I.c.status != Status.RESOLVED.value,
                        _H.c.requested_at < now - timedelta(seconds=grace),
+                       _H.c.requested_at > now - HORIZON,
                        _W.c.key.is_(None) | (_W.c.done.is_(False) & dead))
                 .order_by(_H.c.incident_id, _H.c.host))
             return [DiagnosisRequest(r[0], r[1], r[2]) for r in rows]
