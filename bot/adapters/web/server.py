@@ -163,11 +163,13 @@ def serve(*, host: str, port: int, config_path: Path | None) -> None:
 
     from bot.adapters.logs import configure_logging
     from bot.adapters.store import open_store
+    from bot.adapters.store.sole_replica import hold_sqlite
 
     configure_logging()
     from bot.adapters.slack.runtime import slack_runtime
 
     store, config = open_store(), load_config(config_path)
+    sole = hold_sqlite(store.engine)  # a second replica on SQLite refuses here
     slack = slack_runtime(store=store, engine=store.engine, config=config)  # None: no Slack
     app = build_app(store=store, config=config, trigger=slack.trigger if slack else None,
                     slack_check=SlackCheck(slack.bolt.client) if slack else None)
@@ -184,4 +186,7 @@ def serve(*, host: str, port: int, config_path: Path | None) -> None:
         )
     )
     log.info("listening on http://%s:%s", host, port)
-    server.run()
+    try:
+        server.run()
+    finally:
+        sole.release()
