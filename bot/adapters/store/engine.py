@@ -44,10 +44,19 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             engine = _sqlite_engine(url, parsed.database)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+            # A database that stops answering fails a request in seconds rather than holding
+            # it (and readiness) until the kernel gives up on the connection.
+            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                                   pool_timeout=10, connect_args=_connect_args(parsed))
         if migrate:
             upgrade(engine)
     return engine
+
+
+def _connect_args(parsed: Any) -> dict[str, Any]:
+    if parsed.get_backend_name() == "postgresql":
+        return {"connect_timeout": 5}
+    return {}
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
