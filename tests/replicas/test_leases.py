@@ -156,3 +156,24 @@ def test_on_sqlite_another_holder_is_a_dead_process(tmp_path: Path) -> None:
     assert after is not None and after.taken_over and after.token == 2
     assert leases.claim("report:1", holder="pid-2", ttl=30) is None
     engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_replicas_starting_together_migrate_one_at_a_time(database_url: str) -> None:
+    """Three processes' worth of engines migrating an empty database at once: all succeed."""
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(3)
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            open_engine(database_url).dispose()
+        except BaseException as error:  # collected and shown below
+            failures.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []

@@ -17,6 +17,7 @@ from bot.errors import ConfigError, StoreError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+MIGRATION_LOCK = 0x5E6B08  # pg_advisory_xact_lock key held while migrating
 
 
 def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -93,6 +94,10 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Replicas starting together migrate one after the other (the others then find
+            # the schema current), not side by side into duplicate CREATE TABLEs.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")  # every branch: adapters add migrations independently
 
