@@ -1,8 +1,5 @@
-"""The `segbot` command line: verbs are registered here and live in bot/commands/.
-
-Start-up stays light (symbolize is measured against addr2line as a whole command), so
-each verb imports what it needs inside its own function.
-"""
+"""The `segbot` command line: verbs registered here, each in bot/commands/ importing what it
+needs only when run (symbolize is measured against addr2line as a whole command)."""
 
 from __future__ import annotations
 

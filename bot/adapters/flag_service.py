@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.config_changes import FlagServiceSettings
+from bot.config.changes import FlagServiceSettings
 from bot.domain.changes import ChangeEvent, FlagReport, launchdarkly_state, unleash_state
 from bot.errors import ChangeSourceError
 

@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from bot.app.ports.schedule import Leadership
+
 log = logging.getLogger("segbot.schedule")
 LOCK_KEY = 0x5E6B07  # pg_advisory_lock key of the scheduler leader ("segbot")
-
-
-class Leadership(Protocol):
-    def acquire(self) -> bool: ...
-
-    def alive(self) -> bool: ...
-
-    def release(self) -> None: ...
 
 
 class SoleProcess:

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bot.app.diagnose import CommandResult, Fetched
+from bot.app.ports.hosts import CommandResult, Fetched
 from bot.errors import CommandTimedOut, RemoteError
 
 MAX_OUTPUT = 4 << 20

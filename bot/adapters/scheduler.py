@@ -25,13 +25,12 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.adapters.leader_lock import Leadership, SoleProcess, leadership_for
 from bot.app.claims import Replica
 from bot.app.digest import run_digest
-from bot.app.ports import Store
+from bot.app.ports.schedule import Announcer, Leadership, ScheduleStore
+from bot.app.ports.slack import SlackStore
+from bot.app.ports.store import Store
 from bot.app.reminders import ReminderPolicy, run_reminders
-from bot.app.schedule_ports import Announcer, ScheduleStore
-from bot.app.slack_ports import SlackStore
 from bot.app.summaries import run_summary
 from bot.config import Schedule
 from bot.domain.incident import Incident, is_open
@@ -251,5 +250,4 @@ class SegbotScheduler:
         return run
 
 
-__all__ = ["DrivenScheduler", "JobSpec", "ScheduleDeps", "SegbotScheduler", "SoleProcess",
-           "leadership_for"]
+__all__ = ["DrivenScheduler", "JobSpec", "ScheduleDeps", "SegbotScheduler"]

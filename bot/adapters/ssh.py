@@ -28,7 +28,7 @@ from typing import Any
 import paramiko
 
 from bot.adapters.metrics import SSH_FAILURES
-from bot.app.diagnose import CommandResult, Fetched
+from bot.app.ports.hosts import CommandResult, Fetched
 from bot.config import Target
 from bot.errors import CommandTimedOut, ConnectFailed, HostKeyRejected, RemoteError, SegbotError
 

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.app.change_ports import ChangeStore, GitHistory
 from bot.app.changes import ServiceSources, Subject, find_changes, pull_flags
-from bot.app.ports import Store
+from bot.app.ports.changes import ChangeStore, GitHistory
+from bot.app.ports.store import Store
 from bot.domain.change_history import ChangeFindings, signature_history
 from bot.domain.changes import FlagReport
 from bot.domain.incident import Incident, TimelineEvent

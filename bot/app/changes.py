@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot.app.change_ports import ChangeStore, FlagService, GitHistory
+from bot.app.ports.changes import ChangeStore, FlagService, GitHistory
 from bot.domain.change_history import (
     ChangeFindings,
     SuspectCommit,

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot.app.enrich import SymbolSources, symbolize_report
+from bot.app.ports.hosts import CommandResult, CommandRunner, Fetched
 from bot.domain.decode import DecodedReport, Focus, Section, decode_sections
 from bot.domain.evidence import ServiceExit
 from bot.domain.playbook import DEFAULT_CORE_DIR, Playbook, Step, captured, render
@@ -28,33 +29,6 @@ from bot.errors import ConnectFailed, HostKeyRejected, RemoteError, SegbotError
 
 Status = Literal["ok", "failed", "timed-out", "skipped"]
 _SHA256 = re.compile(r"^\\?([0-9a-f]{64})\s", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    stdout: str
-    stderr: str
-    exit_status: int | None
-    duration: float
-    truncated: bool = False
-    timed_out: bool = False
-
-
-@dataclass(frozen=True)
-class Fetched:
-    path: Path
-    size: int
-    sha256: str
-
-
-class CommandRunner(Protocol):
-    """One host's connection: run shell commands (bounded by `timeout`) and copy files off it."""
-
-    def run(self, command: str, *, timeout: float) -> CommandResult: ...
-
-    def fetch(self, remote: str, local: Path, *, max_bytes: int, timeout: float) -> Fetched: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)

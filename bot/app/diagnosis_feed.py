@@ -13,15 +13,13 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.app.diagnose import (
-    CommandResult,
-    CommandRunner,
-    Fetched,
     HostDiagnosis,
     Inventory,
     Limits,
     diagnose_host,
     diagnose_unreachable,
 )
+from bot.app.ports.hosts import CommandResult, CommandRunner, Fetched
 from bot.app.report_view import ReportBook
 from bot.domain.decode import Focus, Section
 from bot.domain.incident import DiagnosisRequest

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.app.ports import Store
-from bot.app.schedule_ports import Announcer, ScheduleStore
+from bot.app.ports.schedule import Announcer, ScheduleStore
+from bot.app.ports.store import Store
 from bot.domain.incident import Incident, is_open
 
 

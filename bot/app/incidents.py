@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from bot.app.ports import DiagnosisTrigger, Store, StoreTx
+from bot.app.ports.store import DiagnosisTrigger, Store, StoreTx
 from bot.domain.alerts import CrashFacts, Occurrence
 from bot.domain.decode import decode_message
 from bot.domain.incident import (
@@ -24,7 +24,7 @@ from bot.domain.incident import (
     Status,
     TimelineEvent,
     can_change,
-    place,
+    group,
 )
 from bot.domain.mrkdwn import escape
 
@@ -59,7 +59,7 @@ def ingest(
 
     Nothing is visible (or acknowledged by the caller) until this returns: the commit happens
     before it does. Diagnoses claimed here are `pending`; call `request_diagnoses` after.
-    With a `decoder`, each new occurrence's message is decoded before it is placed (re-sent
+    With a `decoder`, each new occurrence's message is decoded before it is grouped (re-sent
     alerts are not decoded again).
     """
     with store.transaction() as tx:
@@ -67,7 +67,7 @@ def ingest(
         grouping = _Grouping(tx, window)
         all_keys = {o.key for occurrences in requests for o in occurrences if o.key}
         seen = tx.known_keys(all_keys) if all_keys else set()
-        placed: list[tuple[int, Occurrence]] = []
+        grouped: list[tuple[int, Occurrence]] = []
         results: list[IntakeResult] = []
         for occurrences in requests:
             accepted = duplicates = 0
@@ -81,17 +81,17 @@ def ingest(
                     seen.add(occurrence.key)
                 if decoder is not None:
                     occurrence = enrich(occurrence, decoder, now)
-                incident_id, is_new = grouping.place(occurrence, now)
-                placed.append((incident_id, occurrence))
+                incident_id, is_new = grouping.assign(occurrence, now)
+                grouped.append((incident_id, occurrence))
                 accepted += 1
                 if incident_id not in touched:
                     touched.append(incident_id)
                 if is_new:
                     opened.append(incident_id)
             results.append(IntakeResult(accepted, duplicates, tuple(touched), tuple(opened)))
-        diagnoses = grouping.claim_diagnoses(placed, now)
-        if placed:
-            tx.add_occurrences(placed, now)
+        diagnoses = grouping.claim_diagnoses(grouped, now)
+        if grouped:
+            tx.add_occurrences(grouped, now)
     return IngestOutcome(tuple(results), tuple(diagnoses))
 
 
@@ -125,13 +125,13 @@ class _Grouping:
         self._open: dict[str, list[OpenIncident]] = {}
         self._services: dict[int, str] = {}
 
-    def place(self, occurrence: Occurrence, now: datetime) -> tuple[int, bool]:
+    def assign(self, occurrence: Occurrence, now: datetime) -> tuple[int, bool]:
         incidents = self._open.get(occurrence.service)
         if incidents is None:
             incidents = self._tx.open_incidents(occurrence.service)
             self._open[occurrence.service] = incidents
             self._services.update((i.id, i.service) for i in incidents)
-        decision = place(
+        decision = group(
             service=occurrence.service,
             signature=occurrence.signature,
             time=occurrence.time,
@@ -185,10 +185,10 @@ class _Grouping:
         return incident_id, True
 
     def claim_diagnoses(
-        self, placed: Sequence[tuple[int, Occurrence]], now: datetime
+        self, grouped: Sequence[tuple[int, Occurrence]], now: datetime
     ) -> list[DiagnosisRequest]:
         hosts: dict[int, list[str]] = defaultdict(list)
-        for incident_id, occurrence in placed:
+        for incident_id, occurrence in grouped:
             if occurrence.host not in hosts[incident_id]:
                 hosts[incident_id].append(occurrence.host)
         claimed: list[DiagnosisRequest] = []

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.app.ports import Store
+from bot.app.ports.store import Store
 from bot.domain.crash import Crash
 from bot.domain.evidence import Fact
 from bot.domain.host_crashes import CrashEvent, Seen, as_occurrences, crash_events, unseen
-from bot.domain.incident import DiagnosisRequest, Join, Status, TimelineEvent, place
+from bot.domain.incident import DiagnosisRequest, Join, Status, TimelineEvent, group
 from bot.domain.report import DecodedReport
 
 # Found crashes further back than this before the newest one are an earlier episode (a core
@@ -33,7 +33,7 @@ def request_diagnosis(*, store: Store, host: str, service: str, actor: str, now:
     a diagnosis of `host` claimed for it. No occurrence: the diagnosis counts the crashes."""
     with store.transaction() as tx:
         tx.serialize_intake()
-        decision = place(service=service, signature=None, time=now,
+        decision = group(service=service, signature=None, time=now,
                          open_incidents=tx.open_incidents(service), window=window)
         opened = not isinstance(decision, Join)
         if isinstance(decision, Join):

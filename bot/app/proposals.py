@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.app import texts
+from bot.app.ports.containment import ContainmentActions
+from bot.app.ports.slack import Chat, Proposal, SlackStore
 from bot.app.report_view import Button, Decision
-from bot.app.slack_ports import Chat, ContainmentActions, Proposal, SlackStore
-from bot.domain.actions import TARGET_VALUE, rollback_version
+from bot.domain.containment import TARGET_VALUE, rollback_version
 from bot.domain.incident import Incident, Status
 from bot.domain.report import DecodedReport
 from bot.errors import SegbotError
@@ -91,7 +92,6 @@ def ensure_buttons(*, store: SlackStore, actions: ContainmentActions, incident: 
     and the decisions taken so far. A resolved incident offers no buttons."""
     existing = store.proposals(incident.id)  # an expired one is replaced by a fresh id
     buttons: list[Button] = []
-    preview = getattr(actions, "preview", None)
     if incident.status is not Status.RESOLVED:
         offered = targets(incident, report, report_host)
         for undo, done_action in REVERTS.items():  # an undo for each action that was done
@@ -112,8 +112,7 @@ def ensure_buttons(*, store: SlackStore, actions: ContainmentActions, incident: 
                                    target=target, state="open", created_at=now,
                                    expires_at=now + ttl)
                 store.add_proposal(current)
-            shown = (preview(action, target) if preview is not None
-                     and action not in BUILT_IN else None)
+            shown = actions.preview(action, target) if action not in BUILT_IN else None
             buttons.append(Button(current.id, action, label(action, target),
                                   LABELS.get(action, ("", True))[1], True, shown))
     decisions = tuple(

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.app.claims import Replica, post_once
-from bot.app.ports import Store
-from bot.app.schedule_ports import Announcer, ScheduleStore
-from bot.app.slack_ports import Place, SlackStore
+from bot.app.ports.schedule import Announcer, ScheduleStore
+from bot.app.ports.slack import Place, SlackStore
+from bot.app.ports.store import Store
 from bot.domain.incident import IncidentDetail, Status, TimelineEvent, is_open
 from bot.domain.mrkdwn import escape
 

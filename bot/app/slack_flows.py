@@ -1,9 +1,5 @@
-"""The incident's life in Slack: its channel, its one report message kept current, and the
-diagnoses that fill it. Alerts and /segfault arrive here the same way (a DiagnosisRequest).
-
-Everything Slack shows is rebuilt from the store and the live diagnosis state when it is
-published, so a lost update is never lost information: the next publish carries it.
-"""
+"""The incident's life in Slack: its channel, its one report message kept current from the
+store and the live diagnoses (so a lost update is never lost information), and the diagnoses."""
 
 from __future__ import annotations
 
@@ -25,12 +21,13 @@ from bot.app.first_signal import NOTHING, first_post_wait, level
 from bot.app.fleet import FLEET_OVER, FLEET_TABLE, progress_table
 from bot.app.incidents import DEFAULT_WINDOW, learn_signature, record_report
 from bot.app.occurrences import record_found_crashes
-from bot.app.ports import Store
+from bot.app.ports.containment import ContainmentActions
+from bot.app.ports.schedule import Announcer, ScheduleStore
+from bot.app.ports.slack import ChannelRequest, Chat, Place, SlackStore
+from bot.app.ports.store import Store
 from bot.app.proposals import ensure_buttons
 from bot.app.report_updater import ReportUpdater
 from bot.app.report_view import ReportBook, ReportView
-from bot.app.schedule_ports import Announcer, ScheduleStore
-from bot.app.slack_ports import ChannelRequest, Chat, ContainmentActions, Place, SlackStore
 from bot.domain.change_report import with_findings
 from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
 from bot.domain.mrkdwn import escape
@@ -62,10 +59,12 @@ class SlackPolicy:
 
 class SlackFlows:
     def __init__(self, *, store: Store, slack_store: SlackStore, chat: Chat,
-                 actions: ContainmentActions, policy: SlackPolicy,
-                 diagnosis: DiagnosisSetup | None, clock: Callable[[], datetime] = _utcnow,
-                 max_diagnoses: int = 8) -> None:
+                 announcer: Announcer, schedule: ScheduleStore, actions: ContainmentActions,
+                 policy: SlackPolicy, diagnosis: DiagnosisSetup | None,
+                 changes: ChangeContext | None, clock: Callable[[], datetime] = _utcnow,
+                 max_diagnoses: int = 8, replica: Replica | None = None) -> None:
         self.store, self.slack_store, self.chat = store, slack_store, chat
+        self.announcer, self.schedule, self.changes = announcer, schedule, changes
         self.actions, self.policy, self.diagnosis, self.clock = actions, policy, diagnosis, clock
         self.book = ReportBook()
         self.updater = ReportUpdater(self.publish, min_interval=policy.min_update_interval,
@@ -80,11 +79,8 @@ class SlackFlows:
         self._opened: dict[int, float] = {}  # incident -> when its channel opened (monotonic)
         self._named: set[int] = set()  # incidents whose channel has its signal
         self._shown: dict[int, int] = {}  # incident -> how much of the crash was shown
-        self.announcer: Announcer | None = None  # set by serve with the scheduler (issue 5)
-        self.schedule: ScheduleStore | None = None
-        self.changes: ChangeContext | None = None  # set by serve: change events, git, flags
-        # Set by serve: this process among replicas sharing the store (claims and leases).
-        self.replica: Replica | None = None
+        # This process among replicas sharing the store (claims and leases); None: alone.
+        self.replica = replica
         self._running: dict[int, int] = {}  # incident -> diagnoses running in this process
         self._restored: dict[int, int] = {}  # incident -> stored outputs the book was built on
         self._queued: set[str] = set()  # taken-over diagnoses waiting in the pool
@@ -167,6 +163,10 @@ class SlackFlows:
         if lease is None:
             raise SlackError(f"incident {incident_id}: another replica is opening its channel")
         return lease
+
+    def touch(self, incident_id: int) -> None:
+        """The incident's state moved: publish its report soon."""
+        self.updater.touch(incident_id)
 
     def invite_when_opened(self, incident_id: int, users: tuple[str, ...]) -> None:
         """Invite `users` with the on-call group when the incident's channel is created."""

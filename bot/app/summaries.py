@@ -11,15 +11,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.app.claims import Replica, post_once
-from bot.app.ports import Store
-from bot.app.schedule_ports import (
+from bot.app.ports.schedule import (
     Announcer,
     NewOccurrences,
     ScheduleStore,
     SummaryMode,
     SummaryState,
 )
-from bot.app.slack_ports import Place, SlackStore
+from bot.app.ports.slack import Place, SlackStore
+from bot.app.ports.store import Store
 from bot.domain.incident import Incident, IncidentDetail, TimelineEvent, is_open
 from bot.domain.mrkdwn import escape
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.app.incidents import record_event
-from bot.app.ports import Store
-from bot.app.schedule_ports import Announcer, ScheduleStore
-from bot.app.slack_ports import SlackStore
+from bot.app.ports.schedule import Announcer, ScheduleStore
+from bot.app.ports.slack import SlackStore
+from bot.app.ports.store import Store
 from bot.domain.incident import TimelineEvent
 
 PIN_REACTIONS = frozenset({"pushpin", "round_pushpin"})

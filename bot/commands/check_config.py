@@ -49,17 +49,14 @@ def _probe_hosts(cfg: Config) -> None:
     """Connect to each host at once (bounded), as diagnose would; exit 1 if any fails."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from bot.adapters.ssh import SshRunner
     from bot.errors import RemoteError, SegbotError
+    from bot.wiring.ssh import ssh_probe
 
     def probe(name: str) -> str | None:
-        runner = SshRunner(cfg.target(name), connect_timeout=cfg.defaults.connect_timeout)
         try:
-            runner.connect()
+            ssh_probe(cfg, name)
         except SegbotError as error:
             return str(error)
-        finally:
-            runner.close()
         return None
 
     with ThreadPoolExecutor(max_workers=max(1, min(16, cfg.defaults.max_hosts))) as pool:

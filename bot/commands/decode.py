@@ -29,7 +29,6 @@ def command(
 ) -> None:
     """Decode pasted crash evidence: kernel lines, journal, coredumpctl, gdb, host facts."""
     import json
-    import os
     from datetime import UTC, datetime
 
     from bot.domain.decode import decode_text
@@ -42,15 +41,14 @@ def command(
             "nothing in the input looks like crash evidence "
             "(kernel, journal, coredumpctl, gdb or host-fact output)"
         )
-    urls = list(debuginfod or []) or os.environ.get("DEBUGINFOD_URLS", "").split()
-    problems: list[str] = []
-    if symbols or urls:
-        from bot.app.enrich import SymbolSources, symbolize_report
-        from bot.commands.symbolize import _LazyDebuginfod
+    from bot.wiring.local import debuginfod_fetcher
 
-        sources = SymbolSources(
-            paths=list(symbols or []), fetcher=_LazyDebuginfod(urls) if urls else None
-        )
+    fetcher = debuginfod_fetcher(debuginfod or ())
+    problems: list[str] = []
+    if symbols or fetcher is not None:
+        from bot.app.enrich import SymbolSources, symbolize_report
+
+        sources = SymbolSources(paths=list(symbols or []), fetcher=fetcher)
         report, problems = symbolize_report(report, sources)
     if json_output:
         from bot.domain.report_json import report_to_dict
@@ -63,9 +61,9 @@ def command(
         return
     from rich.console import Console
 
-    from bot.adapters.terminal_report import render
+    from bot.wiring.local import render_report
 
-    render(report, Console())
+    render_report(report, Console())
     for problem in problems:
         print(f"symbols: {problem}", file=sys.stderr)
 

@@ -17,8 +17,7 @@ def command(
     """Crash a real service in a restart loop, diagnose, contain it, write the postmortem."""
     from rich.console import Console
 
-    from bot.adapters.demo_run import run_demo
-    from bot.adapters.slack_preview import render_message
+    from bot.wiring.local import render_slack_message, run_demo
 
     console = Console()
     with console.status("segbot demo", spinner="dots") as status:
@@ -28,7 +27,7 @@ def command(
 
         result = run_demo(postmortem_path=postmortem, step=step, keep=keep)
     for title, blocks in result.messages:
-        render_message(blocks, console, title=f"Slack · {title}")
+        render_slack_message(blocks, console, title=f"Slack · {title}")
     console.rule("Done")
     console.print(f"incident #{result.incident_id}; postmortem draft: {result.postmortem}",
                   highlight=False)

@@ -1,8 +1,5 @@
-"""`segbot diagnose [--config FILE] [--json] [HOST] SERVICE`: the crash playbook over SSH.
-
-With HOST: that inventory host. Without (or with --hosts): every host of the service, in
-parallel, plus the blast radius and configuration-drift leads. Progress goes to stderr.
-"""
+"""`segbot diagnose [--config FILE] [--json] [HOST] SERVICE`: the crash playbook over SSH on one
+host, or on every host of the service with the blast radius and drift leads."""
 
 from __future__ import annotations
 
@@ -209,36 +206,21 @@ def command(
     from rich.console import Console
     from rich.live import Live
 
-    from bot.adapters.ssh import SshRunner
-    from bot.app.diagnose import Inventory, Limits, diagnose_fleet
+    from bot.app.diagnose import diagnose_fleet
     from bot.app.fleet import blast_radius, drift_leads
     from bot.config import load_playbook_file
+    from bot.wiring.ssh import inventory, limits, ssh_connector
 
     book = load_playbook_file(playbook, cfg)
     d = cfg.defaults
-    entry = cfg.services[service]
-
-    def connect(host: str) -> SshRunner:
-        runner = SshRunner(cfg.target(host), connect_timeout=d.connect_timeout,
-                           keepalive=d.keepalive, max_sessions=d.max_sessions,
-                           max_output_bytes=d.max_output_bytes)
-        runner.connect()  # refuse a bad host key (or a dead host) before any step starts
-        return runner
-
-    inventories = [Inventory(host=h, service=service, unit=entry.unit, binary=entry.binary,
-                             user=cfg.target(h).user, sudo=cfg.target(h).sudo,
-                             core_dir=d.core_dir)
-                   for h in host_names]
+    inventories = [inventory(cfg, h, service) for h in host_names]
     progress = _Progress(host_names, [s.id for s in book.steps])
     stderr = Console(stderr=True)
     with Live(progress, console=stderr, refresh_per_second=8, transient=True):
         diagnoses = diagnose_fleet(
-            connect=connect, playbook=book, inventories=inventories,
+            connect=ssh_connector(cfg), playbook=book, inventories=inventories,
             evidence_dir=evidence_dir or Path(d.evidence_dir), now=datetime.now(UTC),
-            limits=Limits(run_timeout=d.run_timeout, max_parallel_steps=d.max_sessions,
-                          max_artifact_bytes=d.max_artifact_bytes, max_hosts=d.max_hosts,
-                          keep_host_cores=d.keep_host_cores),
-            progress=progress)
+            limits=limits(cfg), progress=progress)
     if len(names) == 2:
         data = host_to_dict(diagnoses[0])
         if json_output:

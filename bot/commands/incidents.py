@@ -15,7 +15,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 def command(as_json: JsonOption = False) -> None:
     """List incidents, newest first."""
-    from bot.adapters.store import open_store
+    from bot.wiring.local import open_store
 
     incidents = open_store().list_incidents()
     if as_json:
@@ -37,8 +37,8 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One incident: occurrences by host and version, diagnoses, decoded reports, timeline."""
-    from bot.adapters.store import open_store
     from bot.errors import NotFound
+    from bot.wiring.local import open_store
 
     detail = open_store().incident_detail(incident_id)
     if detail is None:

@@ -23,20 +23,15 @@ def command(
     ] = None,
 ) -> None:
     """Print the Slack app manifest: scopes, /segfault, interactivity."""
-    from dataclasses import replace
-
     import yaml
 
-    from bot.adapters.slack.manifest import manifest
-    from bot.adapters.slack.settings import slack_options
-    from bot.adapters.web.server import load_config
+    from bot.config import load_config
+    from bot.wiring.local import slack_manifest
 
-    if config is None and os.environ.get("SEGBOT_CONFIG"):
-        config = Path(os.environ["SEGBOT_CONFIG"])
-    options = slack_options(load_config(config))
+    options = load_config(config, required=False).slack
     if url:
-        options = replace(options, public_url=url)
+        options = options.model_copy(update={"public_url": url})
     if socket_mode is None:
         socket_mode = bool(os.environ.get("SLACK_APP_TOKEN"))
-    typer.echo(yaml.safe_dump(manifest(options, socket_mode=socket_mode), sort_keys=False),
+    typer.echo(yaml.safe_dump(slack_manifest(options, socket_mode=socket_mode), sort_keys=False),
                nl=False)

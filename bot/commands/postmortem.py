@@ -17,17 +17,16 @@ def command(
     = None,
 ) -> None:
     """The postmortem draft: summary, impact, timeline, signature, factors, action items."""
-    from bot.adapters.store import open_store
-    from bot.adapters.store.schedule_store import SqlScheduleStore
     from bot.domain.postmortem import draft_postmortem
     from bot.domain.postmortem_render import to_dict, to_markdown
     from bot.errors import NotFound, UsageError
+    from bot.wiring.local import crash_times, open_store
 
     store = open_store()
     detail = store.incident_detail(incident_id)
     if detail is None:
         raise NotFound(f"no incident {incident_id}")
-    draft = draft_postmortem(detail, SqlScheduleStore(store.engine).crash_times(incident_id))
+    draft = draft_postmortem(detail, crash_times(store, incident_id))
     text = to_markdown(draft) if output_format == "md" else json.dumps(to_dict(draft), indent=2)
     if output is None:
         print(text, end="" if text.endswith("\n") else "\n")

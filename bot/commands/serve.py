@@ -1,8 +1,7 @@
-"""`segbot serve`: the bot's HTTP server (alert intake, /healthz, /metrics)."""
+"""`segbot serve`: the bot (Slack, alert intake, scheduler, /healthz, /metrics)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -16,9 +15,8 @@ def command(
     host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8080,
 ) -> None:
-    """Run the bot: alert intake on HTTP, /healthz and /metrics."""
-    from bot.adapters.web.server import serve
+    """Run the bot: Slack, alert intake on HTTP, the scheduler, /healthz and /metrics."""
+    from bot.config import load_config
+    from bot.wiring.serve import serve
 
-    if config is None and os.environ.get("SEGBOT_CONFIG"):
-        config = Path(os.environ["SEGBOT_CONFIG"])
-    serve(host=host, port=port, config_path=config)
+    serve(config=load_config(config, required=False), host=host, port=port)

@@ -1,17 +1,13 @@
-"""`segbot symbolize`: module offsets to function+offset, file:line and inline chain.
-
-Two entry points share one implementation: `command` (the typer verb) and `fast_main` (plain
-argparse, for a start-up that does not pay for typer: `python -m bot.commands.symbolize`, or
-bot.cli dispatching to it before importing typer). The whole command is measured against
-addr2line, so nothing heavy is imported at module level; typer itself is imported on first use.
-"""
+"""`segbot symbolize`: module offsets to function+offset, file:line and inline chain. Measured
+against addr2line as a whole command: `fast_main` skips typer, and nothing heavy is imported
+at module level."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 if TYPE_CHECKING:
     import typer
@@ -24,21 +20,6 @@ else:
             return getattr(real, name)
 
     typer = _LazyTyper()
-
-
-class _LazyDebuginfod:
-    """Imports the httpx adapter only when a local lookup failed (start-up stays light)."""
-
-    def __init__(self, urls: list[str]) -> None:
-        self.urls = urls
-
-    def fetch(self, *, build_id: str, artifact: Literal["debuginfo", "executable"]) -> Any:
-        from bot.adapters.debuginfod import DebuginfodClient
-
-        return DebuginfodClient(self.urls).fetch(build_id=build_id, artifact=artifact)
-
-
-LazyDebuginfod = _LazyDebuginfod
 
 
 def _parse_offset(text: str) -> int:
@@ -73,21 +54,16 @@ def run(
     parsed = [_parse_offset(text) for text in offsets]
     flags = [return_address or (callers and i > 0) for i in range(len(parsed))]
 
-    from bot.app.symbolize import DebugInfoFetcher, symbolize_offsets
+    from bot.app.symbolize import symbolize_offsets
+    from bot.wiring.local import debuginfod_fetcher
 
-    urls = list(debuginfod)
-    if not urls:
-        import os
-
-        urls = os.environ.get("DEBUGINFOD_URLS", "").split()
-    fetcher: DebugInfoFetcher | None = _LazyDebuginfod(urls) if urls else None
     result = symbolize_offsets(
         build_id=build_id.lower() if build_id else None,
         binary=binary,
         offsets=parsed,
         return_addresses=flags,
         symbol_paths=list(symbols),
-        fetcher=fetcher,
+        fetcher=debuginfod_fetcher(debuginfod),
         file_offsets=file_offsets,
     )
     if json_output:

@@ -80,7 +80,7 @@ class OpenNew:
     related: tuple[int, ...] = ()
 
 
-def place(
+def group(
     *,
     service: str,
     signature: str | None,

@@ -175,7 +175,7 @@ def _effects(timeline: Sequence[TimelineEvent],
     return tuple(effects)
 
 
-# A verification says "... since the rollback" (bot.domain.actions.verdict): which actions'
+# A verification says "... since the rollback" (bot.domain.containment.verdict): which actions'
 # lines that phrase belongs to.
 _SINCE = {"restart delay": ("restart delay", "restart_delay", "restart loop"),
           "rollback": ("rollback", "roll back", "rolled back"), "flag": ("flag",)}

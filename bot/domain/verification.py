@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.actions import verdict
+from bot.domain.containment import verdict
 from bot.domain.evidence import CoreFile
 from bot.domain.parsers import coredumpctl_list
 
@@ -16,12 +16,19 @@ from bot.domain.parsers import coredumpctl_list
 SINCE_PATTERN = "[0-9]{1,12}"
 
 
-def crash_count_command(binary: str, since: str) -> str:
-    """`coredumpctl list` of the binary's cores since `since` (epoch seconds), one per line.
+def crash_count_command(binary: str, since: str, *, precise: bool = True) -> str:
+    """`coredumpctl list` of the binary's cores logged since `since` (epoch seconds): JSON with
+    microsecond crash times, or (`precise=False`, systemd before --json) the whole-second table.
 
-    deploy/host/sudoers.py allows exactly this command line, so keep the two together."""
-    return (f"coredumpctl --no-pager --no-legend list --since=@{since} "
-            f"{shlex.quote(binary)}")
+    deploy/host/sudoers.py allows exactly these command lines, so keep the two together."""
+    output = "--json=short" if precise else "--no-legend"
+    return f"coredumpctl --no-pager {output} list --since=@{since} {shlex.quote(binary)}"
+
+
+def ask_for_the_table(exit_status: int | None, stderr: str) -> bool:
+    """Whether a failed JSON count is worth asking again as the table: systemd before `--json=`
+    rejects the option, and a sudoers written before it allows only the table."""
+    return exit_status not in (0, None) and "No coredumps found" not in stderr
 
 
 @dataclass(frozen=True)
@@ -40,18 +47,23 @@ def read_crash_count(host: str, *, exit_status: int | None, stdout: str, stderr:
     a timeout, a missing program) is no count at all, never zero.
 
     `--since` filters on when systemd-coredump logged a core, which under load can be seconds
-    after the crash: a crash listed (to the second) before `since`'s second is the old
-    process's, not a new one."""
+    after the crash, so a core whose crash time is before `since` is the old process's. The
+    table's times have whole seconds: there a crash in `since`'s own second cannot be placed
+    after the action and counts as the old process's (a service that still crashes crashes again
+    in a later second, so this delays "still crashing", never hides it)."""
     rows = [line for line in stdout.splitlines() if line.strip()]
     if exit_status == 0:
         cores = tuple(f for f in coredumpctl_list.parse(stdout, expected=True).facts
                       if isinstance(f, CoreFile))
-        if since is not None:
-            first = since.replace(microsecond=0)
-            earlier = [c for c in cores if c.time is not None and c.time < first]
-            return HostCount(host, len(rows) - len(earlier),
-                             cores=tuple(c for c in cores if c not in earlier))
-        return HostCount(host, len(rows), cores=cores)
+        precise = stdout.lstrip().startswith("[")
+        listed = len(cores) if precise else len(rows)
+        if since is None:
+            return HostCount(host, listed, cores=cores)
+        first = since if precise else since.replace(microsecond=0)
+        earlier = [c for c in cores if c.time is not None
+                   and (c.time < first if precise else c.time <= first)]
+        return HostCount(host, listed - len(earlier),
+                         cores=tuple(c for c in cores if c not in earlier))
     if exit_status == 1 and not rows and "No coredumps found" in stderr:
         return HostCount(host, 0)
     detail = " ".join(stderr.split())[:160] or " ".join(stdout.split())[:160]

@@ -176,7 +176,9 @@ def verification_rules(config: Config, host: str | None) -> list[str]:
         entry = config.services[name]
         verified = {"rollback", "disable_flag", "restart_delay"} & set(entry.actions)
         if verified and entry.actions.verify.count_on_hosts:
-            rules.append(rule(first_command(crash_count_command(entry.binary, _SINCE))))
+            rules.extend(rule(first_command(crash_count_command(entry.binary, _SINCE,
+                                                                precise=precise)))
+                         for precise in (True, False))
     return list(dict.fromkeys(rules))
 
 

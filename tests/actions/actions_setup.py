@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.adapters.actions.executor import ConfiguredExecutor
+from bot.adapters.containment.executor import ConfiguredExecutor
 from bot.adapters.store import SqlStore, open_store
 from bot.adapters.store.action_store import SqlActionStore
-from bot.app.actions import Containment
-from bot.app.diagnose import CommandRunner
+from bot.app.containment import Containment
+from bot.app.ports.hosts import CommandRunner
 from bot.config import Config
 from bot.domain.incident import Status
 

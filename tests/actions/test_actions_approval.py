@@ -10,8 +10,8 @@ from typing import Any
 from actions_setup import config_with, http_actions
 from effect_server import effect_server
 
-from bot.app.actions import APPROVAL_TTL
-from bot.app.slack_ports import ActionRequest
+from bot.app.containment import APPROVAL_TTL
+from bot.app.ports.containment import ActionRequest
 
 TARGET = {"service": "checkout-api", "version": "2.18.7", "to_version": "2.18.6"}
 T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import Config
-from bot.config_actions import ServiceActions
-from bot.domain.actions import (
+from bot.config.containment import ServiceActions
+from bot.domain.containment import (
     TemplateError,
     can_move,
     expand_env,

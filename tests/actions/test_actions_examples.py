@@ -13,8 +13,8 @@ import pytest
 import yaml
 from effect_server import effect_server
 
-from bot.adapters.actions.http_call import call
-from bot.config_actions import HttpCall, ServiceActions
+from bot.adapters.containment.http_call import call
+from bot.config.containment import HttpCall, ServiceActions
 
 EXAMPLES: dict[str, Any] = yaml.safe_load(
     (Path(__file__).resolve().parent / "action_examples.yaml").read_text())

@@ -13,9 +13,9 @@ from actions_setup import TOKEN_ENV, config_with, http_actions
 from effect_server import effect_server
 
 from bot.adapters.store.action_store import SqlActionStore
-from bot.app.actions import verify_action
-from bot.app.slack_ports import ActionRequest
-from bot.domain.actions import ActionRecord
+from bot.app.containment import verify_action
+from bot.app.ports.containment import ActionRequest
+from bot.domain.containment import ActionRecord
 
 TARGET = {"service": "checkout-api", "version": "2.18.7", "to_version": "2.18.6"}
 

@@ -12,9 +12,9 @@ from actions_setup import config_with, http_actions
 from effect_server import effect_server
 from pydantic import ValidationError
 
-from bot.adapters.actions.http_call import call, read_value
-from bot.app.slack_ports import ActionRequest
-from bot.config_actions import DisableFlag, ServiceActions
+from bot.adapters.containment.http_call import call, read_value
+from bot.app.ports.containment import ActionRequest
+from bot.config.containment import DisableFlag, ServiceActions
 from bot.domain.evidence import Deploy, FeatureFlag
 from bot.domain.parsers.journal import parse
 

@@ -19,7 +19,7 @@ from lab.host import LabHost
 from slack_clicks import answers, click, notices, report
 from slack_harness import Running, buttons, message_text, running_bot
 
-from bot.app.slack_ports import Proposal
+from bot.app.ports.slack import Proposal
 from bot.config import Config, load_playbook_file
 
 pytestmark = pytest.mark.lab

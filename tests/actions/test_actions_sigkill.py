@@ -19,7 +19,7 @@ from slack_harness import BOT_TOKEN, SECRET, signed_headers
 
 from bot.adapters.store import open_store
 from bot.adapters.store.slack_store import SqlSlackStore
-from bot.app.slack_ports import Place, Proposal
+from bot.app.ports.slack import Place, Proposal
 from bot.domain.incident import Status
 
 REPO = Path(__file__).resolve().parents[2]

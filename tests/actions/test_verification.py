@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.domain.actions import changed_text
 from bot.domain.conclude import reconclude, with_unit_state
+from bot.domain.containment import changed_text
 from bot.domain.decode import decode_text
-from bot.domain.verification import HostCount, read_crash_count, verification_verdict
+from bot.domain.verification import (
+    HostCount,
+    ask_for_the_table,
+    read_crash_count,
+    verification_verdict,
+)
 
 SUDO_REFUSED = "sudo: a password is required\n"
 NONE_FOUND = "No coredumps found.\n"
@@ -25,11 +30,16 @@ def test_a_refused_count_is_no_count() -> None:
     assert read_crash_count("node-17", exit_status=None, stdout="", stderr="").count is None
 
 
-def test_a_core_logged_late_for_a_crash_before_the_action_is_not_new() -> None:
-    """coredumpctl's --since reads when the core was logged; its listed time is the crash's."""
-    since = datetime(2026, 12, 3, 7, 33, 54, 400000, tzinfo=UTC)
-    counted = read_crash_count("node-17", exit_status=0, stdout=ROWS, stderr="", since=since)
+def test_a_crash_in_the_actions_own_second_is_the_old_processs() -> None:
+    """--since reads when a core was logged (late under load); the listed time is the crash's,
+    in whole seconds: 07:33:54 may be before or after 07:33:54.4."""
+    same_second = datetime(2026, 12, 3, 7, 33, 54, 400000, tzinfo=UTC)
+    counted = read_crash_count("node-17", exit_status=0, stdout=ROWS, stderr="",
+                               since=same_second.replace(second=53))
     assert counted.count == 1 and [c.pid for c in counted.cores] == [48]
+    counted = read_crash_count("node-17", exit_status=0, stdout=ROWS, stderr="",
+                               since=same_second)
+    assert counted.count == 0 and counted.cores == ()
 
 
 def test_verdicts() -> None:
@@ -70,3 +80,27 @@ def test_the_report_shows_the_unit_as_re_read_after_the_action() -> None:
     assert after.restart_storm is not None
     assert "RestartSec=30s" in after.restart_storm.describe() and not after.restart_storm.storm
     assert "restart_delay" not in [r.action for r in after.recommendations]
+
+
+JSON_ROWS = ('[{"time":1796295668314478,"pid":29,"uid":999,"gid":996,"sig":11,"corefile":"present",'
+             '"exe":"/opt/checkout/bin/checkout-api","size":17252},{"time":1796295668896397,"pid":52,'
+             '"uid":999,"gid":996,"sig":11,"corefile":"present","exe":"/opt/checkout/bin/checkout-api",'
+             '"size":17240}]\n')
+
+
+def test_microsecond_crash_times_place_a_crash_in_the_actions_own_second() -> None:
+    """`--json=short` (lab host, bookworm): both crashes are in second 08; the action ended
+    between them."""
+    between = datetime.fromtimestamp(1796295668.5, tz=UTC)
+    counted = read_crash_count("node-17", exit_status=0, stdout=JSON_ROWS, stderr="",
+                               since=between)
+    assert counted.count == 1 and [c.pid for c in counted.cores] == [52]
+
+
+def test_a_failed_json_count_is_asked_again_as_the_table() -> None:
+    """Old systemd answers --json= with getopt's words; an old sudoers refuses it."""
+    assert ask_for_the_table(1, "coredumpctl: unrecognized option '--json=short'\n")
+    assert ask_for_the_table(1, SUDO_REFUSED)
+    assert not ask_for_the_table(1, "No coredumps found.\n")
+    assert not ask_for_the_table(0, "")
+    assert not ask_for_the_table(None, "")  # timed out: asking again would only wait again

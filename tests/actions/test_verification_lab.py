@@ -1,9 +1,10 @@
 """The restart delay's verification on a real host counts the crashes that happened after it,
-as the host's own coredumpctl counts them, through the production sudoers (deploy/host/); a
+as the host's own coredumpctl times them, through the production sudoers (deploy/host/); a
 count that sudo refuses is "not verified", never crash-free. Needs root and the lab."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,13 @@ from deploy_helpers import sudoers_module
 from lab.host import LabHost
 from test_actions_lab import _prepare
 
-from bot.adapters.actions.executor import ConfiguredExecutor
+from bot.adapters.containment.executor import ConfiguredExecutor
 from bot.adapters.ssh import SshRunner
 from bot.adapters.store import open_store
 from bot.adapters.store.action_store import SqlActionStore
 from bot.adapters.store.schedule_store import SqlScheduleStore
-from bot.app.actions import Containment, verify_action
-from bot.app.slack_ports import ActionRequest
+from bot.app.containment import Containment, verify_action
+from bot.app.ports.containment import ActionRequest
 from bot.config import Config, load_playbook_file
 from bot.domain.incident import Status
 from bot.domain.verification import verification_verdict
@@ -38,9 +39,10 @@ def _config(host: LabHost) -> dict[str, Any]:
 
 
 def _cores_since(host: LabHost, since: datetime) -> int:
-    listed = host.run(["coredumpctl", "--no-pager", "--no-legend", "list",
-                       f"--since=@{int(since.timestamp())}", BINARY]).stdout
-    return len([line for line in listed.splitlines() if line.strip()])
+    """The truth on the host: cores whose crash time (microseconds) is after `since`."""
+    listed = host.run(["coredumpctl", "--no-pager", "--json=short", "list", BINARY]).stdout
+    after = since.timestamp() * 1_000_000
+    return len([row for row in json.loads(listed or "[]") if row["time"] > after])
 
 
 def test_restart_delay_verification_counts_the_hosts_cores(lab_host_factory: Any,
@@ -63,15 +65,14 @@ def test_restart_delay_verification_counts_the_hosts_cores(lab_host_factory: Any
                                       status=Status.INVESTIGATING, at=now, seen=now)
     executor = ConfiguredExecutor(config, environ={}, connect=connect)
     actions, told = SqlActionStore(store.engine), Told()
-    shown: list[tuple[str, str]] = []
     containment = Containment(actions=actions, store=store, executor=executor, announce=told,
-                              clock=lambda: datetime.now(UTC),
-                              unit_state=lambda _i, h, text: shown.append((h, text)))
+                              clock=lambda: datetime.now(UTC))
     try:
         result = containment.execute(ActionRequest(
             proposal_id="verify-lab-1", incident_id=incident, action="restart_delay",
             target={"service": "checkout-api", "host": host.name}, requested_by="U0BOB"))
         assert result.ok, result.text
+        shown = list(result.unit_states.items())  # the unit re-read after the action
         # Only what changed: the delay and the start limit's interval, not the burst (5 -> 5).
         assert "RestartUSec 200ms -> 2s" in result.text, result.text
         assert "StartLimitBurst" not in result.text, result.text
@@ -93,7 +94,7 @@ def test_restart_delay_verification_counts_the_hosts_cores(lab_host_factory: Any
         assert detail is not None and detail.incident.occurrences == expected
         times = [t for _, t in SqlScheduleStore(store.engine).crash_times(incident)]
         assert len(times) == expected
-        assert min(times) >= record.finished_at.replace(microsecond=0)
+        assert min(times) >= record.finished_at
 
         # The same count with the verification rule taken out of sudoers: not verified.
         narrowed = sudoers_module().sudoers(config, load_playbook_file(None, config),

@@ -215,11 +215,12 @@ def test_no_token_configured_refuses_every_change(database_url: str) -> None:
 
 def test_a_bad_changes_section_is_a_config_error() -> None:
     from bot.adapters.web.changes_routes import change_settings
+    from bot.config import config_from
     from bot.errors import ConfigError
 
     bad = {"services": {"checkout-api": {"changes": {"repo": "relative/path"}}}}
     with pytest.raises(ConfigError, match=r"services\.checkout-api\.changes"):
-        change_settings(bad, {})
-    good = change_settings(CONFIG, {"SEGBOT_GITHUB_WEBHOOK_SECRET": "x"})
+        config_from(bad)
+    good = change_settings(config_from(CONFIG), {"SEGBOT_GITHUB_WEBHOOK_SECRET": "x"})
     assert good.directory.flag_owners == {"pricing_v4": "checkout-api"}
     assert good.github_secret == "x" and good.launchdarkly_secret is None

@@ -13,7 +13,7 @@ from bot.adapters.flag_service import HttpFlagService
 from bot.adapters.store import open_store
 from bot.adapters.store.change_store import SqlChangeStore
 from bot.app.changes import ServiceSources, Subject, find_changes, pull_flags
-from bot.config_changes import FlagServiceSettings
+from bot.config.changes import FlagServiceSettings
 from bot.errors import ChangeSourceError
 from changes.flag_server import TOKEN, flag_server, launchdarkly_routes, unleash_routes
 

@@ -20,11 +20,11 @@ import httpx
 import pytest
 from store.databases import postgres_admin_url
 
-from bot.adapters.actions.executor import ConfiguredExecutor
+from bot.adapters.containment.executor import ConfiguredExecutor
 from bot.adapters.flag_service import HttpFlagService
-from bot.app.diagnose import CommandRunner
+from bot.app.ports.hosts import CommandRunner
 from bot.config import Config
-from bot.config_changes import FlagServiceSettings
+from bot.config.changes import FlagServiceSettings
 
 TOKEN = "*:*.segbot-test-" + uuid.uuid4().hex  # an admin token, made at Unleash's first start
 ENV = {"UNLEASH_TOKEN": TOKEN}

@@ -53,15 +53,11 @@ def test_example_holds_no_secret_and_the_loader_refuses_one() -> None:
 
 
 def test_slack_keys_are_the_ones_the_slack_app_reads() -> None:
-    import inspect
-
-    from bot.adapters.slack.settings import slack_options
+    from bot.config import SlackSection
 
     data = yaml.safe_load(EXAMPLE_CONFIG.read_text())
-    source = inspect.getsource(slack_options)
-    read = set(re.findall(r'section\.get\("([a-z_]+)"', source))
-    assert set(data["slack"]) == read, set(data["slack"]) ^ read
-    options = slack_options(data)
+    assert set(data["slack"]) == set(SlackSection.model_fields)
+    options = load_config(EXAMPLE_CONFIG).slack
     assert options.command == "/segfault" and options.oncall_usergroup == "S0123ABCDEF"
 
 
@@ -75,17 +71,15 @@ def test_authorization_names_real_actions() -> None:
 
 
 def test_alerts_section_shows_the_real_defaults() -> None:
-    from bot.adapters.web.server import alert_settings
     from bot.app.incidents import DEFAULT_WINDOW
+    from bot.config import AlertsSection
     from bot.domain.alerts import LabelRules
 
-    section = {"alerts": yaml.safe_load(EXAMPLE_CONFIG.read_text())["alerts"]}
-    window, rules, limit = alert_settings(section)
-    assert (window, rules, limit) == alert_settings({})
-    assert window == DEFAULT_WINDOW and rules == LabelRules()
-    assert set(section["alerts"]) == {"group_window_seconds", "host_labels", "service_labels",
-                                      "message_annotations", "max_body_bytes", "openapi",
-                                      "hmac_max_age_seconds"}
-    from bot.adapters.web.server import web_options
-
-    assert web_options(section) == web_options({})
+    section = yaml.safe_load(EXAMPLE_CONFIG.read_text())["alerts"]
+    alerts = load_config(EXAMPLE_CONFIG).alerts
+    assert alerts == AlertsSection()
+    assert alerts.window == DEFAULT_WINDOW and alerts.label_rules == LabelRules()
+    assert set(section) == set(AlertsSection.model_fields)
+    assert set(section) == {"group_window_seconds", "host_labels", "service_labels",
+                            "message_annotations", "max_body_bytes", "openapi",
+                            "hmac_max_age_seconds"}

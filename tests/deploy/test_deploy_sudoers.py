@@ -229,13 +229,15 @@ def test_real_sudo_allows_exactly_the_verification_count(generated: str,
     need_root_namespace()
     since = str(int(datetime(2026, 11, 26, 5, 7, 9, tzinfo=UTC).timestamp()))
     count = crash_count_command("/opt/checkout/bin/checkout-api", since)
-    allowed = [f"sudo -n {count}"]
+    table = crash_count_command("/opt/checkout/bin/checkout-api", since, precise=False)
+    allowed = [f"sudo -n {count}", f"sudo -n {table}"]
     refused = [
         f"sudo -n {crash_count_command('/usr/sbin/pgbouncer', since)}",  # no verified action
         f"sudo -n {crash_count_command('/usr/bin/sudo', since)}",
         f"sudo -n {crash_count_command('/opt/checkout/bin/checkout-api', 'yesterday')}",
         f"sudo -n {count} extra",
         f"sudo -n {count.replace('list', 'debug')}",
+        f"sudo -n {count.replace('--json=short', '--json=pretty')}",
         "sudo -n coredumpctl --no-pager --no-legend list --since=@1 "
         "/opt/checkout/bin/checkout-api --output=/etc/x",
     ]

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.app.diagnose import CommandResult, Fetched
+from bot.app.ports.hosts import CommandResult, Fetched
 from bot.errors import RemoteError
 
 Answer = Callable[[str], CommandResult]

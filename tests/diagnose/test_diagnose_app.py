@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from fake_runner import FakeRunner, ok
 
-from bot.app.diagnose import CommandResult, Inventory, Limits, diagnose_host
+from bot.app.diagnose import Inventory, Limits, diagnose_host
+from bot.app.ports.hosts import CommandResult
 from bot.config import load_playbook_file
 from bot.errors import ConnectFailed
 

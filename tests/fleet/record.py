@@ -25,7 +25,8 @@ from lab import cgroups, factory, rootfs
 from lab.host import LabHost
 
 from bot.adapters.ssh import SshRunner
-from bot.app.diagnose import CommandResult, Fetched, Inventory, diagnose_host
+from bot.app.diagnose import Inventory, diagnose_host
+from bot.app.ports.hosts import CommandResult, Fetched
 from bot.config import Target
 
 from .commands import REMOVE_CORE, Matcher, load_segfault_playbook

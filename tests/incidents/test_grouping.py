@@ -11,7 +11,7 @@ from bot.domain.incident import (
     OpenNew,
     Status,
     can_change,
-    place,
+    group,
 )
 
 T0 = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
@@ -19,7 +19,7 @@ WINDOW = timedelta(minutes=15)
 
 
 def _place(signature: str | None, incidents: list[OpenIncident], at: datetime = T0):  # type: ignore[no-untyped-def]
-    return place(service="checkout-api", signature=signature, time=at,
+    return group(service="checkout-api", signature=signature, time=at,
                  open_incidents=incidents, window=WINDOW)
 
 

@@ -22,16 +22,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "actions"))
 
 from effect_server import effect_server
 
-from bot.adapters.actions.executor import ConfiguredExecutor
+from bot.adapters.containment.executor import ConfiguredExecutor
 from bot.adapters.store import SqlStore, open_store
 from bot.adapters.store.action_store import SqlActionStore
 from bot.adapters.store.schedule_store import SqlScheduleStore
-from bot.app.actions import Containment
-from bot.app.diagnose import CommandResult, Fetched
+from bot.app.containment import Containment
 from bot.app.incidents import change_status, ingest, learn_signature, record_event, record_report
+from bot.app.ports.containment import ActionRequest
+from bot.app.ports.hosts import CommandResult, Fetched
 from bot.app.proposals import label
 from bot.app.reminders import restart_delay_in_place
-from bot.app.slack_ports import ActionRequest
 from bot.config import Config
 from bot.domain.alerts import Occurrence
 from bot.domain.decode import decode_text

@@ -313,7 +313,7 @@ def test_three_replicas_killed_at_random_finish_every_incident_once(
             places, sorted(c.name for c in emulator.channels.values()))  # one channel each
         reports = _report_posts(emulator)
         assert reports == Counter({f"report:{i}": 1 for i, _ in incidents}), reports
-        for incident_id, channel, ts in places:
+        for _incident, channel, ts in places:
             assert (channel, ts) in emulator.messages  # the report recorded is the one posted
         stored = Counter(r[0] for r in state.rows(
             "SELECT alert_key FROM occurrence WHERE source = 'generic'"))

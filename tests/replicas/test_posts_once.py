@@ -14,7 +14,6 @@ from slack_emulator import Channel, SlackEmulator
 from slack_harness import BOT_TOKEN
 from sqlalchemy import text
 
-from bot.adapters.replica_wiring import replica_for
 from bot.adapters.slack.client import web_client
 from bot.adapters.slack.schedule_chat import SlackAnnouncer
 from bot.adapters.store import SqlStore, open_store
@@ -22,10 +21,11 @@ from bot.adapters.store.schedule_store import SqlScheduleStore
 from bot.adapters.store.slack_store import SqlSlackStore
 from bot.app.claims import Replica
 from bot.app.incidents import ingest
+from bot.app.ports.slack import Place
 from bot.app.reminders import ReminderPolicy, run_reminders
-from bot.app.slack_ports import Place
 from bot.app.summaries import run_summary
 from bot.domain.alerts import Occurrence
+from bot.wiring.replicas import replica_for
 
 EVERY = timedelta(minutes=15)
 

@@ -16,13 +16,15 @@ from slack_emulator import SlackEmulator
 from slack_harness import BOT_TOKEN, SECRET, LocalRunner, local_diagnosis
 from sqlalchemy import text
 
-from bot.adapters.slack.runtime import SlackRuntime, slack_runtime
+from bot.adapters.slack.runtime import SlackRuntime
 from bot.adapters.store import SqlStore, open_store
 from bot.app.claims import diagnosis_key, report_key
 from bot.app.diagnosis_feed import DiagnosisSetup
 from bot.app.incidents import ingest
+from bot.config import config_from
 from bot.domain.alerts import Occurrence
 from bot.errors import StaleLease, StoreError
+from bot.wiring.serve import slack_runtime
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ def _replica(store: SqlStore, emulator: SlackEmulator, config: dict[str, Any],
              setup: DiagnosisSetup) -> SlackRuntime:
     environ = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
                "SEGBOT_SLACK_API_URL": emulator.url, "SEGBOT_LEASE_SECONDS": "30"}
-    runtime = slack_runtime(store=store, engine=store.engine, config=config, environ=environ,
+    runtime = slack_runtime(store=store, config=config_from(config), environ=environ,
                             diagnosis=setup)
     assert runtime is not None
     return runtime

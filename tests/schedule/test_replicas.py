@@ -24,7 +24,7 @@ from store.databases import fresh_database
 from bot.adapters.store import open_store
 from bot.adapters.store.slack_store import SqlSlackStore
 from bot.app.incidents import ingest
-from bot.app.slack_ports import Place
+from bot.app.ports.slack import Place
 from bot.domain.alerts import Occurrence
 
 ROOT = Path(__file__).resolve().parents[2]

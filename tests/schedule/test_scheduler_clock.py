@@ -19,7 +19,7 @@ from bot.adapters.store import SqlStore, open_store
 from bot.adapters.store.schedule_store import SqlScheduleStore
 from bot.adapters.store.slack_store import SqlSlackStore
 from bot.app.incidents import change_status, ingest, learn_signature, record_event
-from bot.app.slack_ports import Place
+from bot.app.ports.slack import Place
 from bot.config import Schedule
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import Incident, Status, TimelineEvent

@@ -15,7 +15,7 @@ from slack_harness import Running, running_bot, signed_headers
 
 from bot.adapters.store.slack_store import SqlSlackStore
 from bot.app.incidents import ingest
-from bot.app.slack_ports import Place
+from bot.app.ports.slack import Place
 from bot.domain.alerts import Occurrence
 
 T0 = datetime(2026, 1, 22, 3, 0, 0, tzinfo=UTC)

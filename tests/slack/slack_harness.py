@@ -25,12 +25,13 @@ import uvicorn
 from slack_emulator import SlackEmulator, running_emulator
 from web.server import free_port
 
-from bot.adapters.slack.runtime import SlackRuntime, slack_runtime
+from bot.adapters.slack.runtime import SlackRuntime
 from bot.adapters.store import open_store
-from bot.adapters.web.server import build_app
-from bot.app.diagnose import CommandResult, Fetched
 from bot.app.diagnosis_feed import DiagnosisSetup
-from bot.app.slack_ports import ContainmentActions
+from bot.app.ports.containment import ContainmentActions
+from bot.app.ports.hosts import CommandResult, Fetched
+from bot.config import config_from
+from bot.wiring.serve import slack_runtime, web_app
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-emulated-0000"
@@ -148,10 +149,11 @@ def running_bot(tmp_path: Path, config: Mapping[str, Any], *,
             emulator.socket_url = socket_url
             environ["SLACK_APP_TOKEN"] = "xapp-emulated-0000"
             del environ["SLACK_SIGNING_SECRET"]
-        runtime = slack_runtime(store=store, engine=store.engine, config=config,
-                                environ=environ, diagnosis=diagnosis, actions=actions)
+        checked = config_from(config)
+        runtime = slack_runtime(store=store, config=checked, environ=environ,
+                                diagnosis=diagnosis, actions=actions)
         assert runtime is not None
-        app = build_app(store=store, config=config, environ=environ, trigger=runtime.trigger)
+        app = web_app(store=store, config=checked, environ=environ, trigger=runtime.trigger)
         runtime.mount(app)
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,

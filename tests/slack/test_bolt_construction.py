@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from slack_harness import BOT_TOKEN, SECRET
 
-from bot.adapters.slack.runtime import slack_runtime
 from bot.adapters.store import open_store
+from bot.config import config_from
+from bot.wiring.serve import slack_runtime
 
 
 def test_no_token_warning_and_no_secret_left_in_the_environment(
@@ -24,8 +25,8 @@ def test_no_token_warning_and_no_secret_left_in_the_environment(
     caplog.set_level(logging.DEBUG)
     store = open_store(f"sqlite:///{tmp_path / 'segbot.db'}")
     try:
-        runtime = slack_runtime(store=store, engine=store.engine, config={
-            "services": {}, "hosts": {}, "defaults": {"evidence_dir": str(tmp_path)}})
+        runtime = slack_runtime(store=store, config=config_from({
+            "services": {}, "hosts": {}, "defaults": {"evidence_dir": str(tmp_path)}}))
         assert runtime is not None
         assert runtime.bolt.client.token == BOT_TOKEN
         assert "will be unused" not in caplog.text

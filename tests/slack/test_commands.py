@@ -17,7 +17,7 @@ from slack_emulator import Channel, running_emulator
 from slack_harness import LocalRunner, Running, buttons, message_text, running_bot
 
 from bot.app.diagnosis_feed import DiagnosisSetup
-from bot.app.slack_ports import ActionRequest, ActionResult
+from bot.app.ports.containment import ActionRequest, ActionResult, NoContainment
 
 KERNEL = ("checkout-api[24891]: segfault at 0000000000000038 ip 000055c1b2f9a4d2 sp "
           "00007ffd7b5d1a10 error 4 in checkout-api[55c1b2f82000+3e0000]")
@@ -177,9 +177,9 @@ def test_a_configured_channel_gets_a_thread_per_incident(
             assert any("<#C0INCIDENTS>" in a for a in _answers(bot, "U0ALICE"))
 
 
-class RollbackOnly:
-    """The actions port as issue 4 will fill it, reduced to what this test needs: rollback is
-    configured, and each execution is recorded."""
+class RollbackOnly(NoContainment):
+    """The containment port reduced to what this test needs: rollback is configured, and each
+    execution is recorded."""
 
     def __init__(self) -> None:
         self.executed: list[ActionRequest] = []

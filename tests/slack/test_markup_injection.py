@@ -8,7 +8,7 @@ import json
 
 from slack_harness import ALERT_TOKEN, LocalRunner, Running
 
-from bot.domain.actions import describe
+from bot.domain.containment import describe
 
 AUTH = {"Authorization": f"Bearer {ALERT_TOKEN}"}
 HOSTILE = ("<!channel>", "<https://evil.example|runbook>")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_harness import LocalRunner, Running
 
 from bot.adapters.slack.manifest import manifest
-from bot.adapters.slack.settings import slack_options
+from bot.config import config_from
 
 
 def test_incident_channels_are_private_by_default(
@@ -16,12 +16,12 @@ def test_incident_channels_are_private_by_default(
     bot.emulator.wait_for(lambda: bot.emulator.channels)
     [channel] = bot.emulator.channels.values()
     assert channel.private, channel
-    assert "groups:write" in manifest(slack_options({}), socket_mode=True)[
+    assert "groups:write" in manifest(config_from({}).slack, socket_mode=True)[
         "oauth_config"]["scopes"]["bot"]
 
 
 def test_public_channels_only_when_configured() -> None:
-    options = slack_options({"slack": {"private_channels": False}})
+    options = config_from({"slack": {"private_channels": False}}).slack
     assert not options.private_channels
     assert "groups:write" not in manifest(options, socket_mode=True)[
         "oauth_config"]["scopes"]["bot"]

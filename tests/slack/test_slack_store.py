@@ -19,7 +19,7 @@ from bot.adapters.store import SqlStore, open_store
 from bot.adapters.store.engine import MIGRATIONS
 from bot.adapters.store.slack_store import SqlSlackStore
 from bot.app.incidents import ingest
-from bot.app.slack_ports import Place, Proposal
+from bot.app.ports.slack import Place, Proposal
 from bot.domain.alerts import Occurrence
 
 NOW = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)

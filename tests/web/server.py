@@ -13,8 +13,9 @@ from typing import Any
 import uvicorn
 
 from bot.adapters.store import open_store
-from bot.adapters.web.server import build_app
+from bot.config import config_from
 from bot.domain.incident import DiagnosisRequest
+from bot.wiring.serve import web_app
 
 TOKEN = "test-alert-token"
 
@@ -50,7 +51,7 @@ def running_server(
     store = open_store(database_url)
     recorder = Recorder()
     env = {"SEGBOT_ALERT_TOKEN": TOKEN} if environ is None else dict(environ)
-    app = build_app(store=store, config=config or {}, environ=env, trigger=recorder)
+    app = web_app(store=store, config=config_from(config or {}), environ=env, trigger=recorder)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False,

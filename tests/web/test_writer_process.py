@@ -36,7 +36,7 @@ def _writers() -> list[int]:
             for child in (task / "children").read_text().split():
                 with contextlib.suppress(OSError):
                     cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-                    if b"bot.adapters.web.writer_process" in cmdline:
+                    if b"intake-writer" in cmdline:
                         found.append(int(child))
     return found
 

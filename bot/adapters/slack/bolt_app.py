@@ -1,22 +1,29 @@
-"""The Bolt app factory: one App per process, listeners registered group by group."""
+"""The Bolt app: one per process, its listener groups registered with the use cases they call."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.adapters.slack.listeners import actions, commands, entry, errors, timeline
 from bot.adapters.slack.web_chat import SlackChat
-from bot.app.schedule_ports import ScheduleStore
-from bot.app.slack_flows import SlackFlows
+from bot.app.clicks import Clicks
+from bot.app.ports.schedule import Announcer, ScheduleStore
+from bot.app.ports.slack import SlackStore
+from bot.app.ports.store import Store
+from bot.app.slack_entry import SlackEntry
+from bot.app.slash_commands import SlashCommands
 
 
-def create_bolt_app(*, client: WebClient, flows: SlackFlows, chat: SlackChat,
-                    signing_secret: str | None, socket_mode: bool,
-                    command: str = "/segfault",
-                    schedule: ScheduleStore | None = None) -> App:
+def create_bolt_app(*, client: WebClient, clicks: Clicks, slash: SlashCommands,
+                    ways_in: SlackEntry, chat: SlackChat, signing_secret: str | None,
+                    socket_mode: bool, command: str, store: Store, slack_store: SlackStore,
+                    schedule: ScheduleStore, announcer: Announcer,
+                    clock: Callable[[], datetime]) -> App:
     app = App(
         client=client,
         signing_secret=signing_secret,
@@ -29,9 +36,9 @@ def create_bolt_app(*, client: WebClient, flows: SlackFlows, chat: SlackChat,
         logger=logging.getLogger("segbot.slack.bolt"),
     )
     errors.register(app, chat)
-    commands.register(app, flows, chat, command=command)
-    actions.register(app, flows, chat)
-    entry.register(app, flows, chat)
-    if schedule is not None and flows.announcer is not None:
-        timeline.register(app, flows, schedule, flows.announcer)
+    commands.register(app, slash, ways_in, chat, command=command)
+    actions.register(app, clicks, chat)
+    entry.register(app, ways_in, chat)
+    timeline.register(app, store=store, slack_store=slack_store, schedule=schedule,
+                      announcer=announcer, clock=clock)
     return app

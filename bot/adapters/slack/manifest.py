@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.adapters.slack.settings import SlackOptions
+from bot.config import SlackSection
 
 BOT_SCOPES = (
     "commands",  # /segfault
@@ -40,7 +40,7 @@ SHORTCUTS = (
 )
 
 
-def manifest(options: SlackOptions, *, socket_mode: bool) -> dict[str, Any]:
+def manifest(options: SlackSection, *, socket_mode: bool) -> dict[str, Any]:
     events_url = None
     if not socket_mode:
         base = (options.public_url or "https://segbot.example.com").rstrip("/")

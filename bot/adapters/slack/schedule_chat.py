@@ -13,8 +13,8 @@ from bot.adapters.slack.blocks import digest_message, summary_message
 from bot.adapters.slack.posted import REMINDER, SUMMARY, claim_metadata, find_posted
 from bot.adapters.slack.web_chat import pin_quietly, translated
 from bot.app.digest import DigestView
-from bot.app.schedule_ports import ChatMessage, SummaryMode
-from bot.app.slack_ports import Place
+from bot.app.ports.schedule import ChatMessage, SummaryMode
+from bot.app.ports.slack import Place
 from bot.app.summaries import SummaryView
 
 log = logging.getLogger("segbot.slack.schedule")

@@ -13,8 +13,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.adapters.slack.blocks import report_message
 from bot.adapters.slack.channel_names import channel_name
+from bot.app.ports.slack import ChannelRequest, Place
 from bot.app.report_view import ReportView
-from bot.app.slack_ports import ChannelRequest, Place
 from bot.errors import SlackError
 
 log = logging.getLogger("segbot.slack.chat")

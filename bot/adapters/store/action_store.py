@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.adapters.store.action_tables import ActionApprovalRow, ContainmentActionRow
 from bot.adapters.store.engine import in_transaction
 from bot.adapters.store.tables import OccurrenceRow
-from bot.domain.actions import ActionRecord, ActionState
+from bot.domain.containment import ActionRecord, ActionState
 
 _A = ContainmentActionRow.__table__  # type: ignore[attr-defined]
 _O = OccurrenceRow.__table__  # type: ignore[attr-defined]

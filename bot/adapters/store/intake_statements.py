@@ -90,7 +90,7 @@ class IntakeStatements:
         self._many(_INSERT_HOST, [(incident_id, host, requested) for host in hosts])
 
     def insert_occurrences(
-        self, placed: Sequence[tuple[int, Occurrence]], received_at: datetime
+        self, grouped: Sequence[tuple[int, Occurrence]], received_at: datetime
     ) -> None:
         received = self._bind_time(received_at)
         self._many(_INSERT_OCCURRENCE, [
@@ -98,7 +98,7 @@ class IntakeStatements:
              received, o.pid, o.signal and o.signal[:32], o.signature,
              o.version and o.version[:255], o.build_id and o.build_id[:128], o.executable,
              o.message)
-            for incident_id, o in placed
+            for incident_id, o in grouped
         ])
 
     def bump_incidents(self, rows: Iterable[tuple[int, int, datetime]], now: datetime) -> None:

@@ -16,7 +16,7 @@ from bot.adapters.store.schedule_tables import (
     TimelineCaptureRow,
 )
 from bot.adapters.store.tables import OccurrenceRow
-from bot.app.schedule_ports import NewOccurrences, SummaryState
+from bot.app.ports.schedule import NewOccurrences, SummaryState
 
 _POST = ScheduledPostRow.__table__  # type: ignore[attr-defined]
 _OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.adapters.store.engine import in_transaction
 from bot.adapters.store.slack_tables import SlackEvidenceRow, SlackPlaceRow, SlackProposalRow
-from bot.app.slack_ports import Place, Proposal, ProposalState
+from bot.app.ports.slack import Place, Proposal, ProposalState
 
 _P = SlackProposalRow.__table__  # type: ignore[attr-defined]
 _L = SlackPlaceRow.__table__  # type: ignore[attr-defined]

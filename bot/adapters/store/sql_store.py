@@ -92,13 +92,13 @@ class SqlTx:
         return new
 
     def add_occurrences(
-        self, placed: Sequence[tuple[int, Occurrence]], received_at: datetime
+        self, grouped: Sequence[tuple[int, Occurrence]], received_at: datetime
     ) -> None:
-        self._hot.insert_occurrences(placed, received_at)
-        per_incident: Counter[int] = Counter(i for i, _ in placed)
-        per_host: Counter[tuple[int, str]] = Counter((i, o.host) for i, o in placed)
+        self._hot.insert_occurrences(grouped, received_at)
+        per_incident: Counter[int] = Counter(i for i, _ in grouped)
+        per_host: Counter[tuple[int, str]] = Counter((i, o.host) for i, o in grouped)
         latest: dict[int, datetime] = {}
-        for incident_id, occurrence in placed:
+        for incident_id, occurrence in grouped:
             latest[incident_id] = max(latest.get(incident_id, occurrence.time), occurrence.time)
         self._hot.bump_incidents(
             ((i, n, latest[i]) for i, n in per_incident.items()), received_at)

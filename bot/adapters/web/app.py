@@ -1,13 +1,7 @@
-"""The HTTP server (FastAPI): alert intake routes, /healthz, /metrics.
-
-Alert handlers validate on the event loop, hand the occurrences to the intake's writer process
-and await its commit (group commit), so a 2xx always means "stored". No handler does blocking
-I/O itself. Bad payloads get a 4xx with the reason.
-"""
+"""The HTTP app (FastAPI): alert routes, /healthz, /metrics. A 2xx means "committed" (the
+writer process's group commit is awaited); a bad payload gets a 4xx with the reason."""
 
 import functools
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from bot.adapters.metrics import REGISTRY as PROCESS_REGISTRY
+from bot.adapters.web.alert_auth import alert_authorizer
 from bot.adapters.web.body_limit import BODY, BodyLimit
 from bot.adapters.web.intake import Intake
 from bot.adapters.web.metrics import IntakeMetrics
@@ -46,6 +41,8 @@ from bot.domain.alerts import (
     labelled_occurrence,
 )
 from bot.errors import StoreError
+
+WebApp = FastAPI
 
 
 @dataclass(frozen=True)
@@ -100,7 +97,9 @@ def create_app(
     # Every route, present and future (/slack/events, /changes/*): no body is read past the
     # limit, signed or not, before anything else looks at it.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, prefix="/")
-    authorized = _authorizer(settings)
+    authorized = alert_authorizer(token=settings.alert_token,
+                                  grafana_secret=settings.grafana_hmac_secret,
+                                  max_age=settings.hmac_max_age_seconds)
     app.state.alert_auth = authorized  # the change routes (changes_routes.py) reuse it
     Auth = Annotated[None, Depends(authorized)]
 
@@ -275,7 +274,7 @@ _BODIES: tuple[type[BaseModel], ...] = (AlertmanagerWebhook, GrafanaWebhook, Gen
 
 def _document_alert_routes(app: FastAPI) -> None:
     """The OpenAPI document of the alert routes: their body schemas (they validate bodies
-    themselves, see _parsed) and their bearer token (checked by `_authorizer`, kept out of
+    themselves, see _parsed) and their bearer token (checked by `alert_authorizer`, kept out of
     FastAPI's security classes for speed)."""
 
     def openapi() -> dict[str, Any]:
@@ -302,45 +301,3 @@ def _document_alert_routes(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _authorizer(settings: WebSettings) -> Callable[..., Any]:
-    token = (settings.alert_token or "").encode()
-    secret = (settings.grafana_hmac_secret or "").encode()
-
-    async def authorized(request: Request) -> None:
-        if not token and not secret:
-            raise HTTPException(403, detail="alert intake is disabled: SEGBOT_ALERT_TOKEN is unset")
-        headers = request.headers
-        authorization = headers.get("authorization")
-        if token and authorization:
-            scheme, _, presented = authorization.partition(" ")
-            if scheme.lower() == "bearer" and hmac.compare_digest(
-                presented.strip().encode(), token
-            ):
-                return
-        signature = headers.get("x-grafana-alerting-signature")
-        stamp = headers.get("x-grafana-alerting-signature-timestamp", "")
-        if (secret and signature and request.url.path == "/alerts/grafana"
-                and _fresh(stamp, settings.hmac_max_age_seconds)):
-            body = stamp.encode() + b":" + await request.body()
-            expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
-            if hmac.compare_digest(expected.encode(), signature.encode()):
-                return
-        raise HTTPException(
-            401, detail="missing or wrong credentials", headers={"WWW-Authenticate": "Bearer"}
-        )
-
-    return authorized
-
-
-def _fresh(stamp: str, max_age: float) -> bool:
-    """A signature timestamp (Unix seconds, or milliseconds) within `max_age` of now: without
-    one, or an old one, a captured request could be replayed at will."""
-    try:
-        value = float(stamp)
-    except ValueError:
-        return False
-    if value > 1e11:
-        value /= 1000.0
-    return abs(time.time() - value) <= max_age

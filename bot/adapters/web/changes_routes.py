@@ -9,7 +9,6 @@ a field that is not plain, gets 422 and nothing of that request is stored.
 
 import hashlib
 import hmac
-import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,10 +18,8 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from bot.adapters.store.change_store import SqlChangeStore
 from bot.adapters.web.body_limit import BODY, BodyLimit
 from bot.adapters.web.change_models import (
     ArgoNotification,
@@ -32,9 +29,10 @@ from bot.adapters.web.change_models import (
     UnleashEvent,
 )
 from bot.app.changes import ChangeDirectory, take_changes
-from bot.config_changes import ServiceChanges
+from bot.app.ports.changes import ChangeStore
+from bot.config import Config
 from bot.domain.changes import ChangeEvent, ChangeRefused
-from bot.errors import ConfigError, StoreError
+from bot.errors import StoreError
 
 Authorizer = Callable[[Request], Awaitable[None]]
 ServiceParam = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -49,33 +47,22 @@ class ChangeSettings:
     launchdarkly_secret: str | None = None
 
 
-def change_settings(config: Mapping[str, Any], environ: Mapping[str, str]) -> ChangeSettings:
+def change_settings(config: Config, environ: Mapping[str, str]) -> ChangeSettings:
     """Configured services (only they may be named) and the flags each owns."""
-    services = config.get("services") or {}
     owners: dict[str, str] = {}
-    if isinstance(services, Mapping):
-        for name, entry in services.items():
-            raw = entry.get("changes") if isinstance(entry, Mapping) else None
-            try:
-                flags = ServiceChanges.model_validate(raw or {}).flags
-            except ValidationError as error:
-                raise ConfigError(f"config: services.{name}.changes: "
-                                  f"{error.errors(include_url=False)[0]['msg']}") from None
-            for flag in flags:
-                owners.setdefault(flag, str(name))
-    names = frozenset(str(n) for n in services) if isinstance(services, Mapping) else frozenset()
+    for name, service in config.services.items():
+        for flag in service.changes.flags:
+            owners.setdefault(flag, name)
     return ChangeSettings(
-        directory=ChangeDirectory(services=names, flag_owners=owners),
+        directory=ChangeDirectory(services=frozenset(config.services), flag_owners=owners),
         github_secret=environ.get("SEGBOT_GITHUB_WEBHOOK_SECRET") or None,
         launchdarkly_secret=environ.get("SEGBOT_LAUNCHDARKLY_WEBHOOK_SECRET") or None)
 
 
-def mount_changes(app: FastAPI, *, engine: Engine, config: Mapping[str, Any],
-                  max_body_bytes: int, environ: Mapping[str, str] = os.environ) -> None:
+def mount_changes(app: FastAPI, *, store: ChangeStore, settings: ChangeSettings,
+                  max_body_bytes: int) -> None:
     """Add the change routes to the server `create_app` built (its alert-route auth)."""
-    settings = change_settings(config, environ)
     authorized: Authorizer = app.state.alert_auth
-    store = SqlChangeStore(engine)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, prefix="/changes")
     Bearer = Annotated[None, Depends(authorized)]
     GithubAuth = Annotated[None, Depends(_signed(

@@ -14,13 +14,16 @@ import sys
 from bot.adapters.web.metrics import IntakeMetrics
 from bot.adapters.web.writer_process import DATABASE_ENV, HEADER, Reply, pack
 from bot.app.incidents import IntakeResult, request_diagnoses, resume_diagnoses
-from bot.app.ports import DiagnosisTrigger, Store
+from bot.app.ports.store import DiagnosisTrigger, Store
 from bot.domain.alerts import Occurrence
 from bot.errors import SegbotError, StoreError
 
 log = logging.getLogger(__name__)
 ACK_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+
+
+WRITER_ENTRY = "bot.wiring"  # the composition root starts the writer process (and its store)
 
 
 class Intake:
@@ -124,7 +127,7 @@ class Intake:
             if self._writer is not None and self._writer.returncode is None:
                 return self._writer
             self._writer = await asyncio.create_subprocess_exec(
-                self._python, "-m", "bot.adapters.web.writer_process", f"{self._window:g}",
+                self._python, "-m", WRITER_ENTRY, "intake-writer", f"{self._window:g}",
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 env={**os.environ, DATABASE_ENV: self._database_url})
             self._reading = asyncio.create_task(self._read(self._writer))

@@ -1,16 +1,5 @@
-"""The intake's writer: a child process of `segbot serve` that owns the alert transactions.
-
-The HTTP process parses and validates each request, then hands its occurrences here over a pipe.
-This process decodes their messages, groups them into incidents and commits whatever has
-queued up meanwhile in one transaction (group commit), then answers every request of the group
-in one reply. Two processes, because both halves are Python CPU work: in one process the event
-loop and a writer thread shared one GIL, and each waited for the other.
-
-Frames, both ways: a 4-byte big-endian length, then a pickle. Requests: (id, occurrences).
-Replies: a `Reply` per group. The pipe is private to the parent, which started this process.
-
-    python -m bot.adapters.web.writer_process WINDOW_SECONDS   (database: SEGBOT_WRITER_DB)
-"""
+"""The intake's writer process: commits what the HTTP process validated, group by group, over
+length-prefixed pickle frames on its stdin/stdout (`python -m bot.wiring intake-writer`)."""
 
 from __future__ import annotations
 
@@ -18,10 +7,12 @@ import os
 import pickle
 import struct
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.app.ports.store import Store
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import DiagnosisRequest
 
@@ -89,13 +80,19 @@ class Frames:
         return frames
 
 
-def main(argv: Sequence[str]) -> int:
-    from bot.adapters.store import open_store
+def main(argv: Sequence[str], *,
+         open_store: Callable[[str], AbstractContextManager[Store]]) -> int:
+    """Serve the pipe until the parent closes it."""
+    window = timedelta(seconds=float(argv[0]))
+    with open_store(os.environ[DATABASE_ENV]) as store:
+        _serve(store, window)
+    return 0
+
+
+def _serve(store: Store, window: timedelta) -> None:
     from bot.app.incidents import ingest, message_decoder
     from bot.errors import SegbotError
 
-    window = timedelta(seconds=float(argv[0]))
-    store = open_store(os.environ[DATABASE_ENV])
     decoder = message_decoder()
 
     def group(requests: list[Request]) -> Reply:
@@ -121,11 +118,3 @@ def main(argv: Sequence[str]) -> int:
         data = memoryview(frame(reply))
         while data:
             data = data[os.write(out, data):]
-    store.engine.dispose()
-    return 0
-
-
-if __name__ == "__main__":  # through the package, so that replies pickle as its Reply
-    from bot.adapters.web import writer_process
-
-    raise SystemExit(writer_process.main(sys.argv[1:]))

@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 
 from bot.domain import signals
-from bot.domain.actions import TARGET_VALUE
+from bot.domain.containment import TARGET_VALUE
 from bot.domain.evidence import (
     AppMessage,
     CrashEvidence,

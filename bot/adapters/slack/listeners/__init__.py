@@ -1,1 +1,1 @@
-"""Bolt listener groups; each module has `register(app, flows)` and stays thin: ack, hand off."""
+"""Bolt listener groups; each module has `register(app, ...)` and stays thin: ack, hand off."""

@@ -23,27 +23,26 @@ from bot.adapters.slack.views import (
     pasted_answer,
 )
 from bot.adapters.slack.web_chat import SlackChat, translated
-from bot.app.slack_entry import decode_pasted, diagnose_from_form, home_view
-from bot.app.slack_flows import SlackFlows
+from bot.app.slack_entry import SlackEntry
 from bot.errors import SlackError
 
 OPEN_FORM = "segfault_open"  # the global shortcut's callback id
 DECODE_CRASH = "decode_crash"  # the message shortcut's callback id
 
 
-def open_form(client: WebClient, flows: SlackFlows, *, trigger_id: str, channel: str | None,
+def open_form(client: WebClient, entry: SlackEntry, *, trigger_id: str, channel: str | None,
               response_url: str | None) -> None:
-    view = diagnose_form(flows.policy.services, service=None, channel=channel)
+    view = diagnose_form(entry.services, service=None, channel=channel)
     view["private_metadata"] = json.dumps({"channel": channel, "response_url": response_url})
     with translated("views.open"):
         client.views_open(trigger_id=trigger_id, view=view)
 
 
-def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
+def register(app: App, entry: SlackEntry, chat: SlackChat) -> None:
     @app.shortcut(OPEN_FORM)
     def shortcut(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        open_form(client, flows, trigger_id=str(body["trigger_id"]), channel=None,
+        open_form(client, entry, trigger_id=str(body["trigger_id"]), channel=None,
                   response_url=None)
 
     @app.action(SERVICE)
@@ -51,7 +50,7 @@ def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
         ack()  # the host list follows the service: the form is redrawn with its hosts
         view = body.get("view") or {}
         service, _host, _note = form_values(view.get("state") or {})
-        redrawn = diagnose_form(flows.policy.services, service=service or None, channel=None)
+        redrawn = diagnose_form(entry.services, service=service or None, channel=None)
         redrawn["private_metadata"] = view.get("private_metadata") or ""
         with translated("views.update"):
             client.views_update(view_id=view["id"], hash=view.get("hash"), view=redrawn)
@@ -60,7 +59,7 @@ def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                   client: WebClient) -> None:
         service, host, note = form_values(view.get("state") or {})
-        if host not in flows.policy.services.get(service, ()):
+        if host not in entry.services.get(service, ()):
             ack(response_action="errors", errors={
                 f"{HOST}:{service}"[:255] if service else SERVICE:
                     "Pick a host of that service."})
@@ -72,7 +71,7 @@ def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
         reply = (EphemeralReply(respond=Respond(response_url=url) if url else None, chat=chat,
                                 channel=channel, user=user)
                  if channel else DirectReply(client, user))
-        diagnose_from_form(flows, service=service, host=host, note=note, user=user,
+        entry.diagnose_from_form(service=service, host=host, note=note, user=user,
                            channel=channel, reply=reply)
 
     @app.shortcut(DECODE_CRASH)
@@ -81,7 +80,7 @@ def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
         ack()
         message = body.get("message") or {}
         channel, user = str(body["channel"]["id"]), str(body["user"]["id"])
-        blocks, text = pasted_answer(decode_pasted(flows, message_text(client, message)))
+        blocks, text = pasted_answer(entry.decode_pasted(message_text(client, message)))
         try:
             with translated("chat.postEphemeral"):
                 client.chat_postEphemeral(
@@ -101,7 +100,7 @@ def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
         user = str(body["user"]["id"])
         channel = (body.get("channel") or {}).get("id") or (
             body.get("container") or {}).get("channel_id")
-        diagnose_from_form(flows, service=str(asked.get("service") or ""),
+        entry.diagnose_from_form(service=str(asked.get("service") or ""),
                            host=str(asked.get("host") or ""), note="", user=user,
                            channel=channel, reply=EphemeralReply(
                                respond=respond, chat=chat, channel=channel, user=user))
@@ -112,4 +111,4 @@ def register(app: App, flows: SlackFlows, chat: SlackChat) -> None:
             return
         user = str(event["user"])
         with translated("views.publish"):
-            client.views_publish(user_id=user, view=home_tab(home_view(flows, user=user)))
+            client.views_publish(user_id=user, view=home_tab(entry.home_view(user=user)))

@@ -4,22 +4,25 @@ incident's thread of a shared channel) adds that message to the incident's timel
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.app.schedule_ports import Announcer, ScheduleStore
-from bot.app.slack_flows import SlackFlows
+from bot.app.ports.schedule import Announcer, ScheduleStore
+from bot.app.ports.slack import SlackStore
+from bot.app.ports.store import Store
 from bot.app.timeline_capture import PIN_REACTIONS, capture_message
 
 
-def register(app: App, flows: SlackFlows, schedule: ScheduleStore,
-             announcer: Announcer) -> None:
+def register(app: App, *, store: Store, slack_store: SlackStore, schedule: ScheduleStore,
+             announcer: Announcer, clock: Callable[[], datetime]) -> None:
     def capture(channel: str, ts: str, user: str, via: str, text: str | None,
                 thread_ts: str | None = None) -> None:
-        capture_message(store=flows.store, slack=flows.slack_store, schedule=schedule,
+        capture_message(store=store, slack=slack_store, schedule=schedule,
                         announcer=announcer, channel=channel, ts=ts, user=user, via=via,
-                        text=text, now=flows.clock(), thread_ts=thread_ts)
+                        text=text, now=clock(), thread_ts=thread_ts)
 
     @app.event("reaction_added")
     def reaction(ack: Ack, event: dict[str, Any]) -> None:

@@ -1,5 +1,5 @@
-"""The ports the Slack use cases need: where incidents live in Slack, proposals, the chat itself,
-and the containment actions (filled by the next issue; until then nothing is configured)."""
+"""The ports of the Slack use cases: where incidents live in Slack, proposals, the chat itself,
+and the reply to one person."""
 
 from __future__ import annotations
 
@@ -133,39 +133,3 @@ class Reply(Protocol):
     def text(self, text: str) -> None: ...
 
     def decoded(self, report: DecodedReport) -> None: ...
-
-
-@dataclass(frozen=True)
-class ActionRequest:
-    proposal_id: str
-    incident_id: int
-    action: str
-    target: Mapping[str, str]
-    requested_by: str
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    ok: bool
-    text: str
-
-
-class ContainmentActions(Protocol):
-    """rollback, disable_flag, restart_delay, preserve_core: the next issue fills this port."""
-
-    def configured(self, action: str, target: Mapping[str, str]) -> bool: ...
-
-    def execute(self, request: ActionRequest) -> ActionResult:
-        """Do it (once; the caller guarantees at most once); raises ActionError."""
-
-
-class NoActions:
-    """Until containment is wired: every action says it is not configured."""
-
-    def configured(self, action: str, target: Mapping[str, str]) -> bool:
-        return False
-
-    def execute(self, request: ActionRequest) -> ActionResult:
-        from bot.errors import ActionError
-
-        raise ActionError(f"{request.action} is not configured")

@@ -1,7 +1,5 @@
-"""One configured HTTP call (httpx): headers from the environment, a JSON body from its
-template, the action id as Idempotency-Key, no retries, no redirects. httpx's errors become an
-Outcome here, in one place: refused before sending -> failed; anything after the request may
-have left (a timeout waiting for the answer, a dropped connection) -> unknown."""
+"""One configured HTTP call (httpx), the action id as Idempotency-Key, no retries or redirects;
+httpx's errors become an Outcome here: failed before sending, unknown after."""
 
 from __future__ import annotations
 
@@ -12,8 +10,8 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.config_actions import FlagRead, HttpCall
-from bot.domain.actions import Outcome, TemplateError, env_names, render, render_body
+from bot.config.containment import FlagRead, HttpCall
+from bot.domain.containment import Outcome, TemplateError, env_names, render, render_body
 
 
 def _request(spec: HttpCall, values: Mapping[str, str], environ: Mapping[str, str],

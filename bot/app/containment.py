@@ -1,12 +1,5 @@
-"""Containment actions, at most once: the intent is written first (compare-and-set on the
-action id), then the executor is called with the action id as its Idempotency-Key, then the
-outcome is written. An action found `executing` at start-up had its process die mid-call: it
-becomes "outcome unknown", the channel is told once, and it is never run again by itself.
-
-After an action, `verify_action` counts new crashes of the incident's signature in the window
-that follows and says "crash-free for N minutes", "still crashing: N since ...", or "not
-verified" when a count could not be taken.
-"""
+"""Containment actions, at most once: intent written first (compare-and-set on the action id),
+then executed (the id is the Idempotency-Key), then the outcome; then verified."""
 
 from __future__ import annotations
 
@@ -17,18 +10,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from bot.app.occurrences import record_crash_events
-from bot.app.ports import Store
-from bot.app.slack_ports import ActionRequest, ActionResult
-from bot.domain.actions import (
-    ActionRecord,
-    ActionState,
-    Outcome,
-    describe,
-    unsafe_targets,
+from bot.app.ports.containment import (
+    ActionRequest,
+    ActionResult,
+    ActionStore,
+    Announce,
+    Executor,
 )
+from bot.app.ports.store import Store
+from bot.domain.containment import ActionRecord, Outcome, describe, unsafe_targets
 from bot.domain.host_crashes import CrashEvent
 from bot.domain.incident import TimelineEvent
 from bot.domain.mrkdwn import escape
@@ -41,51 +33,6 @@ APPROVAL_TTL = timedelta(hours=1)
 VERIFIED = frozenset({"rollback", "disable_flag", "restart_delay"})  # followed by a check
 
 
-class ActionStore(Protocol):
-    def begin(self, record: ActionRecord) -> bool: ...
-
-    def get(self, action_id: str) -> ActionRecord | None: ...
-
-    def finish(self, action_id: str, *, state: ActionState, detail: str, at: datetime,
-               verify_at: datetime | None = None) -> bool: ...
-
-    def executing(self) -> list[ActionRecord]: ...
-
-    def due(self, now: datetime) -> list[ActionRecord]: ...
-
-    def set_verdict(self, action_id: str, verdict: str) -> bool: ...
-
-    def occurrences(self, *, incident_id: int, signature: str | None, since: datetime,
-                    until: datetime) -> int: ...
-
-    def ask_approval(self, key: str, *, by: str, at: datetime, fresh_after: datetime
-                     ) -> bool: ...
-
-    def approval(self, key: str) -> tuple[str, datetime] | None: ...
-
-    def take_approval(self, key: str, *, by: str, fresh_after: datetime) -> str | None: ...
-
-
-class Executor(Protocol):
-    """Carries out configured actions (HTTP, SSH); never raises for what the far side does."""
-
-    def configured(self, service: str, action: str) -> bool: ...
-
-    def preview(self, action: str, target: Mapping[str, str]) -> str:
-        """The current state the action will change (a read-only look)."""
-
-    def run(self, action: str, target: Mapping[str, str], *, action_id: str,
-            values: Mapping[str, str]) -> Outcome: ...
-
-    def second_approver(self, service: str, action: str) -> bool: ...
-
-    def verify_after(self, service: str) -> timedelta: ...
-
-    def host_crashes(self, service: str, since: datetime) -> tuple[HostCount, ...] | None:
-        """New cores of the service on each of its hosts since `since` (None: not asked)."""
-
-
-Announce = Callable[[int, str], None]  # (incident id, text) -> the incident's channel
 
 
 @dataclass
@@ -98,8 +45,6 @@ class Containment:
     announce: Announce
     clock: Callable[[], datetime]
     preview_wait: float = 3.0
-    # (incident, host, `systemctl show` re-read after the action): the report's view of it.
-    unit_state: Callable[[int, str, str], None] | None = None
     _previews: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
     _looking: dict[tuple[str, str], Future[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -186,14 +131,11 @@ class Containment:
             self._tell(request.incident_id, f"{describe(request.action, request.target)} "
                        f"(requested by <@{request.requested_by}>) failed: {outcome.text}",
                        "action", finished)
-        if self.unit_state is not None:
-            for host, show in outcome.after.items():
-                self.unit_state(request.incident_id, host, show)
         if verify_at is not None:
             self._event(request.incident_id, "action",
                         f"verification scheduled at {verify_at:%H:%M:%S} UTC", finished)
         text = outcome.text if outcome.state != "unknown" else f"outcome unknown: {outcome.text}"
-        return ActionResult(outcome.state == "succeeded", text)
+        return ActionResult(outcome.state == "succeeded", text, unit_states=dict(outcome.after))
 
     def _second_approval(self, request: ActionRequest, now: datetime) -> ActionResult | None:
         """None when this click completes a two-person approval; else why it waits. An ask
@@ -217,7 +159,15 @@ class Containment:
         return ActionResult(False, "waiting for a second approver (someone other "
                                    "than you must click the new button)")
 
-    # -- start-up ------------------------------------------------------------------------
+    # -- start-up and shut-down -----------------------------------------------------------
+
+    def start(self) -> None:
+        told = self.recover()
+        if told:
+            log.warning("%d action(s) left executing by a previous run: outcome unknown", told)
+
+    def stop(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def recover(self) -> int:
         """Every action left executing by a process that died: outcome unknown, said once."""
@@ -310,30 +260,3 @@ def verify_action(*, action_id: str, now: datetime, actions: ActionStore, store:
         log.warning("incident %s: verification not told in Slack: %s", record.incident_id,
                     error)
     return text
-
-
-class VerifyTrigger:
-    """The simple delayed trigger: every `interval` seconds, run the verifications that are due
-    (issue 5's scheduler replaces this loop; verify_action stays as it is)."""
-
-    def __init__(self, containment: Containment, interval: float = 5.0) -> None:
-        self.containment, self.interval = containment, interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="segbot-verify", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.containment.verify_due()
-            except Exception as error:  # the store or Slack is down: next round
-                log.warning("verification failed: %s", error)

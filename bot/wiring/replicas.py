@@ -7,15 +7,14 @@ import os
 import secrets
 import socket
 from collections.abc import Mapping
-
-from sqlalchemy import Engine
+from typing import Any
 
 from bot.adapters.store.leases import SqlLeases
 from bot.app.claims import DEFAULT_TTL, Heartbeat, Replica
 from bot.errors import ConfigError
 
 
-def replica_for(engine: Engine, environ: Mapping[str, str] = os.environ) -> Replica:
+def replica_for(engine: Any, environ: Mapping[str, str] = os.environ) -> Replica:
     """`SEGBOT_LEASE_SECONDS` (default 15): how long a dead replica's claims outlive it."""
     raw = environ.get("SEGBOT_LEASE_SECONDS") or str(DEFAULT_TTL)
     try:

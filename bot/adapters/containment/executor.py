@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.adapters.actions.http_call import call, read_value
-from bot.adapters.actions.ssh_actions import Connect, SshActions
+from bot.adapters.containment.http_call import call, read_value
+from bot.adapters.containment.ssh_actions import Connect, SshActions
 from bot.app.diagnose import Limits, diagnose_host
 from bot.app.diagnosis_feed import DiagnosisSetup
 from bot.config import Config
-from bot.domain.actions import Outcome
+from bot.domain.containment import Outcome
 from bot.domain.verification import HostCount
 
 PRESERVE_STEPS = ("cores", "core_dir", "dump_core", "core_sha256", "fetch_core")

@@ -44,7 +44,7 @@ class StoreTx(Protocol):
         """Record a pending diagnosis for each host not yet claimed; return those hosts."""
 
     def add_occurrences(
-        self, placed: Sequence[tuple[int, Occurrence]], received_at: datetime
+        self, grouped: Sequence[tuple[int, Occurrence]], received_at: datetime
     ) -> None:
         """Store occurrences (incident id, occurrence) and bump the incidents' counts."""
 

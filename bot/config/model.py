@@ -1,29 +1,24 @@
-"""The YAML configuration file (DESIGN.md): SSH defaults, hosts, services, slack, authorization.
-
-Secrets never live here (they come from the environment). Every name that later reaches a
-shell or an SSH connection is checked here, so hostile text is refused before any connection.
-"""
+"""The config file's model: SSH defaults, hosts, services, slack, authorization, schedule,
+alerts. Every name that later reaches a shell or an SSH connection is checked here."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.config_actions import ServiceActions
-from bot.config_changes import ServiceChanges
-from bot.domain.playbook import DEFAULT_CORE_DIR, Playbook, load_playbook
-from bot.errors import ConfigError, UsageError
+from bot.config.alerts import AlertsSection
+from bot.config.changes import ServiceChanges
+from bot.config.containment import ServiceActions
+from bot.config.slack import SlackSection
+from bot.domain.playbook import DEFAULT_CORE_DIR
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 _ADDRESS = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[?[0-9A-Fa-f:.]+\]?")
 _UNIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._:\\-]{0,250}\.(service|scope)")
 _PATH = re.compile(r"/[A-Za-z0-9@%+=:,./_-]{0,4095}")
-_SECRET_KEYS = re.compile(r"token|secret|password|passwd|private_key", re.IGNORECASE)
 
 Name = Annotated[str, Field(pattern=f"^(?:{NAME.pattern})$")]
 
@@ -120,8 +115,7 @@ class Service(_Model):
 
 
 class Schedule(_Model):
-    """The `schedule:` section: incident summaries, reminders, the daily digest, and how the
-    scheduler itself re-reads the store and holds its leader lock."""
+    """The `schedule:` section: summaries, reminders, the digest, the scheduler's own pace."""
 
     summary_minutes: float = Field(default=15, gt=0)
     summary_mode: Literal["edit", "thread"] = "edit"
@@ -140,11 +134,10 @@ class Config(_Model):
     defaults: Defaults = Field(default_factory=Defaults)
     hosts: dict[Name, Host] = Field(default_factory=dict)
     services: dict[Name, Service] = Field(default_factory=dict)
-    slack: dict[str, Any] = Field(default_factory=dict)
+    slack: SlackSection = Field(default_factory=SlackSection)
     authorization: dict[Name, list[str]] = Field(default_factory=dict)
     schedule: Schedule = Field(default_factory=Schedule)
-    # Read and checked by the alert intake (bot/adapters/web/server.py): window, label names.
-    alerts: dict[str, Any] = Field(default_factory=dict)
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -152,9 +145,6 @@ class Config(_Model):
             for host in service.hosts or ():
                 if host not in self.hosts:
                     raise ValueError(f"services.{name}.hosts: unknown host {host!r}")
-        for key in self.slack:
-            if _SECRET_KEYS.search(key):
-                raise ValueError(f"slack.{key}: secrets come from the environment, not the file")
         return self
 
     def service_hosts(self, service: str) -> list[str]:
@@ -192,66 +182,3 @@ class Target(_Model):
     identity_file: Path
     known_hosts: Path
     sudo: bool
-
-
-def _where(error: Any) -> str:
-    return ".".join(str(part) for part in error["loc"]) or "(top level)"
-
-
-def parse_config(text: str, *, source: str = "config") -> Config:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{source}: not valid YAML: {' '.join(str(error).split())}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level")
-    try:
-        return Config.model_validate(data)
-    except ValidationError as error:
-        problems = "; ".join(f"{_where(e)}: {e['msg']}" for e in error.errors(include_url=False))
-        raise ConfigError(f"{source}: {problems}") from None
-
-
-def config_path(explicit: Path | None) -> Path:
-    if explicit is not None:
-        return explicit
-    from_env = os.environ.get("SEGBOT_CONFIG")
-    if from_env:
-        return Path(from_env)
-    raise ConfigError("no configuration: pass --config FILE or set SEGBOT_CONFIG")
-
-
-def load_config(explicit: Path | None = None) -> Config:
-    path = config_path(explicit)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
-    return parse_config(text, source=str(path))
-
-
-def checked_name(text: str, what: str) -> str:
-    """Refuse command-line HOST/SERVICE text that is not a plain inventory name."""
-    if not NAME.fullmatch(text):
-        raise UsageError(f"{what} {text!r} is not a plain name (letters, digits, . _ -)")
-    return text
-
-
-def default_playbook_path(name: str = "segfault.yaml") -> Path:
-    """The shipped playbook: inside the installed package, else in the source checkout."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "playbooks" / name  # placed there by setup.py's build step
-    return packaged if packaged.is_file() else here.parent / "playbooks" / name
-
-
-def load_playbook_file(explicit: Path | None = None, config: Config | None = None) -> Playbook:
-    """The playbook: --playbook, else defaults.playbook, else playbooks/segfault.yaml."""
-    configured = config.defaults.playbook if config is not None else None
-    path = explicit or (Path(configured) if configured else default_playbook_path())
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read playbook: {error.strerror or error}") from None
-    return load_playbook(text, name=str(path))

@@ -9,9 +9,9 @@ import shlex
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from bot.app.diagnose import CommandRunner
+from bot.app.ports.hosts import CommandRunner
 from bot.config import Config
-from bot.domain.actions import (
+from bot.domain.containment import (
     SHOWN,
     Outcome,
     TemplateError,
@@ -21,7 +21,12 @@ from bot.domain.actions import (
     render,
     show_text,
 )
-from bot.domain.verification import HostCount, crash_count_command, read_crash_count
+from bot.domain.verification import (
+    HostCount,
+    ask_for_the_table,
+    crash_count_command,
+    read_crash_count,
+)
 from bot.errors import SegbotError
 
 Connect = Callable[[str], CommandRunner]
@@ -152,7 +157,7 @@ class SshActions:
         """New cores of the service's binary on each of its hosts since `since`; a host where
         they could not be counted says why (never a silent zero)."""
         entry = self.config.services[service]
-        command = crash_count_command(entry.binary, str(int(since.timestamp())))
+        stamp = str(int(since.timestamp()))
         counts: list[HostCount] = []
         for host in self.config.service_hosts(service):
             try:
@@ -161,7 +166,11 @@ class SshActions:
                 counts.append(HostCount(host, None, f"not connected ({error})"))
                 continue
             try:
+                command = crash_count_command(entry.binary, stamp)
                 result = runner.run(f"{self._sudo(host)}{command}", timeout=30)
+                if ask_for_the_table(result.exit_status, result.stderr):
+                    command = crash_count_command(entry.binary, stamp, precise=False)
+                    result = runner.run(f"{self._sudo(host)}{command}", timeout=30)
             except SegbotError as error:
                 counts.append(HostCount(host, None, f"connection lost ({error})"))
                 continue

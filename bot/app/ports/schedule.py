@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from bot.app.digest import DigestView
-    from bot.app.slack_ports import Place
+    from bot.app.ports.slack import Place
     from bot.app.summaries import SummaryView
 
 
@@ -98,6 +98,16 @@ class Announcer(Protocol):
 
     def message(self, channel: str, ts: str) -> ChatMessage | None:
         """A message's text and thread (None when Slack will not say)."""
+
+
+class Leadership(Protocol):
+    """Whether this replica runs the scheduled jobs (one at a time across replicas)."""
+
+    def acquire(self) -> bool: ...
+
+    def alive(self) -> bool: ...
+
+    def release(self) -> None: ...
 
 
 def lines(items: Sequence[str]) -> str:

@@ -1,10 +1,5 @@
-"""The `services.NAME.actions` section: how segbot carries out each containment action.
-
-rollback and disable_flag are an HTTP call (method, URL, headers, JSON body template) or, for
-rollback, an SSH command template run on the service's hosts; restart_delay and preserve_core
-work over SSH. Templates name only known placeholders (checked here, at load time); header
-values that look like credentials must come from the environment as `${NAME}`.
-"""
+"""The `services.NAME.actions` section: how each containment action is carried out (an HTTP
+call or an SSH command template), checked at load time; credentials only as `${ENV_NAME}`."""
 
 from __future__ import annotations
 
@@ -14,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.domain.actions import PLACEHOLDERS, TemplateError, check_template
+from bot.domain.containment import PLACEHOLDERS, TemplateError, check_template
 from bot.domain.playbook import check_template as check_shell_template
 from bot.errors import ConfigError
 

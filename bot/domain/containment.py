@@ -1,8 +1,5 @@
-"""Containment actions as values: kinds, the record's state machine, the version to roll back
-to (from the deploy markers), strict templates, and the texts previews and verdicts show.
-
-Pure: no I/O, no clock (times are passed in), no environment (it is passed in as a mapping).
-"""
+"""Containment actions as values: kinds, the record's states, the version to roll back to,
+strict templates, and the texts previews and verdicts show."""
 
 from __future__ import annotations
 
@@ -143,10 +140,8 @@ def _strings(value: Any) -> list[str]:
 
 def render(template: str, values: Mapping[str, str],
            quote: Any = None, environ: Mapping[str, str] | None = None) -> str:
-    """Fill `{name}`s from `values` (each passed through `quote` when given); a placeholder
-    without a value is an error, never an empty string. The template's own `${ENV}`
-    references are filled from `environ` when given (else left as they are); a value is never
-    read for `${...}`, so a logged flag named `${SLACK_BOT_TOKEN}` stays that text."""
+    """Fill `{name}`s from `values` (quoted by `quote`; a missing one is an error) and the
+    template's own `${ENV}`s from `environ`; a value is never read for `${...}`."""
     filled = {k: (quote(v) if quote else v) for k, v in values.items()}
     out, last = [], 0
     for match in [*_ENV.finditer(template), None]:

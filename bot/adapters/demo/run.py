@@ -18,12 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.demo_supervisor import DemoSupervisor
-from bot.adapters.local_runner import LocalRunner
-from bot.adapters.slack.blocks import report_message
-from bot.adapters.store import open_store
+from bot.adapters.demo.supervisor import DemoSupervisor
 from bot.app.diagnose import HostDiagnosis, Inventory, diagnose_host
 from bot.app.incidents import ingest, record_event
+from bot.app.ports.hosts import CommandRunner
+from bot.app.ports.store import Store
 from bot.app.report_view import Button, Decision, HostProgress, ReportView
 from bot.config import default_playbook_path
 from bot.domain.alerts import Occurrence
@@ -45,6 +44,15 @@ Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class DemoParts:
+    """What the demo runs on, from the composition root."""
+
+    open_store: Callable[[str], Store]  # database URL -> the incident store
+    runner: Callable[[Path], CommandRunner]  # working directory -> the local transport
+    report_blocks: Callable[[ReportView], list[dict[str, Any]]]  # as posted to Slack
+
+
+@dataclass(frozen=True)
 class DemoResult:
     incident_id: int
     diagnosis: HostDiagnosis
@@ -57,11 +65,12 @@ class DemoResult:
     messages: tuple[tuple[str, list[dict[str, Any]]], ...]  # (title, Block Kit) as posted
 
 
-def run_demo(*, postmortem_path: Path, step: Say, keep: bool = False) -> DemoResult:
+def run_demo(*, parts: DemoParts, postmortem_path: Path, step: Say,
+             keep: bool = False) -> DemoResult:
     with _workdir(keep) as workdir:
         binary = build_service(workdir, step)
         supervisor = DemoSupervisor(binary=binary, workdir=workdir, unit=UNIT)
-        store = open_store(f"sqlite:///{workdir / 'segbot.db'}")
+        store = parts.open_store(f"sqlite:///{workdir / 'segbot.db'}")
         host = socket.gethostname().split(".")[0] or "localhost"
         supervisor.start()
         try:
@@ -77,7 +86,7 @@ def run_demo(*, postmortem_path: Path, step: Say, keep: bool = False) -> DemoRes
                              window=timedelta(minutes=10))
             incident_id = outcome.results[0].incidents[0]
             step(f"{len(exits)} crash alerts -> incident #{incident_id}")
-            diagnosis = _diagnose(workdir, binary, host, step)
+            diagnosis = _diagnose(parts.runner(workdir), workdir, binary, host, step)
             report = report_to_dict(diagnosis.report) if diagnosis.report else {}
             with store.transaction() as tx:
                 tx.add_report(incident_id, host, json.dumps(report), datetime.now(UTC))
@@ -87,7 +96,8 @@ def run_demo(*, postmortem_path: Path, step: Say, keep: bool = False) -> DemoRes
                    f"{(report.get('classification') or {}).get('kind', 'unknown')}, "
                    f"signature {report.get('signature')}")
             messages = [("posted in #inc-" + f"{started:%Y%m%d}-{SERVICE}-sigsegv",
-                         _report_blocks(store, incident_id, diagnosis, host, decided=None))]
+                         _report_blocks(parts, store, incident_id, diagnosis, host,
+                                        decided=None))]
             before = len(supervisor.exits)
             seconds_before = (datetime.now(UTC) - started).total_seconds()
             step(f"containment: RestartSec 200ms -> {SLOW_RESTART_USEC // 1_000_000}s "
@@ -106,7 +116,8 @@ def run_demo(*, postmortem_path: Path, step: Say, keep: bool = False) -> DemoRes
                                f"{SLOW_RESTART_USEC // 1_000_000}s; {after} crash(es) in the "
                                f"next {VERIFY_SECONDS:g}s")
             messages.append(("the same message, edited after the click",
-                             _report_blocks(store, incident_id, diagnosis, host, decided)))
+                             _report_blocks(parts, store, incident_id, diagnosis, host,
+                                            decided)))
         finally:
             supervisor.stop()
         detail = store.incident_detail(incident_id)
@@ -141,7 +152,8 @@ def build_service(workdir: Path, step: Say) -> Path:
     return binary
 
 
-def _diagnose(workdir: Path, binary: Path, host: str, step: Say) -> HostDiagnosis:
+def _diagnose(runner: CommandRunner, workdir: Path, binary: Path, host: str,
+              step: Say) -> HostDiagnosis:
     playbook = load_playbook(PLAYBOOK.read_text(), name="demo")
     inventory = Inventory(host=host, service=SERVICE, unit=UNIT, binary=str(binary),
                           user="demo", sudo=False)
@@ -150,15 +162,16 @@ def _diagnose(workdir: Path, binary: Path, host: str, step: Say) -> HostDiagnosi
         if status != "running":
             step(f"  {playbook.step(step_id).title}: {status}")
 
-    return diagnose_host(runner=LocalRunner(workdir), playbook=playbook, inventory=inventory,
+    return diagnose_host(runner=runner, playbook=playbook, inventory=inventory,
                          evidence_dir=workdir / "evidence", now=datetime.now(UTC),
                          progress=progress)
 
 
-def _report_blocks(store: Any, incident_id: int, diagnosis: HostDiagnosis, host: str,
-                   decided: Decision | None) -> list[dict[str, Any]]:
+def _report_blocks(parts: DemoParts, store: Store, incident_id: int, diagnosis: HostDiagnosis,
+                   host: str, decided: Decision | None) -> list[dict[str, Any]]:
     """The incident's Slack report, built by the same code that posts it to Slack."""
     detail = store.incident_detail(incident_id)
+    assert detail is not None
     failed = tuple(s.step for s in diagnosis.steps if s.status != "ok")
     buttons = () if decided else (
         Button("demo-1", "restart_delay", "Slow the restart loop", True, True),
@@ -169,8 +182,7 @@ def _report_blocks(store: Any, incident_id: int, diagnosis: HostDiagnosis, host:
                       hosts=(HostProgress(host, len(diagnosis.steps), len(diagnosis.steps), (),
                                           failed, True),),
                       buttons=buttons, decisions=(decided,) if decided else ())
-    blocks, _ = report_message(view)
-    return blocks
+    return parts.report_blocks(view)
 
 
 def _count_after(supervisor: DemoSupervisor, seconds: float) -> int:

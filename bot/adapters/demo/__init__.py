@@ -1,0 +1,1 @@
+"""`segbot demo`: a real service crash-looping on this machine, diagnosed and contained."""
