@@ -84,6 +84,7 @@ class SlackFlows:
         self._running: dict[int, int] = {}  # incident -> diagnoses running in this process
         self._restored: dict[int, int] = {}  # incident -> stored outputs the book was built on
         self._queued: set[str] = set()  # taken-over diagnoses waiting in the pool
+        self._posting: set[str] = set()  # reports posted here and not yet recorded
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -233,10 +234,15 @@ class SlackFlows:
         if lease is None or self.replica is None:
             self.slack_store.set_report_ts(place.incident_id, self.chat.post_report(place, view))
             return
-        found = self.chat.find_report(place, lease.key) if lease.taken_over else None
+        # Also after this process posted but failed to record it (the store went away).
+        search = lease.taken_over or lease.key in self._posting
+        found = self.chat.find_report(place, lease.key) if search else None
+        if found is None:
+            self._posting.add(lease.key)
         ts = found or self.chat.post_report(place, view, claim=lease.key)
         with self.replica.fenced(lease):
             self.slack_store.set_report_ts(place.incident_id, ts)
+        self._posting.discard(lease.key)
         if found is not None:  # what the dead replica posted, brought up to date
             self.chat.update_report(replace(place, report_ts=found), view)
 

@@ -62,6 +62,17 @@ class Replica:
                 [sys.executable, "-m", "bot", "serve", "--port", str(self.port)],
                 env=self.env, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT)
 
+    def wait_ready(self, stop: threading.Event) -> None:
+        deadline = time.monotonic() + 120
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=5
+                             ).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            stop.wait(0.2)
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
@@ -95,6 +106,7 @@ class Killer:
             self.log.append(f"{time.monotonic() - started:6.1f}s SIGKILL {victim.name}")
             self.stop.wait(self.rng.uniform(0.2, 1.5))
             victim.start()
+            victim.wait_ready(self.stop)  # one replica down at a time: kill the next later
 
 
 def _haproxy(ports: list[int], tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
@@ -123,9 +135,9 @@ backend segbot
     default-server inter 300ms fall 1 rise 1
 {servers}
 """)
-    process = subprocess.Popen([haproxy, "-f", str(config), "-db"],
-                               stdout=(tmp / "haproxy.log").open("ab"),
-                               stderr=subprocess.STDOUT)
+    with (tmp / "haproxy.log").open("ab") as sink:
+        process = subprocess.Popen([haproxy, "-f", str(config), "-db"], stdout=sink,
+                                   stderr=subprocess.STDOUT)
     return f"http://127.0.0.1:{port}", process
 
 
@@ -234,6 +246,7 @@ def test_three_replicas_killed_at_random_finish_every_incident_once(
             replica.start()
             stack.callback(replica.stop)
         base, haproxy = _haproxy([r.port for r in replicas], tmp_path)
+        stack.callback(haproxy.wait, 30)
         stack.callback(haproxy.terminate)
         state = State(database.url)
         stack.callback(state.engine.dispose)
