@@ -101,6 +101,7 @@ def slack_runtime(*, config: Config, store: SqlStore, environ: Mapping[str, str]
     from bot.adapters.store.schedule_store import SqlScheduleStore
     from bot.adapters.store.slack_store import SqlSlackStore
     from bot.app.clicks import Clicks
+    from bot.app.containment import Containment
     from bot.app.slack_entry import SlackEntry
     from bot.app.slack_flows import SlackFlows, SlackPolicy
     from bot.app.slash_commands import SlashCommands
@@ -136,6 +137,8 @@ def slack_runtime(*, config: Config, store: SqlStore, environ: Mapping[str, str]
                               diagnosis=diagnosis)
     changes = change_context(config=config, store=store, environ=environ)
     replica = replica_for(engine, environ)  # claims shared with the other replicas
+    if isinstance(actions, Containment):
+        actions.replica = replica
     flows = SlackFlows(store=store, slack_store=slack_store, chat=chat, announcer=announcer,
                        schedule=schedule, actions=actions, policy=policy, diagnosis=diagnosis,
                        changes=changes, clock=_utcnow, max_diagnoses=config.defaults.max_hosts,
