@@ -65,6 +65,9 @@ class Replica:
     def wait_ready(self, stop: threading.Event) -> None:
         deadline = time.monotonic() + 120
         while not stop.is_set() and time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                self.start()  # it exited (the database was restarting): restarted, as
+                # systemd's Restart= or Kubernetes would
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=5
                              ).status_code == 200:
