@@ -12,6 +12,7 @@
     │   ├── ConnectFailed            TCP, banner or authentication failed or timed out
     │   └── CommandTimedOut          a remote command passed its deadline
     ├── StoreError                   the database refused or is unreachable
+    │   └── StaleLease               a claim was taken over: this holder may no longer write
     ├── SlackError                   the Slack Web API failed after retries
     ├── ActionError                  a containment action failed or its outcome is unknown
     ├── ChangeSourceError            a service's git repository or flag service failed
@@ -68,6 +69,10 @@ class CommandTimedOut(RemoteError):
 
 
 class StoreError(SegbotError):
+    pass
+
+
+class StaleLease(StoreError):
     pass
 
 

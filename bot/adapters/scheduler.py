@@ -17,6 +17,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.app.claims import Replica
 from bot.app.digest import run_digest
 from bot.app.ports.schedule import Announcer, Leadership, ScheduleStore
 from bot.app.ports.slack import SlackStore
@@ -62,6 +63,7 @@ class ScheduleDeps:
     clock: Callable[[], datetime]
     verify: Callable[[], object] | None = None  # containment's verify_due
     history: Callable[[Incident], str | None] | None = None  # a signature's change history
+    replica: Replica | None = None  # leases shared with other replicas: posts exactly once
 
 
 class SegbotScheduler:
@@ -207,7 +209,8 @@ class SegbotScheduler:
         view = run_summary(store=d.store, schedule=d.schedule, slack=d.slack,
                            announcer=d.announcer, incident_id=incident_id,
                            every=timedelta(minutes=self.options.summary_minutes),
-                           mode=self.options.summary_mode, now=d.clock())
+                           mode=self.options.summary_mode, now=d.clock(),
+                           replica=d.replica)
         if view is not None:
             self.posted += 1
             log.info("summary %s of incident %s posted", view.number, incident_id)
@@ -218,7 +221,8 @@ class SegbotScheduler:
                                 dropin_after=timedelta(minutes=o.dropin_reminder_minutes),
                                 dropin_repeat=timedelta(hours=o.dropin_repeat_hours))
         self.posted += len(run_reminders(store=d.store, schedule=d.schedule, slack=d.slack,
-                                         announcer=d.announcer, policy=policy, now=d.clock()))
+                                         announcer=d.announcer, policy=policy, now=d.clock(),
+                                         replica=d.replica))
 
     def digest(self, channel: str) -> None:
         d = self.deps

@@ -101,8 +101,10 @@ class Clicks:
             incident = self.flows.incident(proposal.incident_id)
             hosts = incident.hosts if incident else ()
             for host in hosts:
-                self.flows.trigger(DiagnosisRequest(proposal.incident_id, host, proposal.target.get(
-                    "service", incident.service if incident else "")))
+                self.flows.trigger(DiagnosisRequest(
+                    proposal.incident_id, host,
+                    proposal.target.get("service", incident.service if incident else ""),
+                    again=proposal.id))
             return ActionResult(bool(hosts), f"diagnosing again: {', '.join(hosts) or 'no host'}")
         return self.actions.execute(ActionRequest(
             proposal_id=proposal.id, incident_id=proposal.incident_id, action=proposal.action,

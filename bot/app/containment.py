@@ -11,6 +11,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.app.claims import Replica
 from bot.app.occurrences import record_crash_events
 from bot.app.ports.containment import (
     ActionRequest,
@@ -45,6 +46,8 @@ class Containment:
     announce: Announce
     clock: Callable[[], datetime]
     preview_wait: float = 3.0
+    # Shared with other replicas: each verification is leased to one of them at a time.
+    replica: Replica | None = None
     _previews: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
     _looking: dict[tuple[str, str], Future[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -189,10 +192,21 @@ class Containment:
     def verify_due(self) -> int:
         done = 0
         for record in self.actions.due(self.clock()):
-            if verify_action(action_id=record.id, now=self.clock(), actions=self.actions,
-                             store=self.store, announce=self.announce,
-                             host_crashes=self.executor.host_crashes) is not None:
-                done += 1
+            lease = None
+            if self.replica is not None:
+                lease = self.replica.claim(f"verify:{record.id}")
+                if lease is None:
+                    continue  # another replica is counting this action's crashes
+                self.replica.heartbeat.hold(lease)
+            try:
+                if verify_action(action_id=record.id, now=self.clock(), actions=self.actions,
+                                 store=self.store, announce=self.announce,
+                                 host_crashes=self.executor.host_crashes) is not None:
+                    done += 1
+            finally:
+                if lease is not None and self.replica is not None:
+                    self.replica.heartbeat.drop(lease.key)
+                    self.replica.leases.release(lease)  # its verdict, once set, is final
         return done
 
     def _tell(self, incident_id: int, text: str, kind: str, at: datetime) -> None:

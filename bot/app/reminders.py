@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.app.claims import Replica, post_once
 from bot.app.ports.schedule import Announcer, ScheduleStore
-from bot.app.ports.slack import SlackStore
+from bot.app.ports.slack import Place, SlackStore
 from bot.app.ports.store import Store
 from bot.domain.incident import IncidentDetail, Status, TimelineEvent, is_open
 from bot.domain.mrkdwn import escape
@@ -23,8 +24,10 @@ class ReminderPolicy:
 
 
 def run_reminders(*, store: Store, schedule: ScheduleStore, slack: SlackStore,
-                  announcer: Announcer, policy: ReminderPolicy, now: datetime) -> list[str]:
-    """Post the reminders due now; the keys of those posted."""
+                  announcer: Announcer, policy: ReminderPolicy, now: datetime,
+                  replica: Replica | None = None) -> list[str]:
+    """Post the reminders due now; the keys of those posted. With `replica`, a reminder a dead
+    replica claimed is found in Slack or posted: exactly once."""
     posted: list[str] = []
     # Only open incidents and those resolved lately need their timeline read.
     recent = {i.id for i in store.list_incidents(limit=500)
@@ -36,10 +39,27 @@ def run_reminders(*, store: Store, schedule: ScheduleStore, slack: SlackStore,
         if detail is None:
             continue
         for key, text in due_reminders(detail, policy=policy, now=now):
-            if schedule.claim(key, kind="reminder", incident_id=place.incident_id, at=now):
+            if replica is not None:
+                if _post_once(schedule=schedule, announcer=announcer, replica=replica,
+                              place=place, key=key, text=text, now=now):
+                    posted.append(key)
+            elif schedule.claim(key, kind="reminder", incident_id=place.incident_id, at=now):
                 schedule.set_posted(key, announcer.post_text(place, text))
                 posted.append(key)
     return posted
+
+
+def _post_once(*, schedule: ScheduleStore, announcer: Announcer, replica: Replica,
+               place: Place, key: str, text: str, now: datetime) -> bool:
+    """Claimed in the store as before (a key posted once stays posted), then leased."""
+    claimed = schedule.claim(key, kind="reminder", incident_id=place.incident_id, at=now)
+    if not claimed and key not in schedule.unposted(place.incident_id, kind="reminder",
+                                                    since=now - timedelta(days=1)):
+        return False
+    return post_once(replica=replica, key=key,
+                     post=lambda claim: announcer.post_text(place, text, claim=claim),
+                     find=lambda claim: announcer.find_posted(place, claim, mode="edit"),
+                     record=lambda ts: schedule.set_posted(key, ts)) is not None
 
 
 def due_reminders(detail: IncidentDetail, *, policy: ReminderPolicy,

@@ -150,7 +150,8 @@ class SlashCommands:
             request_diagnoses(store=self.store, trigger=self.flows.trigger,
                               requests=requested.diagnoses)
         else:  # asked again by a person: diagnose again
-            self.flows.trigger(DiagnosisRequest(incident_id, command.host, command.service))
+            self.flows.trigger(DiagnosisRequest(incident_id, command.host, command.service,
+                                                again=f"{now:%Y%m%dT%H%M%S.%f}-{user}"[:64]))
         place = self.flows.ensure_place(incident_id, invite=(user,))
         opened = "opened" if requested.opened else "joined"
         reply.text(f"Incident #{incident_id} {opened}: <#{place.channel}>. "

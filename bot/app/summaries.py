@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from bot.app.claims import Replica, post_once
 from bot.app.ports.schedule import (
     Announcer,
     NewOccurrences,
@@ -17,9 +18,9 @@ from bot.app.ports.schedule import (
     SummaryMode,
     SummaryState,
 )
-from bot.app.ports.slack import SlackStore
+from bot.app.ports.slack import Place, SlackStore
 from bot.app.ports.store import Store
-from bot.domain.incident import Incident, TimelineEvent, is_open
+from bot.domain.incident import Incident, IncidentDetail, TimelineEvent, is_open
 from bot.domain.mrkdwn import escape
 
 log = logging.getLogger("segbot.schedule.summaries")
@@ -57,9 +58,13 @@ def slot_of(*, opened_at: datetime, now: datetime, every: timedelta) -> datetime
 
 def run_summary(*, store: Store, schedule: ScheduleStore, slack: SlackStore,
                 announcer: Announcer, incident_id: int, every: timedelta, mode: SummaryMode,
-                now: datetime) -> SummaryView | None:
+                now: datetime, replica: Replica | None = None) -> SummaryView | None:
     """Post the incident's summary for the current slot; None when nothing was posted (closed,
-    no place in Slack yet, or this slot was already claimed by a restart or another replica)."""
+    no place in Slack yet, or this slot was already claimed by a restart or another replica).
+
+    With `replica`, each slot is also leased: a summary claimed by a replica that died before
+    recording its post is looked for in Slack (by its metadata) and posted if it is not there,
+    so each summary is posted exactly once."""
     detail = store.incident_detail(incident_id)
     place = slack.place(incident_id)
     if detail is None or place is None or not is_open(detail.incident.status):
@@ -70,26 +75,75 @@ def run_summary(*, store: Store, schedule: ScheduleStore, slack: SlackStore,
         return None  # the first summary comes one interval after the opening
     key = f"summary:{incident_id}:{slot:%Y%m%dT%H%M%S}"
     state = schedule.summary_state(incident_id)
+    if replica is not None:
+        recovered = _recover(schedule=schedule, announcer=announcer, replica=replica,
+                             place=place, detail=detail, mode=mode, now=now,
+                             since=now - 2 * every)
+        if recovered is not None and recovered.number == (state.number if state else 0):
+            state = schedule.summary_state(incident_id)  # recomposed from what it posted
     view = compose(incident=incident, timeline=detail.timeline, state=state,
                    new=schedule.occurrences_since(incident_id, state.last_at if state
                                                   else EPOCH),
                    versions=tuple(sorted({c.version for c in detail.by_host_version
                                           if c.version})), now=now)
     edit_ts = state.message_ts if state is not None and mode == "edit" else None
-    # Claimed (and numbered) before it is posted: a crash or a Slack outage in between loses
-    # this one summary (the next reports from its slot on, with the totals), never posts twice.
+    lease = None
+    if replica is not None:
+        lease = replica.claim(key)
+        if lease is None:
+            return None  # another replica is posting it, or it is posted
+    # Claimed (and numbered) before it is posted: without replicas, a crash or a Slack outage
+    # in between loses this one summary (the next reports from its slot on), never posts twice.
     if not schedule.claim_summary(key, previous=state.number if state else 0, at=now,
                                   state=SummaryState(
                                       incident_id=incident_id, number=view.number,
                                       last_at=now, message_ts=edit_ts,
                                       signature=incident.signature,
                                       occurrences=incident.occurrences, hosts=incident.hosts)):
+        if lease is not None and replica is not None:
+            replica.leases.release(lease)
         return None
-    ts = announcer.post_summary(place, view, mode=mode, edit_ts=edit_ts)
-    schedule.set_posted(key, ts)
+    if lease is None or replica is None:
+        ts = announcer.post_summary(place, view, mode=mode, edit_ts=edit_ts)
+        schedule.set_posted(key, ts)
+    else:
+        with replica.heartbeat.held(lease):
+            ts = announcer.post_summary(place, view, mode=mode, edit_ts=edit_ts, claim=key)
+            with replica.fenced(lease):
+                schedule.set_posted(key, ts)
+            replica.leases.finish(lease)
     if mode == "edit" and ts != edit_ts:
         schedule.set_summary_ts(incident_id, ts)
     return view
+
+
+def _recover(*, schedule: ScheduleStore, announcer: Announcer, replica: Replica, place: Place,
+             detail: IncidentDetail, mode: SummaryMode, now: datetime,
+             since: datetime) -> SummaryView | None:
+    """The summary a dead replica claimed but never recorded as posted: found in Slack, or
+    posted now with the number it was given. The last one recovered, if any."""
+    recovered = None
+    for key in schedule.unposted(detail.incident.id, kind="summary", since=since):
+        state = schedule.summary_state(detail.incident.id)
+        if state is None:
+            return None
+        view = replace(compose(incident=detail.incident, timeline=detail.timeline, state=None,
+                               new=[], versions=(), now=now), number=state.number,
+                       since=state.last_at)
+
+        def record(ts: str, key: str = key) -> None:
+            schedule.set_posted(key, ts)
+
+        def post(claim: str, view: SummaryView = view) -> str:
+            return announcer.post_summary(place, view, mode=mode, edit_ts=None, claim=claim)
+
+        if post_once(replica=replica, key=key, record=record, post=post,
+                     find=lambda claim: announcer.find_posted(place, claim, mode=mode)
+                     ) is not None:
+            log.info("summary %s of incident %s recovered after a takeover", view.number,
+                     detail.incident.id)
+            recovered = view
+    return recovered
 
 
 def compose(*, incident: Incident, timeline: tuple[TimelineEvent, ...],

@@ -172,3 +172,4 @@ class DiagnosisRequest:
     incident_id: int
     host: str
     service: str
+    again: str = ""  # set when a person asks again: names that run, claimed apart

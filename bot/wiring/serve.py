@@ -101,10 +101,12 @@ def slack_runtime(*, config: Config, store: SqlStore, environ: Mapping[str, str]
     from bot.adapters.store.schedule_store import SqlScheduleStore
     from bot.adapters.store.slack_store import SqlSlackStore
     from bot.app.clicks import Clicks
+    from bot.app.containment import Containment
     from bot.app.slack_entry import SlackEntry
     from bot.app.slack_flows import SlackFlows
     from bot.app.slack_policy import SlackPolicy
     from bot.app.slash_commands import SlashCommands
+    from bot.wiring.replicas import replica_for
 
     env = slack_env(environ)
     if env is None:
@@ -135,9 +137,13 @@ def slack_runtime(*, config: Config, store: SqlStore, environ: Mapping[str, str]
                               slack_store=slack_store, say=chat.say, environ=environ,
                               diagnosis=diagnosis)
     changes = change_context(config=config, store=store, environ=environ)
+    replica = replica_for(engine, environ)  # claims shared with the other replicas
+    if isinstance(actions, Containment):
+        actions.replica = replica
     flows = SlackFlows(store=store, slack_store=slack_store, chat=chat, announcer=announcer,
                        schedule=schedule, actions=actions, policy=policy, diagnosis=diagnosis,
-                       changes=changes, clock=_utcnow, max_diagnoses=config.defaults.max_hosts)
+                       changes=changes, clock=_utcnow, max_diagnoses=config.defaults.max_hosts,
+                       replica=replica)
 
     def clock() -> datetime:  # the Slack side reads one clock: the flows'
         return flows.clock()
@@ -156,7 +162,7 @@ def slack_runtime(*, config: Config, store: SqlStore, environ: Mapping[str, str]
     scheduler = SegbotScheduler(
         deps=ScheduleDeps(store=store, schedule=schedule, slack=slack_store,
                           announcer=announcer, clock=_utcnow, verify=actions.verify_due,
-                          history=changes.history),
+                          history=changes.history, replica=replica),
         options=config.schedule, leadership=leadership_for(engine))
     return SlackRuntime(flows=flows, bolt=bolt, env=env, actions=actions, scheduler=scheduler,
                         poll_seconds=options.poll_seconds)
@@ -216,13 +222,18 @@ def serve(*, config: Config, host: str, port: int) -> None:
     """Run the bot until interrupted: HTTP, Slack when configured, the scheduler."""
     from bot.adapters.logs import configure_logging
     from bot.adapters.slack.runtime import SlackCheck
+    from bot.adapters.store.sole_replica import hold_sqlite
     from bot.adapters.web.server import run
 
     configure_logging()
     store = open_store()
+    sole = hold_sqlite(store.engine)  # a second replica on SQLite refuses here
     slack = slack_runtime(config=config, store=store)  # None: no Slack
     app = web_app(config=config, store=store, trigger=slack.trigger if slack else None,
                   slack_check=SlackCheck(slack.bolt.client) if slack else None)
     if slack is not None:
         slack.mount(app)  # POST /slack/events (or Socket Mode), started with the app
-    run(app, host=host, port=port)
+    try:
+        run(app, host=host, port=port)
+    finally:
+        sole.release()

@@ -81,7 +81,13 @@ def test_kustomize_renders_everything_into_the_namespace() -> None:
 def test_pod_is_locked_down() -> None:
     deployment = _one("Deployment")
     spec = deployment["spec"]
-    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
+    assert spec["replicas"] == 3 and spec["strategy"]["type"] == "RollingUpdate"
+    budget = _one("PodDisruptionBudget")["spec"]
+    assert 1 <= budget["minAvailable"] < spec["replicas"]  # a drain never takes them all
+    assert budget["selector"]["matchLabels"].items() <= spec["template"]["metadata"][
+        "labels"].items()
+    [claim] = _one("PersistentVolumeClaim")["spec"]["accessModes"]
+    assert claim == "ReadWriteMany"  # every replica mounts the evidence
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 10001  # the image's USER
@@ -103,9 +109,10 @@ def test_probes_and_ports_match_the_image_and_segbot() -> None:
     [port] = container["ports"]
     dockerfile = (DEPLOY / "container" / "Dockerfile").read_text()
     assert f"EXPOSE {port['containerPort']}" in dockerfile
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    for probe, path in (("startupProbe", "/healthz"), ("readinessProbe", "/readyz"),
+                        ("livenessProbe", "/healthz")):
         get = container[probe]["httpGet"]
-        assert get["path"] == "/healthz" and get["port"] == port["name"], probe
+        assert get["path"] == path and get["port"] == port["name"], probe
     service = _one("Service")
     assert service["spec"]["ports"][0]["targetPort"] == port["name"]
     labels = _one("Deployment")["spec"]["template"]["metadata"]["labels"]

@@ -19,7 +19,9 @@ NEEDED = {"commands", "chat:write", "channels:manage", "channels:read", "channel
           "files:write", "usergroups:read", "groups:write"}
 # Scopes Slack knows for bots that segbot may reasonably ask for; anything else is a mistake.
 KNOWN = NEEDED | {"chat:write.public", "groups:write", "groups:read", "pins:write",
-                  "pins:read", "reactions:read", "users:read", "files:read"}
+                  "pins:read", "reactions:read", "users:read", "files:read",
+                  # a replica taking a post over reads the history for its metadata
+                  "channels:history", "groups:history"}
 # The scope Slack requires before it delivers each event (Slack's Events API reference).
 EVENT_SCOPES = {"reaction_added": "reactions:read", "pin_added": "pins:read",
                 "app_home_opened": None}

@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")
+EVENT_TYPE = re.compile(r"[a-zA-Z0-9_.-]{1,255}")  # message metadata's event_type
 LIMITS = {"blocks": 50, "section": 3000, "button_text": 75, "button_value": 2000,
           "header": 150, "text": 40000}
 

@@ -3,6 +3,8 @@ app's WebClient reaches through SEGBOT_SLACK_API_URL.
 
 It answers the methods segbot uses, records every call, fails on request (slack_wire.py), and
 refuses what Slack would (slack_checks.py), remembering it in `violations`.
+Messages keep their `metadata` as Slack does; conversations.history and .replies return it
+only with `include_all_metadata`.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from typing import Any
 
 from slack_sdk.models.views import View
 
-from tests.support.slack_checks import CHANNEL_NAME, message_problems
+from tests.support.slack_checks import CHANNEL_NAME, EVENT_TYPE, message_problems
 from tests.support.slack_wire import Call, Fault, handler_for
+
+PAGE = 100  # conversations.* page size when no limit is given
 
 
 @dataclass
@@ -162,9 +166,31 @@ class SlackEmulator:
             return {"ok": False, "error": "invalid_blocks", "errors": problems}
         return None
 
+    def _metadata(self, args: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """A message's metadata as Slack reads it (a JSON object or its text); an error code
+        for a malformed one."""
+        raw = args.get("metadata")
+        if raw is None:
+            return None, None
+        try:
+            value = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            return None, "invalid_metadata_format"
+        if (not isinstance(value, dict) or not isinstance(value.get("event_type"), str)
+                or not isinstance(value.get("event_payload"), dict)):
+            return None, "invalid_metadata_format"
+        if not EVENT_TYPE.fullmatch(value["event_type"]):
+            return None, "invalid_metadata_schema"
+        return {"event_type": value["event_type"], "event_payload": value["event_payload"]}, None
+
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         if (refused := self._checked("chat.postMessage", args)) is not None:
             return refused
+        metadata, error = self._metadata(args)
+        if error is not None:
+            return {"ok": False, "error": error}
+        if metadata is not None:
+            args = {**args, "metadata": metadata}
         channel = self._channel(args)
         if channel is None and str(args.get("channel", "")).startswith("U"):
             self.dms.append(args)  # a user id: the app's direct message with that user
@@ -181,9 +207,63 @@ class SlackEmulator:
         key = (str(args.get("channel")), str(args.get("ts")))
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}
+        metadata, error = self._metadata(args)
+        if error is not None:
+            return {"ok": False, "error": error}
+        if metadata is not None:
+            args = {**args, "metadata": metadata}
         edits = self.messages[key]["edits"] + 1
         self.messages[key] = {**self.messages[key], **args, "edits": edits}
         return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _shown(self, message: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+        shown = {"type": "message", "ts": message["ts"], "text": message.get("text", ""),
+                 "user": "U0BOT", "bot_id": "B0BOT"}
+        if message.get("thread_ts"):
+            shown["thread_ts"] = message["thread_ts"]
+        if message.get("metadata") and str(args.get("include_all_metadata", "")).lower() in {
+                "1", "true"}:
+            shown["metadata"] = message["metadata"]
+        return shown
+
+    def _page(self, items: list[dict[str, Any]], args: dict[str, Any],
+              key: str) -> dict[str, Any]:
+        start = int(str(args.get("cursor") or "0") or 0)
+        limit = int(str(args.get("limit") or PAGE))
+        page = items[start:start + limit]
+        more = start + limit < len(items)
+        return {"ok": True, key: page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        top = [m for (c, _), m in self.messages.items()
+               if c == channel.id and m.get("thread_ts") in (None, "", m["ts"])]
+        top.sort(key=lambda m: float(m["ts"]), reverse=True)  # newest first, as Slack's
+        return self._page([self._shown(m, args) for m in top], args, "messages")
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        root = str(args.get("ts", ""))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if (channel.id, root) not in self.messages:
+            return {"ok": False, "error": "thread_not_found"}
+        thread = [m for (c, ts), m in self.messages.items()
+                  if c == channel.id and (ts == root or m.get("thread_ts") == root)]
+        thread.sort(key=lambda m: float(m["ts"]))  # the parent first, then oldest first
+        return self._page([self._shown(m, args) for m in thread], args, "messages")
+
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        types = set(str(args.get("types") or "public_channel").split(","))
+        listed = [{"id": c.id, "name": c.name, "is_private": c.private,
+                   "topic": {"value": c.topic}, "is_member": "U0BOT" in c.members}
+                  for c in self.channels.values()
+                  if ("private_channel" if c.private else "public_channel") in types
+                  and (not c.private or "U0BOT" in c.members)]
+        return self._page(listed, args, "channels")
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         if (refused := self._checked("chat.postEphemeral", args)) is not None:

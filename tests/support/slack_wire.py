@@ -39,6 +39,9 @@ def handler_for(emulator: SlackEmulator) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
+            if urlsplit(self.path).path.startswith("/api/"):  # conversations.history etc.
+                self._api(urlsplit(self.path), b"")
+                return
             name = urlsplit(self.path).path.removeprefix("/files/")
             authed = (self.headers.get("Authorization") or "").startswith("Bearer xoxb-")
             with emulator.lock:
@@ -76,6 +79,9 @@ def handler_for(emulator: SlackEmulator) -> type[BaseHTTPRequestHandler]:
                     emulator.files[file_id]["content"] = body
                 self._send(200, b"OK - %d" % len(body), "text/plain")
                 return
+            self._api(url, body)
+
+        def _api(self, url: Any, body: bytes) -> None:
             method = url.path.removeprefix("/api/")
             args: dict[str, Any] = dict(parse_qsl(url.query))
             kind = self.headers.get("Content-Type", "")

@@ -19,11 +19,13 @@ BOT_SCOPES = (
     "reactions:read",  # reaction_added (:pushpin:), and reactions.get for the message's text
     "usergroups:read",  # on-call group members; authorization by user group
     "files:read",  # "Decode crash": the text file attached to the message
+    # After a replica died mid-post: is its message there? (found by its metadata)
+    "channels:history",
 )
 
 # Private incident channels (slack.private_channels, the default): create, invite, set topic,
 # rename after the signal (conversations.info first: is it named already?).
-PRIVATE_SCOPES = ("groups:write", "groups:read")
+PRIVATE_SCOPES = ("groups:write", "groups:read", "groups:history")
 
 # Timeline capture: a :pushpin: reaction or a pin on a message in an incident channel; the Home
 # tab is drawn when someone opens it (app_home_opened needs no scope).

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.adapters.slack.blocks import digest_message, summary_message
+from bot.adapters.slack.posted import REMINDER, SUMMARY, claim_metadata, find_posted
 from bot.adapters.slack.web_chat import pin_quietly, post_text, translated
 from bot.app.digest import DigestView
 from bot.app.ports.schedule import ChatMessage, SummaryMode
@@ -24,8 +25,9 @@ class SlackAnnouncer:
         self.client = client
 
     def post_summary(self, place: Place, view: SummaryView, *, mode: SummaryMode,
-                     edit_ts: str | None) -> str:
+                     edit_ts: str | None, claim: str | None = None) -> str:
         blocks, text = summary_message(view)
+        metadata = claim_metadata(SUMMARY, claim) if claim else None
         if edit_ts is not None:
             try:
                 with translated("chat.update"):
@@ -39,14 +41,32 @@ class SlackAnnouncer:
         with translated("chat.postMessage"):
             response = self.client.chat_postMessage(channel=place.channel, blocks=blocks,
                                                     text=text, thread_ts=thread,
-                                                    unfurl_links=False)
+                                                    unfurl_links=False, metadata=metadata)
         ts = str(response["ts"])
         if mode == "edit" and place.dedicated:
             pin_quietly(self.client, place, ts, "summary")
         return ts
 
-    def post_text(self, place: Place, text: str) -> str:
-        return post_text(self.client, place, text)
+    def post_text(self, place: Place, text: str, *, claim: str | None = None) -> str:
+        metadata = claim_metadata(REMINDER, claim) if claim else None
+        return post_text(self.client, place, text, metadata=metadata)
+
+    def find_posted(self, place: Place, claim: str, *, mode: SummaryMode) -> str | None:
+        """Summaries in a thread are searched among its replies, the rest in the channel;
+        either event type matches (the claim's key says which it was)."""
+        thread = place.report_ts if (mode == "thread" or not place.dedicated) else None
+        for event_type in (SUMMARY, REMINDER):
+            found = find_posted(self.client, channel=place.channel, event_type=event_type,
+                                claim=claim, thread_ts=thread)
+            if found is not None:
+                return found
+        if thread is not None:  # a reminder in a dedicated channel is not in the thread
+            for event_type in (SUMMARY, REMINDER):
+                found = find_posted(self.client, channel=place.channel, event_type=event_type,
+                                    claim=claim, thread_ts=None)
+                if found is not None:
+                    return found
+        return None
 
     def post_digest(self, channel: str, view: DigestView) -> str:
         blocks, text = digest_message(view)

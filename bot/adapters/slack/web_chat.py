@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -41,12 +41,14 @@ def pin_quietly(client: WebClient, place: Place, ts: str, what: str) -> None:
         log.warning("%s of incident %s not pinned: %s", what, place.incident_id, error)
 
 
-def post_text(client: WebClient, place: Place, text: str) -> str:
+def post_text(client: WebClient, place: Place, text: str, *,
+              metadata: dict[str, object] | None = None) -> str:
     """A plain message in the incident's channel (in its report's thread when shared)."""
     thread = None if place.dedicated else place.report_ts
     with translated("chat.postMessage"):
         response = client.chat_postMessage(channel=place.channel, text=text[:3000],
-                                           thread_ts=thread, unfurl_links=False)
+                                           thread_ts=thread, unfurl_links=False,
+                                           metadata=metadata)
     return str(response["ts"])
 
 
@@ -62,12 +64,15 @@ class SlackChat:
     def __init__(self, client: WebClient, settings: ChatSettings) -> None:
         self.client, self.settings = client, settings
 
-    def open_place(self, request: ChannelRequest) -> Place:
+    def open_place(self, request: ChannelRequest,
+                   intend: Callable[[str], None] | None = None) -> Place:
+        """`intend(name)` is told each name before it is tried (so a replica taking over can
+        adopt the channel a crashed one created under `request.adopt`)."""
         if self.settings.shared_channel:
             with translated("conversations.join"):
                 self.client.conversations_join(channel=self.settings.shared_channel)
             return Place(request.incident_id, self.settings.shared_channel, dedicated=False)
-        channel = self._create(request)
+        channel = self._create(request, intend)
         place = Place(request.incident_id, channel, dedicated=True)
         invite = list(request.invite)
         if self.settings.oncall_usergroup:
@@ -81,23 +86,40 @@ class SlackChat:
             self.client.conversations_setTopic(channel=channel, topic=request.topic)
         return place
 
-    def _create(self, request: ChannelRequest) -> str:
+    def _create(self, request: ChannelRequest, intend: Callable[[str], None] | None) -> str:
         for attempt in range(MAX_NAME_ATTEMPTS):
             name = channel_name(prefix=self.settings.channel_prefix,
                                 opened_at=request.opened_at, service=request.service,
                                 signal=request.signal, attempt=attempt,
                                 incident_id=request.incident_id)
+            if intend is not None:
+                intend(name)
             try:
                 response = self.client.conversations_create(
                     name=name, is_private=self.settings.private_channels)
             except SlackApiError as error:
                 if error.response.get("error") == "name_taken":
+                    if name == request.adopt and (found := self._ours(name, request)):
+                        return found
                     continue
                 with translated("conversations.create"):
                     raise
             return str(response["channel"]["id"])
         raise SlackError(f"Slack conversations.create: no free name after "
                          f"{MAX_NAME_ATTEMPTS} attempts")
+
+    def _ours(self, name: str, request: ChannelRequest) -> str | None:
+        """The channel a crashed replica created for this incident under `name`: its topic
+        names the incident, or is still empty (the crash came before the topic was set)."""
+        from bot.adapters.slack.posted import find_channel
+
+        found = find_channel(self.client, name=name, private=self.settings.private_channels)
+        topic = str(((found or {}).get("topic") or {}).get("value") or "")
+        if found is None or (topic and not topic.startswith(f"Incident #{request.incident_id}:")):
+            return None
+        log.info("incident %s: adopting #%s, created before a takeover", request.incident_id,
+                 name)
+        return str(found["id"])
 
     def rename(self, place: Place, request: ChannelRequest) -> str | None:
         names = [channel_name(prefix=self.settings.channel_prefix, opened_at=request.opened_at,
@@ -131,15 +153,26 @@ class SlackChat:
                 with translated("conversations.invite"):
                     raise
 
-    def post_report(self, place: Place, view: ReportView) -> str:
+    def post_report(self, place: Place, view: ReportView, *, claim: str | None = None) -> str:
+        from bot.adapters.slack.posted import REPORT, claim_metadata
+
         blocks, text = report_message(view)
+        metadata = claim_metadata(REPORT, claim) if claim else None
         with translated("chat.postMessage"):
             response = self.client.chat_postMessage(channel=place.channel, blocks=blocks,
-                                                    text=text, unfurl_links=False)
+                                                    text=text, unfurl_links=False,
+                                                    metadata=metadata)
         ts = str(response["ts"])
         if place.dedicated:  # the incident's channel opens on its report
             pin_quietly(self.client, place, ts, "report")
         return ts
+
+    def find_report(self, place: Place, claim: str) -> str | None:
+        """The report a replica posted under `claim` before it died, if Slack has it."""
+        from bot.adapters.slack.posted import REPORT, find_posted
+
+        return find_posted(self.client, channel=place.channel, event_type=REPORT, claim=claim,
+                           thread_ts=None)
 
     def update_report(self, place: Place, view: ReportView) -> None:
         assert place.report_ts is not None

@@ -17,6 +17,7 @@ from bot.errors import ConfigError, StoreError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+MIGRATION_LOCK = 0x5E6B08  # pg_advisory_xact_lock key held while migrating
 
 
 def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -44,10 +45,19 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             engine = _sqlite_engine(url, parsed.database)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+            # A database that stops answering fails a request in seconds rather than holding
+            # it (and readiness) until the kernel gives up on the connection.
+            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                                   pool_timeout=10, connect_args=_connect_args(parsed))
         if migrate:
             upgrade(engine)
     return engine
+
+
+def _connect_args(parsed: Any) -> dict[str, Any]:
+    if parsed.get_backend_name() == "postgresql":
+        return {"connect_timeout": 5}
+    return {}
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
@@ -84,6 +94,10 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Replicas starting together migrate one after the other (the others then find
+            # the schema current), not side by side into duplicate CREATE TABLEs.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")  # every branch: adapters add migrations independently
 

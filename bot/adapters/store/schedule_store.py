@@ -49,6 +49,13 @@ class SqlScheduleStore:
         with self._tx() as s:
             s.execute(update(_POST).where(_POST.c.key == key[:200]).values(ts=ts))
 
+    def unposted(self, incident_id: int, *, kind: str, since: datetime) -> list[str]:
+        with self._tx() as s:
+            rows = s.execute(select(_POST.c.key).where(
+                _POST.c.incident_id == incident_id, _POST.c.kind == kind,
+                _POST.c.ts.is_(None), _POST.c.claimed_at >= since).order_by(_POST.c.claimed_at))
+            return [str(r[0]) for r in rows]
+
     def summary_state(self, incident_id: int) -> SummaryState | None:
         with self._tx() as s:
             row = s.get(IncidentSummaryRow, incident_id)

@@ -208,6 +208,16 @@ def create_app(
         return Response(json.dumps(body), status_code=503 if down else 200,
                         media_type="application/json")
 
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> Response:
+        """503 while the store (PostgreSQL, for replicas) cannot be reached: the load balancer
+        sends this replica nothing until it can store what it is sent."""
+        checks = await run_in_threadpool(health) if health else {}
+        ready = checks.get("store", "ok") == "ok"
+        body = {"ready": ready, "store": checks.get("store", "ok")}
+        return Response(json.dumps(body), status_code=200 if ready else 503,
+                        media_type="application/json")
+
     @app.get("/metrics", tags=["ops"], response_class=Response)
     async def prometheus_metrics() -> Response:
         text = generate_latest(metrics.registry) + generate_latest(PROCESS_REGISTRY)

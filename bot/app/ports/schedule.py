@@ -42,6 +42,9 @@ class ScheduleStore(Protocol):
 
     def set_posted(self, key: str, ts: str) -> None: ...
 
+    def unposted(self, incident_id: int, *, kind: str, since: datetime) -> list[str]:
+        """Keys of `kind` claimed since `since` whose message was never recorded as posted."""
+
     def summary_state(self, incident_id: int) -> SummaryState | None: ...
 
     def claim_summary(self, key: str, *, previous: int, state: SummaryState,
@@ -80,11 +83,14 @@ class Announcer(Protocol):
     """Slack as the scheduled use cases see it; the adapter renders views into Block Kit."""
 
     def post_summary(self, place: Place, view: SummaryView, *, mode: SummaryMode,
-                     edit_ts: str | None) -> str:
-        """Post (or, with `edit_ts`, edit) the summary; the message ts."""
+                     edit_ts: str | None, claim: str | None = None) -> str:
+        """Post (or, with `edit_ts`, edit) the summary, tagged with `claim`; the message ts."""
 
-    def post_text(self, place: Place, text: str) -> str:
+    def post_text(self, place: Place, text: str, *, claim: str | None = None) -> str:
         """A short message where the incident lives (its thread in a shared channel)."""
+
+    def find_posted(self, place: Place, claim: str, *, mode: SummaryMode) -> str | None:
+        """The ts of a message segbot posted there under `claim`, if Slack has one."""
 
     def post_digest(self, channel: str, view: DigestView) -> str: ...
 

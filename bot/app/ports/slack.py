@@ -3,7 +3,7 @@ and the reply to one person."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -91,13 +91,16 @@ class ChannelRequest:
     opened_at: datetime
     invite: tuple[str, ...]  # user ids to invite (on top of the on-call group)
     topic: str
+    adopt: str | None = None  # a name a crashed replica tried: its channel is ours if taken
 
 
 class Chat(Protocol):
     """Slack as the use cases see it; the adapter renders views into Block Kit."""
 
-    def open_place(self, request: ChannelRequest) -> Place:
-        """A new incident channel (or the configured shared channel); raises SlackError."""
+    def open_place(self, request: ChannelRequest,
+                   intend: Callable[[str], None] | None = None) -> Place:
+        """A new incident channel (or the configured shared channel); raises SlackError.
+        `intend(name)` hears each name before it is tried."""
 
     def invite(self, place: Place, users: Sequence[str]) -> None: ...
 
@@ -105,8 +108,11 @@ class Chat(Protocol):
         """Name the incident's channel after `request.signal`; the new name, or None when it
         already carries it; raises SlackError."""
 
-    def post_report(self, place: Place, view: ReportView) -> str:
-        """Post the report message; its ts."""
+    def post_report(self, place: Place, view: ReportView, *, claim: str | None = None) -> str:
+        """Post the report message (tagged with `claim` in its metadata); its ts."""
+
+    def find_report(self, place: Place, claim: str) -> str | None:
+        """The ts of a report message tagged with `claim`, if Slack has one."""
 
     def update_report(self, place: Place, view: ReportView) -> None: ...
 
