@@ -1,4 +1,4 @@
-"""The dependency rule of DESIGN.md, enforced by walking every module's imports."""
+"""The dependency rules of docs/architecture.md, enforced by walking every module's imports."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -21,11 +21,6 @@ DEFAULT_TIMEOUT_S = 90.0  # elfutils' DEBUGINFOD_TIMEOUT default
 DEFAULT_MAX_BYTES = 2 << 30
 MISS_TTL_S = 600.0  # elfutils' cache_miss_s default
 _BUILD_ID = re.compile(r"^[0-9a-f]{2,128}$")
-
-
-def urls_from_env(environ: Mapping[str, str] = os.environ) -> list[str]:
-    """The servers DEBUGINFOD_URLS names (space-separated, the elfutils convention)."""
-    return environ.get("DEBUGINFOD_URLS", "").split()
 
 
 class DebuginfodClient:

@@ -39,7 +39,7 @@ def _hex(value: int | None) -> str | None:
 
 
 def module_to_dict(module: SymbolizedModule) -> dict[str, object]:
-    """The shape of shared/schemas/symbolized.schema.json."""
+    """The shape of the symbolized JSON (tests/schemas/symbolized.schema.json)."""
     return {
         "module": module.module,
         "build_id": module.build_id,

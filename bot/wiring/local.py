@@ -60,7 +60,8 @@ class _LazyDebuginfod:
 
 def debuginfod_fetcher(urls: Sequence[str] = (),
                        environ: Mapping[str, str] = os.environ) -> DebugInfoFetcher | None:
-    """The servers given, else $DEBUGINFOD_URLS (space-separated); None when there are none."""
+    """The servers given, else $DEBUGINFOD_URLS (space-separated, the elfutils convention);
+    None when there are none."""
     chosen = list(urls) or environ.get("DEBUGINFOD_URLS", "").split()
     return _LazyDebuginfod(chosen) if chosen else None
 

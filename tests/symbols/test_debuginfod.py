@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.debuginfod import DebuginfodClient, urls_from_env
+from bot.adapters.debuginfod import DebuginfodClient
 from bot.app.symbolize import symbolize_offsets
 from bot.errors import DebugInfoNotFound, SymbolError
+from bot.wiring.local import debuginfod_fetcher
 from tests.symbols.builds import Built, text_addresses
 from tests.symbols.debuginfod_server import debuginfod, odd_server
 from tests.symbols.oracles import addr2line
@@ -97,6 +98,11 @@ def test_the_next_server_is_tried_after_a_failing_one(served, tmp_path: Path) ->
 
 
 def test_debuginfod_urls_are_space_separated() -> None:
-    assert urls_from_env({"DEBUGINFOD_URLS": " http://a:8002  https://b/\thttp://c "}) == [
-        "http://a:8002", "https://b/", "http://c"]
-    assert urls_from_env({"DEBUGINFOD_URLS": ""}) == urls_from_env({}) == []
+    named = {"DEBUGINFOD_URLS": " http://a:8002  https://b/\thttp://c "}
+    fetcher = debuginfod_fetcher(environ=named)
+    assert fetcher is not None
+    assert fetcher.urls == ["http://a:8002", "https://b/", "http://c"]  # type: ignore[attr-defined]
+    assert debuginfod_fetcher(environ={"DEBUGINFOD_URLS": ""}) is None
+    assert debuginfod_fetcher(environ={}) is None
+    given = debuginfod_fetcher(["http://given"], environ=named)
+    assert given is not None and given.urls == ["http://given"]  # type: ignore[attr-defined]
