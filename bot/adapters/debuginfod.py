@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.app.symbolize import Artifact, Fetched
+from bot.app.ports.symbols import Artifact, Fetched
 from bot.errors import BadElf, ConfigError, SymbolError
 from bot.symbols.elf_file import read_elf
 from bot.symbols.index_store import default_cache_dir

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.app.symbolize import DebugInfoFetcher, symbolize_offsets
+from bot.app.ports.symbols import DebugInfoFetcher
+from bot.app.symbolize import symbolize_offsets
 from bot.domain.conclude import reconclude
 from bot.domain.crash import Crash
 from bot.domain.evidence import Frame

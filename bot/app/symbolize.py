@@ -7,10 +7,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING
 
+from bot.app.ports.symbols import Artifact, DebugInfoFetcher
 from bot.errors import DebugInfoNotFound, SymbolError, UsageError
 from bot.symbols.elf_file import ElfSummary, read_elf
 from bot.symbols.index_store import index_key
@@ -20,22 +20,6 @@ from bot.symbols.symbolizer import ModuleSymbolizer
 
 if TYPE_CHECKING:
     from bot.symbols.dwarf_alt import AltLink
-
-Artifact = Literal["debuginfo", "executable"]
-
-
-@dataclass(frozen=True)
-class Fetched:
-    path: Path  # the downloaded file in the local cache
-    url: str  # where it came from
-
-
-class DebugInfoFetcher(Protocol):
-    """Fetches a file for a build-id (debuginfod's /buildid/HEX/debuginfo or /executable).
-    Returns None when no server has it; raises SymbolError when none could be asked."""
-
-    def fetch(self, *, build_id: str, artifact: Artifact) -> Fetched | None: ...
-
 
 def symbolize_offsets(
     *,

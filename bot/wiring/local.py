@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from bot.adapters.demo.run import DemoResult, Say
     from bot.adapters.store import SqlStore
     from bot.app.ports.store import Store
-    from bot.app.symbolize import Artifact, DebugInfoFetcher, Fetched
+    from bot.app.ports.symbols import Artifact, DebugInfoFetcher, Fetched
     from bot.config import SlackSection
     from bot.domain.report import DecodedReport
 
