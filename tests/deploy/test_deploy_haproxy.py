@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from deploy_helpers import DEPLOY
+
+from tests.support.deploy_files import DEPLOY
 
 CONFIG = DEPLOY / "haproxy" / "haproxy.cfg"
 
