@@ -67,7 +67,8 @@ class SlackFlows:
         # This process among replicas sharing the store (claims and leases); None: alone.
         self.replica = replica
         self._running: dict[int, int] = {}  # incident -> diagnoses running in this process
-        self._restored: dict[int, int] = {}  # incident -> stored outputs the book was built on
+        # incident -> stored outputs the book holds (restored, or kept by this process)
+        self._restored: dict[int, int] = {}
         self._queued: set[str] = set()  # taken-over diagnoses waiting in the pool
         self._posting: set[str] = set()  # reports posted here and not yet recorded
 
@@ -293,9 +294,10 @@ class SlackFlows:
         """After a restart: the decoded evidence from the stored outputs, so the report's
         next edit does not wipe what it showed (also what other replicas diagnosed)."""
         rows = self.slack_store.evidence(incident.id)
-        if only_if_moved and self._restored.get(incident.id) == len(rows):
-            return
-        self._restored[incident.id] = len(rows)
+        with self._locks_guard:
+            if only_if_moved and self._restored.get(incident.id, 0) == len(rows):
+                return  # every stored output is one this process decoded live (symbolized)
+            self._restored[incident.id] = len(rows)
         focus = {}
         for host in {row[0] for row in rows}:
             known = self.diagnosis is not None and host in self.policy.services.get(
@@ -376,6 +378,9 @@ class SlackFlows:
                 self.replica.leases.check(lease)  # a taken-over run stops storing at once
             self.slack_store.add_evidence(request.incident_id, host=request.host,
                                           command=command, output=output, at=self.clock())
+            with self._locks_guard:  # the book has it already: not a reason to rebuild
+                self._restored[request.incident_id] = self._restored.get(
+                    request.incident_id, 0) + 1
 
         with self._locks_guard:
             self._running[request.incident_id] = self._running.get(request.incident_id, 0) + 1
