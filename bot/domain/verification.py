@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.containment import verdict
 from bot.domain.evidence import CoreFile
@@ -59,9 +59,9 @@ def read_crash_count(host: str, *, exit_status: int | None, stdout: str, stderr:
         listed = len(cores) if precise else len(rows)
         if since is None:
             return HostCount(host, listed, cores=cores)
-        first = since if precise else since.replace(microsecond=0)
-        earlier = [c for c in cores if c.time is not None
-                   and (c.time < first if precise else c.time <= first)]
+        # New means after `since`; with whole seconds, after `since`'s second.
+        after = since if precise else since.replace(microsecond=0) + timedelta(seconds=1)
+        earlier = [c for c in cores if c.time is not None and c.time < after]
         return HostCount(host, listed - len(earlier),
                          cores=tuple(c for c in cores if c not in earlier))
     if exit_status == 1 and not rows and "No coredumps found" in stderr:
