@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 
 from bot.adapters.web.metrics import IntakeMetrics
-from bot.adapters.web.writer_process import DATABASE_ENV, HEADER, Reply, pack
+from bot.adapters.web.writer_process import DATABASE_ENV, HEADER, READY, Reply, pack
 from bot.app.incidents import IntakeResult, request_diagnoses, resume_diagnoses
 from bot.app.ports.store import DiagnosisTrigger, Store
 from bot.domain.alerts import Occurrence
@@ -22,6 +22,7 @@ from bot.errors import SegbotError, StoreError
 log = logging.getLogger(__name__)
 ACK_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+READY_TIMEOUT = 60.0
 
 
 WRITER_ENTRY = "bot.wiring"  # the composition root starts the writer process (and its store)
@@ -133,12 +134,29 @@ class Intake:
         async with self._starting:
             if self._writer is not None and self._writer.returncode is None:
                 return self._writer
-            self._writer = await asyncio.create_subprocess_exec(
+            writer = await asyncio.create_subprocess_exec(
                 self._python, "-m", WRITER_ENTRY, "intake-writer", f"{self._window:g}",
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 env={**os.environ, DATABASE_ENV: self._database_url})
-            self._reading = asyncio.create_task(self._read(self._writer))
-            return self._writer
+            await self._await_ready(writer)
+            self._writer = writer
+            self._reading = asyncio.create_task(self._read(writer))
+            return writer
+
+    async def _await_ready(self, writer: asyncio.subprocess.Process) -> None:
+        """Wait for the writer's first frame, which says its store is open."""
+        assert writer.stdout is not None
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                (length,) = HEADER.unpack(await writer.stdout.readexactly(HEADER.size))
+                ready = _loads(await writer.stdout.readexactly(length)) == READY
+        except (TimeoutError, asyncio.IncompleteReadError, StoreError, pickle.PickleError):
+            ready = False
+        if not ready:
+            with contextlib.suppress(ProcessLookupError):
+                writer.kill()
+            status = await writer.wait()
+            raise StoreError(f"the intake writer did not start (status {status})")
 
     async def _read(self, writer: asyncio.subprocess.Process) -> None:
         assert writer.stdout is not None

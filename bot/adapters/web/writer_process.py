@@ -59,6 +59,9 @@ class Reply:
     diagnoses: tuple[DiagnosisRequest, ...]
 
 
+READY = Reply((), ())  # the writer's first frame: its store is open
+
+
 def frame(value: object) -> bytes:
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     return HEADER.pack(len(body)) + body
@@ -129,8 +132,11 @@ def _serve(store: Store, window: timedelta) -> None:
 
     incoming = Frames(sys.stdin.fileno())
     out = sys.stdout.fileno()
-    while (frames := incoming.next_group()) is not None:
-        reply = group([r for r in map(_unpack, frames) if r is not None])
+    reply = READY  # the parent waits for it: the first alert must not pay for this start-up
+    while True:
         data = memoryview(frame(reply))
         while data:
             data = data[os.write(out, data):]
+        if (frames := incoming.next_group()) is None:
+            return
+        reply = group([r for r in map(_unpack, frames) if r is not None])
