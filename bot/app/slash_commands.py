@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from bot.app import texts
-from bot.app.incidents import change_status, request_diagnoses
+from bot.app.incidents import assign_role, change_status, request_diagnoses
 from bot.app.occurrences import request_diagnosis
 from bot.app.ports.schedule import Announcer, ScheduleStore
 from bot.app.ports.slack import Chat, Reply, SlackStore
@@ -27,7 +27,7 @@ from bot.app.slash_grammar import (
     parse,
 )
 from bot.domain.decode import decode_text
-from bot.domain.incident import DiagnosisRequest, Incident, Status, TimelineEvent
+from bot.domain.incident import DiagnosisRequest, Incident, Role, Status, TimelineEvent
 from bot.domain.mrkdwn import escape
 
 
@@ -177,6 +177,8 @@ class SlashCommands:
             return _status(incident)
         if command.verb == "postmortem":
             return self._postmortem(incident_id, user=user)
+        if command.verb == "commander":
+            return self._take_command(incident, user=user)
         verdict = authorize(user=user, action="resolve", rules=self.policy.authorization,
                             chat=self.chat)
         now = self.clock()
@@ -197,9 +199,22 @@ class SlashCommands:
         return f"Incident #{incident_id} " + ("resolved." if moved else "was already resolved.")
 
 
+    def _take_command(self, incident: Incident, *, user: str) -> str:
+        """Whoever may reach the incident may take command; the timeline says who handed over."""
+        if incident.commander == user:
+            return f"You are already the commander of incident #{incident.id}."
+        assign_role(store=self.store, incident_id=incident.id, role=Role.COMMANDER, who=user,
+                    actor=user, now=self.clock())
+        self.flows.touch(incident.id)
+        before = f" (from <@{incident.commander}>)" if incident.commander else ""
+        return f"You are now the commander of incident #{incident.id}{before}."
+
+
 def _status(incident: Incident) -> str:
     hosts = escape(", ".join(incident.hosts[:10])) or "no host yet"  # as alerts named them
     return (f"Incident #{incident.id} {escape(incident.service)}: *{incident.status}*, "
             f"{incident.occurrences} occurrence(s) on {hosts}; signature "
             f"`{escape(incident.signature or 'not known yet')}`; last seen "
-            f"{incident.last_seen:%Y-%m-%d %H:%M:%S} UTC.")
+            f"{incident.last_seen:%Y-%m-%d %H:%M:%S} UTC; commander "
+            + (f"<@{incident.commander}>." if incident.commander else
+               "none yet (`/segfault commander` takes it)."))

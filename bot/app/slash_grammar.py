@@ -21,6 +21,7 @@ HELP = (
     "• `/segfault HOST SERVICE` open (or join) the incident and diagnose HOST\n"
     "• `/segfault status [ID]` where the incident stands\n"
     "• `/segfault resolve [ID]` resolve it (if you are allowed to)\n"
+    "• `/segfault commander [ID]` take command of the incident (reminders name you)\n"
     "• `/segfault postmortem [ID]` the postmortem draft, uploaded to the incident channel\n"
     "• `/segfault note TEXT` add a line to the incident's timeline (so does a :pushpin: "
     "or a pin on any message in the incident channel)\n"
@@ -38,7 +39,7 @@ class Diagnose:
 
 @dataclass(frozen=True)
 class IncidentVerb:
-    verb: str  # status | resolve | postmortem
+    verb: str  # status | resolve | postmortem | commander
     incident_id: int | None  # None: the incident of the current channel
 
 
@@ -93,7 +94,7 @@ def parse(text: str, *, services: Mapping[str, Collection[str]]) -> Command:
     if verb == "note":
         return _note(rest)
     words = stripped.split()
-    if verb in {"status", "resolve", "postmortem"}:
+    if verb in {"status", "resolve", "postmortem", "commander"}:
         if len(words) == 1:
             return IncidentVerb(verb, None)
         match = _ID.fullmatch(words[1])

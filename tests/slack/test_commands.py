@@ -55,6 +55,14 @@ def test_status_resolve_and_postmortem(local_bot: tuple[Running, LocalRunner]) -
     bot.emulator.wait_for(lambda: any("investigating" in a for a in _answers(bot, "U0ALICE")))
     bot.slash("postmortem 1")
     bot.emulator.wait_for(lambda: any("postmortem" in a for a in _answers(bot, "U0ALICE")))
+    bot.slash("commander", channel=channel)
+    bot.emulator.wait_for(lambda: any("now the commander" in a for a in _answers(bot, "U0ALICE")))
+    bot.emulator.wait_for(lambda: "commander <@U0ALICE>" in message_text(bot.report()[2]), 10)
+    bot.slash("commander 1", user="U0CAROL")  # elsewhere: Carol may diagnose, so she may
+    bot.emulator.wait_for(lambda: any("(from <@U0ALICE>)" in a for a in _answers(bot, "U0CAROL")))
+    bot.slash("status", channel=channel)
+    bot.emulator.wait_for(lambda: any("commander <@U0CAROL>" in a
+                                      for a in _answers(bot, "U0ALICE")))
     bot.slash("resolve", channel=channel)  # Alice is not on call
     bot.emulator.wait_for(lambda: any("Not allowed" in a for a in _answers(bot, "U0ALICE")))
     bot.slash("resolve 1", user="U0CAROL")
@@ -62,6 +70,8 @@ def test_status_resolve_and_postmortem(local_bot: tuple[Running, LocalRunner]) -
     detail = bot.store.incident_detail(1)
     assert detail.incident.status == "resolved"
     assert [e.actor for e in detail.timeline if e.kind == "status"] == ["U0CAROL"]
+    assert [e.text for e in detail.timeline if e.kind == "role"] == ["commander: U0ALICE",
+                                                                     "commander: U0CAROL"]
     bot.emulator.wait_for(lambda: not buttons(bot.report()[2]), 10)
 
 

@@ -23,6 +23,7 @@ def test_the_verbs() -> None:
     assert parse("status", services=SERVICES) == IncidentVerb("status", None)
     assert parse("resolve #12", services=SERVICES) == IncidentVerb("resolve", 12)
     assert parse("postmortem 3", services=SERVICES) == IncidentVerb("postmortem", 3)
+    assert parse("commander", services=SERVICES) == IncidentVerb("commander", None)
     assert parse("decode  a\nb", services=SERVICES) == Decode("a\nb")
 
 

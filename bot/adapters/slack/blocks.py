@@ -87,7 +87,8 @@ def report_message(view: ReportView) -> tuple[list[dict[str, Any]], str]:
     blocks.append(_context(
         f"*{incident.occurrences}* occurrence(s) on {esc(', '.join(incident.hosts) or '?')}",
         f"signature `{esc(signature)}`" if signature else "signature not known yet",
-        f"opened {incident.opened_at:%Y-%m-%d %H:%M} UTC"))
+        f"opened {incident.opened_at:%Y-%m-%d %H:%M} UTC",
+        *([f"commander <@{incident.commander}>"] if incident.commander else [])))
     if len(view.hosts) > FLEET_OVER:
         blocks.append(_section("*Diagnosis*\n" + "\n".join(fleet_lines(view.hosts, view.files))))
     elif view.hosts:
