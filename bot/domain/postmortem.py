@@ -129,6 +129,10 @@ def draft_postmortem(detail: IncidentDetail,
     firsts = [c.first_seen for c in detail.by_host_version]
     lasts = [c.last_seen for c in detail.by_host_version]
     versions = tuple(sorted({c.version for c in detail.by_host_version if c.version}))
+    if not versions:  # alerts without a version label: the one the diagnosis found running
+        versions = tuple(sorted({c["name"] for r in reports for c in r.get("changes") or ()
+                                 if isinstance(c, dict) and c.get("kind") == "deploy"
+                                 and isinstance(c.get("name"), str)}))
     factors = _factors(reports) + _rhythm(crashes)
     items = tuple(ActionItem(text, factor.key) for factor in factors
                   for text in _ITEMS.get(factor.key, ()))

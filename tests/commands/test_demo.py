@@ -38,6 +38,14 @@ def test_demo_runs_to_a_postmortem_and_cleans_up(tmp_path: Path) -> None:
     after = int(verified.split("verified: ")[1].split(" ")[0])
     crashed_before = int(verified.split(", ")[1].split(" ")[0])
     assert crashed_before >= 3 and after <= 2, verified
+    # The postmortem counts what the host saw: every crash, the action's before/after, the
+    # version the diagnosis found running (the demo's alerts carry none).
+    [row] = [r for r in text.splitlines() if r.startswith("| ") and "restart delay set" in r]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert int(cells[3]) == crashed_before and int(cells[4]) >= after, row
+    assert "| Versions | 2.18.7 |" in text
+    occurrences = int(text.split("| Occurrences | ")[1].split(" ")[0])
+    assert occurrences == int(cells[3]) + int(cells[4]), (occurrences, row)
     assert list(scratch.iterdir()) == []
 
 

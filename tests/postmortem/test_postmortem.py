@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 22, 3, 9, 55, tzinfo=UTC)
 
 
-def _seed_incident(url: str) -> int:
+def _seed_incident(url: str, version: str | None = "2.18.7") -> int:
     store = open_store(url)
     report = report_to_dict(decode_text((ROOT / "examples/seed-bundle.txt").read_text()))
     occurrences = [
         Occurrence(source="generic", key=f"alert-{i}", host=host, service="checkout-api",
                    status="firing", time=T0 + timedelta(seconds=72 * i), signal="SIGSEGV",
-                   signature=report["signature"], version="2.18.7")
+                   signature=report["signature"], version=version)
         for i, host in enumerate(["node-17", "node-18", "node-17"])
     ]
     outcome = ingest(store=store, requests=[occurrences], now=T0, window=timedelta(minutes=10))
@@ -90,3 +90,11 @@ def test_json_draft_and_unknown_incident(tmp_path: Path) -> None:
     assert [a["kind"] for a in data["actions"]] == ["action", "action_result"]
     missing = _segbot(url, "postmortem", "999")
     assert missing.returncode == 1 and "no incident 999" in missing.stderr
+
+
+def test_alerts_without_a_version_take_the_one_the_diagnosis_found(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'segbot.db'}"
+    incident_id = _seed_incident(url, version=None)
+    result = _segbot(url, "postmortem", str(incident_id), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["impact"]["versions"] == ["2.18.7"]

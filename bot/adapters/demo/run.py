@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,9 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.demo.supervisor import DemoSupervisor
+from bot.adapters.demo.supervisor import DemoSupervisor, Exit
 from bot.app.diagnose import HostDiagnosis, Inventory, diagnose_host
-from bot.app.incidents import ingest, record_event
+from bot.app.incidents import IngestOutcome, ingest, record_event
 from bot.app.ports.hosts import CommandRunner
 from bot.app.ports.store import Store
 from bot.app.report_view import Button, Decision, HostProgress, ReportView
@@ -79,11 +79,7 @@ def run_demo(*, parts: DemoParts, postmortem_path: Path, step: Say,
             exits = supervisor.wait_for_exits(FIRST_CRASHES, timeout=20)
             if not exits:
                 raise SegbotError("the demo service did not crash: is this machine x86-64 Linux?")
-            occurrences = [Occurrence(source="generic", key=f"demo-{e.pid}", host=host,
-                                      service=SERVICE, status="firing", time=e.time,
-                                      signal=e.signal, pid=e.pid) for e in exits]
-            outcome = ingest(store=store, requests=[occurrences], now=datetime.now(UTC),
-                             window=timedelta(minutes=10))
+            outcome = _alert(store, host, exits)
             incident_id = outcome.results[0].incidents[0]
             step(f"{len(exits)} crash alerts -> incident #{incident_id}")
             diagnosis = _diagnose(parts.runner(workdir), workdir, binary, host, step)
@@ -106,7 +102,7 @@ def run_demo(*, parts: DemoParts, postmortem_path: Path, step: Say,
             _event(store, incident_id, "action", f"restart delay set to "
                    f"{SLOW_RESTART_USEC // 1_000_000}s on {host} (was 200ms)", actor="demo-user")
             after = _count_after(supervisor, VERIFY_SECONDS)
-            _event(store, incident_id, "action_result",
+            _event(store, incident_id, "verification",
                    f"{after} crash(es) in the {VERIFY_SECONDS:g}s after the restart delay, "
                    f"{before} in the {seconds_before:.1f}s before")
             step(f"verified: {after} crash(es) in {VERIFY_SECONDS:g}s after, "
@@ -120,9 +116,12 @@ def run_demo(*, parts: DemoParts, postmortem_path: Path, step: Say,
                                             decided)))
         finally:
             supervisor.stop()
+        # Every later crash alerted too, as a real alert rule would: the postmortem counts
+        # what the host saw, before and after the action.
+        _alert(store, host, supervisor.exits[len(exits):])
         detail = store.incident_detail(incident_id)
         assert detail is not None
-        text = to_markdown(draft_postmortem(detail))
+        text = to_markdown(draft_postmortem(detail, [(host, e.time) for e in supervisor.exits]))
         postmortem_path.write_text(text)
         step(f"postmortem draft written to {postmortem_path}")
         return DemoResult(incident_id, diagnosis, before, after, seconds_before,
@@ -195,8 +194,16 @@ def _count_after(supervisor: DemoSupervisor, seconds: float) -> int:
     return max(0, len(supervisor.exits) - baseline - 1)
 
 
-def _event(store: object, incident_id: int, kind: str, text: str, actor: str = "segbot") -> None:
-    record_event(store=store, incident_id=incident_id,  # type: ignore[arg-type]
+def _alert(store: Store, host: str, exits: Sequence[Exit]) -> IngestOutcome:
+    occurrences = [Occurrence(source="generic", key=f"demo-{e.pid}", host=host, service=SERVICE,
+                              status="firing", time=e.time, signal=e.signal, pid=e.pid)
+                   for e in exits]
+    return ingest(store=store, requests=[occurrences], now=datetime.now(UTC),
+                  window=timedelta(minutes=10))
+
+
+def _event(store: Store, incident_id: int, kind: str, text: str, actor: str = "segbot") -> None:
+    record_event(store=store, incident_id=incident_id,
                  event=TimelineEvent(time=datetime.now(UTC), kind=kind, text=text, actor=actor,
                                      source="demo"))
 

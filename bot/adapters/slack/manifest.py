@@ -48,7 +48,8 @@ def manifest(options: SlackSection, *, socket_mode: bool) -> dict[str, Any]:
     command: dict[str, Any] = {
         "command": options.command,
         "description": "Crash incidents: diagnose a host, status, resolve, decode",
-        "usage_hint": "HOST SERVICE | status | resolve | commander | postmortem | note TEXT | decode TEXT | help",
+        "usage_hint": ("HOST SERVICE | status | resolve | commander | postmortem | note TEXT | "
+                       "decode TEXT | help"),
         "should_escape": False,
     }
     interactivity: dict[str, Any] = {"is_enabled": True}
