@@ -21,7 +21,7 @@ def reconclude(report: DecodedReport) -> DecodedReport:
     concluded = replace(
         report,
         classification=classification,
-        determinism=determinism(crashes),
+        determinism=determinism(crashes, machine_lines=report.machine_kernel_lines),
         recommendations=recommend(
             crashes=crashes, facts=report.facts, storm=report.restart_storm,
             health=report.health, changes=report.changes, classification=classification),

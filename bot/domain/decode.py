@@ -21,6 +21,7 @@ from bot.domain.parsers.registry import (
 from bot.domain.parsers.result import Parsed
 from bot.domain.report import DecodedReport, SectionSummary
 from bot.domain.sections import Section, split_sections
+from bot.domain.shared_kernel import own_crashes_in_container
 from bot.domain.signature import crash_signature
 from bot.domain.timestamps import find_year
 from bot.domain.triage import determinism, recommend
@@ -117,6 +118,7 @@ def decode_sections(
     crashes = _with_build_ids(merge_crashes(list(evidence.values()), mappings), facts)
     if focus is not None:
         crashes = [c for c in crashes if focus.matches(c)]
+    crashes, machine_lines = own_crashes_in_container(crashes, facts)
     classification = classify(crashes)
     storm = restart_storm(facts)
     health = evidence_health(facts, crashes)
@@ -135,11 +137,12 @@ def decode_sections(
             changes=changes,
             classification=classification,
         ),
-        determinism=determinism(crashes),
+        determinism=determinism(crashes, machine_lines=machine_lines),
         health=health,
         restart_storm=storm,
         changes=changes,
         sections=tuple(summaries),
+        machine_kernel_lines=machine_lines,
     )
     if report.primary is not None:
         primary_signature = crash_signature(report.primary)

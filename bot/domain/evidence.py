@@ -252,6 +252,15 @@ class CoreDumped(Fact):
 
 
 @dataclass(frozen=True)
+class Container(Fact):
+    """The host is a container (`systemd-detect-virt --container`): its kernel log is the
+    machine's, with every container's crashes under the machine's pids."""
+
+    kind: ClassVar[str] = "container"
+    name: str  # systemd-nspawn, docker, lxc, podman, ...
+
+
+@dataclass(frozen=True)
 class KernelVersion(Fact):
     kind: ClassVar[str] = "kernel_version"
     release: str

@@ -164,7 +164,8 @@ def restart_storm(facts: Sequence[Fact]) -> RestartStorm | None:
     restart = policy.restart if policy else None
     usec = policy.restart_usec if policy else None
     fast = restart not in {None, "no"} and usec is not None and usec < FAST_RESTART_USEC
-    storm = fast or (restarts is not None and restarts >= MANY_RESTARTS)
+    # A fast policy that has not restarted anything is a risk, not a storm.
+    storm = (fast and restarts != 0) or (restarts is not None and restarts >= MANY_RESTARTS)
     unit = (policy.unit if policy else None) or next((c.unit for c in counters if c.unit), None)
     return RestartStorm(
         unit=unit, restart=restart, restart_usec=usec, restarts=restarts, storm=storm

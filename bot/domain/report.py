@@ -35,6 +35,7 @@ class DecodedReport:
     changes: tuple[Change, ...]
     sections: tuple[SectionSummary, ...]
     rollback_to: str | None = None  # from change history: the last version without the crash
+    machine_kernel_lines: int = 0  # kernel-only crashes left out: a container's log is shared
 
     @property
     def unrecognized_lines(self) -> int:

@@ -27,13 +27,18 @@ class Determinism:
     text: str
 
 
-def determinism(crashes: Sequence[Crash]) -> Determinism:
+def determinism(crashes: Sequence[Crash], *, machine_lines: int = 0) -> Determinism:
+    """`machine_lines`: kernel-only crashes already left out because the host is a container."""
     sites = count_sites(crashes)
     left_out = (f"; {sites.unmatched} kernel line(s) at sites none of this host's cores or "
                 "logs show were left out (a shared or container kernel log shows other "
                 "hosts' crashes)" if sites.unmatched else "")
+    if machine_lines:
+        left_out += (f"; {machine_lines} kernel line(s) that no core, gdb or systemd record of "
+                     "this host confirms were left out (a container's kernel log is the "
+                     "machine's, with every container's crashes)")
     if sites.count == 0:
-        return Determinism("unknown", "no crash site known yet")
+        return Determinism("unknown", "no crash site known yet" + left_out)
     if sites.count > 1:
         return Determinism(
             "varies",
@@ -110,8 +115,10 @@ def recommend(
                 "send cores to a larger filesystem for the incident",
             )
         )
-    flag_changes = [c for c in changes if c.kind == "feature_flag"]
-    deploys = [c for c in changes if c.kind == "deploy"]
+    # A change is a suspect only where something crashed: a healthy host runs versions too.
+    suspects = changes if crashes else ()
+    flag_changes = [c for c in suspects if c.kind == "feature_flag"]
+    deploys = [c for c in suspects if c.kind == "deploy"]
     for change in flag_changes:
         found.append(
             (

@@ -72,7 +72,7 @@ def test_two_hosts_in_parallel_crashing_and_healthy(lab_host_factory: HostFactor
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     sick = lab_host_factory("diag-sick")
     well = lab_host_factory("diag-well", crashing=False)
-    sick.wait_for_crashes(1)
+    sick.wait_for_crashes(5)  # the loop has ended (start limit): the count holds still
     config = lab_config(tmp_path, [sick, well])
     code, out, err = run_cli(["diagnose", "--config", str(config), "--json", "checkout-api"],
                                capsys)
@@ -81,6 +81,17 @@ def test_two_hosts_in_parallel_crashing_and_healthy(lab_host_factory: HostFactor
     radius = data["blast_radius"]
     assert radius["crashing"] == ["diag-sick"] and radius["healthy"] == ["diag-well"]
     assert all(lead["step"] != "build_id" for lead in data["leads"])  # same binary everywhere
+    # The healthy host's kernel log is the machine's (lab hosts are containers): its
+    # neighbours' crashes there are not its own, and nothing is recommended for it.
+    well_report = next(h for h in data["hosts"] if h["host"] == "diag-well")
+    assert [f["name"] for f in _facts(well_report, "container")] == ["systemd-nspawn"]
+    assert well_report["crashes"] == [] and well_report["signature"] is None
+    assert well_report["classification"] is None and well_report["occurrences"] == []
+    assert not {r["action"] for r in well_report["recommendations"]} & {
+        "restart_delay", "rollback", "disable_flag", "run_sanitizers"}
+    sick_report = next(h for h in data["hosts"] if h["host"] == "diag-sick")
+    cores = sick.run(["coredumpctl", "--no-pager", "list", SERVICE["binary"]]).stdout
+    assert len(sick_report["occurrences"]) == cores.count("SIGSEGV"), cores
 
 
 def test_changed_host_key_is_refused_and_nothing_runs(lab_host_factory: HostFactory,

@@ -26,6 +26,7 @@ from bot.domain.parsers import (
     systemctl_show,
     ulimit,
     uname,
+    virt,
 )
 from bot.domain.parsers.result import Parsed
 
@@ -64,6 +65,7 @@ PARSERS: dict[str, ParserSpec] = {
         ParserSpec("core_pattern", core_pattern.parse),
         ParserSpec("uname", uname.parse),
         ParserSpec("sha256sum", sha256sum.parse),
+        ParserSpec("virt", virt.parse, self_identifying=False),
     )
 }
 PARSER_NAMES = frozenset(PARSERS)
@@ -104,7 +106,8 @@ def parsers_for_command(command: str) -> tuple[str, ...]:
         return ("core_pattern",)
     if program == "systemctl":
         return ("systemctl_show",) if "show" in args else ("journal",)
-    simple = {"ldd": "ldd", "df": "df", "uname": "uname", "sha256sum": "sha256sum"}
+    simple = {"ldd": "ldd", "df": "df", "uname": "uname", "sha256sum": "sha256sum",
+              "systemd-detect-virt": "virt"}
     return (simple[program],) if program in simple else ()
 
 
