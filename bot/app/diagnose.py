@@ -21,6 +21,7 @@ from typing import Literal
 
 from bot.app.enrich import SymbolSources, symbolize_report
 from bot.app.ports.hosts import CommandResult, CommandRunner, Fetched
+from bot.domain.conclude import core_preserved
 from bot.domain.decode import DecodedReport, Focus, Section, decode_sections
 from bot.domain.evidence import ServiceExit
 from bot.domain.playbook import DEFAULT_CORE_DIR, Playbook, Step, captured, render
@@ -277,6 +278,9 @@ def diagnose_host(*, runner: CommandRunner, playbook: Playbook, inventory: Inven
                   and playbook.step(o.step).fetch == "{binary}"]
         if copies:  # symbolize from the copy taken off the host: the host may be gone
             report, notes = symbolize_report(report, SymbolSources(paths=tuple(copies)))
+        core = state.outcomes.get("fetch_core")
+        if core is not None and core.status == "ok" and core.verified:
+            report = core_preserved(report)
     except Exception as failure:
         decode_error = f"decoding failed: {failure!r}"
     pid = {k: v for k, v in state.values.items() if k == "pid"}

@@ -45,3 +45,13 @@ def with_unit_state(report: DecodedReport, show: str) -> DecodedReport:
     health = evidence_health(facts, report.crashes)
     return reconclude(replace(report, facts=facts, restart_storm=restart_storm(facts),
                               health=health))
+
+
+def core_preserved(report: DecodedReport) -> DecodedReport:
+    """The report once segbot itself copied the core off the host and verified the copy:
+    "copy it off the host now" is done, not advice."""
+    kept = [r for r in report.recommendations if r.action != "preserve_core"]
+    if len(kept) == len(report.recommendations):
+        return report
+    return replace(report, recommendations=tuple(
+        replace(r, priority=n) for n, r in enumerate(kept, start=1)))
