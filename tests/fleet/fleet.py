@@ -21,7 +21,16 @@ import asyncssh
 
 from tests.support.local_http import free_port
 
-from .simhost import BINARY, HostSpec, HostState, _MemorySFTP, _Server, handle, new_state
+from .simhost import (
+    BINARY,
+    CHEAP_ALGORITHMS,
+    HostSpec,
+    HostState,
+    _MemorySFTP,
+    _Server,
+    handle,
+    new_state,
+)
 
 SERVICE, UNIT = "checkout-api", "checkout-api.service"
 
@@ -76,7 +85,7 @@ class SimulatedFleet:
                 process_factory=functools.partial(handle, state),
                 sftp_factory=functools.partial(_MemorySFTP, host=state),
                 encoding="utf-8", allow_scp=False, agent_forwarding=False,
-                x11_forwarding=False, line_editor=False)
+                x11_forwarding=False, line_editor=False, **CHEAP_ALGORITHMS)
         self.config_path.write_text(self.config_text())
 
     async def _hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
