@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
+import uvloop
 
 from tests.support.local_http import free_port
 
@@ -33,6 +34,11 @@ from .simhost import (
 )
 
 SERVICE, UNIT = "checkout-api", "checkout-api.service"
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop: the same asyncssh servers at less CPU per packet than asyncio's."""
+    return uvloop.new_event_loop()
 
 
 def address(index: int) -> str:
@@ -120,7 +126,7 @@ def running_fleet(specs: Sequence[HostSpec], workdir: Path,
                   defaults: dict[str, Any] | None = None) -> Iterator[SimulatedFleet]:
     """The fleet served by a loop in a background thread for the duration of the block."""
     fleet = SimulatedFleet(specs, workdir, defaults=defaults)
-    loop = asyncio.new_event_loop()
+    loop = new_loop()
     thread = threading.Thread(target=loop.run_forever, name="simulated-fleet", daemon=True)
     thread.start()
     try:

@@ -17,7 +17,7 @@ import resource
 import sys
 from pathlib import Path
 
-from .fleet import SimulatedFleet, address
+from .fleet import SimulatedFleet, address, new_loop
 from .simhost import Failure, HostSpec
 
 
@@ -72,7 +72,8 @@ def main() -> None:
     parser.add_argument("--versions", default="2.18.7")
     parser.add_argument("--azs", type=int, default=3)
     parser.add_argument("--defaults", default="{}", help="JSON merged into the config defaults")
-    asyncio.run(_serve(parser.parse_args()))
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        runner.run(_serve(parser.parse_args()))
 
 
 if __name__ == "__main__":
