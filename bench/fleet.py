@@ -46,7 +46,7 @@ class Measured:
     own: dict[str, float]  # host -> seconds from its connect to its last step
     slot: dict[str, float]  # host -> seconds from its connect to its decoded report
     errors: dict[str, str]
-    sim_cpu: float  # the simulator's CPU (all hosts), for comparison
+    sim_cpu: float  # the simulator's CPU while serving (all hosts), for comparison
 
 
 def _segbot_child(config: str, result: str) -> None:
@@ -140,7 +140,8 @@ def _measure(hosts: int, work: Path, *, hang: float = 0.0, refuse: float = 0.0,
     finally:
         assert sim.stdin is not None and sim.stdout is not None
         sim.stdin.close()
-        sim_cpu = float((sim.stdout.readline().split() or ["cpu", "nan"])[-1])
+        # Its CPU while serving (since `ready`): imports and listening sockets are not per host.
+        sim_cpu = float([*sim.stdout.readline().split(), "nan", "nan"][1])
         sim.wait(timeout=60)
     data = json.loads(result.read_text())
     return Measured(hosts=hosts, wall=data["wall"], cpu=data["cpu"], peak_rss_mb=data["peak"],

@@ -12,11 +12,12 @@ import secrets
 import shlex
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Literal
 
 from bot.app.enrich import SymbolSources, symbolize_report
@@ -221,6 +222,9 @@ class _HostRun:
     def run(self) -> None:
         pending = list(self.playbook.steps)
         running: dict[Future[StepOutcome], Step] = {}
+        # Futures report here when done: cheaper than `wait`, which hooks every running future
+        # anew for each completion.
+        finished: SimpleQueue[Future[StepOutcome]] = SimpleQueue()
         with ThreadPoolExecutor(max_workers=self.limits.max_parallel_steps) as pool:
             while pending or running:
                 for step in list(pending):
@@ -234,9 +238,13 @@ class _HostRun:
                         self._record(step, self._skip(step, reason))
                         continue
                     self.progress(self.inventory.host, step.id, "running")
-                    running[pool.submit(self._execute, step)] = step
+                    future = pool.submit(self._execute, step)
+                    running[future] = step
+                    future.add_done_callback(finished.put)
                 if running:
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    done = [finished.get()]
+                    while not finished.empty():  # every step that ended by now, as `wait` did
+                        done.append(finished.get())
                     for future in done:
                         self._record(running.pop(future), future.result())
 

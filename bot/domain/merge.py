@@ -32,15 +32,24 @@ def merge_crashes(
         return [_combine(items, mappings)]
     groups: list[list[CrashEvidence]] = []
     pidless: list[CrashEvidence] = []
+    # Only groups sharing an id with an item can be its crash (_same_pid): found by id, not by
+    # a scan of every group (a crash loop's kernel log holds dozens).
+    by_id: dict[int, list[int]] = {}
     for item in items:
-        if item.pid is None and item.crashing_thread is None:
+        ids = _ids(item)
+        if not ids:
             pidless.append(item)
             continue
-        group = next((g for g in groups if _same_pid(g, item)), None)
-        if group is None:
+        candidates = sorted({k for i in ids for k in by_id.get(i, ())})
+        found = next((k for k in candidates if _same_pid(groups[k], item)), None)
+        if found is None:
+            found = len(groups)
             groups.append([item])
         else:
-            group.append(item)
+            groups[found].append(item)
+        for i in ids:
+            if found not in by_id.setdefault(i, []):
+                by_id[i].append(found)
     groups = _join_by_ip(groups)
     for item in pidless:
         group = _nearest(groups, item)
@@ -62,19 +71,32 @@ def _site_ips(group: list[CrashEvidence]) -> set[int]:
 def _join_by_ip(groups: list[list[CrashEvidence]]) -> list[list[CrashEvidence]]:
     """A service in a container: the kernel prints the machine's pid, coredumpctl and gdb the
     container's. The faulting ip (ASLR moves it with every exec) still names one crash."""
-    joined: list[list[CrashEvidence]] = []
+    joined: list[_Joined] = []
     for group in groups:
-        kernel_only = all(g.source == "kernel" for g in group)
-        ips = _site_ips(group)
-        partner = next((other for other in joined if ips & _site_ips(other)
-                        and kernel_only != all(g.source == "kernel" for g in other)
-                        and not (kernel_only and any(g.source == "kernel" for g in other))),
-                       None) if ips else None
+        this = _Joined(group, _site_ips(group), all(g.source == "kernel" for g in group),
+                       any(g.source == "kernel" for g in group))
+        partner = next((other for other in joined if this.ips & other.ips
+                        and this.kernel_only != other.kernel_only
+                        and not (this.kernel_only and other.any_kernel)),
+                       None) if this.ips else None
         if partner is None:
-            joined.append(group)
-        else:
-            partner.extend(group)
-    return joined
+            joined.append(this)
+        else:  # what the merged group says is the union of what each part says
+            partner.items.extend(group)
+            partner.ips |= this.ips
+            partner.kernel_only = partner.kernel_only and this.kernel_only
+            partner.any_kernel = partner.any_kernel or this.any_kernel
+    return [j.items for j in joined]
+
+
+@dataclass
+class _Joined:
+    """A group being joined, with its site ips and sources kept beside it."""
+
+    items: list[CrashEvidence]
+    ips: set[int]
+    kernel_only: bool
+    any_kernel: bool
 
 
 def _ids(item: CrashEvidence) -> set[int]:

@@ -8,6 +8,7 @@ without a function is written as module+offset (never as an absolute, ASLR-shift
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.domain.crash import Crash, site_frame
 from bot.domain.evidence import Frame
@@ -62,6 +63,7 @@ def stack_key(crash: Crash, *, depth: int = 3) -> tuple[str, ...]:
     return tuple(keys[:depth])
 
 
+@lru_cache(maxsize=8192)  # a fleet's reports repeat the same few hundred names
 def normalize_function(name: str) -> str:
     """`ns::Foo<int>::bar(int) const [clone .cold]` -> `ns::Foo::bar`."""
     name = re.sub(r"\s*\[clone [^\]]*\]", "", name)

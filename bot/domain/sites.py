@@ -3,6 +3,7 @@ frame's module + offset, or a function name are one site when they resolve to th
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -63,6 +64,24 @@ def count_sites(crashes: Sequence[Crash]) -> SiteCount:
     that stays unresolved differs from a function only when nothing could make them one.
     When the host's own records (a core, gdb, its journal) name a site, a kernel line alone
     at another site is left out: a container's kernel log holds its neighbours' crashes."""
+    key = tuple(map(id, crashes))
+    hit = _COUNTED.get(key)
+    if hit is not None and all(map(operator.is_, hit[0], crashes)):
+        return hit[1]
+    counted = _count_sites(crashes)
+    if len(_COUNTED) >= _REMEMBERED:
+        _COUNTED.pop(next(iter(_COUNTED), key), None)
+    _COUNTED[key] = (tuple(crashes), counted)  # held: their ids stay theirs while remembered
+    return counted
+
+
+# Classification, triage and conclusions each count the same report's crashes (six times per
+# decoded report), and a crash loop's report holds ~50: the last few counts are remembered.
+_REMEMBERED = 64
+_COUNTED: dict[tuple[int, ...], tuple[tuple[Crash, ...], SiteCount]] = {}
+
+
+def _count_sites(crashes: Sequence[Crash]) -> SiteCount:
     located = [(c, s) for c, s in ((c, site_of(c)) for c in crashes) if s is not None]
     confirmed = [s for c, s in located if _HOST_RECORDS & set(c.sources)]
     if not confirmed:

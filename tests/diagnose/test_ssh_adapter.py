@@ -35,9 +35,11 @@ def test_runs_commands_on_one_reused_connection(sshd: Sshd) -> None:
         assert [r.stdout for r in results] == [f"{i}\n" for i in range(10)]
         assert runner.connections == 1
         transport = runner.connect()
-        sock = transport.sock
-        assert isinstance(sock, socket.socket)
+        sock = transport.sock  # the TCP socket, behind a wrapper that buffers reads
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        # sshd offers AES-GCM: preferred over paramiko's CTR+HMAC default, both ways
+        assert (transport.local_cipher, transport.remote_cipher) == (
+            "aes128-gcm@openssh.com", "aes128-gcm@openssh.com")
     finally:
         runner.close()
 

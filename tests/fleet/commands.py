@@ -18,6 +18,9 @@ from bot.domain.playbook import Playbook, load_playbook
 PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "segfault.yaml"
 REMOVE_CORE = "remove_core"  # segbot's own `rm -f -- CORE` once the copy is verified
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# segbot's wrapper exactly: `shlex.quote` of a command with spaces is '...' with each inner '
+# written '"'"', so this is undone without a general (slow) shell lexer.
+_WRAPPED = re.compile(r"timeout -k \S+ \S+ sh -c '((?:[^']|'\"'\"')*)' </dev/null\Z")
 
 
 @dataclass(frozen=True)
@@ -32,12 +35,16 @@ def load_segfault_playbook() -> Playbook:
 
 def unwrap(wire: str) -> str:
     """The command inside segbot's `timeout ... sh -c '...'` wrapper, without `sudo -n`."""
-    try:
-        words = shlex.split(wire)
-    except ValueError:
-        return wire
-    if len(words) >= 7 and words[0] == "timeout" and words[4:6] == ["sh", "-c"]:
-        wire = words[6]
+    exact = _WRAPPED.match(wire)
+    if exact is not None:
+        wire = exact.group(1).replace("'\"'\"'", "'")
+    else:
+        try:
+            words = shlex.split(wire)
+        except ValueError:
+            return wire
+        if len(words) >= 7 and words[0] == "timeout" and words[4:6] == ["sh", "-c"]:
+            wire = words[6]
     wire = wire.removeprefix(PRELUDE)
     return wire.removeprefix("sudo -n ")
 
@@ -73,6 +80,10 @@ class Matcher:
 
 
 def _unquote(word: str) -> str:
+    if len(word) >= 2 and word[0] == word[-1] == "'" and "'" not in word[1:-1]:
+        return word[1:-1]
+    if "'" not in word and '"' not in word and "\\" not in word:
+        return word
     try:
         return "".join(shlex.split(word))
     except ValueError:

@@ -4,7 +4,8 @@
         [--hang 0.05] [--refuse 0.05] [--healthy 0.2] [--versions 2.18.7,2.19.0] [--azs 3]
 
 Prints `ready` once every host listens and WORKDIR/segbot.yaml is written, and
-`cpu SECONDS` (its own CPU time) when it stops.
+`cpu SERVING STARTUP` when it stops: its own CPU seconds since `ready`, and before it (imports,
+keys, listening sockets).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import resource
 import sys
 from pathlib import Path
 
-from .fleet import SimulatedFleet, address
+from .fleet import SimulatedFleet, address, new_loop
 from .simhost import Failure, HostSpec
 
 
@@ -45,12 +46,17 @@ async def _serve(args: argparse.Namespace) -> None:
                            defaults=json.loads(args.defaults))
     await fleet.start()
     (Path(args.workdir) / "azs.json").write_text(json.dumps({s.name: s.az for s in fleet.specs}))
+    startup = _cpu()
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
     await fleet.stop()
+    print(f"cpu {_cpu() - startup:.3f} {startup:.3f}", flush=True)
+
+
+def _cpu() -> float:
     used = resource.getrusage(resource.RUSAGE_SELF)
-    print(f"cpu {used.ru_utime + used.ru_stime:.3f}", flush=True)
+    return used.ru_utime + used.ru_stime
 
 
 def main() -> None:
@@ -66,7 +72,8 @@ def main() -> None:
     parser.add_argument("--versions", default="2.18.7")
     parser.add_argument("--azs", type=int, default=3)
     parser.add_argument("--defaults", default="{}", help="JSON merged into the config defaults")
-    asyncio.run(_serve(parser.parse_args()))
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        runner.run(_serve(parser.parse_args()))
 
 
 if __name__ == "__main__":

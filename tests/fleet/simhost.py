@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,6 +19,16 @@ import asyncssh
 
 from .commands import REMOVE_CORE, Matcher, load_segfault_playbook, unwrap
 from .recording import Profile, fill, load_profile
+
+# The cheapest algorithms segbot accepts (its own preferences are its config, unchanged here):
+# an AEAD cipher needs no separate MAC pass per packet, curve25519 is the cheapest key exchange.
+CHEAP_ALGORITHMS: dict[str, Any] = {
+    "kex_algs": ["curve25519-sha256", "curve25519-sha256@libssh.org"],
+    "encryption_algs": ["aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"],
+    "mac_algs": ["hmac-sha2-256-etm@openssh.com", "hmac-sha2-256"],
+    "compression_algs": ["none"],
+}
+asyncssh.set_log_level(logging.WARNING)  # per-packet and per-channel debug records cost CPU
 
 Failure = Literal["none", "refuse", "hang", "die", "flood", "wrong_key"]
 BINARY = "/opt/checkout/bin/checkout-api"
@@ -119,6 +130,31 @@ def answer(host: HostState, wire: str) -> tuple[str | None, str, str, int]:
             recorded.exit_status)
 
 
+class _Corked:
+    """A transport that sends what one loop iteration wrote in one `send`: asyncssh writes
+    each SSH packet at once, and a loopback send per packet was most of a host's CPU."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport, self._pending = transport, list[bytes]()
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        data, self._pending = b"".join(self._pending), []
+        if data and not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class _Server(asyncssh.SSHServer):
     def __init__(self, host: HostState) -> None:
         self.host = host
@@ -127,6 +163,9 @@ class _Server(asyncssh.SSHServer):
         if self.host.dead:
             conn.abort()
             return
+        transport = getattr(conn, "_transport", None)
+        if transport is not None:
+            conn._transport = _Corked(transport)  # type: ignore[attr-defined]
         self.host.connections.append(conn)
 
     def connection_lost(self, exc: Exception | None) -> None:

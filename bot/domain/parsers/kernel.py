@@ -162,19 +162,17 @@ def _comm(text: str) -> str:
 def code_bytes(text: str) -> CodeBytes | None:
     """Bytes of a `Code:` line; the faulting one is in <>, or in () when the kernel marks a
     fault in the bytes before the ip (prologue); None when no byte is marked."""
-    data = bytearray()
-    fault_index: int | None = None
-    for token in text.split():
-        marked = token[0] in "<(" and token[-1] in ">)"
-        digits = token.strip("<>()")
-        if len(digits) != 2:
-            return None
-        if marked and fault_index is None:
-            fault_index = len(data)
-        data.append(int(digits, 16))
-    if fault_index is None:
+    tokens = text.split()
+    fault_index = next((i for i, token in enumerate(tokens)
+                        if token[0] in "<(" and token[-1] in ">)"), None)
+    digits = [token.strip("<>()") for token in tokens]
+    if fault_index is None or any(len(pair) != 2 for pair in digits):
         return None
-    return CodeBytes(data=bytes(data), fault_index=fault_index)
+    try:  # one conversion for the line: a kernel log in a crash loop holds dozens
+        data = bytes.fromhex("".join(digits))
+    except ValueError:
+        return None
+    return CodeBytes(data=data, fault_index=fault_index)
 
 
 def _with_code(crash: CrashEvidence, code: CodeBytes) -> CrashEvidence:
