@@ -125,7 +125,9 @@ class ElfImage:
 
 def _zlib(path: str, name: str, body: bytes, size: int) -> bytes:
     try:
-        out = zlib.decompress(body)
+        # one output buffer of the final size (no growing and joining); deflate cannot expand
+        # more than ~1032:1, which bounds what a damaged header can make us allocate
+        out = zlib.decompress(body, bufsize=max(1, min(size, 1032 * len(body) + 64)))
     except zlib.error as error:
         raise BadElf(f"{path}: section {name}: bad zlib data ({error})") from error
     if len(out) != size:

@@ -47,48 +47,35 @@ class ScopeWalker:
         """The functions with code among the children of the DIE whose children start at pos,
         looking into namespaces and the like (not into functions)."""
         found: list[Function] = []
-        self._scan(pos, found)
+        self._visit(pos, -1, found)
         return found
-
-    def _scan(self, pos: int, found: list[Function]) -> int:
-        reader, unit = self.reader, self.unit
-        walk = reader.children(unit, pos, _WANTED, _CODE_ONLY)
-        end: int | None = None
-        try:
-            while True:
-                offset, attrs, abbrev, inside = walk.send(end)
-                end = None
-                tag = abbrev.tag
-                if tag in (TAG_SUBPROGRAM, TAG_INLINED):
-                    ranges = die_ranges(reader, unit, attrs, self.base)
-                    if ranges:  # else a declaration or an abstract instance: no code of its own
-                        found.append(Function(offset, attrs, abbrev, inside, ranges))
-                elif tag in _WALK_INTO and abbrev.has_children:
-                    end = self._scan(inside, found)
-        except StopIteration as done:
-            return int(done.value)
 
     def build(self, function: Function) -> None:
         """Add a function found by scan, and the scopes inside it."""
         f = function
         self._add(f.offset, f.attrs, f.abbrev, f.inside, f.ranges, -1)
 
-    def _walk(self, pos: int, parent: int) -> int:
-        """Add the scopes among the children starting at pos; return where those end."""
-        reader, unit = self.reader, self.unit
+    def _visit(self, pos: int, parent: int, found: list[Function] | None) -> int:
+        """Visit the children starting at pos, looking into blocks and namespaces: a scan (found
+        given) collects the functions with code, a walk adds them and their scopes under parent.
+        Returns where those children end."""
+        reader, unit, base = self.reader, self.unit, self.base
         walk = reader.children(unit, pos, _WANTED, _CODE_ONLY)
         end: int | None = None
         try:
             while True:
                 offset, attrs, abbrev, inside = walk.send(end)
                 end = None
-                tag = abbrev.tag
-                if tag in (TAG_SUBPROGRAM, TAG_INLINED):
-                    ranges = die_ranges(reader, unit, attrs, self.base)
-                    if ranges:
+                if abbrev.tag in _CODE_ONLY:
+                    ranges = die_ranges(reader, unit, attrs, base)
+                    if not ranges:  # a declaration or an abstract instance: no code of its own
+                        continue
+                    if found is not None:
+                        found.append(Function(offset, attrs, abbrev, inside, ranges))
+                    else:
                         end = self._add(offset, attrs, abbrev, inside, ranges, parent)
-                elif tag in _WALK_INTO and abbrev.has_children:
-                    end = self._walk(inside, parent)
+                elif abbrev.has_children:  # a block, namespace or module
+                    end = self._visit(inside, parent, found)
         except StopIteration as done:
             return int(done.value)
 
@@ -122,7 +109,7 @@ class ScopeWalker:
         self.depth.append(self.depth[parent] + 1 if inline and parent >= 0 else 0)
         self.order.append(offset)
         self.ranges.extend((lo, hi, index) for lo, hi in ranges)
-        return self._walk(inside, index) if abbrev.has_children else None
+        return self._visit(inside, index, None) if abbrev.has_children else None
 
     def _name(self, unit: Unit, offset: int, attrs: Die) -> tuple[str | None, bool]:
         """The linkage name demangled when there is one (as addr2line -C), else DW_AT_name,
