@@ -126,11 +126,57 @@ def command(
     typer.echo(text)
 
 
-def fast_main(argv: Sequence[str]) -> int:
-    """The same verb without typer; prints errors as `segbot: reason` and returns the status."""
-    import argparse
+_GAP = "-"  # marks options after the offsets
+_VALUED = {"--binary": "binary", "--build-id": "build_id"}
+_REPEATED = {"--symbols": "symbols", "--debuginfod": "debuginfod"}
+_FLAGS = {
+    "--json": "json_output",
+    "--return-address": "return_address",
+    "--callers": "callers",
+    "--file-offsets": "file_offsets",
+}
 
-    from bot.errors import SegbotError
+
+def _plain_args(argv: Sequence[str]) -> dict[str, Any] | None:
+    """The arguments of an ordinary command line, read without argparse (whose import and
+    message catalogue lookups are a measurable part of a whole command); None for anything
+    else (help, unknown or abbreviated options, a missing value, no offset): argparse reads it."""
+    args: dict[str, Any] = {"binary": None, "build_id": None, "symbols": [], "debuginfod": []}
+    args.update(dict.fromkeys(_FLAGS.values(), False))
+    offsets: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if not word.startswith("-"):
+            if offsets and offsets[-1] is _GAP:
+                return None  # offsets on both sides of an option: argparse refuses them
+            offsets.append(word)
+            continue
+        if offsets and offsets[-1] is not _GAP:
+            offsets.append(_GAP)
+        name, equals, value = word.partition("=")
+        if name in _FLAGS and not equals:
+            args[_FLAGS[name]] = True
+            continue
+        if name not in _VALUED and name not in _REPEATED:
+            return None
+        if not equals:
+            value = next(words, "-")
+            if value.startswith("-"):
+                return None
+        if name in _VALUED:
+            args[_VALUED[name]] = Path(value) if name == "--binary" else value
+        else:
+            args[_REPEATED[name]].append(Path(value) if name == "--symbols" else value)
+    if offsets and offsets[-1] is _GAP:
+        offsets.pop()
+    if not offsets:
+        return None
+    args["offsets"] = offsets
+    return args
+
+
+def _argparse_args(argv: Sequence[str]) -> dict[str, Any]:
+    import argparse
 
     parser = argparse.ArgumentParser(prog="segbot symbolize")
     parser.add_argument("offsets", nargs="+")
@@ -142,9 +188,18 @@ def fast_main(argv: Sequence[str]) -> int:
     parser.add_argument("--return-address", action="store_true")
     parser.add_argument("--callers", action="store_true")
     parser.add_argument("--file-offsets", action="store_true")
-    args = parser.parse_args(list(argv))
+    return vars(parser.parse_args(list(argv)))
+
+
+def fast_main(argv: Sequence[str]) -> int:
+    """The same verb without typer; prints errors as `segbot: reason` and returns the status."""
+    from bot.errors import SegbotError
+
+    args = _plain_args(argv)
+    if args is None:
+        args = _argparse_args(argv)
     try:
-        text = run(**vars(args))
+        text = run(**args)
     except SegbotError as error:
         print(f"segbot: {error}", file=sys.stderr)
         return error.exit_code

@@ -27,7 +27,7 @@ DECODE, JUMP, SIBLING, SKIP = 0, 1, 2, 3
 Action = tuple[int, int]
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Abbrev:
     tag: int
     has_children: bool

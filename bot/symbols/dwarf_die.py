@@ -19,7 +19,7 @@ from bot.symbols.leb128 import sleb, uleb
 from bot.symbols.sections import Sections
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Unit:
     offset: int
     end: int

@@ -46,7 +46,7 @@ def inside(flat: array, address: int) -> bool:  # type: ignore[type-arg]
     return bisect_right(flat, address) % 2 == 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Coverage:
     """Where a unit's index answers as a whole-unit index would: decoded line stretches, and the
     functions read (an address must be in one read and in none unread), unless done."""
@@ -66,7 +66,7 @@ class Coverage:
         return inside(self.built, address) and not inside(self.unbuilt, address)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class CuIndex:
     files: list[str | None]
     rows: LineRows
@@ -76,7 +76,7 @@ class CuIndex:
     coverage: Coverage
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class CuMap:
     low: array  # type: ignore[type-arg]  # sorted
     high: array  # type: ignore[type-arg]
@@ -93,7 +93,7 @@ class CuMap:
         return -1
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Symbols:
     address: array  # type: ignore[type-arg]
     size: array  # type: ignore[type-arg]

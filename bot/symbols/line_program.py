@@ -16,7 +16,7 @@ _NEVER = 1 << 64  # above every address: the sentinel after the targets
 Row = tuple[int, int, int, int, int]  # address, 0 for an end of sequence else 1, file, line, column
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LineHeader:
     version: int
     min_inst_length: int
@@ -28,7 +28,7 @@ class LineHeader:
     address_size: int
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class LineRows:
     """Rows sorted by address; at equal addresses only the last row is kept (what addr2line and
     llvm-symbolizer report). A row with file END_OF_SEQUENCE covers no code."""
@@ -39,7 +39,7 @@ class LineRows:
     column: array  # type: ignore[type-arg]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Answers:
     """What one pass found for its targets: the row answering each (by address: file, line,
     column; file END_OF_SEQUENCE for none) and the stretches those answers hold for."""

@@ -20,7 +20,7 @@ _CODE_ONLY = frozenset({TAG_SUBPROGRAM, TAG_INLINED})  # declarations and abstra
 _WANTED = _WALK_INTO | _CODE_ONLY
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Function:
     """A top-level function DIE with code, found by the scan, its tree not read yet."""
 

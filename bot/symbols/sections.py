@@ -21,7 +21,7 @@ _NAMES = {
 }
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Sections:
     info: bytes = b""
     abbrev: bytes = b""

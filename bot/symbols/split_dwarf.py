@@ -28,7 +28,7 @@ _COLUMNS_V5 = {1: "info", 3: "abbrev", 6: "str_offsets", 8: "rnglists"}
 _COLUMNS_V2 = {1: "info", 3: "abbrev", 6: "str_offsets"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Skeleton:
     dwo_id: int | None
     dwo_name: str

@@ -127,3 +127,33 @@ def test_fast_entry_prints_what_the_typer_verb_prints(
     missing = _python_m(["bot.commands.symbolize", *_unknown_build_id("cd", tmp_path)], tmp_path)
     assert missing.returncode == 1
     assert missing.stderr.startswith("segbot: no symbols for build-id")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["0x10"],
+        ["--build-id", "ab" * 20, "--symbols", "/usr/lib/debug", "0x10", "1f"],
+        ["--json", "--callers", "--binary=/bin/true", "--symbols=/a", "--symbols", "/b", "0x1"],
+        ["--debuginfod", "http://127.0.0.1:1", "--file-offsets", "--return-address", "0x2", "3"],
+        ["0x1", "0x2", "--json", "--binary", "/bin/true"],
+    ],
+)
+def test_the_fast_entry_reads_ordinary_arguments_as_argparse_does(argv: list[str]) -> None:
+    assert symbolize._plain_args(argv) == symbolize._argparse_args(argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["--json"],
+        ["--bin", "/bin/true", "0x1"],
+        ["--binary", "--json", "0x1"],
+        ["0x1", "--json", "0x2"],
+        ["--json=yes", "0x1"],
+        ["--symbols"],
+    ],
+)
+def test_the_fast_entry_leaves_anything_else_to_argparse(argv: list[str]) -> None:
+    assert symbolize._plain_args(argv) is None
