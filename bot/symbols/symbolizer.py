@@ -46,6 +46,7 @@ class ModuleSymbolizer:
         self._pack_of: dict[int, str] = {}  # unit offset -> pack file holding it
         self._packs: dict[str, dict[int, Any]] = {}
         self._unlisted: list[int] = []  # units .debug_aranges leaves out, not read yet
+        self._module_changed = False  # the unit map or symbols differ from the module file
         loaded = index_store.load_module(self.directory)
         if loaded is None:
             with _collector_paused():
@@ -107,7 +108,7 @@ class ModuleSymbolizer:
                 raise BadElf(f"{self.summary.path}: bad DWARF: {error}") from error
         else:
             cu_map = CuMap(array("Q"), array("Q"), array("Q"))
-        self._save_module(cu_map, symbols)
+        self._module_changed = True  # written on close, with the packs
         return cu_map, symbols
 
     def _save_module(self, cu_map: CuMap, symbols: Symbols) -> None:
@@ -120,12 +121,18 @@ class ModuleSymbolizer:
         index_store.save_module(self.directory, cu_map, symbols, info)
 
     def _flush(self) -> None:
-        """Write the units indexed in this run as one pack, and record it in the module file
-        (merged with packs other processes recorded meanwhile). Many packs are merged."""
+        """Write what this run added: its units as one pack, the module file when it changed."""
         if self.companions.alt_missing:
             self._new.clear()  # built without the alt file's names: build again when it is found
-        if not self._new:
-            return
+        if self._new:
+            self._save_pack()
+        if self._module_changed:
+            self._save_module(self.cu_map, self.symbols)
+            self._module_changed = False
+
+    def _save_pack(self) -> None:
+        """The units indexed in this run as one pack, recorded with the packs other processes
+        recorded meanwhile; many packs are merged into one."""
         import os
 
         on_disk = index_store.load_module(self.directory)
@@ -142,7 +149,8 @@ class ModuleSymbolizer:
         index_store.save_pack(self.directory, name, units)
         self._pack_of.update(dict.fromkeys(units, name))
         self._new.clear()
-        self._save_module(self.cu_map, self.symbols)
+        self._save_module(self.cu_map, self.symbols)  # before the packs it replaces go
+        self._module_changed = False
         if len(names) >= 8:
             for old in names:
                 (self.directory / old).unlink(missing_ok=True)
@@ -170,7 +178,7 @@ class ModuleSymbolizer:
             except DAMAGED as error:
                 raise BadElf(f"{self.summary.path}: bad DWARF: {error}") from error
             self._unlisted = []
-            self._save_module(self.cu_map, self.symbols)
+            self._module_changed = True
             found = self.cu_map.find(address)
         return found
 
