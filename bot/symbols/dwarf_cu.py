@@ -29,7 +29,7 @@ SplitOpener = Callable[[Unit, Skeleton], "tuple[DwarfReader, Unit] | None"]
 
 def _top(reader: DwarfReader, unit_offset: int) -> tuple[Unit, Die, bool, int]:
     unit = reader.unit(unit_offset)
-    top, abbrev, children = reader.die(unit, unit.die_offset)
+    top, abbrev, children = unit.top
     if top is None or abbrev is None:
         return unit, {}, False, children
     return unit, top, abbrev.has_children, children
