@@ -30,6 +30,8 @@ Action = tuple[int, int]
 
 @dataclass(eq=False, repr=False)
 class Abbrev:
+    """One abbreviation: a DIE's tag and attribute forms, and how to skip or decode it."""
+
     tag: int
     has_children: bool
     attrs: tuple[tuple[int, int, int], ...]  # (attribute, form, implicit const)

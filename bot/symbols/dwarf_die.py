@@ -23,6 +23,8 @@ Die = dict[int, tuple[int, Any]]  # attribute -> (form, raw value)
 
 @dataclass(eq=False, repr=False)
 class Unit:
+    """One unit's header: where it lies, its format, abbreviations and attribute bases."""
+
     offset: int
     end: int
     version: int

@@ -68,6 +68,8 @@ class Coverage:
 
 @dataclass(eq=False, repr=False)
 class CuIndex:
+    """One compile unit's index: files, line rows, segments with their scopes, coverage."""
+
     files: list[str | None]
     rows: LineRows
     segment_start: array  # type: ignore[type-arg]  # sorted; a segment runs to the next start
@@ -78,6 +80,8 @@ class CuIndex:
 
 @dataclass(eq=False, repr=False)
 class CuMap:
+    """Address ranges of the compile units, sorted by start."""
+
     low: array  # type: ignore[type-arg]  # sorted
     high: array  # type: ignore[type-arg]
     cu_offset: array  # type: ignore[type-arg]
@@ -95,6 +99,8 @@ class CuMap:
 
 @dataclass(eq=False, repr=False)
 class Symbols:
+    """Function symbols sorted by address, each with its size, name and file."""
+
     address: array  # type: ignore[type-arg]
     size: array  # type: ignore[type-arg]
     names: list[str]

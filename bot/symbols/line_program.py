@@ -18,6 +18,8 @@ Row = tuple[int, int, int, int, int]  # address, 0 for an end of sequence else 1
 
 @dataclass(frozen=True, eq=False, repr=False)
 class LineHeader:
+    """The decoding parameters of one line-number program."""
+
     version: int
     min_inst_length: int
     default_is_stmt: bool

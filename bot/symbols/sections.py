@@ -23,6 +23,8 @@ _NAMES = {
 
 @dataclass(eq=False, repr=False)
 class Sections:
+    """The DWARF sections of one file, inflated; empty when absent."""
+
     info: bytes = b""
     abbrev: bytes = b""
     line: bytes = b""

@@ -30,6 +30,8 @@ _COLUMNS_V2 = {1: "info", 3: "abbrev", 6: "str_offsets"}
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Skeleton:
+    """What a skeleton unit says of its split unit: DWO id, file name, directory."""
+
     dwo_id: int | None
     dwo_name: str
     comp_dir: str | None
