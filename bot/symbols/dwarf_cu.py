@@ -14,7 +14,7 @@ from bot.symbols.dwarf_reader import DwarfReader
 from bot.symbols.index_model import Coverage, CuIndex, spans
 from bot.symbols.line_header import parse_line_header
 from bot.symbols.line_program import LineHeader, LineRows, decode_rows, find_rows
-from bot.symbols.scope_walk import Function, ScopeWalker
+from bot.symbols.scope_walk import Function, ScopeWalker, holds
 from bot.symbols.split_dwarf import Skeleton, skeleton_of
 
 AT_LANGUAGE = 0x13
@@ -94,6 +94,8 @@ class CuBuilder:
         for high in self._highs:
             self._reach.append(max(high, self._reach[-1]) if self._reach else high)
         self.wanted: dict[int, None] = {}
+        self._trees: list[int] = []  # addresses whose scopes are not read yet
+        self._outside: list[tuple[int, int]] = []  # addresses in no function, all being read
         self._index: CuIndex | None = None
 
     def cover(self, address: int) -> None:
@@ -102,16 +104,38 @@ class CuBuilder:
         if not self._lines_done and address not in self._answered:
             self._pending.add(address)  # decoded by index(), with the others asked for
             self._index = None
+        if not all(self._built) or self.walker.passed:
+            self._trees.append(address)  # read by index(), with the others asked for
+            self._index = None
+
+    def _read_trees(self) -> None:
+        """Read the trees the addresses pending lie in, down the calls holding them."""
+        targets = sorted(set(self._trees))
+        self._trees.clear()
+        walker = self.walker
+        waiting = [f for f in walker.passed if holds(f.ranges, targets)]
+        if waiting:
+            walker.passed = [f for f in walker.passed if not holds(f.ranges, targets)]
+        for function in waiting:
+            walker.build(function, [t for t in targets if holds(function.ranges, (t,))])
+        by_function: dict[int, list[int]] = {}
+        for target in targets:
+            holders = self._holders(target)
+            if not holders:  # maybe in a function nested in another: read them all
+                holders = list(range(len(self.functions)))
+            for i in holders:
+                if not self._built[i]:
+                    by_function.setdefault(i, []).append(target)
+        for i, held in sorted(by_function.items()):
+            self._built[i] = True
+            walker.build(self.functions[i], held)
+        # an address no function holds, once all are read, has its (empty) answer
         if all(self._built):
-            return
-        holders = self._holders(address)
-        if not holders:  # maybe in a function nested in another: read them all
-            holders = list(range(len(self.functions)))
-        for i in holders:
-            if not self._built[i]:
-                self._built[i] = True
-                self.walker.build(self.functions[i])
-                self._index = None
+            for target in targets:
+                if not self._holders(target) and not holds(
+                    [r for f in walker.passed for r in f.ranges], (target,)
+                ):
+                    self._outside.append((target, target + 1))
 
     def _decode_lines(self) -> None:
         """One pass over the line program for the addresses pending."""
@@ -145,6 +169,8 @@ class CuBuilder:
             return self._index
         if self._pending:
             self._decode_lines()
+        if self._trees:
+            self._read_trees()
         rows = self._all_rows
         if rows is None:
             ordered = sorted(self._rows_at.items())
@@ -156,12 +182,15 @@ class CuBuilder:
             )
         walker = self.walker
         starts, scope_ids = _segments(walker.ranges, walker.depth, walker.order)
-        built = [r for i, f in enumerate(self.functions) if self._built[i] for r in f.ranges]
+        # read: the functions (nested ones too); not: functions and calls not read yet
+        built = [(low, high) for low, high, s in walker.ranges if walker.scopes[s].parent < 0]
+        built.extend(self._outside)
         unbuilt = [r for i, f in enumerate(self.functions) if not self._built[i] for r in f.ranges]
+        unbuilt.extend(r for f in walker.passed for r in f.ranges)
         coverage = Coverage(
             lines_done=self._lines_done,
             lines=spans(self._line_spans),
-            scopes_done=all(self._built),
+            scopes_done=all(self._built) and not walker.passed,
             built=spans(built),
             unbuilt=spans(unbuilt),
             wanted=array("Q", self.wanted),
