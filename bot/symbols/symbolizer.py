@@ -96,6 +96,8 @@ class ModuleSymbolizer:
         from bot.symbols.cu_map import build_cu_map
         from bot.symbols.symtab import read_symbols
 
+        if self.summary.has_dwarf:  # the largest section inflates while the symbols are read
+            self._open().inflate_ahead(".debug_info")
         try:
             symbols = read_symbols(self._open())
         except DAMAGED as error:
