@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from bot.symbols.elf_image import ElfImage
 
-_NAMES = {
-    "info": "debug_info",
+_NAMES = {  # .debug_info last: it may be inflating on another thread meanwhile
     "abbrev": "debug_abbrev",
     "line": "debug_line",
     "str": "debug_str",
@@ -18,6 +17,7 @@ _NAMES = {
     "ranges": "debug_ranges",
     "rnglists": "debug_rnglists",
     "aranges": "debug_aranges",
+    "info": "debug_info",
 }
 
 

@@ -134,28 +134,18 @@ class ModuleSymbolizer:
 
     def _save_pack(self) -> None:
         """The units indexed in this run as one pack, recorded with the packs other processes
-        recorded meanwhile; many packs are merged into one."""
-        import os
-
+        recorded meanwhile."""
         on_disk = index_store.load_module(self.directory)
         if on_disk is not None:
             for offset, name in on_disk[2].get("packs", {}).items():
                 self._pack_of.setdefault(offset, name)
-        units: dict[int, Any] = {}
-        names = set(self._pack_of.values())
-        if len(names) >= 8:  # merge: one file to read on warm runs, few files in the cache
-            for name in names:
-                units.update(self._load_pack(name) or {})
-        units.update((offset, index_store.cu_to_value(unit)) for offset, unit in self._new.items())
-        name = f"pack-{os.getpid()}-{os.urandom(4).hex()}"
-        index_store.save_pack(self.directory, name, units)
-        self._pack_of.update(dict.fromkeys(units, name))
+        new = {offset: index_store.cu_to_value(unit) for offset, unit in self._new.items()}
+        replaced = index_store.add_pack(self.directory, self._pack_of, new, self._load_pack)
         self._new.clear()
         self._save_module(self.cu_map, self.symbols)  # before the packs it replaces go
         self._module_changed = False
-        if len(names) >= 8:
-            for old in names:
-                (self.directory / old).unlink(missing_ok=True)
+        for old in replaced:
+            (self.directory / old).unlink(missing_ok=True)
 
     def _load_pack(self, name: str) -> dict[int, Any] | None:
         pack = self._packs.get(name)
