@@ -140,9 +140,8 @@ _FLAGS = {
 
 
 def _plain_args(argv: Sequence[str]) -> dict[str, Any] | None:
-    """The arguments of an ordinary command line, read without argparse (whose import and
-    message catalogue lookups are a measurable part of a whole command); None for anything
-    else (help, unknown or abbreviated options, a missing value, no offset): argparse reads it."""
+    """An ordinary command line's arguments, read without argparse's import and message lookups;
+    None for anything else (help, unknown options, a missing value...), which argparse reads."""
     args: dict[str, Any] = {"binary": None, "build_id": None, "symbols": [], "debuginfod": []}
     args.update(dict.fromkeys(_FLAGS.values(), False))
     offsets: list[str] = []

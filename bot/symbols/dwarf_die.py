@@ -185,9 +185,8 @@ class DieDecoder:
         wanted: frozenset[int],
         code_only: frozenset[int] = frozenset(),
     ) -> Generator[tuple[int, Die, Abbrev, int], int | None, int]:
-        """(offset, attributes, abbrev, children start) of each child in wanted (code_only tags only
-        with addresses; other tags only with children, and without their attributes); a caller
-        that walked one's children sends their end, and gets its own."""
+        """(offset, attributes, abbrev, children start) of each child in wanted (code_only ones with
+        addresses; others with children, attributes unread); send the end of children walked."""
         data = self.s.info
         abbrevs = unit.abbrevs
         actions = abbrevs.actions(wanted, code_only)

@@ -163,12 +163,11 @@ def add_pack(
     new: dict[int, dict[str, Any]],
     load: Callable[[str], dict[int, Any] | None],
 ) -> set[str]:
-    """Write new units as one pack and record it in pack_of (unit offset -> pack); past 8
-    packs, all of them are merged into it: one file to read on warm runs, few in the cache.
-    Returns the packs it replaces, to remove once the module file names the new one."""
+    """Write new units as one pack (past 8 packs, merged with all of them), record it in pack_of;
+    return the packs it replaces, to remove once the module file names the new one."""
     units: dict[int, Any] = {}
     replaced = set(pack_of.values())
-    if len(replaced) >= 8:
+    if len(replaced) >= 8:  # one file to read on warm runs, few files in the cache
         for old in replaced:
             units.update(load(old) or {})
     else:

@@ -70,9 +70,8 @@ def _steps(header: LineHeader) -> tuple[list[int], list[int]]:
 def find_rows(
     data: bytes, start: int, end: int, header: LineHeader, targets: Sequence[int]
 ) -> Answers | None:
-    """The rows answering targets, decoding only until each lies in a sequence decoded past it
-    and keeping no other row; None when sequences overlap or run backwards around a target
-    (where only a whole-program decode answers as addr2line does: decode_rows)."""
+    """The rows answering targets, decoding only until each lies in a sequence decoded past it;
+    None when sequences overlap or run backwards around one (then only decode_rows answers)."""
     wanted = sorted(set(targets))
     found = _run(data, start, end, header, wanted, keep=None)
     if found is None:
@@ -124,9 +123,8 @@ def _run(
     targets: list[int],
     keep: list[Row] | None,
 ) -> tuple[list[Answer | None], list[tuple[int, int]]] | None:
-    """Decode the program once. With keep, append every row to it (rows at one address within
-    a sequence merged, the last counting) and run to the end; else answer the sorted targets,
-    stop once all are answered, and give up (None) on a sequence whose addresses fall."""
+    """One pass: with keep, every row appended to it (the last of a sequence's rows at one address
+    kept); else the sorted targets' answers, up to the last, None if a sequence's addresses fall."""
     opcode_base = header.opcode_base
     lengths = header.standard_opcode_lengths
     min_inst = header.min_inst_length

@@ -68,9 +68,8 @@ class ScopeWalker:
     def _visit(
         self, pos: int, parent: int, found: list[Function] | None, targets: Sequence[int] = ()
     ) -> int:
-        """Visit the children starting at pos, looking into blocks and namespaces: a scan (found
-        given) collects the functions with code, a walk adds those holding a target and their
-        scopes under parent. Returns where those children end."""
+        """Visit the children at pos, into blocks and namespaces: a scan (found given) collects the
+        functions, a walk adds those holding a target under parent; returns where they end."""
         reader, unit, base = self.reader, self.unit, self.base
         walk = reader.children(unit, pos, _WANTED, _CODE_ONLY)
         end: int | None = None
