@@ -1,14 +1,15 @@
 """The line-program decoder answering only the addresses asked for agrees, address by address,
-with a decode of every row (or declines), whatever the program."""
+with a decode of every row (or declines), on any program whose sequences do not overlap."""
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.symbols.line_program import END_OF_SEQUENCE, LineHeader, decode_rows, find_rows
+from bot.symbols.line_program import END_OF_SEQUENCE, LineHeader, _run, decode_rows, find_rows
 
 HEADER = LineHeader(
     version=4,
@@ -55,6 +56,11 @@ _OPS = st.one_of(
 def test_answers_agree_with_every_row(ops: list[bytes], picks: list[tuple[int, int]]) -> None:
     program = b"".join(ops)
     every = decode_rows(program, 0, len(program), HEADER)
+    whole = _run(program, 0, len(program), HEADER, [], keep=[])
+    assert whole is not None
+    extents = sorted(whole[1])
+    if any(a[1] > b[0] for a, b in pairwise(extents)):
+        return  # overlapping sequences: which answers depends on how far one decodes
     # addresses at, just before and just after rows, and some far from any
     near = list(every.address) or [0]
     targets = [max(0, near[i % len(near)] + step) for i, step in picks]
