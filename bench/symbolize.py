@@ -7,6 +7,7 @@ whole command cold and warm (typer verb and the argparse fast path), addr2line a
 command, their ratios, peak memory, and agreement with addr2line / llvm-symbolizer in percent.
 
     .venv/bin/python bench/symbolize.py [--binary PATH] [--count 200] [--seed 7] [--repeat 5]
+        [--instructions]   # also instructions executed (valgrind), whatever the load
 """
 
 from __future__ import annotations
@@ -60,6 +61,31 @@ def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     return elapsed, int(peak), float(user) + float(system)
 
 
+def instructions(argv: list[str], env: dict[str, str]) -> int:
+    """Instructions one whole command executes (callgrind): independent of the machine's load."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"valgrind {argv[:4]} failed: {done.stderr[-500:]}")
+    return int(found.group(1))
+
+
+def count_instructions(a2l_argv: list[str], argv: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "XDG_CACHE_HOME": cache, "DEBUGINFOD_URLS": ""}
+        cold, warm = instructions(argv, env), instructions(argv, env)
+    a2l = instructions(a2l_argv, dict(os.environ))
+    print(
+        f"\ninstructions (callgrind): addr2line {a2l / 1e6:.0f} M; python -m bot.commands.symbolize"
+        f" cold {cold / 1e6:.0f} M ({cold / a2l:.2f}x), warm {warm / 1e6:.0f} M ({warm / a2l:.2f}x)"
+    )
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -108,6 +134,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions (valgrind)"
+    )
     args = parser.parse_args()
     for tool in ("addr2line", "objdump"):
         if shutil.which(tool) is None:
@@ -159,6 +188,9 @@ def main() -> None:
 
     # whole commands: the typer verb and the argparse fast path
     python = sys.executable
+    # as installed (pip byte-compiles a package): a checkout under PYTHONDONTWRITEBYTECODE
+    # would otherwise compile every module on every run, ~50 ms of the cold command
+    subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "bot")], check=True)
     commands = {
         "segbot symbolize (typer)": [python, "-m", "bot", "symbolize"],
         "python -m bot.commands.symbolize": [python, "-m", "bot.commands.symbolize"],
@@ -214,6 +246,12 @@ def main() -> None:
     )
     for line in bad:
         print("  " + line)
+    if args.instructions and shutil.which("valgrind") is None:
+        print("\ninstructions: valgrind is not installed")
+    elif args.instructions:
+        fast = [python, "-m", "bot.commands.symbolize", "--build-id", build_id]
+        fast += [arg for p in symbol_paths for arg in ("--symbols", str(p))]
+        count_instructions(a2l_argv, [*fast, *hexes])
 
 
 if __name__ == "__main__":

@@ -63,9 +63,9 @@ def main(argv: list[str] | None = None) -> Any:
 
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["symbolize"]:  # measured against addr2line as a whole command: no typer
-        from bot.commands.symbolize import fast_main
+        from bot.commands.symbolize import fast_main, leave
 
-        sys.exit(fast_main(args[1:]))
+        leave(fast_main(args[1:]), whole_process=argv is None)
     try:
         return build_app()(args=args, standalone_mode=True)
     except SegbotError as error:

@@ -4,10 +4,12 @@ at module level."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 if TYPE_CHECKING:
     import typer
@@ -126,11 +128,56 @@ def command(
     typer.echo(text)
 
 
-def fast_main(argv: Sequence[str]) -> int:
-    """The same verb without typer; prints errors as `segbot: reason` and returns the status."""
-    import argparse
+_GAP = "-"  # marks options after the offsets
+_VALUED = {"--binary": "binary", "--build-id": "build_id"}
+_REPEATED = {"--symbols": "symbols", "--debuginfod": "debuginfod"}
+_FLAGS = {
+    "--json": "json_output",
+    "--return-address": "return_address",
+    "--callers": "callers",
+    "--file-offsets": "file_offsets",
+}
 
-    from bot.errors import SegbotError
+
+def _plain_args(argv: Sequence[str]) -> dict[str, Any] | None:
+    """An ordinary command line's arguments, read without argparse's import and message lookups;
+    None for anything else (help, unknown options, a missing value...), which argparse reads."""
+    args: dict[str, Any] = {"binary": None, "build_id": None, "symbols": [], "debuginfod": []}
+    args.update(dict.fromkeys(_FLAGS.values(), False))
+    offsets: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if not word.startswith("-"):
+            if offsets and offsets[-1] is _GAP:
+                return None  # offsets on both sides of an option: argparse refuses them
+            offsets.append(word)
+            continue
+        if offsets and offsets[-1] is not _GAP:
+            offsets.append(_GAP)
+        name, equals, value = word.partition("=")
+        if name in _FLAGS and not equals:
+            args[_FLAGS[name]] = True
+            continue
+        if name not in _VALUED and name not in _REPEATED:
+            return None
+        if not equals:
+            value = next(words, "-")
+            if value.startswith("-"):
+                return None
+        if name in _VALUED:
+            args[_VALUED[name]] = Path(value) if name == "--binary" else value
+        else:
+            args[_REPEATED[name]].append(Path(value) if name == "--symbols" else value)
+    if offsets and offsets[-1] is _GAP:
+        offsets.pop()
+    if not offsets:
+        return None
+    args["offsets"] = offsets
+    return args
+
+
+def _argparse_args(argv: Sequence[str]) -> dict[str, Any]:
+    import argparse
 
     parser = argparse.ArgumentParser(prog="segbot symbolize")
     parser.add_argument("offsets", nargs="+")
@@ -142,9 +189,37 @@ def fast_main(argv: Sequence[str]) -> int:
     parser.add_argument("--return-address", action="store_true")
     parser.add_argument("--callers", action="store_true")
     parser.add_argument("--file-offsets", action="store_true")
-    args = parser.parse_args(list(argv))
+    return vars(parser.parse_args(list(argv)))
+
+
+class _OnFirstUse(ModuleType):
+    """Stands in sys.modules for a module not imported yet, and imports it when one of its
+    attributes is first read (an `import` of it alone reads none)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        import importlib
+
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def _defer_inspect() -> None:
+    """dataclasses imports inspect (with ast, dis and tokenize: a tenth of addr2line's whole
+    run in instructions) only to describe classes without a docstring: import it on first use."""
+    sys.modules.setdefault("inspect", _OnFirstUse("inspect"))
+
+
+def fast_main(argv: Sequence[str]) -> int:
+    """The same verb without typer; prints errors as `segbot: reason` and returns the status."""
+    _defer_inspect()
+    from bot.errors import SegbotError
+
+    args = _plain_args(argv)
+    if args is None:
+        args = _argparse_args(argv)
     try:
-        text = run(**vars(args))
+        text = run(**args)
     except SegbotError as error:
         print(f"segbot: {error}", file=sys.stderr)
         return error.exit_code
@@ -152,5 +227,18 @@ def fast_main(argv: Sequence[str]) -> int:
     return 0
 
 
+def leave(status: int, *, whole_process: bool) -> NoReturn:
+    """Exit with status; when the verb was the process's whole work, without tearing the
+    interpreter down (freeing every object costs a tenth of a warm command's instructions)."""
+    if not whole_process:
+        sys.exit(status)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe: what was printed is lost
+        status = status or 1
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(fast_main(sys.argv[1:]))
+    leave(fast_main(sys.argv[1:]), whole_process=True)

@@ -17,6 +17,8 @@ ET_CORE = 4
 
 @dataclass(frozen=True)
 class CoreModule:
+    """A module mapped in a crashed process, from the core's notes."""
+
     name: str  # the file's path as mapped (NT_FILE), or "[vdso]"
     start: int  # load address of the module's first byte
     size: int  # up to the end of its highest segment

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 from array import array
+from collections.abc import Iterator
 
 from bot.symbols.dwarf_cu import unit_ranges
 from bot.symbols.dwarf_reader import DwarfReader
@@ -29,16 +30,28 @@ def _aranges(data: bytes) -> list[tuple[int, int, int]]:
         tuple_size = 2 * address_size
         header = body + 2 + offset_size + 2
         entry = header + (-(header - pos) % tuple_size)
-        while entry + tuple_size <= end:
-            start = int.from_bytes(data[entry : entry + address_size], "little")
-            size = int.from_bytes(data[entry + address_size : entry + tuple_size], "little")
-            entry += tuple_size
+        count = (end - entry) // tuple_size if tuple_size else 0
+        for start, size in _pairs(data, entry, count, address_size):
             if start == 0 and size == 0:
                 break
             if size:
                 out.append((start, start + size, cu_offset))
         pos = end
     return out
+
+
+def _pairs(data: bytes, at: int, count: int, size: int) -> Iterator[tuple[int, ...]]:
+    """count (address, length) pairs of size-byte numbers from data[at:]."""
+    code = {4: "I", 8: "Q"}.get(size)
+    if code is not None:
+        return struct.iter_unpack(f"<{code}{code}", data[at : at + count * 2 * size])
+    return (
+        (
+            int.from_bytes(data[p : p + size], "little"),
+            int.from_bytes(data[p + size : p + 2 * size], "little"),
+        )
+        for p in range(at, at + count * 2 * size, 2 * size)
+    )
 
 
 def build_cu_map(reader: DwarfReader) -> tuple[CuMap, list[int]]:
@@ -63,7 +76,7 @@ def add_units(reader: DwarfReader, cu_map: CuMap, offsets: list[int]) -> CuMap:
 def _to_map(ranges: list[tuple[int, int, int]]) -> CuMap:
     ranges.sort()
     return CuMap(
-        array("Q", (r[0] for r in ranges)),
-        array("Q", (r[1] for r in ranges)),
-        array("Q", (r[2] for r in ranges)),
+        array("Q", [r[0] for r in ranges]),
+        array("Q", [r[1] for r in ranges]),
+        array("Q", [r[2] for r in ranges]),
     )

@@ -22,13 +22,16 @@ _CODE_TAGS = frozenset({0x2E, 0x1D})  # subprogram, inlined subroutine: has_code
 _STRUCTS: dict[str, struct.Struct] = {}  # few formats recur across a file's abbreviations
 Step = tuple[struct.Struct | None, Any, Any]  # (run, attributes, forms) or (None, attr, form)
 # what a walk over children does with a DIE: (kind, size), size being the bytes to jump (JUMP)
-# or the offset of DW_AT_sibling (SIBLING), both counted from after the abbreviation code
-DECODE, JUMP, SIBLING, SKIP = 0, 1, 2, 3
+# or the offset of DW_AT_sibling (SIBLING), both counted from after the abbreviation code;
+# ENTER: a container whose children are walked, its attributes not read
+DECODE, JUMP, SIBLING, SKIP, ENTER = 0, 1, 2, 3, 4
 Action = tuple[int, int]
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Abbrev:
+    """One abbreviation: a DIE's tag and attribute forms, and how to skip or decode it."""
+
     tag: int
     has_children: bool
     attrs: tuple[tuple[int, int, int], ...]  # (attribute, form, implicit const)
@@ -92,8 +95,8 @@ class AbbrevTable(dict[int, Abbrev]):
         self._actions: dict[tuple[frozenset[int], frozenset[int]], dict[int, Action]] = {}
 
     def actions(self, wanted: frozenset[int], code_only: frozenset[int]) -> dict[int, Action]:
-        """code -> Action for a walk that decodes the tags in wanted (those in code_only only
-        with address attributes); filled by action() as codes are met."""
+        """code -> Action for a walk that decodes the tags in code_only with address attributes
+        and enters the others in wanted that have children; filled by action() as met."""
         key = (wanted, code_only)
         found = self._actions.get(key)
         if found is None:
@@ -103,8 +106,10 @@ class AbbrevTable(dict[int, Abbrev]):
     def action(self, code: int, wanted: frozenset[int], code_only: frozenset[int]) -> Action:
         abbrev = self[code]
         tag = abbrev.tag
-        if tag in wanted and (abbrev.has_code or tag not in code_only):
+        if tag in code_only and abbrev.has_code and tag in wanted:
             found = (DECODE, 0)
+        elif tag in wanted and tag not in code_only and abbrev.has_children:
+            found = (ENTER, 0)
         elif not abbrev.has_children and abbrev.fixed_size >= 0:
             found = (JUMP, abbrev.fixed_size)
         elif abbrev.has_children and abbrev.sibling_at >= 0:

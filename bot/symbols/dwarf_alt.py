@@ -14,8 +14,10 @@ ALT_REF_FORMS = frozenset({FORM_GNU_REF_ALT, FORM_REF_SUP4, FORM_REF_SUP8})
 ALT_STR_FORMS = frozenset({FORM_GNU_STRP_ALT, FORM_STRP_SUP})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AltLink:
+    """Where a dwz-processed file's supplementary (alt) file is and how to recognise it."""
+
     name: str  # as written: absolute, or relative to the debug file's directory
     identity: str  # hex: the alt file's build-id (GNU) or its .debug_sup checksum (DWARF 5)
     sup: bool  # a DWARF 5 .debug_sup link (the alt file may have no build-id note)

@@ -13,8 +13,8 @@ from bot.symbols.dwarf_ranges import die_ranges
 from bot.symbols.dwarf_reader import DwarfReader
 from bot.symbols.index_model import Coverage, CuIndex, spans
 from bot.symbols.line_header import parse_line_header
-from bot.symbols.line_program import LineDecoder, LineRows
-from bot.symbols.scope_walk import Function, ScopeWalker
+from bot.symbols.line_program import LineHeader, LineRows, decode_rows, find_rows
+from bot.symbols.scope_walk import Function, ScopeWalker, holds
 from bot.symbols.split_dwarf import Skeleton, skeleton_of
 
 AT_LANGUAGE = 0x13
@@ -23,12 +23,13 @@ _UNMANGLED = frozenset(
     {0x1, 0x2, 0x5, 0x6, 0x7, 0x8, 0x9, 0xA, 0xC, 0xE, 0x10, 0x12, 0x1D, 0x22, 0x23, 0x2C, 0x8001}
 )
 
+_PASSES = 4  # single lookups: after this many passes, one decode of every row costs less
 SplitOpener = Callable[[Unit, Skeleton], "tuple[DwarfReader, Unit] | None"]
 
 
 def _top(reader: DwarfReader, unit_offset: int) -> tuple[Unit, Die, bool, int]:
     unit = reader.unit(unit_offset)
-    top, abbrev, children = reader.die(unit, unit.die_offset)
+    top, abbrev, children = unit.top
     if top is None or abbrev is None:
         return unit, {}, False, children
     return unit, top, abbrev.has_children, children
@@ -56,11 +57,21 @@ class CuBuilder:
         comp = top.get(dw.AT_COMP_DIR)
         comp_dir = reader.string(unit, *comp) if comp is not None else None
         self.files: list[str | None] = []
-        self.lines: LineDecoder | None = None
+        self._program: tuple[bytes, int, int, LineHeader] | None = None
         stmt = top.get(dw.AT_STMT_LIST)
         if stmt is not None and reader.s.line:
             header, self.files, start, end = parse_line_header(reader, unit, stmt[1], comp_dir)
-            self.lines = LineDecoder(reader.s.line, start, end, header)
+            if start < end:
+                self._program = (reader.s.line, start, end, header)
+        # the line rows answering the addresses asked for, or every row (all_rows) once single
+        # lookups have cost a few passes over the program
+        self._lines_done = self._program is None
+        self._all_rows: LineRows | None = None
+        self._rows_at: dict[int, tuple[int, int, int]] = {}
+        self._line_spans: list[tuple[int, int]] = []
+        self._answered: set[int] = set()
+        self._pending: set[int] = set()
+        self._passes = 0
         walker = ScopeWalker(reader, unit, _base(reader, unit, top))
         skeleton = skeleton_of(reader, unit, top) if split is not None else None
         opened = split(unit, skeleton) if split is not None and skeleton is not None else None
@@ -83,26 +94,65 @@ class CuBuilder:
         for high in self._highs:
             self._reach.append(max(high, self._reach[-1]) if self._reach else high)
         self.wanted: dict[int, None] = {}
+        self._trees: list[int] = []  # addresses whose scopes are not read yet
+        self._outside: list[tuple[int, int]] = []  # addresses in no function, all being read
         self._index: CuIndex | None = None
-        self._rows: LineRows | None = None
 
     def cover(self, address: int) -> None:
         """Extend the index so that it answers for address as a whole-unit index would."""
         self.wanted[address] = None
-        lines = self.lines
-        if lines is not None and not lines.done and not _within(lines.covered(), address):
-            lines.run_to(address)
-            self._index = self._rows = None
+        if not self._lines_done and address not in self._answered:
+            self._pending.add(address)  # decoded by index(), with the others asked for
+            self._index = None
+        if not all(self._built) or self.walker.passed:
+            self._trees.append(address)  # read by index(), with the others asked for
+            self._index = None
+
+    def _read_trees(self) -> None:
+        """Read the trees the addresses pending lie in, down the calls holding them."""
+        targets = sorted(set(self._trees))
+        self._trees.clear()
+        walker = self.walker
+        waiting = [f for f in walker.passed if holds(f.ranges, targets)]
+        if waiting:
+            walker.passed = [f for f in walker.passed if not holds(f.ranges, targets)]
+        for function in waiting:
+            walker.build(function, [t for t in targets if holds(function.ranges, (t,))])
+        by_function: dict[int, list[int]] = {}
+        for target in targets:
+            holders = self._holders(target)
+            if not holders:  # maybe in a function nested in another: read them all
+                holders = list(range(len(self.functions)))
+            for i in holders:
+                if not self._built[i]:
+                    by_function.setdefault(i, []).append(target)
+        for i, held in sorted(by_function.items()):
+            self._built[i] = True
+            walker.build(self.functions[i], held)
+        # an address no function holds, once all are read, has its (empty) answer
         if all(self._built):
-            return
-        holders = self._holders(address)
-        if not holders:  # maybe in a function nested in another: read them all
-            holders = list(range(len(self.functions)))
-        for i in holders:
-            if not self._built[i]:
-                self._built[i] = True
-                self.walker.build(self.functions[i])
-                self._index = None
+            for target in targets:
+                if not self._holders(target) and not holds(
+                    [r for f in walker.passed for r in f.ranges], (target,)
+                ):
+                    self._outside.append((target, target + 1))
+
+    def _decode_lines(self) -> None:
+        """One pass over the line program for the addresses pending."""
+        assert self._program is not None
+        data, start, end, header = self._program
+        found = None
+        if self._passes < _PASSES:
+            self._passes += 1
+            found = find_rows(data, start, end, header, list(self._pending))
+        if found is None:
+            self._all_rows = decode_rows(data, start, end, header)
+            self._lines_done = True
+        else:
+            self._rows_at.update(found.rows)
+            self._line_spans.extend(found.spans)
+            self._answered.update(self._pending)
+        self._pending.clear()
 
     def _holders(self, address: int) -> list[int]:
         """The functions whose ranges hold address."""
@@ -117,28 +167,36 @@ class CuBuilder:
     def index(self) -> CuIndex:
         if self._index is not None:
             return self._index
-        lines = self.lines
-        if self._rows is None:
-            empty = LineRows(array("Q"), array("i"), array("I"), array("I"))
-            self._rows = lines.sorted_rows() if lines is not None else empty
+        if self._pending:
+            self._decode_lines()
+        if self._trees:
+            self._read_trees()
+        rows = self._all_rows
+        if rows is None:
+            ordered = sorted(self._rows_at.items())
+            rows = LineRows(
+                array("Q", [address for address, _ in ordered]),
+                array("i", [row[0] for _, row in ordered]),
+                array("I", [row[1] for _, row in ordered]),
+                array("I", [row[2] for _, row in ordered]),
+            )
         walker = self.walker
         starts, scope_ids = _segments(walker.ranges, walker.depth, walker.order)
-        built = [r for i, f in enumerate(self.functions) if self._built[i] for r in f.ranges]
+        # read: the functions (nested ones too); not: functions and calls not read yet
+        built = [(low, high) for low, high, s in walker.ranges if walker.scopes[s].parent < 0]
+        built.extend(self._outside)
         unbuilt = [r for i, f in enumerate(self.functions) if not self._built[i] for r in f.ranges]
+        unbuilt.extend(r for f in walker.passed for r in f.ranges)
         coverage = Coverage(
-            lines_done=lines is None or lines.done,
-            lines=spans(lines.covered() if lines is not None else []),
-            scopes_done=all(self._built),
+            lines_done=self._lines_done,
+            lines=spans(self._line_spans),
+            scopes_done=all(self._built) and not walker.passed,
             built=spans(built),
             unbuilt=spans(unbuilt),
             wanted=array("Q", self.wanted),
         )
-        self._index = CuIndex(self.files, self._rows, starts, scope_ids, walker.scopes, coverage)
+        self._index = CuIndex(self.files, rows, starts, scope_ids, walker.scopes, coverage)
         return self._index
-
-
-def _within(stretches: list[tuple[int, int]], address: int) -> bool:
-    return any(low <= address < high for low, high in stretches)
 
 
 def _segments(

@@ -7,7 +7,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.symbols.dwarf_abbrev import JUMP, SIBLING, SKIP, Abbrev, AbbrevTable, plan
+from bot.symbols.dwarf_abbrev import ENTER, JUMP, SIBLING, SKIP, Abbrev, AbbrevTable, Step, plan
 from bot.symbols.dwarf_forms import (
     AT_SIBLING,
     FIXED_SIZE,
@@ -18,9 +18,13 @@ from bot.symbols.dwarf_forms import (
 from bot.symbols.leb128 import sleb, uleb
 from bot.symbols.sections import Sections
 
+Die = dict[int, tuple[int, Any]]  # attribute -> (form, raw value)
 
-@dataclass
+
+@dataclass(eq=False, repr=False)
 class Unit:
+    """One unit's header: where it lies, its format, abbreviations and attribute bases."""
+
     offset: int
     end: int
     version: int
@@ -30,9 +34,10 @@ class Unit:
     abbrevs: AbbrevTable
     base: dict[int, int] = field(default_factory=dict)  # str_offsets/addr/rnglists bases
     dwo_id: int | None = None  # DWARF 5 skeleton and split units name their .dwo by it
+    top: tuple[Die | None, Abbrev | None, int] = (None, None, 0)  # its first DIE, as die() reads it
 
 
-Die = dict[int, tuple[int, Any]]  # attribute -> (form, raw value)
+_NO_ATTRIBUTES: Die = {}  # what children() yields for a container; never written to
 
 
 def _forward(here: int, target: int) -> int:
@@ -154,10 +159,24 @@ class DieDecoder:
             at = start + abbrev.sibling_at
         elif abbrev.sibling_back >= 0:
             at = pos - abbrev.sibling_back
-        else:  # no ref4 sibling where a fixed offset finds it: decode the DIE
-            link = self.attributes(unit, abbrev, start)[0].get(AT_SIBLING)
-            return pos, link[1] if link is not None and link[0] in REF_FORMS else -1
+        else:  # no ref4 sibling where a fixed offset finds it: look for it step by step
+            return pos, self._sibling(unit, steps, start)
         return pos, int.from_bytes(data[at : at + 4], "little")
+
+    def _sibling(self, unit: Unit, steps: tuple[Step, ...], pos: int) -> int:
+        """The unit-relative DW_AT_sibling of the DIE whose attributes start at pos, or -1."""
+        for run, keys, forms in steps:
+            if run is not None:
+                if AT_SIBLING in keys:
+                    i = keys.index(AT_SIBLING)
+                    return run.unpack_from(self.s.info, pos)[i] if forms[i] in REF_FORMS else -1
+                pos += run.size
+            elif keys == AT_SIBLING:
+                (form, value), _ = self._value(unit, forms, pos)
+                return value if form in REF_FORMS and isinstance(value, int) else -1
+            else:
+                pos = self._skip_value(unit, forms, pos)
+        return -1
 
     def children(
         self,
@@ -166,8 +185,8 @@ class DieDecoder:
         wanted: frozenset[int],
         code_only: frozenset[int] = frozenset(),
     ) -> Generator[tuple[int, Die, Abbrev, int], int | None, int]:
-        """(offset, attributes, abbrev, children start) of each child in wanted (code_only tags only
-        with addresses); a caller that walked one's children sends their end, and gets its own."""
+        """(offset, attributes, abbrev, children start) of each child in wanted (code_only ones with
+        addresses; others with children, attributes unread); send the end of children walked."""
         data = self.s.info
         abbrevs = unit.abbrevs
         actions = abbrevs.actions(wanted, code_only)
@@ -195,6 +214,16 @@ class DieDecoder:
                     pos = _forward(offset, base + sibling)
                 elif abbrev.has_children:
                     pos = self.skip_children(unit, pos)
+                continue
+            if kind == ENTER:  # a container: its children matter, not its attributes
+                inside, sibling = self.skip_die(unit, abbrev, after)
+                walked = yield offset, _NO_ATTRIBUTES, abbrev, inside
+                if walked is not None:
+                    pos = walked
+                elif sibling >= 0:
+                    pos = _forward(offset, base + sibling)
+                else:
+                    pos = self.skip_children(unit, inside)
                 continue
             attrs, pos = self.attributes(unit, abbrev, after)
             walked = yield offset, attrs, abbrev, pos

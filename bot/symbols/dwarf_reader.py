@@ -98,7 +98,8 @@ class DwarfReader(DieDecoder):
             self._abbrevs(abbrev_offset, offset_size, address_size, version),
             dwo_id=dwo_id,
         )
-        top = self.die(unit, pos)[0]
+        unit.top = self.die(unit, pos)
+        top = unit.top[0]
         if top is not None:
             for attr in (
                 AT_STR_OFFSETS_BASE,

@@ -17,6 +17,8 @@ ET_EXEC, ET_CORE = 2, 4
 
 @dataclass(frozen=True)
 class ElfSummary:
+    """What symbolization needs to know of an ELF file before reading its DWARF."""
+
     path: Path
     elf_type: int
     build_id: str | None

@@ -31,6 +31,7 @@ class ElfImage:
             self._headers = self._read_headers()
         except struct.error as error:
             raise BadElf(f"{name}: corrupt section headers") from error
+        self._ahead: dict[str, tuple[Any, list[tuple[bytes | None, BaseException | None]]]] = {}
 
     @classmethod
     def open(cls, path: Path) -> ElfImage:
@@ -47,8 +48,31 @@ class ElfImage:
             raise
 
     def close(self) -> None:
+        for worker, _ in self._ahead.values():
+            worker.join()  # it reads the mapping
+        self._ahead.clear()
         if isinstance(self.data, mmap.mmap):
             self.data.close()
+
+    def inflate_ahead(self, name: str) -> None:
+        """Start reading debug_section(name) on another thread (zlib lets go of the GIL while
+        it inflates), for the next debug_section(name) to collect."""
+        found = self._headers.get(name)
+        if name in self._ahead or found is None or not found[1] & SHF_COMPRESSED:
+            return
+        import threading
+
+        box: list[tuple[bytes | None, BaseException | None]] = []
+
+        def work() -> None:
+            try:
+                box.append((self._debug_section(name), None))
+            except BaseException as error:  # raised again where the section is asked for
+                box.append((None, error))
+
+        worker = threading.Thread(target=work, name=f"inflate {name}", daemon=True)
+        worker.start()
+        self._ahead[name] = (worker, box)
 
     def _read_headers(self) -> dict[str, tuple[int, int, int, int, int]]:
         e, data = self.end, self.data
@@ -104,6 +128,17 @@ class ElfImage:
 
     def debug_section(self, name: str) -> bytes | None:
         """`.debug_X`, or its legacy compressed twin `.zdebug_X`."""
+        ahead = self._ahead.pop(name, None)
+        if ahead is None:
+            return self._debug_section(name)
+        worker, box = ahead
+        worker.join()
+        found, error = box[0]
+        if error is not None:
+            raise error
+        return found
+
+    def _debug_section(self, name: str) -> bytes | None:
         found = self.section(name)
         if found is None and name.startswith(".debug"):
             found = self.section(".z" + name[1:])
@@ -125,7 +160,9 @@ class ElfImage:
 
 def _zlib(path: str, name: str, body: bytes, size: int) -> bytes:
     try:
-        out = zlib.decompress(body)
+        # one output buffer of the final size (no growing and joining); deflate cannot expand
+        # more than ~1032:1, which bounds what a damaged header can make us allocate
+        out = zlib.decompress(body, bufsize=max(1, min(size, 1032 * len(body) + 64)))
     except zlib.error as error:
         raise BadElf(f"{path}: section {name}: bad zlib data ({error})") from error
     if len(out) != size:

@@ -46,7 +46,7 @@ def inside(flat: array, address: int) -> bool:  # type: ignore[type-arg]
     return bisect_right(flat, address) % 2 == 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Coverage:
     """Where a unit's index answers as a whole-unit index would: decoded line stretches, and the
     functions read (an address must be in one read and in none unread), unless done."""
@@ -66,8 +66,10 @@ class Coverage:
         return inside(self.built, address) and not inside(self.unbuilt, address)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class CuIndex:
+    """One compile unit's index: files, line rows, segments with their scopes, coverage."""
+
     files: list[str | None]
     rows: LineRows
     segment_start: array  # type: ignore[type-arg]  # sorted; a segment runs to the next start
@@ -76,8 +78,10 @@ class CuIndex:
     coverage: Coverage
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class CuMap:
+    """Address ranges of the compile units, sorted by start."""
+
     low: array  # type: ignore[type-arg]  # sorted
     high: array  # type: ignore[type-arg]
     cu_offset: array  # type: ignore[type-arg]
@@ -93,8 +97,10 @@ class CuMap:
         return -1
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Symbols:
+    """Function symbols sorted by address, each with its size, name and file."""
+
     address: array  # type: ignore[type-arg]
     size: array  # type: ignore[type-arg]
     names: list[str]

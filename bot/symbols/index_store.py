@@ -6,6 +6,7 @@ from __future__ import annotations
 import marshal
 import os
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,25 @@ def load_pack(directory: Path, name: str) -> dict[int, dict[str, Any]] | None:
 
 def save_pack(directory: Path, name: str, units: dict[int, dict[str, Any]]) -> None:
     _save(directory / name, {"units": units})
+
+
+def add_pack(
+    directory: Path,
+    pack_of: dict[int, str],
+    new: dict[int, dict[str, Any]],
+    load: Callable[[str], dict[int, Any] | None],
+) -> set[str]:
+    """Write new units as one pack (past 8 packs, merged with all of them), record it in pack_of;
+    return the packs it replaces, to remove once the module file names the new one."""
+    units: dict[int, Any] = {}
+    replaced = set(pack_of.values())
+    if len(replaced) >= 8:  # one file to read on warm runs, few files in the cache
+        for old in replaced:
+            units.update(load(old) or {})
+    else:
+        replaced = set()
+    units.update(new)
+    name = f"pack-{os.getpid()}-{os.urandom(4).hex()}"
+    save_pack(directory, name, units)
+    pack_of.update(dict.fromkeys(units, name))
+    return replaced

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 SYSTEM_DEBUG_DIRS = (Path("/usr/lib/debug"),)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LocalSymbols:
     """best: a file with DWARF for the build-id; fallback: one with only a symbol table."""
 

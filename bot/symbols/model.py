@@ -22,12 +22,16 @@ class SymbolFrame:
 
 @dataclass(frozen=True)
 class SymbolizedOffset:
+    """One offset asked about and its frames."""
+
     offset: int
     frames: tuple[SymbolFrame, ...]  # innermost first, as `addr2line -i` prints them
 
 
 @dataclass(frozen=True)
 class SymbolizedModule:
+    """The answers for one module's offsets, and where its debug file came from."""
+
     module: str | None
     build_id: str | None
     debug_file: str | None  # a path, or the debuginfod URL it came from

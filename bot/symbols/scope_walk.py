@@ -1,8 +1,10 @@
 """The functions and inlined calls of one compile unit, read function by function: a scan finds
-the top-level functions and their ranges, and only those asked for have their trees read."""
+the top-level functions and their ranges, and only the trees of those asked for are read, down
+the calls holding the addresses asked for (the others are passed over until asked for)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.symbols import dwarf_forms as dw
@@ -20,15 +22,21 @@ _CODE_ONLY = frozenset({TAG_SUBPROGRAM, TAG_INLINED})  # declarations and abstra
 _WANTED = _WALK_INTO | _CODE_ONLY
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Function:
-    """A top-level function DIE with code, found by the scan, its tree not read yet."""
+    """A function or inlined call with code whose tree is not read yet: a top-level function
+    the scan found, or one a walk passed over (it held none of the addresses asked for)."""
 
     offset: int
     attrs: Die
     abbrev: Abbrev
     inside: int  # where its children start
     ranges: list[tuple[int, int]]
+    parent: int = -1  # the scope it lies in
+
+
+def holds(ranges: list[tuple[int, int]], addresses: Sequence[int]) -> bool:
+    return any(low <= address < high for low, high in ranges for address in addresses)
 
 
 class ScopeWalker:
@@ -42,53 +50,45 @@ class ScopeWalker:
         self.order: list[int] = []  # DIE offsets: of equally deep scopes the later wins
         self._names: dict[int, tuple[str | None, bool]] = {}
         self.unmangled = False
+        self.passed: list[Function] = []  # calls and nested functions walks passed over
 
     def scan(self, pos: int) -> list[Function]:
         """The functions with code among the children of the DIE whose children start at pos,
         looking into namespaces and the like (not into functions)."""
         found: list[Function] = []
-        self._scan(pos, found)
+        self._visit(pos, -1, found)
         return found
 
-    def _scan(self, pos: int, found: list[Function]) -> int:
-        reader, unit = self.reader, self.unit
-        walk = reader.children(unit, pos, _WANTED, _CODE_ONLY)
-        end: int | None = None
-        try:
-            while True:
-                offset, attrs, abbrev, inside = walk.send(end)
-                end = None
-                tag = abbrev.tag
-                if tag in (TAG_SUBPROGRAM, TAG_INLINED):
-                    ranges = die_ranges(reader, unit, attrs, self.base)
-                    if ranges:  # else a declaration or an abstract instance: no code of its own
-                        found.append(Function(offset, attrs, abbrev, inside, ranges))
-                elif tag in _WALK_INTO and abbrev.has_children:
-                    end = self._scan(inside, found)
-        except StopIteration as done:
-            return int(done.value)
-
-    def build(self, function: Function) -> None:
-        """Add a function found by scan, and the scopes inside it."""
+    def build(self, function: Function, targets: Sequence[int]) -> None:
+        """Add a function found by scan or passed over, and the scopes inside it that hold one
+        of the target addresses (the others are passed over: `passed`)."""
         f = function
-        self._add(f.offset, f.attrs, f.abbrev, f.inside, f.ranges, -1)
+        self._add(f.offset, f.attrs, f.abbrev, f.inside, f.ranges, f.parent, targets)
 
-    def _walk(self, pos: int, parent: int) -> int:
-        """Add the scopes among the children starting at pos; return where those end."""
-        reader, unit = self.reader, self.unit
+    def _visit(
+        self, pos: int, parent: int, found: list[Function] | None, targets: Sequence[int] = ()
+    ) -> int:
+        """Visit the children at pos, into blocks and namespaces: a scan (found given) collects the
+        functions, a walk adds those holding a target under parent; returns where they end."""
+        reader, unit, base = self.reader, self.unit, self.base
         walk = reader.children(unit, pos, _WANTED, _CODE_ONLY)
         end: int | None = None
         try:
             while True:
                 offset, attrs, abbrev, inside = walk.send(end)
                 end = None
-                tag = abbrev.tag
-                if tag in (TAG_SUBPROGRAM, TAG_INLINED):
-                    ranges = die_ranges(reader, unit, attrs, self.base)
-                    if ranges:
-                        end = self._add(offset, attrs, abbrev, inside, ranges, parent)
-                elif tag in _WALK_INTO and abbrev.has_children:
-                    end = self._walk(inside, parent)
+                if abbrev.tag in _CODE_ONLY:
+                    ranges = die_ranges(reader, unit, attrs, base)
+                    if not ranges:  # a declaration or an abstract instance: no code of its own
+                        continue
+                    if found is not None:
+                        found.append(Function(offset, attrs, abbrev, inside, ranges))
+                    elif holds(ranges, targets):
+                        end = self._add(offset, attrs, abbrev, inside, ranges, parent, targets)
+                    else:
+                        self.passed.append(Function(offset, attrs, abbrev, inside, ranges, parent))
+                elif abbrev.has_children:  # a block, namespace or module
+                    end = self._visit(inside, parent, found, targets)
         except StopIteration as done:
             return int(done.value)
 
@@ -100,6 +100,7 @@ class ScopeWalker:
         inside: int,
         ranges: list[tuple[int, int]],
         parent: int,
+        targets: Sequence[int],
     ) -> int | None:
         reader, unit = self.reader, self.unit
         inline = abbrev.tag == TAG_INLINED
@@ -122,7 +123,7 @@ class ScopeWalker:
         self.depth.append(self.depth[parent] + 1 if inline and parent >= 0 else 0)
         self.order.append(offset)
         self.ranges.extend((lo, hi, index) for lo, hi in ranges)
-        return self._walk(inside, index) if abbrev.has_children else None
+        return self._visit(inside, index, None, targets) if abbrev.has_children else None
 
     def _name(self, unit: Unit, offset: int, attrs: Die) -> tuple[str | None, bool]:
         """The linkage name demangled when there is one (as addr2line -C), else DW_AT_name,

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from bot.symbols.elf_image import ElfImage
 
-_NAMES = {
-    "info": "debug_info",
+_NAMES = {  # .debug_info last: it may be inflating on another thread meanwhile
     "abbrev": "debug_abbrev",
     "line": "debug_line",
     "str": "debug_str",
@@ -18,11 +17,14 @@ _NAMES = {
     "ranges": "debug_ranges",
     "rnglists": "debug_rnglists",
     "aranges": "debug_aranges",
+    "info": "debug_info",
 }
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Sections:
+    """The DWARF sections of one file, inflated; empty when absent."""
+
     info: bytes = b""
     abbrev: bytes = b""
     line: bytes = b""

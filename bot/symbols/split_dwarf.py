@@ -28,8 +28,10 @@ _COLUMNS_V5 = {1: "info", 3: "abbrev", 6: "str_offsets", 8: "rnglists"}
 _COLUMNS_V2 = {1: "info", 3: "abbrev", 6: "str_offsets"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Skeleton:
+    """What a skeleton unit says of its split unit: DWO id, file name, directory."""
+
     dwo_id: int | None
     dwo_name: str
     comp_dir: str | None
@@ -67,7 +69,7 @@ class SplitUnits:
         reader = DwarfReader(replace(sections, addr=self.main.s.addr, ranges=self.main.s.ranges))
         for offset in reader.unit_offsets():
             split = reader.unit(offset)
-            top = reader.die(split, split.die_offset)[0] or {}
+            top = split.top[0] or {}
             gnu_id = top.get(AT_GNU_DWO_ID)
             found_id = split.dwo_id if split.dwo_id is not None else (gnu_id[1] if gnu_id else None)
             if skeleton.dwo_id is None or found_id == skeleton.dwo_id:
@@ -119,7 +121,7 @@ class SplitUnits:
 
 
 def _ranges_base(main: DwarfReader, unit: Unit) -> int | None:
-    top = main.die(unit, unit.die_offset)[0] or {}
+    top = unit.top[0] or {}
     found = top.get(AT_GNU_RANGES_BASE)
     return found[1] if found is not None else None
 

@@ -46,6 +46,7 @@ class ModuleSymbolizer:
         self._pack_of: dict[int, str] = {}  # unit offset -> pack file holding it
         self._packs: dict[str, dict[int, Any]] = {}
         self._unlisted: list[int] = []  # units .debug_aranges leaves out, not read yet
+        self._module_changed = False  # the unit map or symbols differ from the module file
         loaded = index_store.load_module(self.directory)
         if loaded is None:
             with _collector_paused():
@@ -95,6 +96,8 @@ class ModuleSymbolizer:
         from bot.symbols.cu_map import build_cu_map
         from bot.symbols.symtab import read_symbols
 
+        if self.summary.has_dwarf:  # the largest section inflates while the symbols are read
+            self._open().inflate_ahead(".debug_info")
         try:
             symbols = read_symbols(self._open())
         except DAMAGED as error:
@@ -107,7 +110,7 @@ class ModuleSymbolizer:
                 raise BadElf(f"{self.summary.path}: bad DWARF: {error}") from error
         else:
             cu_map = CuMap(array("Q"), array("Q"), array("Q"))
-        self._save_module(cu_map, symbols)
+        self._module_changed = True  # written on close, with the packs
         return cu_map, symbols
 
     def _save_module(self, cu_map: CuMap, symbols: Symbols) -> None:
@@ -120,32 +123,29 @@ class ModuleSymbolizer:
         index_store.save_module(self.directory, cu_map, symbols, info)
 
     def _flush(self) -> None:
-        """Write the units indexed in this run as one pack, and record it in the module file
-        (merged with packs other processes recorded meanwhile). Many packs are merged."""
+        """Write what this run added: its units as one pack, the module file when it changed."""
         if self.companions.alt_missing:
             self._new.clear()  # built without the alt file's names: build again when it is found
-        if not self._new:
-            return
-        import os
+        if self._new:
+            self._save_pack()
+        if self._module_changed:
+            self._save_module(self.cu_map, self.symbols)
+            self._module_changed = False
 
+    def _save_pack(self) -> None:
+        """The units indexed in this run as one pack, recorded with the packs other processes
+        recorded meanwhile."""
         on_disk = index_store.load_module(self.directory)
         if on_disk is not None:
             for offset, name in on_disk[2].get("packs", {}).items():
                 self._pack_of.setdefault(offset, name)
-        units: dict[int, Any] = {}
-        names = set(self._pack_of.values())
-        if len(names) >= 8:  # merge: one file to read on warm runs, few files in the cache
-            for name in names:
-                units.update(self._load_pack(name) or {})
-        units.update((offset, index_store.cu_to_value(unit)) for offset, unit in self._new.items())
-        name = f"pack-{os.getpid()}-{os.urandom(4).hex()}"
-        index_store.save_pack(self.directory, name, units)
-        self._pack_of.update(dict.fromkeys(units, name))
+        new = {offset: index_store.cu_to_value(unit) for offset, unit in self._new.items()}
+        replaced = index_store.add_pack(self.directory, self._pack_of, new, self._load_pack)
         self._new.clear()
-        self._save_module(self.cu_map, self.symbols)
-        if len(names) >= 8:
-            for old in names:
-                (self.directory / old).unlink(missing_ok=True)
+        self._save_module(self.cu_map, self.symbols)  # before the packs it replaces go
+        self._module_changed = False
+        for old in replaced:
+            (self.directory / old).unlink(missing_ok=True)
 
     def _load_pack(self, name: str) -> dict[int, Any] | None:
         pack = self._packs.get(name)
@@ -170,7 +170,7 @@ class ModuleSymbolizer:
             except DAMAGED as error:
                 raise BadElf(f"{self.summary.path}: bad DWARF: {error}") from error
             self._unlisted = []
-            self._save_module(self.cu_map, self.symbols)
+            self._module_changed = True
             found = self.cu_map.find(address)
         return found
 

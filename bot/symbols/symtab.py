@@ -13,6 +13,7 @@ from bot.symbols.index_model import Symbols
 STT_NOTYPE, STT_FUNC, STT_FILE, STT_GNU_IFUNC = 0, 2, 4, 10
 STB_LOCAL = 0
 _BIND_RANK = {1: 0, 2: 1, 0: 2}  # GLOBAL before WEAK before LOCAL at the same address
+_MANGLED = ("_Z", "_R")  # the names demangle() changes: C++ and Rust
 
 Row = tuple[int, int, int, str, str | None]  # address, binding rank, size, raw name, file
 
@@ -25,29 +26,31 @@ def symbol_rows(image: ElfImage, section: str) -> list[Row]:
         return []
     strtab = image.section(image.link_of(section)) or b""
     if image.is64:
-        fmt, size = image.end + "IBBHQQ", 24
-    else:
-        fmt, size = image.end + "IIIBBH", 16
+        entries = struct.iter_unpack(image.end + "IBBHQQ", data[24 : len(data) - len(data) % 24])
+    else:  # the same fields in the 64-bit order
+        entries = (
+            (name, info, other, shndx, value, size)
+            for name, value, size, info, other, shndx in struct.iter_unpack(
+                image.end + "IIIBBH", data[16 : len(data) - len(data) % 16]
+            )
+        )
     rows: list[Row] = []
     file: str | None = None
     symbol_seen = file_after_symbol = False
-    for fields in struct.iter_unpack(fmt, data[size : len(data) - len(data) % size]):
-        if image.is64:
-            name_off, info, _, shndx, value, sym_size = fields
-        else:
-            name_off, value, sym_size, info, _, shndx = fields
-        kind, bind = info & 0xF, info >> 4
+    for name_off, info, _, shndx, value, sym_size in entries:
+        kind = info & 0xF
         if kind == STT_FILE:
             end = strtab.find(b"\0", name_off)
             file = strtab[name_off:end].decode("utf-8", "replace") or None
             file_after_symbol = symbol_seen
             continue
-        if kind not in (STT_NOTYPE, STT_FUNC, STT_GNU_IFUNC):
+        if kind != STT_FUNC and kind != STT_GNU_IFUNC and kind != STT_NOTYPE:
             continue
         symbol_seen = True
         if shndx == 0 or kind == STT_NOTYPE or not name_off:
             continue
         name = strtab[name_off : strtab.find(b"\0", name_off)].decode("utf-8", "replace")
+        bind = info >> 4
         own_file = file if bind == STB_LOCAL or not file_after_symbol else None
         rows.append((value, _BIND_RANK.get(bind, 3), sym_size, name, own_file))
     return rows
@@ -84,10 +87,10 @@ def _mini_debuginfo(image: ElfImage) -> ElfImage | None:
 def to_symbols(rows: list[Row], origin: str) -> Symbols:
     """Sorted by address, the preferred name first among aliases; duplicates dropped."""
     rows = sorted(dict.fromkeys(rows), key=lambda r: (r[0], r[1], -r[2]))
-    symbols = Symbols(array("Q"), array("Q"), [], [], origin)
-    for value, _, sym_size, name, file in rows:
-        symbols.address.append(value)
-        symbols.size.append(sym_size)
-        symbols.names.append(demangle(name))
-        symbols.files.append(file)
-    return symbols
+    return Symbols(
+        array("Q", [row[0] for row in rows]),
+        array("Q", [row[2] for row in rows]),
+        [demangle(row[3]) if row[3].startswith(_MANGLED) else row[3] for row in rows],
+        [row[4] for row in rows],
+        origin,
+    )

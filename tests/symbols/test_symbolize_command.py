@@ -127,3 +127,55 @@ def test_fast_entry_prints_what_the_typer_verb_prints(
     missing = _python_m(["bot.commands.symbolize", *_unknown_build_id("cd", tmp_path)], tmp_path)
     assert missing.returncode == 1
     assert missing.stderr.startswith("segbot: no symbols for build-id")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["0x10"],
+        ["--build-id", "ab" * 20, "--symbols", "/usr/lib/debug", "0x10", "1f"],
+        ["--json", "--callers", "--binary=/bin/true", "--symbols=/a", "--symbols", "/b", "0x1"],
+        ["--debuginfod", "http://127.0.0.1:1", "--file-offsets", "--return-address", "0x2", "3"],
+        ["0x1", "0x2", "--json", "--binary", "/bin/true"],
+    ],
+)
+def test_the_fast_entry_reads_ordinary_arguments_as_argparse_does(argv: list[str]) -> None:
+    assert symbolize._plain_args(argv) == symbolize._argparse_args(argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["--json"],
+        ["--bin", "/bin/true", "0x1"],
+        ["--binary", "--json", "0x1"],
+        ["0x1", "--json", "0x2"],
+        ["--json=yes", "0x1"],
+        ["--symbols"],
+    ],
+)
+def test_the_fast_entry_leaves_anything_else_to_argparse(argv: list[str]) -> None:
+    assert symbolize._plain_args(argv) is None
+
+
+def test_the_fast_entry_imports_nothing_heavy(binaries: dict[str, Built], tmp_path: Path) -> None:
+    """Start-up is most of a warm command: no typer, pydantic, SQLAlchemy, argparse, and inspect
+    (which dataclasses imports) stays unloaded."""
+    built = binaries["cc-dwarf5"]
+    script = (
+        "import sys\n"
+        "from bot.commands.symbolize import fast_main\n"
+        f"assert fast_main(['--binary', {str(built.path)!r}, '0x1000']) == 0\n"
+        "heavy = {'typer', 'rich', 'pydantic', 'sqlalchemy', 'structlog', 'httpx', 'argparse',\n"
+        "         'ast', 'dis', 'tokenize'}\n"
+        "print(sorted(heavy & set(sys.modules)), type(sys.modules['inspect']).__name__)\n"
+    )
+    done = _python_m(["bot.commands.symbolize", "--version"], tmp_path)  # argparse's refusal
+    assert done.returncode == 2 and "usage: segbot symbolize" in done.stderr
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "DEBUGINFOD_URLS": ""}
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines()[-1] == "[] _OnFirstUse"

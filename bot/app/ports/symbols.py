@@ -11,6 +11,8 @@ Artifact = Literal["debuginfo", "executable"]
 
 @dataclass(frozen=True)
 class Fetched:
+    """A file a DebugInfoFetcher downloaded."""
+
     path: Path  # the downloaded file in the local cache
     url: str  # where it came from
 
