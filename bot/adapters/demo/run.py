@@ -94,13 +94,16 @@ def run_demo(*, parts: DemoParts, postmortem_path: Path, step: Say,
             messages = [("posted in #inc-" + f"{started:%Y%m%d}-{SERVICE}-sigsegv",
                          _report_blocks(parts, store, incident_id, diagnosis, host,
                                         decided=None))]
-            before = len(supervisor.exits)
-            seconds_before = (datetime.now(UTC) - started).total_seconds()
             step(f"containment: RestartSec 200ms -> {SLOW_RESTART_USEC // 1_000_000}s "
                  "(the supervisor's drop-in)")
             supervisor.set_restart_delay(SLOW_RESTART_USEC)
+            # "Before" is what crashed before the action's own time, as the postmortem counts.
+            acted = datetime.now(UTC)
+            before = sum(1 for e in list(supervisor.exits) if e.time < acted)
+            seconds_before = (acted - started).total_seconds()
             _event(store, incident_id, "action", f"restart delay set to "
-                   f"{SLOW_RESTART_USEC // 1_000_000}s on {host} (was 200ms)", actor="demo-user")
+                   f"{SLOW_RESTART_USEC // 1_000_000}s on {host} (was 200ms)", actor="demo-user",
+                   at=acted)
             after = _count_after(supervisor, VERIFY_SECONDS)
             _event(store, incident_id, "verification",
                    f"{after} crash(es) in the {VERIFY_SECONDS:g}s after the restart delay, "
@@ -202,10 +205,11 @@ def _alert(store: Store, host: str, exits: Sequence[Exit]) -> IngestOutcome:
                   window=timedelta(minutes=10))
 
 
-def _event(store: Store, incident_id: int, kind: str, text: str, actor: str = "segbot") -> None:
+def _event(store: Store, incident_id: int, kind: str, text: str, actor: str = "segbot",
+           at: datetime | None = None) -> None:
     record_event(store=store, incident_id=incident_id,
-                 event=TimelineEvent(time=datetime.now(UTC), kind=kind, text=text, actor=actor,
-                                     source="demo"))
+                 event=TimelineEvent(time=at or datetime.now(UTC), kind=kind, text=text,
+                                     actor=actor, source="demo"))
 
 
 @contextmanager
