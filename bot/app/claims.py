@@ -42,6 +42,10 @@ def report_key(incident_id: int) -> str:
     return f"report:{incident_id}"
 
 
+def action_key(action_id: str) -> str:
+    return f"action:{action_id}"[:200]
+
+
 class Leases(Protocol):
     def claim(self, key: str, *, holder: str, ttl: float) -> Lease | None:
         """The lease on `key` if it is free, expired or already ours; None if another live
@@ -69,8 +73,8 @@ class Leases(Protocol):
     def finished(self, key: str) -> bool: ...
 
     def orphaned_diagnoses(self, *, grace: float, holder: str) -> list[DiagnosisRequest]:
-        """Diagnoses of open incidents asked for over `grace` seconds ago that no live holder
-        other than `holder` has and nobody finished."""
+        """Diagnoses of open incidents asked for over `grace` seconds ago, and re-runs people
+        asked for, that no live holder other than `holder` has and nobody finished."""
 
 
 class Heartbeat:

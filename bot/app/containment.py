@@ -11,7 +11,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.app.claims import Replica
+from bot.app.claims import Lease, Replica, action_key
 from bot.app.occurrences import record_crash_events
 from bot.app.ports.containment import (
     ActionRequest,
@@ -102,6 +102,23 @@ class Containment:
             waiting = self._second_approval(request, now)
             if waiting is not None:
                 return waiting
+        # With replicas the action is leased before its intent is written: a replica that
+        # dies mid-action loses the lease, and recover() tells its outcome unknown.
+        lease = None
+        if self.replica is not None:
+            lease = self.replica.claim(action_key(request.proposal_id))
+            if lease is None:
+                return ActionResult(False, "already under way: not run a second time")
+            self.replica.heartbeat.hold(lease)
+        try:
+            return self._execute(request, now, lease)
+        finally:
+            if lease is not None and self.replica is not None:
+                self.replica.heartbeat.drop(lease.key)
+
+    def _execute(self, request: ActionRequest, now: datetime, lease: Lease | None
+                 ) -> ActionResult:
+        service = request.target.get("service", "")
         record = ActionRecord(id=request.proposal_id, incident_id=request.incident_id,
                               action=request.action, target=dict(request.target),
                               requested_by=request.requested_by, state="executing",
@@ -126,6 +143,7 @@ class Containment:
                      else None)
         self.actions.finish(record.id, state=outcome.state, detail=outcome.text, at=finished,
                             verify_at=verify_at)
+        self._finish_lease(lease)
         if outcome.state == "unknown":
             self._tell(request.incident_id, f"{describe(request.action, request.target)}: "
                        f"outcome unknown — {outcome.text}. segbot will not retry it; check "
@@ -173,13 +191,23 @@ class Containment:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def recover(self) -> int:
-        """Every action left executing by a process that died: outcome unknown, said once."""
+        """Every action left executing by a process that died: outcome unknown, said once.
+        With replicas, only those whose lease lapsed (a live replica's are still running)."""
         told = 0
         for record in self.actions.executing():
+            lease = None
+            if self.replica is not None:  # not re-entrant: this process's own are live too
+                lease = self.replica.leases.claim(action_key(record.id),
+                                                  holder=self.replica.holder,
+                                                  ttl=self.replica.ttl)
+                if lease is None:
+                    continue  # a live replica is executing it
             now = self.clock()
             detail = ("segbot stopped between starting this action and learning its result: "
                       "it may or may not have taken effect")
-            if not self.actions.finish(record.id, state="unknown", detail=detail, at=now):
+            decided = self.actions.finish(record.id, state="unknown", detail=detail, at=now)
+            self._finish_lease(lease)
+            if not decided:
                 continue  # another process decided it first
             self._tell(record.incident_id, f"{describe(record.action, record.target)} "
                        f"(requested by <@{record.requested_by}>): outcome unknown — {detail}. "
@@ -187,9 +215,21 @@ class Containment:
             told += 1
         return told
 
+    def _finish_lease(self, lease: Lease | None) -> None:
+        if lease is None or self.replica is None:
+            return
+        try:
+            self.replica.leases.finish(lease)
+        except SegbotError as error:  # taken over meanwhile: the record decides, not the lease
+            log.warning("action lease %s not finished: %s", lease.key, error)
+
     # -- verification ----------------------------------------------------------------------
 
     def verify_due(self) -> int:
+        if self.replica is not None:
+            # A replica that died mid-action may never restart: its lapsed actions are told
+            # unknown here, on the leader's schedule, not only when some process starts.
+            self.recover()
         done = 0
         for record in self.actions.due(self.clock()):
             lease = None
