@@ -46,6 +46,33 @@ def changes(service: str, *hosts: str) -> list[dict[str, Any]]:
              "time": "2026-12-03T08:55:00Z", "id": f"flag-{service}"}]
 
 
+def services_config(fleet_config: dict[str, Any], hosts: list[str], effects: str,
+                    count: int) -> dict[str, Any]:
+    """`count` services svc-00... on two simulated hosts each, with containment, U0ALICE
+    allowed to click, reports and summaries at test speed."""
+    services = {f"svc-{i:02d}": {"unit": "checkout-api.service",
+                                 "binary": "/opt/checkout/bin/checkout-api",
+                                 "hosts": hosts[2 * i:2 * i + 2],
+                                 "actions": actions_config(effects)}
+                for i in range(count)}
+    allowed = ["U0ALICE"]
+    return {**fleet_config, "services": services,
+            "slack": {"report_min_interval_seconds": 0.5, "report_global_interval_seconds": 0.1,
+                      "poll_seconds": 0.5},
+            "authorization": {"rerun": allowed, "resolve": allowed, "restart_delay": allowed,
+                              "disable_flag": allowed, "rollback": allowed},
+            "schedule": {"summary_minutes": 0.1, "summary_mode": "thread", "sync_seconds": 0.5,
+                         "leader_seconds": 0.3, "quiet_minutes": 600, "verify_seconds": 1}}
+
+
+def report_posts(emulator: SlackEmulator) -> Counter[str]:
+    """Report messages posted, by the claim in their metadata."""
+    with emulator.lock:
+        messages = list(emulator.messages.values())
+    return Counter(m["metadata"]["event_payload"]["claim"] for m in messages
+                   if (m.get("metadata") or {}).get("event_type") == "segbot_report")
+
+
 @dataclass
 class HelperRuns:
     """What the simulated hosts were asked to run beyond the playbook: (host, command)."""
@@ -105,7 +132,7 @@ class Clicker:
             reports = [(key, message) for key, message in self.emulator.messages.items()
                        if (message.get("metadata") or {}).get("event_type") == "segbot_report"]
         for (channel, ts), message in reports:
-            for button in _buttons(message):
+            for button in buttons(message):
                 proposal = button["value"]
                 if proposal not in open_ or (
                         time.monotonic() - self._last.get(proposal, -1e9) < RECLICK_SECONDS):
@@ -116,7 +143,8 @@ class Clicker:
                     self.clicks[proposal] += 1
 
 
-def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's containment buttons the tests click."""
     return [element for block in message.get("blocks") or ()
             for element in block.get("elements") or ()
             if element.get("type") == "button"

@@ -20,7 +20,6 @@ from collections import Counter
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -30,11 +29,12 @@ from tests.fleet.fleet import running_fleet, specs
 from tests.replicas.cluster import Killer, Replica, State, haproxy, ready, send, slash, until
 from tests.replicas.kill_actions import (
     Clicker,
-    actions_config,
     actions_missing,
     changes,
     hosts_running_containment,
     not_once,
+    report_posts,
+    services_config,
 )
 from tests.replicas.private_postgres import PrivatePostgres, private_postgres
 from tests.support.effect_server import effect_server
@@ -47,29 +47,6 @@ SEED = int(os.environ.get("SEGBOT_KILL_SEED", str(random.SystemRandom().randrang
 ALERT_TOKEN = "kill-test-alert-token"
 LEASE_SECONDS = "2"
 pytestmark = pytest.mark.slow
-
-
-def _config(fleet_config: dict[str, Any], hosts: list[str], effects: str) -> dict[str, Any]:
-    services = {f"svc-{i:02d}": {"unit": "checkout-api.service",
-                                 "binary": "/opt/checkout/bin/checkout-api",
-                                 "hosts": hosts[2 * i:2 * i + 2],
-                                 "actions": actions_config(effects)}
-                for i in range(INCIDENTS)}
-    allowed = ["U0ALICE"]
-    return {**fleet_config, "services": services,
-            "slack": {"report_min_interval_seconds": 0.5, "report_global_interval_seconds": 0.1,
-                      "poll_seconds": 0.5},
-            "authorization": {"rerun": allowed, "resolve": allowed, "restart_delay": allowed,
-                              "disable_flag": allowed, "rollback": allowed},
-            "schedule": {"summary_minutes": 0.1, "summary_mode": "thread", "sync_seconds": 0.5,
-                         "leader_seconds": 0.3, "quiet_minutes": 600, "verify_seconds": 1}}
-
-
-def _report_posts(emulator: SlackEmulator) -> Counter[str]:
-    with emulator.lock:
-        messages = list(emulator.messages.values())
-    return Counter(m["metadata"]["event_payload"]["claim"] for m in messages
-                   if (m.get("metadata") or {}).get("event_type") == "segbot_report")
 
 
 def _summaries(emulator: SlackEmulator) -> dict[str, list[int]]:
@@ -94,8 +71,8 @@ def test_three_replicas_killed_at_random_finish_every_incident_once(
         fleet = stack.enter_context(running_fleet(specs(2 * INCIDENTS), tmp_path / "fleet"))
         hosts = [s.name for s in fleet.specs]
         config_path = tmp_path / "segbot.yaml"
-        config_path.write_text(yaml.safe_dump(_config(json.loads(fleet.config_text()), hosts,
-                                                      effects.url)))
+        config_path.write_text(yaml.safe_dump(services_config(
+            json.loads(fleet.config_text()), hosts, effects.url, INCIDENTS)))
         env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
                "SEGBOT_SLACK_API_URL": emulator.url, "SEGBOT_DATABASE_URL": database.url,
                "SEGBOT_ALERT_TOKEN": ALERT_TOKEN, "SEGBOT_LEASE_SECONDS": LEASE_SECONDS,
@@ -197,7 +174,7 @@ def test_three_replicas_killed_at_random_finish_every_incident_once(
         assert len(places) == INCIDENTS
         assert len({p[1] for p in places}) == INCIDENTS == len(emulator.channels), (
             places, sorted(c.name for c in emulator.channels.values()))  # one channel each
-        reports = _report_posts(emulator)
+        reports = report_posts(emulator)
         assert reports == Counter({f"report:{i}": 1 for i, _ in incidents}), reports
         for _incident, channel, ts in places:
             assert (channel, ts) in emulator.messages  # the report recorded is the one posted
