@@ -60,9 +60,10 @@ class Leases(Protocol):
     def finish(self, lease: Lease) -> None:
         """The work is done: never claimed again; raises StaleLease if taken over."""
 
-    def fenced(self, lease: Lease) -> AbstractContextManager[None]:
+    def fenced(self, lease: Lease, *, finish: bool = False) -> AbstractContextManager[None]:
         """Hold the lease still while the block writes: raises StaleLease if taken over, and
-        a takeover waits until the block is done."""
+        a takeover waits until the block is done; with `finish`, the work is finished with
+        it (no other holder can take it over between the writes and the finish)."""
 
     def check(self, lease: Lease) -> None:
         """Raise StaleLease if the lease was taken over (not held across a later write)."""
@@ -155,8 +156,9 @@ class Replica:
     def ttl(self) -> float:
         return self.heartbeat.ttl
 
-    def fenced(self, lease: Lease | None) -> AbstractContextManager[None]:
-        return nullcontext() if lease is None else self.leases.fenced(lease)
+    def fenced(self, lease: Lease | None, *, finish: bool = False
+               ) -> AbstractContextManager[None]:
+        return nullcontext() if lease is None else self.leases.fenced(lease, finish=finish)
 
     def claim(self, key: str) -> Lease | None:
         """The lease on `key`: the one this process holds already, or a new claim."""

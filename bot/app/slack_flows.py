@@ -283,7 +283,10 @@ class SlackFlows:
         finally:
             with self._locks_guard:
                 self._running[request.incident_id] -= 1
-        with self.replica.fenced(lease) if self.replica is not None else nullcontext():
+        # Recorded and finished as one: a replica dying between the two would leave the
+        # diagnosis to be run and recorded a second time.
+        with (self.replica.fenced(lease, finish=True) if self.replica is not None
+              else nullcontext()):
             signature = record_diagnosis(store=self.store, setup=self.diagnosis, book=self.book,
                                          request=request, diagnosis=diagnosis, now=self.clock())
         if signature:

@@ -207,3 +207,35 @@ def ready(client: httpx.Client, base: str) -> bool:
         return client.get(f"{base}/readyz").status_code == 200
     except httpx.TransportError:
         return False
+
+
+@dataclass
+class Person:
+    """Types `/segfault HOST SERVICE` and, when no answer came (the replica that acknowledged
+    it died before doing it), types it again."""
+
+    client: httpx.Client
+    base: str
+    emulator: SlackEmulator
+    patience: float = 20.0
+    typed: dict[str, float] = field(default_factory=dict)  # host -> when last typed
+    retyped: list[str] = field(default_factory=list)
+
+    def type(self, host: str, service: str, deadline: float) -> None:
+        slash(self.client, self.base, self.emulator, f"{host} {service}", deadline)
+        self.typed[f"{host} {service}"] = time.monotonic()
+
+    def unanswered(self) -> list[str]:
+        with self.emulator.lock:
+            said = " ".join(str(c.args.get("text", "")) for c in self.emulator.calls
+                            if c.method == "response_url")
+        return [typed for typed in self.typed
+                if f"Diagnosing {typed.split(' ', 1)[0]};" not in said]
+
+    def retype(self, deadline: float) -> None:
+        """Again, each command left unanswered longer than `patience`."""
+        for typed in self.unanswered():
+            if time.monotonic() - self.typed[typed] > self.patience:
+                self.retyped.append(typed)
+                host, service = typed.split(" ", 1)
+                self.type(host, service, deadline)

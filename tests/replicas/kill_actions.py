@@ -195,3 +195,30 @@ def actions_missing(state: State, incidents: list[tuple[int, str]]) -> list[str]
                     if i == incident_id and a == action]
                 missing.append(f"{action} of #{incident_id} (buttons: {offered})")
     return missing
+
+
+def tallies(state: State, emulator: SlackEmulator, incidents: list[tuple[int, str]],
+            summaries: dict[str, list[int]]) -> str:
+    """One line per incident: what Slack and the store hold for it, as the run ends."""
+    channels = {r[0]: r[1] for r in state.rows("SELECT incident_id, channel FROM slack_place")}
+    alerts = Counter(r[0] for r in state.rows(
+        "SELECT incident_id FROM occurrence WHERE source = 'generic'"))
+    hosts = Counter(r[0] for r in state.rows("SELECT incident_id FROM incident_host"))
+    diagnosed = Counter(r[0] for r in state.rows(
+        "SELECT incident_id FROM timeline_event WHERE kind = 'diagnosis' "
+        "AND text LIKE 'diagnosis of % finished%'"))
+    actions: dict[int, Counter[str]] = {}
+    for incident_id, record_state in state.rows(
+            "SELECT incident_id, state FROM containment_action"):
+        actions.setdefault(incident_id, Counter())[record_state] += 1
+    reports = report_posts(emulator)
+    lines = ["incident service  channels reports alerts hosts diagnosed summaries actions"]
+    for incident_id, service in incidents:
+        channel = channels.get(incident_id)
+        lines.append(
+            f"#{incident_id:<7} {service:<8} {int(channel is not None):>8} "
+            f"{reports[f'report:{incident_id}']:>7} {alerts[incident_id]:>6} "
+            f"{hosts[incident_id]:>5} {diagnosed[incident_id]:>9} "
+            f"{len(summaries.get(str(channel), [])):>9} "
+            f"{dict(actions.get(incident_id, Counter()))}")
+    return "\n".join(lines)

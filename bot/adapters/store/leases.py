@@ -105,16 +105,20 @@ class SqlLeases:
                 raise StaleLease(f"lease {lease.key} was taken over")
 
     @contextmanager
-    def fenced(self, lease: Lease) -> Iterator[None]:
+    def fenced(self, lease: Lease, *, finish: bool = False) -> Iterator[None]:
         if not self._postgres:
             self._check(lease)
             yield
+            if finish:
+                self.finish(lease)
             return
         with self._fences, in_transaction(self.engine) as s:
             row = self._row(s, lease.key)
             if row is None or row.token != lease.token:
                 raise StaleLease(f"lease {lease.key} was taken over")
             yield  # the row stays locked until the block's own writes are committed
+            if finish:  # in the same transaction: no takeover between the writes and this
+                s.execute(update(_W).where(_W.c.key == lease.key).values(done=True))
 
     def check(self, lease: Lease) -> None:
         self._check(lease)
