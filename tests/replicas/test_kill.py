@@ -165,6 +165,9 @@ def test_three_replicas_killed_at_random_finish_every_incident_once(
               time.monotonic() + 120, finished)
         clicker.stop.set()
         clicking.join(30)
+        until("an action clicked last is still executing", lambda: not state.rows(
+            "SELECT id FROM containment_action WHERE state = 'executing'"),
+            time.monotonic() + 120)
         print("\n".join(killer.log))
         print(f"kills: {sum(r.kills for r in replicas)} "
               f"({', '.join(f'{r.name} {r.kills}' for r in replicas)})")

@@ -99,6 +99,21 @@ def test_a_channel_created_before_a_crash_is_adopted(
     assert store.incident_detail(incident) is not None
 
 
+def test_a_channel_is_adopted_when_the_signal_became_known_after_the_crash(
+        store: SqlStore, emulator: SlackEmulator,
+        setup: tuple[DiagnosisSetup, LocalRunner, Path], tmp_path: Path) -> None:
+    config = _config(setup[2], tmp_path / "evidence")
+    a, b = (_replica(store, emulator, config, setup[0]) for _ in range(2))
+    incident = _incident(store)
+    a.flows.slack_store.add_place = _crash  # type: ignore[method-assign]
+    with pytest.raises(Crash):  # created "...-crash", then died
+        a.flows.ensure_place(incident)
+    b.flows.channels.rename(incident, "SIGSEGV")  # the first decoded crash, before the channel
+    _dies(store, f"channel:{incident}")
+    place = b.flows.ensure_place(incident)
+    assert len(emulator.channels) == 1 and place.channel in emulator.channels
+
+
 def test_a_report_posted_before_a_crash_is_found_not_posted_again(
         store: SqlStore, emulator: SlackEmulator,
         setup: tuple[DiagnosisSetup, LocalRunner, Path], tmp_path: Path) -> None:
