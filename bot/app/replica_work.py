@@ -76,11 +76,13 @@ class ReplicaWork:
         predecessor may have posted before it died (tagged with the claim's metadata)."""
         # Also after this process posted but failed to record it (the store went away).
         search = lease.taken_over or lease.key in self._posting
-        found = self.chat.find_report(place, lease.key) if search else None
-        if found is None:
-            self._posting.add(lease.key)
-        ts = found or self.chat.post_report(place, view, claim=lease.key)
+        # Fenced from before the post to its record: a holder whose lease lapsed while it
+        # was slow must not post after another replica took over and looked for its post.
         with self.replica.fenced(lease):
+            found = self.chat.find_report(place, lease.key) if search else None
+            if found is None:
+                self._posting.add(lease.key)
+            ts = found or self.chat.post_report(place, view, claim=lease.key)
             self.slack_store.set_report_ts(place.incident_id, ts)
         self._posting.discard(lease.key)
         if found is not None:  # what the dead replica posted, brought up to date
