@@ -42,6 +42,10 @@ def report_key(incident_id: int) -> str:
     return f"report:{incident_id}"
 
 
+def action_key(action_id: str) -> str:
+    return f"action:{action_id}"[:200]
+
+
 class Leases(Protocol):
     def claim(self, key: str, *, holder: str, ttl: float) -> Lease | None:
         """The lease on `key` if it is free, expired or already ours; None if another live
@@ -56,9 +60,10 @@ class Leases(Protocol):
     def finish(self, lease: Lease) -> None:
         """The work is done: never claimed again; raises StaleLease if taken over."""
 
-    def fenced(self, lease: Lease) -> AbstractContextManager[None]:
+    def fenced(self, lease: Lease, *, finish: bool = False) -> AbstractContextManager[None]:
         """Hold the lease still while the block writes: raises StaleLease if taken over, and
-        a takeover waits until the block is done."""
+        a takeover waits until the block is done; with `finish`, the work is finished with
+        it (no other holder can take it over between the writes and the finish)."""
 
     def check(self, lease: Lease) -> None:
         """Raise StaleLease if the lease was taken over (not held across a later write)."""
@@ -69,8 +74,8 @@ class Leases(Protocol):
     def finished(self, key: str) -> bool: ...
 
     def orphaned_diagnoses(self, *, grace: float, holder: str) -> list[DiagnosisRequest]:
-        """Diagnoses of open incidents asked for over `grace` seconds ago that no live holder
-        other than `holder` has and nobody finished."""
+        """Diagnoses of open incidents asked for over `grace` seconds ago, and re-runs people
+        asked for, that no live holder other than `holder` has and nobody finished."""
 
 
 class Heartbeat:
@@ -151,8 +156,9 @@ class Replica:
     def ttl(self) -> float:
         return self.heartbeat.ttl
 
-    def fenced(self, lease: Lease | None) -> AbstractContextManager[None]:
-        return nullcontext() if lease is None else self.leases.fenced(lease)
+    def fenced(self, lease: Lease | None, *, finish: bool = False
+               ) -> AbstractContextManager[None]:
+        return nullcontext() if lease is None else self.leases.fenced(lease, finish=finish)
 
     def claim(self, key: str) -> Lease | None:
         """The lease on `key`: the one this process holds already, or a new claim."""

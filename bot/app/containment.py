@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.app.claims import Replica
-from bot.app.occurrences import record_crash_events
+from bot.app.action_verification import verify_action
+from bot.app.claims import Lease, Replica, action_key
 from bot.app.ports.containment import (
     ActionRequest,
     ActionResult,
@@ -22,11 +22,9 @@ from bot.app.ports.containment import (
 )
 from bot.app.ports.store import Store
 from bot.domain.containment import ActionRecord, Outcome, describe, unsafe_targets
-from bot.domain.host_crashes import CrashEvent
 from bot.domain.incident import TimelineEvent
 from bot.domain.mrkdwn import escape
 from bot.domain.redact import redact
-from bot.domain.verification import HostCount, verification_verdict
 from bot.errors import SegbotError
 
 log = logging.getLogger("segbot.actions")
@@ -102,6 +100,23 @@ class Containment:
             waiting = self._second_approval(request, now)
             if waiting is not None:
                 return waiting
+        # With replicas the action is leased before its intent is written: a replica that
+        # dies mid-action loses the lease, and recover() tells its outcome unknown.
+        lease = None
+        if self.replica is not None:
+            lease = self.replica.claim(action_key(request.proposal_id))
+            if lease is None:
+                return ActionResult(False, "already under way: not run a second time")
+            self.replica.heartbeat.hold(lease)
+        try:
+            return self._execute(request, now, lease)
+        finally:
+            if lease is not None and self.replica is not None:
+                self.replica.heartbeat.drop(lease.key)
+
+    def _execute(self, request: ActionRequest, now: datetime, lease: Lease | None
+                 ) -> ActionResult:
+        service = request.target.get("service", "")
         record = ActionRecord(id=request.proposal_id, incident_id=request.incident_id,
                               action=request.action, target=dict(request.target),
                               requested_by=request.requested_by, state="executing",
@@ -126,6 +141,7 @@ class Containment:
                      else None)
         self.actions.finish(record.id, state=outcome.state, detail=outcome.text, at=finished,
                             verify_at=verify_at)
+        self._finish_lease(lease)
         if outcome.state == "unknown":
             self._tell(request.incident_id, f"{describe(request.action, request.target)}: "
                        f"outcome unknown — {outcome.text}. segbot will not retry it; check "
@@ -173,13 +189,23 @@ class Containment:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def recover(self) -> int:
-        """Every action left executing by a process that died: outcome unknown, said once."""
+        """Every action left executing by a process that died: outcome unknown, said once.
+        With replicas, only those whose lease lapsed (a live replica's are still running)."""
         told = 0
         for record in self.actions.executing():
+            lease = None
+            if self.replica is not None:  # not re-entrant: this process's own are live too
+                lease = self.replica.leases.claim(action_key(record.id),
+                                                  holder=self.replica.holder,
+                                                  ttl=self.replica.ttl)
+                if lease is None:
+                    continue  # a live replica is executing it
             now = self.clock()
             detail = ("segbot stopped between starting this action and learning its result: "
                       "it may or may not have taken effect")
-            if not self.actions.finish(record.id, state="unknown", detail=detail, at=now):
+            decided = self.actions.finish(record.id, state="unknown", detail=detail, at=now)
+            self._finish_lease(lease)
+            if not decided:
                 continue  # another process decided it first
             self._tell(record.incident_id, f"{describe(record.action, record.target)} "
                        f"(requested by <@{record.requested_by}>): outcome unknown — {detail}. "
@@ -187,9 +213,21 @@ class Containment:
             told += 1
         return told
 
+    def _finish_lease(self, lease: Lease | None) -> None:
+        if lease is None or self.replica is None:
+            return
+        try:
+            self.replica.leases.finish(lease)
+        except SegbotError as error:  # taken over meanwhile: the record decides, not the lease
+            log.warning("action lease %s not finished: %s", lease.key, error)
+
     # -- verification ----------------------------------------------------------------------
 
     def verify_due(self) -> int:
+        if self.replica is not None:
+            # A replica that died mid-action may never restart: its lapsed actions are told
+            # unknown here, on the leader's schedule, not only when some process starts.
+            self.recover()
         done = 0
         for record in self.actions.due(self.clock()):
             lease = None
@@ -229,48 +267,3 @@ def approval_key(request: ActionRequest) -> str:
 
     text = f"{request.incident_id}|{request.action}|{sorted(request.target.items())}"
     return "approval:" + hashlib.sha256(text.encode()).hexdigest()[:40]
-
-
-def verify_action(*, action_id: str, now: datetime, actions: ActionStore, store: Store,
-                  announce: Announce,
-                  host_crashes: Callable[[str, datetime], Sequence[HostCount] | None]
-                  | None = None,
-                  ) -> str | None:
-    """The follow-up check of one finished action: new occurrences of the incident's signature
-    since the action (the store's, and new cores on the service's hosts when counted), said in
-    the channel, on the timeline and in the audit log, once. None when there was nothing to do.
-    """
-    record = actions.get(action_id)
-    if record is None or record.finished_at is None or record.verdict is not None:
-        return None
-    detail = store.incident_detail(record.incident_id)
-    incident = detail.incident if detail else None
-    seen = actions.occurrences(incident_id=record.incident_id,
-                               signature=incident.signature if incident else None,
-                               since=record.finished_at, until=now)
-    on_hosts = (host_crashes(record.target.get("service", ""), record.finished_at)
-                if host_crashes is not None else None)
-    text = verification_verdict(action=record.action, stored=seen, hosts=on_hosts,
-                                seconds=max(0.0, (now - record.finished_at).total_seconds()))
-    for counted in on_hosts or ():  # the cores it read are the incident's crashes too
-        events = [CrashEvent(c.time, c.pid, c.signal, ("coredump",)) for c in counted.cores
-                  if c.time is not None]
-        if events:
-            record_crash_events(store=store, incident_id=record.incident_id,
-                                host=counted.host, service=record.target.get("service", ""),
-                                events=events, now=now, by="verification")
-    if not actions.set_verdict(action_id, text):
-        return None
-    with store.transaction() as tx:
-        tx.add_event(record.incident_id, TimelineEvent(now, "verification", text,
-                                                       actor="segbot", source="actions"))
-        tx.audit(at=now, actor="segbot", action="verify",
-                 subject=f"incident:{record.incident_id}",
-                 detail=f"action {action_id[:8]} ({record.action}): {text}")
-    try:
-        announce(record.incident_id, f"Verification of {describe(record.action, record.target)}"
-                                     f": {text}.")
-    except SegbotError as error:
-        log.warning("incident %s: verification not told in Slack: %s", record.incident_id,
-                    error)
-    return text

@@ -7,6 +7,7 @@ threads); `ReportView` is the frozen snapshot the chat adapter renders into Bloc
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from bot.domain.conclude import with_unit_state
 from bot.domain.decode import DecodedReport, Focus, Section, decode_sections
 from bot.domain.evidence import BuildId, Deploy
 from bot.domain.incident import Incident
+from bot.domain.stored_frames import with_stored_frames
 
 # Re-decoding everything received so far on each new output costs O(n^2): past this many
 # characters the live report waits for the final one.
@@ -160,8 +162,10 @@ class ReportBook:
             return incident_id in self._hosts
 
     def restore(self, incident_id: int, rows: list[tuple[str, str, str]], now: datetime,
-                focus: dict[str, Focus | None]) -> None:
-        """Rebuild an incident's decoded evidence from stored outputs (after a restart)."""
+                focus: dict[str, Focus | None], stored: Mapping[str, str] | None = None
+                ) -> None:
+        """Rebuild an incident's decoded evidence from stored outputs (after a restart, or
+        on another replica), with the symbolized frames of each host's `stored` report."""
         by_host: dict[str, list[Section]] = {}
         for host, command, output in rows:
             by_host.setdefault(host, []).append(Section(output=output, command=command,
@@ -170,6 +174,8 @@ class ReportBook:
             hosts = self._hosts.setdefault(incident_id, {})
         for host, sections in by_host.items():
             report = decode_sections(sections, now=now, host=host, focus=focus.get(host))
+            if report is not None and stored and host in stored:
+                report = with_stored_frames(report, stored[host])
             with self._lock:
                 hosts[host] = _Host(total=0, sections=sections, report=report, finished=True,
                                     error="restored from stored evidence after a restart")

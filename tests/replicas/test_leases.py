@@ -177,3 +177,14 @@ def test_replicas_starting_together_migrate_one_at_a_time(database_url: str) -> 
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_a_fenced_finish_leaves_nothing_to_take_over(engine: Engine) -> None:
+    leases = SqlLeases(engine, sole=False)
+    lease = leases.claim("diagnosis:2:node-17", holder="a", ttl=30)
+    assert lease is not None
+    with leases.fenced(lease, finish=True):
+        pass  # the work's writes
+    _expire(engine, lease.key)  # its holder dies right after them
+    assert leases.finished(lease.key)
+    assert leases.claim(lease.key, holder="b", ttl=30) is None

@@ -21,6 +21,7 @@ from bot.app.diagnosis_feed import DiagnosisSetup
 from bot.app.incidents import ingest
 from bot.config import config_from
 from bot.domain.alerts import Occurrence
+from bot.domain.incident import DiagnosisRequest
 from bot.errors import StaleLease, StoreError
 from bot.wiring.serve import slack_runtime
 from tests.support.slack_emulator import SlackEmulator
@@ -98,6 +99,21 @@ def test_a_channel_created_before_a_crash_is_adopted(
     assert store.incident_detail(incident) is not None
 
 
+def test_a_channel_is_adopted_when_the_signal_became_known_after_the_crash(
+        store: SqlStore, emulator: SlackEmulator,
+        setup: tuple[DiagnosisSetup, LocalRunner, Path], tmp_path: Path) -> None:
+    config = _config(setup[2], tmp_path / "evidence")
+    a, b = (_replica(store, emulator, config, setup[0]) for _ in range(2))
+    incident = _incident(store)
+    a.flows.slack_store.add_place = _crash  # type: ignore[method-assign]
+    with pytest.raises(Crash):  # created "...-crash", then died
+        a.flows.ensure_place(incident)
+    b.flows.channels.rename(incident, "SIGSEGV")  # the first decoded crash, before the channel
+    _dies(store, f"channel:{incident}")
+    place = b.flows.ensure_place(incident)
+    assert len(emulator.channels) == 1 and place.channel in emulator.channels
+
+
 def test_a_report_posted_before_a_crash_is_found_not_posted_again(
         store: SqlStore, emulator: SlackEmulator,
         setup: tuple[DiagnosisSetup, LocalRunner, Path], tmp_path: Path) -> None:
@@ -150,3 +166,35 @@ def test_a_dead_replicas_diagnosis_is_taken_over_and_its_late_writes_refused(
         pass
     with pytest.raises(StoreError):
         a.flows.replica.leases.finish(dead)
+
+
+def test_a_rerun_a_person_asked_for_is_taken_over_when_its_replica_dies(
+        store: SqlStore, emulator: SlackEmulator,
+        setup: tuple[DiagnosisSetup, LocalRunner, Path], tmp_path: Path) -> None:
+    config = _config(setup[2], tmp_path / "evidence")
+    a, b = (_replica(store, emulator, config, setup[0]) for _ in range(2))
+    incident = _incident(store)
+    rerun = DiagnosisRequest(incident, "node-17", "checkout-api", again="proposal-p1")
+    key = diagnosis_key(incident, "node-17", "proposal-p1")
+    a.flows._pool.submit = _crash  # type: ignore[method-assign]  # claimed, then died
+    with pytest.raises(Crash):
+        a.flows.trigger(rerun)
+    assert a.flows.replica is not None and b.flows.replica is not None
+    assert b.flows.replica.leases.orphaned_diagnoses(grace=3600, holder="b") == []  # A lives
+    b.flows.trigger(rerun)  # the same re-run asked again meanwhile: A has it
+    assert not b.flows.replica.leases.finished(key)
+    with store.engine.begin() as connection:  # A died a minute ago: its lease ran out
+        connection.execute(text("UPDATE work_lease SET expires_at = :t WHERE key = :k"),
+                           {"t": datetime.now(UTC) - timedelta(minutes=1), "k": key})
+    assert b.flows.replica.leases.orphaned_diagnoses(grace=3600, holder="b") == [rerun]
+    b.flows.start()
+    try:
+        b.flows.poll()
+        emulator.wait_for(lambda: b.flows.replica is not None
+                          and b.flows.replica.leases.finished(key), 60)
+    finally:
+        b.flows.stop()
+    detail = store.incident_detail(incident)
+    assert detail is not None
+    assert sum("diagnosis of node-17 finished" in e.text for e in detail.timeline) == 1
+    assert b.flows.replica.leases.orphaned_diagnoses(grace=3600, holder="b") == []

@@ -1,6 +1,7 @@
 """Slack's Socket Mode side for the tests: a WebSocket server (RFC 6455, just what Socket Mode
 uses) on a free loopback port. It says hello, answers pings, pushes envelopes (a slash command,
-a button click) and collects the app's acknowledgements."""
+a button click) and collects the app's acknowledgements. Like Slack, it keeps every open
+connection (one app may hold several, one per replica) and spreads envelopes across them."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ class SocketModeServer:
         self.url = f"ws://127.0.0.1:{self.port}/link/?ticket=emulated"
         self.acks: dict[str, dict[str, Any]] = {}
         self.connected = threading.Event()
-        self._client: socket.socket | None = None
+        self.clients: list[socket.socket] = []  # open connections, oldest first
+        self.sent: dict[str, int] = {}  # envelope id -> the connection it went to (its index)
+        self._next = 0
         self._lock = threading.Lock()
         self._stop = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -32,16 +35,30 @@ class SocketModeServer:
     def stop(self) -> None:
         self._stop = True
         self._listener.close()
-        if self._client is not None:
-            self._client.close()
+        for client in list(self.clients):
+            client.close()
 
-    def send(self, kind: str, payload: dict[str, Any]) -> str:
-        """Push one envelope; its id (the ack carries it back)."""
+    def send(self, kind: str, payload: dict[str, Any], *, to: int | None = None) -> str:
+        """Push one envelope on the next open connection in turn (or connection `to`); its
+        id (the ack carries it back)."""
         envelope_id = str(uuid.uuid4())
+        with self._lock:
+            clients = list(self.clients)
+        assert clients, "no app connected"
+        if to is None:
+            to, self._next = self._next % len(clients), self._next + 1
+        self.sent[envelope_id] = to
         self._send_frame(0x1, json.dumps({"envelope_id": envelope_id, "type": kind,
                                           "payload": payload,
-                                          "accepts_response_payload": True}).encode())
+                                          "accepts_response_payload": True}).encode(),
+                         clients[to])
         return envelope_id
+
+    def wait_connections(self, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.clients) < count:
+            assert time.monotonic() < deadline, f"{len(self.clients)} of {count} connected"
+            time.sleep(0.05)
 
     def ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -65,6 +82,7 @@ class SocketModeServer:
         while b"\r\n\r\n" not in request:
             chunk = client.recv(4096)
             if not chunk:
+                client.close()
                 return
             request += chunk
         key = next(line.split(":", 1)[1].strip() for line in request.decode().split("\r\n")
@@ -72,14 +90,17 @@ class SocketModeServer:
         accept = base64.b64encode(hashlib.sha1((key + _GUID).encode()).digest()).decode()
         client.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                         f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n").encode())
-        self._client = client
-        self._send_frame(0x1, json.dumps({"type": "hello", "num_connections": 1}).encode())
+        with self._lock:
+            self.clients.append(client)
+        self._send_frame(0x1, json.dumps({"type": "hello",
+                                          "num_connections": len(self.clients)}).encode(),
+                         client)
         self.connected.set()
         try:
             while not self._stop:
                 opcode, payload = self._read_frame(client)
                 if opcode == 0x9:
-                    self._send_frame(0xA, payload)
+                    self._send_frame(0xA, payload, client)
                 elif opcode == 0x1:
                     message = json.loads(payload)
                     self.acks[message["envelope_id"]] = message.get("payload") or {}
@@ -87,8 +108,13 @@ class SocketModeServer:
                     return
         except (OSError, ConnectionError):
             return
+        finally:
+            with self._lock:
+                if client in self.clients:
+                    self.clients.remove(client)
+            client.close()
 
-    def _send_frame(self, opcode: int, payload: bytes) -> None:
+    def _send_frame(self, opcode: int, payload: bytes, client: socket.socket) -> None:
         size = len(payload)
         if size < 126:
             header = struct.pack("!BB", 0x80 | opcode, size)
@@ -96,9 +122,8 @@ class SocketModeServer:
             header = struct.pack("!BBH", 0x80 | opcode, 126, size)
         else:
             header = struct.pack("!BBQ", 0x80 | opcode, 127, size)
-        assert self._client is not None
         with self._lock:
-            self._client.sendall(header + payload)
+            client.sendall(header + payload)
 
     @staticmethod
     def _read_frame(client: socket.socket) -> tuple[int, bytes]:

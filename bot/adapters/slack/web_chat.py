@@ -87,6 +87,10 @@ class SlackChat:
         return place
 
     def _create(self, request: ChannelRequest, intend: Callable[[str], None] | None) -> str:
+        # The crashed holder's name first: the signal may have become known since, which
+        # changes the name this holder would try.
+        if request.adopt and (found := self._ours(request.adopt, request)):
+            return found
         for attempt in range(MAX_NAME_ATTEMPTS):
             name = channel_name(prefix=self.settings.channel_prefix,
                                 opened_at=request.opened_at, service=request.service,

@@ -9,12 +9,13 @@ the write instead of held across it: one writer at a time, one process.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, String, cast, exc, literal, select, text, update
+from sqlalchemy import ColumnElement, Engine, String, cast, exc, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.adapters.store.engine import in_transaction, translate_errors
@@ -28,6 +29,7 @@ FENCES = 3  # fenced blocks at once per process (the pool has 5 connections, 5 m
 # A diagnosis asked for longer ago than this and never run is not started by a sweep: the
 # host has moved on since, and a person can ask again.
 HORIZON = timedelta(hours=1)
+_RERUN = re.compile(r"diagnosis:(\d+):(.+?):again:(.+)")  # bot.app.claims.diagnosis_key
 _W = WorkLeaseRow.__table__  # type: ignore[attr-defined]
 _H = IncidentHostRow.__table__  # type: ignore[attr-defined]
 _I = IncidentRow.__table__  # type: ignore[attr-defined]
@@ -103,16 +105,20 @@ class SqlLeases:
                 raise StaleLease(f"lease {lease.key} was taken over")
 
     @contextmanager
-    def fenced(self, lease: Lease) -> Iterator[None]:
+    def fenced(self, lease: Lease, *, finish: bool = False) -> Iterator[None]:
         if not self._postgres:
             self._check(lease)
             yield
+            if finish:
+                self.finish(lease)
             return
         with self._fences, in_transaction(self.engine) as s:
             row = self._row(s, lease.key)
             if row is None or row.token != lease.token:
                 raise StaleLease(f"lease {lease.key} was taken over")
             yield  # the row stays locked until the block's own writes are committed
+            if finish:  # in the same transaction: no takeover between the writes and this
+                s.execute(update(_W).where(_W.c.key == lease.key).values(done=True))
 
     def check(self, lease: Lease) -> None:
         self._check(lease)
@@ -152,7 +158,22 @@ class SqlLeases:
                        _H.c.requested_at > now - HORIZON,
                        _W.c.key.is_(None) | (_W.c.done.is_(False) & dead))
                 .order_by(_H.c.incident_id, _H.c.host))
-            return [DiagnosisRequest(r[0], r[1], r[2]) for r in rows]
+            found = [DiagnosisRequest(r[0], r[1], r[2]) for r in rows]
+            return found + self._lapsed_reruns(s, now=now, dead=dead)
+
+    def _lapsed_reruns(self, s: Session, *, now: datetime, dead: ColumnElement[bool]
+                       ) -> list[DiagnosisRequest]:
+        """Re-runs people asked for whose holder died: their lease is the only record of
+        them (claimed when asked), so a lapsed, unfinished one is the work to take over."""
+        rows = s.execute(
+            select(_W.c.key).where(_W.c.key.like("diagnosis:%:again:%"), _W.c.done.is_(False),
+                                   dead, _W.c.expires_at > now - HORIZON)
+            .order_by(_W.c.key))
+        asked = [m for m in (_RERUN.fullmatch(r[0]) for r in rows) if m is not None]
+        open_: dict[int, str] = dict(s.execute(select(_I.c.id, _I.c.service).where(
+            _I.c.id.in_({int(m[1]) for m in asked}), _I.c.status != Status.RESOLVED.value)).all())
+        return [DiagnosisRequest(int(m[1]), m[2], open_[int(m[1])], again=m[3])
+                for m in asked if int(m[1]) in open_]
 
 
 def _aware(value: datetime) -> datetime:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, exc, select, update
 from sqlalchemy.orm import Session
 
+from bot.adapters.store.action_tables import ContainmentActionRow
 from bot.adapters.store.engine import in_transaction
 from bot.adapters.store.slack_tables import SlackEvidenceRow, SlackPlaceRow, SlackProposalRow
 from bot.app.ports.slack import Place, Proposal, ProposalState
@@ -105,6 +106,23 @@ class SqlSlackStore:
         with self._tx() as s:
             s.execute(update(_P).where(_P.c.id == proposal_id, _P.c.state == "executing")
                       .values(state=state, outcome=outcome))
+
+    def reopen_unstarted(self, *, before: datetime) -> list[Proposal]:
+        # Clicked before `before` and never started (no intent written): the process that
+        # took the click died first. Reopening is safe: the intent's compare-and-set on the
+        # proposal id still lets one execution at most begin.
+        started = select(ContainmentActionRow.__table__.c.id)  # type: ignore[attr-defined]
+        with self._tx() as s:
+            rows = s.execute(select(SlackProposalRow).where(
+                _P.c.state == "executing", _P.c.decided_at < before,
+                _P.c.id.not_in(started))).scalars().all()
+            reopened = []
+            for row in rows:
+                moved = s.execute(update(_P).where(_P.c.id == row.id, _P.c.state == "executing")
+                                  .values(state="open", decided_by=None, decided_at=None))
+                if moved.rowcount == 1:  # type: ignore[attr-defined]
+                    reopened.append(_proposal(row))
+            return reopened
 
     def close_proposals(self, incident_id: int, *, state: ProposalState, at: datetime) -> int:
         with self._tx() as s:

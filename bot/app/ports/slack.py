@@ -63,6 +63,10 @@ class SlackStore(Protocol):
 
     def proposals(self, incident_id: int) -> list[Proposal]: ...
 
+    def reopen_unstarted(self, *, before: datetime) -> list[Proposal]:
+        """Proposals clicked before `before` whose action never started (its process died
+        first), open again; as they were clicked (who, when)."""
+
     def claim_proposal(self, proposal_id: str, *, by: str, at: datetime) -> bool:
         """open -> executing if still open and unexpired at `at`; True for exactly one caller."""
 
