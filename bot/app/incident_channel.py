@@ -74,8 +74,11 @@ class IncidentChannels:
             else:
                 place = self.chat.open_place(request(None))
                 added = self.slack_store.add_place(place, now)
-            if not added:
-                return self.slack_store.place(incident_id) or place, False
+            if not added:  # another replica (or thread) recorded it: invite as for any channel
+                found = self.slack_store.place(incident_id) or place
+                if invite and found.dedicated:
+                    self.chat.invite(found, invite)
+                return found, False
             self._opened[incident.id] = time.monotonic()
             if named[-1] is not None:
                 self._named.add(incident.id)  # named after its signal already

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -18,6 +19,7 @@ from bot.domain.incident import DiagnosisRequest
 from bot.errors import SegbotError, SlackError
 
 log = logging.getLogger("segbot.slack.replicas")
+CHANNEL_WAIT = 30.0  # seconds beyond the claim's life to wait for another replica's channel
 
 
 def work_key(request: DiagnosisRequest) -> str:
@@ -44,9 +46,17 @@ class ReplicaWork:
         """Create the incident's channel under its claim (a taken-over claim adopts the
         channel its dead holder named in the lease's note); (place, newly recorded)."""
         replica = self.replica
-        lease = replica.claim(channel_key(incident_id))
-        if lease is None:
-            raise SlackError(f"incident {incident_id}: another replica is opening its channel")
+        # Another replica opening it: wait for its channel, or for its claim to lapse (it died)
+        # and take the work over; a person's /segfault then joins instead of failing.
+        deadline = time.monotonic() + 2 * replica.ttl + CHANNEL_WAIT
+        while (lease := replica.claim(channel_key(incident_id))) is None:
+            place = self.slack_store.place(incident_id)
+            if place is not None:
+                return place, False
+            if time.monotonic() > deadline:
+                raise SlackError(f"incident {incident_id}: another replica is opening its "
+                                 "channel and has not finished")
+            time.sleep(0.2)
         try:
             with replica.heartbeat.held(lease):
                 place = self.chat.open_place(request(lease),

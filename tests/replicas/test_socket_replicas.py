@@ -140,10 +140,17 @@ def test_two_socket_mode_replicas_handle_each_event_once(
         assert set(server.sent[e] for e in commands) == {0, 1}  # both replicas took commands
         assert len(emulator.channels) == SERVICES
         assert report_posts(emulator) == Counter({f"report:{i}": 1 for i, _ in incidents})
-        answered = Counter(found[1] for c in emulator.calls if c.method == "response_url"
+
+        def answered() -> Counter[str]:
+            return Counter(found[1] for c in emulator.calls if c.method == "response_url"
                            and (found := re.match(r"Incident #(\d+) (opened|joined)",
                                                   str(c.args.get("text", "")))))
-        assert sorted(answered.values()) == [1] * SERVICES, answered  # each command once
+
+        # The answer follows the channel's creation and may land after the actions finished.
+        until("a command was not answered", lambda: len(answered()) == SERVICES, deadline,
+              lambda: (answered(), [c.args.get("text") for c in emulator.calls
+                                    if c.method in ("response_url", "chat.postEphemeral")]))
+        assert sorted(answered().values()) == [1] * SERVICES, answered()  # each command once
         outcomes, problems = not_once(state, effects, helper)
         assert not problems, problems
         records = state.rows("SELECT id FROM containment_action")
