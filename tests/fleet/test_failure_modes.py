@@ -70,7 +70,9 @@ def test_each_failure_mode_is_reported_for_its_host_only(tmp_path: Path) -> None
     died = found["die-3"]
     assert "connection lost" in (died.error or "") or "unreachable" in (died.error or "")
     assert any(o.status == "ok" for o in died.steps)  # what it said before dying is kept
-    assert all(o.status in ("ok", "skipped", "failed") for o in died.steps)
+    # A command in flight when the host died fails, or (on a loaded machine, when the drop is
+    # seen late) reaches its own deadline; none is left unrecorded.
+    assert all(o.status in ("ok", "skipped", "failed", "timed-out") for o in died.steps)
 
     # Every working host finished before the hung host's connect deadline let it go.
     assert finished.index("hang-2") > max(finished.index(h)
