@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from tests.support.local_http import free_port
 from tests.support.serve_process import REPO
 from tests.support.slack_emulator import SlackEmulator
-from tests.support.slack_harness import signed_headers
+from tests.support.slack_harness import click_payload, signed_headers
 
 
 @dataclass
@@ -182,18 +182,8 @@ def click(client: httpx.Client, base: str, emulator: SlackEmulator, *, channel: 
           button: dict[str, Any], user: str = "U0ALICE") -> bool:
     """One click of a report's button (after its confirm dialog), signed as Slack does;
     False when no replica took it (a person clicks again)."""
-    payload = {
-        "type": "block_actions", "team": {"id": "T0EMU", "domain": "emulated"},
-        "user": {"id": user, "username": user.lower(), "team_id": "T0EMU"},
-        "api_app_id": "A0SEGBOT", "token": "unused", "trigger_id": "1337.43.abcd",
-        "container": {"type": "message", "message_ts": ts, "channel_id": channel,
-                      "is_ephemeral": False},
-        "channel": {"id": channel, "name": "incident"},
-        "message": {"type": "message", "ts": ts, "text": "report"},
-        "response_url": f"{emulator.base}/response/{user}",
-        "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b",
-                     "value": button["value"], "text": button["text"],
-                     "action_ts": str(time.time())}]}
+    payload = click_payload(button, user=user, channel=channel, ts=ts,
+                            response_base=emulator.base)
     body = urlencode({"payload": json.dumps(payload)})
     try:
         answer = client.post(f"{base}/slack/events", content=body, headers=signed_headers(body))

@@ -35,7 +35,7 @@ from tests.slack.socket_server import SocketModeServer
 from tests.support.effect_server import effect_server
 from tests.support.local_http import free_port
 from tests.support.slack_emulator import SlackEmulator
-from tests.support.slack_harness import BOT_TOKEN
+from tests.support.slack_harness import BOT_TOKEN, click_payload
 
 SERVICES = 3
 ALERT_TOKEN = "socket-test-alert-token"
@@ -47,21 +47,6 @@ def _command(emulator: SlackEmulator, text: str) -> dict[str, Any]:
             "channel_id": "C0GENERAL", "channel_name": "general", "team_id": "T0EMU",
             "api_app_id": "A0SEGBOT", "trigger_id": "1.2.3",
             "response_url": f"{emulator.base}/response/U0ALICE"}
-
-
-def _click(emulator: SlackEmulator, channel: str, ts: str,
-           button: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "block_actions", "team": {"id": "T0EMU", "domain": "emulated"},
-            "user": {"id": "U0ALICE", "username": "alice", "team_id": "T0EMU"},
-            "api_app_id": "A0SEGBOT", "token": "unused", "trigger_id": "1.2.4",
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel,
-                          "is_ephemeral": False},
-            "channel": {"id": channel, "name": "incident"},
-            "message": {"type": "message", "ts": ts, "text": "report"},
-            "response_url": f"{emulator.base}/response/U0ALICE",
-            "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b",
-                         "value": button["value"], "text": button["text"],
-                         "action_ts": str(time.time())}]}
 
 
 def _reports(emulator: SlackEmulator) -> list[tuple[tuple[str, str], dict[str, Any]]]:
@@ -126,9 +111,10 @@ def test_two_socket_mode_replicas_handle_each_event_once(
               lambda: [m.get("text") for _, m in _reports(emulator)])
         clicks = []
         for (channel, ts), button in clickable():
+            payload = click_payload(button, user="U0ALICE", channel=channel, ts=ts,
+                                    response_base=emulator.base)
             for connection in (0, 1):  # delivered on one connection, then again on the other
-                clicks.append(server.send("interactive", _click(emulator, channel, ts, button),
-                                          to=connection))
+                clicks.append(server.send("interactive", payload, to=connection))
         for envelope in clicks:
             server.ack(envelope, 30)
         incidents = state.rows("SELECT id, service FROM incident ORDER BY id")

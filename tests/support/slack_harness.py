@@ -74,19 +74,8 @@ class Running:
 
     def click(self, button: dict[str, Any], *, user: str, channel: str,
               message_ts: str) -> httpx.Response:
-        payload = {
-            "type": "block_actions", "team": {"id": "T0EMU", "domain": "emulated"},
-            "user": {"id": user, "username": user.lower(), "team_id": "T0EMU"},
-            "api_app_id": "A0SEGBOT", "token": "unused", "trigger_id": "1337.43.abcd",
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
-                          "is_ephemeral": False},
-            "channel": {"id": channel, "name": "incident"},
-            "message": {"type": "message", "ts": message_ts, "text": "report"},
-            "response_url": f"{self.emulator.base}/response/{user}",
-            "actions": [{"type": "button", "action_id": button["action_id"],
-                         "block_id": "b", "value": button["value"],
-                         "text": button["text"], "action_ts": str(time.time())}],
-        }
+        payload = click_payload(button, user=user, channel=channel, ts=message_ts,
+                                response_base=self.emulator.base)
         body = urlencode({"payload": json.dumps(payload)})
         return self.http.post(f"{self.url}/slack/events", content=body,
                               headers=signed_headers(body))
@@ -122,6 +111,24 @@ def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if element.get("type") == "button":
                 found[element["action_id"].rsplit(":", 1)[-1]] = element
     return found
+
+
+def click_payload(button: dict[str, Any], *, user: str, channel: str, ts: str,
+                  response_base: str) -> dict[str, Any]:
+    """The block_actions payload Slack sends when `user` clicks `button` of message `ts`."""
+    return {
+        "type": "block_actions", "team": {"id": "T0EMU", "domain": "emulated"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T0EMU"},
+        "api_app_id": "A0SEGBOT", "token": "unused", "trigger_id": "1337.43.abcd",
+        "container": {"type": "message", "message_ts": ts, "channel_id": channel,
+                      "is_ephemeral": False},
+        "channel": {"id": channel, "name": "incident"},
+        "message": {"type": "message", "ts": ts, "text": "report"},
+        "response_url": f"{response_base}/response/{user}",
+        "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b",
+                     "value": button["value"], "text": button["text"],
+                     "action_ts": str(time.time())}],
+    }
 
 
 def message_text(message: dict[str, Any]) -> str:
