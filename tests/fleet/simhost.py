@@ -12,11 +12,13 @@ import asyncio
 import functools
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import asyncssh
 
+from bot.adapters.ssh.worker import bootstrap
 from .commands import REMOVE_CORE, Matcher, load_segfault_playbook, unwrap
 from .recording import Profile, fill, load_profile
 
@@ -240,23 +242,51 @@ def _kill(host: HostState) -> None:
         conn.abort()
 
 
+# segbot's worker shell (bot/adapters/ssh/worker.py), whatever its token
+_first, _rest = re.escape(bootstrap("TOKEN")).split("TOKEN", 1)
+_WORKER = re.compile(_first + r"(?P<token>segbot-end-[0-9a-f]+)"
+                     + _rest.replace("TOKEN", "(?P=token)") + r"\Z")
+
+
 async def handle(host: HostState, process: asyncssh.SSHServerProcess[str]) -> None:
+    """One exec channel: a one-shot command, or a segbot worker shell reading its commands."""
     wire = process.command or ""
+    worker = _WORKER.match(wire)
+    if worker is None:
+        await _answer(host, process, wire, None)
+        return
+    try:
+        while (line := await process.stdin.readline()) and not process.is_closing():
+            if not await _answer(host, process, line.rstrip("\n"), worker["token"]):
+                return
+        process.exit(0)
+    except (OSError, asyncssh.Error):
+        pass
+
+
+async def _answer(host: HostState, process: asyncssh.SSHServerProcess[str], wire: str,
+                  token: str | None) -> bool:
+    """Answer one command as the host would; False when the channel ended with it."""
     step, out, err, status = answer(host, wire)
     await asyncio.sleep(host.spec.latency(step, host.profile))
     if host.dead:
-        return
+        return False
     spec = host.spec
     if spec.failure == "flood" and step == spec.flood_step:
         await _flood(process)
-        return
+        return False
     host.answered += 1
     if spec.failure == "die" and host.answered > spec.die_after:
         _kill(host)
-        return
+        return False
     try:
-        process.stdout.write(out)
-        process.stderr.write(err)
-        process.exit(status)
+        if token is None:
+            process.stdout.write(out)
+            process.stderr.write(err)
+            process.exit(status)
+            return False
+        process.stdout.write(f"{out}\n{token} {status}\n")
+        process.stderr.write(f"{err}\n{token}\n")
+        return True
     except (OSError, asyncssh.Error):
-        pass
+        return False

@@ -1,4 +1,5 @@
-"""The SSH CommandRunner (paramiko): one reused connection per host, a channel per command.
+"""The SSH CommandRunner (paramiko): one reused connection per host; commands run on a few
+long-lived shell workers (worker.py), copies on SFTP channels of their own.
 
 Commands read /dev/null rather than get an end-of-input: paramiko sends EOF outside its channel
 lock, and sshd drops the connection when that EOF trails the channel's close.
@@ -19,7 +20,8 @@ from pathlib import Path
 import paramiko
 
 from bot.adapters.ssh.connect import open_client, translated
-from bot.adapters.ssh.stream import drain
+from bot.adapters.ssh.stream import Bounds, drain
+from bot.adapters.ssh.worker import ShellWorker
 from bot.app.ports.hosts import CommandResult, Fetched
 from bot.config import Target
 from bot.errors import CommandTimedOut, RemoteError
@@ -45,6 +47,7 @@ class SshRunner:
         self._sessions = threading.Condition()
         self._open_sessions = 0
         self._session_limit = max_sessions  # sshd refuses more than MaxSessions (10 by default)
+        self._idle: list[ShellWorker] = []  # workers between commands, each holding a slot
 
     # -- connection ---------------------------------------------------------------------------
     def connect(self) -> paramiko.Transport:
@@ -56,6 +59,7 @@ class SshRunner:
                     return transport
                 self._client.close()
                 self._client = None
+                self._forget_idle()
             self._client = open_client(self.target, timeout=self.connect_timeout,
                                        keepalive=self.keepalive)
             self.connections += 1
@@ -68,18 +72,39 @@ class SshRunner:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+                self._forget_idle()
 
-    @contextmanager
-    def _session(self, deadline: float) -> Iterator[paramiko.Channel]:
-        """A new session channel, waiting for a free slot; closed and released on exit."""
+    def _forget_idle(self) -> None:
+        """The connection is gone, and with it the idle workers' channels and slots."""
+        with self._sessions:
+            self._open_sessions -= len(self._idle)
+            self._idle.clear()
+            self._sessions.notify_all()
+
+    def _slot(self, deadline: float, *, take_idle: bool) -> ShellWorker | None:
+        """An idle worker (when `take_idle`), else a reserved slot for a new channel (None):
+        waits while every slot is busy; an idle worker gives its slot up to other channels."""
+        with self._sessions:
+            while True:
+                if self._idle and take_idle:
+                    return self._idle.pop()
+                if self._open_sessions < self._session_limit:
+                    self._open_sessions += 1
+                    return None
+                if self._idle:
+                    self._idle.pop().close()  # its slot passes to the caller
+                    return None
+                if not self._sessions.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    raise CommandTimedOut(f"{self.target.name}: timed out waiting for a free "
+                                          "SSH session")
+
+    def _open(self, deadline: float, *, take_idle: bool = False) -> paramiko.Channel | ShellWorker:
+        """A new session channel in a free slot, or an idle worker when `take_idle`."""
         backoff = 0.01
         while True:
-            with self._sessions:
-                while self._open_sessions >= self._session_limit:
-                    if not self._sessions.wait(timeout=max(0.0, deadline - time.monotonic())):
-                        raise CommandTimedOut(f"{self.target.name}: timed out waiting for a "
-                                              "free SSH session")
-                self._open_sessions += 1
+            idle = self._slot(deadline, take_idle=take_idle)
+            if idle is not None:
+                return idle
             channel = None
             try:
                 transport = self.connect()
@@ -91,24 +116,57 @@ class SshRunner:
                     # when several threads open at once; a live transport means "refused".
                     if not transport.is_active() or time.monotonic() >= deadline:
                         raise
-                if channel is not None:
-                    yield channel
-                    return
             finally:
-                if channel is not None:
-                    channel.close()
-                with self._sessions:
-                    self._open_sessions -= 1
-                    if channel is not None:
-                        self._sessions.notify()
-                    elif self._open_sessions > 0:
-                        # Refused with ours open: the server's limit is what we hold. Waiting
-                        # for one of ours to close, not retrying at once, keeps a refusal storm
-                        # from starving sshd's own loop (seen: commands silent past deadlines).
-                        self._session_limit = min(self._session_limit, self._open_sessions)
-            if channel is None and self._open_sessions == 0:  # sshd frees a slot a bit late
+                if channel is None:
+                    with self._sessions:
+                        self._open_sessions -= 1
+                        if self._open_sessions > 0:
+                            # Refused with ours open: the server's limit is what we hold.
+                            # Waiting for one of ours to close, not retrying at once, keeps a
+                            # refusal storm from starving sshd's own loop (seen: commands
+                            # silent past deadlines).
+                            self._session_limit = min(self._session_limit, self._open_sessions)
+            if channel is not None:
+                return channel
+            if self._open_sessions == 0:  # sshd frees a slot a bit late
                 time.sleep(min(backoff, max(0.0, deadline - time.monotonic())))
                 backoff = min(backoff * 2, 0.5)
+
+    def _release(self, channel: paramiko.Channel) -> None:
+        channel.close()
+        with self._sessions:
+            self._open_sessions -= 1
+            self._sessions.notify()
+
+    @contextmanager
+    def _session(self, deadline: float) -> Iterator[paramiko.Channel]:
+        """A new session channel of its own, closed and its slot released on exit."""
+        channel = self._open(deadline)
+        assert isinstance(channel, paramiko.Channel)
+        try:
+            yield channel
+        finally:
+            self._release(channel)
+
+    def _worker(self, deadline: float) -> ShellWorker:
+        found = self._open(deadline, take_idle=True)
+        if isinstance(found, ShellWorker):
+            return found
+        try:
+            return ShellWorker(found)
+        except BaseException:
+            self._release(found)
+            raise
+
+    def _give_back(self, worker: ShellWorker) -> None:
+        transport = worker.channel.get_transport()
+        if (worker.reusable and not worker.channel.closed and transport is not None
+                and transport.is_active()):
+            with self._sessions:
+                self._idle.append(worker)
+                self._sessions.notify()
+        else:
+            self._release(worker.channel)
 
     # -- commands -----------------------------------------------------------------------------
     def wrap(self, command: str, timeout: float) -> str:
@@ -122,10 +180,21 @@ class SshRunner:
     def run(self, command: str, *, timeout: float) -> CommandResult:
         start = time.monotonic()
         deadline = start + timeout + self.kill_after + _GRACE
-        with translated(self.target.name), self._session(deadline) as channel:
-            return drain(channel, self.wrap(command, timeout), host=self.target.name,
-                         max_output=self.max_output_bytes, timeout=timeout, start=start,
-                         deadline=deadline)
+        wrapped = self.wrap(command, timeout)
+        bounds = Bounds(host=self.target.name, max_output=self.max_output_bytes,
+                        timeout=timeout, start=start, deadline=deadline)
+        with translated(self.target.name):
+            if "\n" in wrapped:  # a worker reads one line per command
+                with self._session(deadline) as channel:
+                    return drain(channel, wrapped, bounds)
+            worker = self._worker(deadline)
+            try:
+                return worker.run(wrapped, bounds)
+            except BaseException:
+                worker.close()
+                raise
+            finally:
+                self._give_back(worker)
 
     # -- files --------------------------------------------------------------------------------
     def fetch(self, remote: str, local: Path, *, max_bytes: int, timeout: float) -> Fetched:

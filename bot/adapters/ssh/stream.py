@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 import paramiko
 
@@ -15,7 +16,7 @@ _CHUNK = 1 << 16
 _SAFETY_WAKE = 5.0  # seconds: a lost wake-up costs at most this, never a hang
 
 
-class _Readable:
+class Readable:
     """Set while either of a channel's buffers holds data or has ended.
 
     Stands in for the OS pipe of `Channel.fileno()`: paramiko's reader thread writes that pipe
@@ -43,7 +44,7 @@ class _Readable:
 class _Side(threading.Event):
     """The event one paramiko BufferedPipe sets and clears (under its own lock)."""
 
-    def __init__(self, readable: _Readable, name: str) -> None:
+    def __init__(self, readable: Readable, name: str) -> None:
         super().__init__()
         self.readable, self.name = readable, name
 
@@ -56,10 +57,26 @@ class _Side(threading.Event):
         self.readable.mark(self.name, False)
 
 
-def drain(channel: paramiko.Channel, wrapped: str, *, host: str, max_output: int,
-          timeout: float, start: float, deadline: float) -> CommandResult:
-    """Run `wrapped` on the channel and read it to its exit status, its cap or the deadline."""
-    readable = _Readable()
+def exit_meaning(status: int | None, duration: float, timeout: float) -> bool:
+    """Whether an exit status is `timeout -k`'s: 124 (TERM), or KILL once the time was up."""
+    return status == 124 or (status == 128 + 9 and duration >= timeout)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """One command's limits: its host (for errors), output cap, timeout and local deadline."""
+
+    host: str
+    max_output: int
+    timeout: float
+    start: float  # time.monotonic() when the command was asked for
+    deadline: float
+
+
+def drain(channel: paramiko.Channel, wrapped: str, bounds: Bounds) -> CommandResult:
+    """Run `wrapped` on its own channel and read it to its exit status, cap or deadline."""
+    host, max_output, deadline = bounds.host, bounds.max_output, bounds.deadline
+    readable = Readable()
     channel.in_buffer.set_event(readable.side("out"))
     channel.in_stderr_buffer.set_event(readable.side("err"))
     channel.exec_command(wrapped)
@@ -95,9 +112,8 @@ def drain(channel: paramiko.Channel, wrapped: str, *, host: str, max_output: int
         if transport is None or not transport.is_active():
             raise ConnectFailed(f"{host}: connection lost during a command")
         status = None  # killed by a signal (sshd sent exit-signal, not exit-status)
-    duration = time.monotonic() - start
-    if status == 124 or (status == 128 + 9 and duration >= timeout):
-        timed_out = True
+    duration = time.monotonic() - bounds.start
+    timed_out = timed_out or exit_meaning(status, duration, bounds.timeout)
     return CommandResult(stdout=out.decode("utf-8", "replace"),
                          stderr=err.decode("utf-8", "replace"), exit_status=status,
                          duration=duration, truncated=truncated, timed_out=timed_out)
