@@ -12,7 +12,7 @@ import secrets
 import shlex
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
@@ -219,34 +219,33 @@ class _HostRun:
             return False
         return result.exit_status == 0
 
-    def run(self) -> None:
+    def run(self, pool: Executor) -> None:
         pending = list(self.playbook.steps)
         running: dict[Future[StepOutcome], Step] = {}
         # Futures report here when done: cheaper than `wait`, which hooks every running future
         # anew for each completion.
         finished: SimpleQueue[Future[StepOutcome]] = SimpleQueue()
-        with ThreadPoolExecutor(max_workers=self.limits.max_parallel_steps) as pool:
-            while pending or running:
-                for step in list(pending):
-                    if len(running) >= self.limits.max_parallel_steps:
-                        break  # decide at start time: the host may die, the deadline pass
-                    if any(need not in self.outcomes for need in step.needs):
-                        continue
-                    pending.remove(step)
-                    reason = self._blocked(step)
-                    if reason is not None:
-                        self._record(step, self._skip(step, reason))
-                        continue
-                    self.progress(self.inventory.host, step.id, "running")
-                    future = pool.submit(self._execute, step)
-                    running[future] = step
-                    future.add_done_callback(finished.put)
-                if running:
-                    done = [finished.get()]
-                    while not finished.empty():  # every step that ended by now, as `wait` did
-                        done.append(finished.get())
-                    for future in done:
-                        self._record(running.pop(future), future.result())
+        while pending or running:
+            for step in list(pending):
+                if len(running) >= self.limits.max_parallel_steps:
+                    break  # decide at start time: the host may die, the deadline pass
+                if any(need not in self.outcomes for need in step.needs):
+                    continue
+                pending.remove(step)
+                reason = self._blocked(step)
+                if reason is not None:
+                    self._record(step, self._skip(step, reason))
+                    continue
+                self.progress(self.inventory.host, step.id, "running")
+                future = pool.submit(self._execute, step)
+                running[future] = step
+                future.add_done_callback(finished.put)
+            if running:
+                done = [finished.get()]
+                while not finished.empty():  # every step that ended by now, as `wait` did
+                    done.append(finished.get())
+                for future in done:
+                    self._record(running.pop(future), future.result())
 
 
 def _decode(outcomes: list[StepOutcome], playbook: Playbook, inventory: Inventory,
@@ -267,14 +266,19 @@ def diagnose_host(*, runner: CommandRunner, playbook: Playbook, inventory: Inven
                   evidence_dir: Path, now: datetime, limits: Limits = Limits(),
                   progress: Progress = _quiet,
                   clock: Callable[[], float] = time.monotonic,
-                  nonce: str | None = None) -> HostDiagnosis:
-    """Run the playbook on one host; never raises for what happens on the host."""
+                  nonce: str | None = None, steps: Executor | None = None) -> HostDiagnosis:
+    """Run the playbook on one host (its steps on `steps`, else on threads of its own);
+    never raises for what happens on the host."""
     state = _HostRun(runner=runner, playbook=playbook, inventory=inventory,
                      evidence_dir=evidence_dir, limits=limits, progress=progress, clock=clock,
                      stamp=now.strftime("%Y%m%dT%H%M%SZ"),
                      nonce=nonce or secrets.token_hex(16))
     try:
-        state.run()
+        if steps is None:
+            with ThreadPoolExecutor(max_workers=limits.max_parallel_steps) as own:
+                state.run(own)
+        else:
+            state.run(steps)
         removed = state.remove_core()
     finally:
         runner.close()
@@ -322,7 +326,10 @@ def diagnose_fleet(*, connect: Callable[[str], CommandRunner], playbook: Playboo
             return diagnose_unreachable(inventory, playbook, error)
         return diagnose_host(runner=runner, playbook=playbook, inventory=inventory,
                              evidence_dir=evidence_dir, now=now, limits=limits,
-                             progress=progress, clock=clock)
+                             progress=progress, clock=clock, steps=steps)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(limits.max_hosts, len(inventories)))) as pool:
+    hosts = max(1, min(limits.max_hosts, len(inventories)))
+    # One pool of step threads for the fleet: a pool per host started 8 threads per host.
+    with (ThreadPoolExecutor(max_workers=hosts * limits.max_parallel_steps) as steps,
+          ThreadPoolExecutor(max_workers=hosts) as pool):
         return list(pool.map(one, inventories))

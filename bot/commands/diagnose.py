@@ -181,6 +181,7 @@ def command(
     playbook: Annotated[Path | None, typer.Option("--playbook", help="Playbook YAML.")] = None,
 ) -> None:
     """Run the crash playbook over SSH, preserve the evidence, and decode it."""
+    import gc
     import json
     from datetime import UTC
 
@@ -216,9 +217,11 @@ def command(
     inventories = [inventory(cfg, h, service) for h in host_names]
     progress = _Progress(host_names, [s.id for s in book.steps])
     stderr = Console(stderr=True)
+    connect = ssh_connector(cfg)
+    gc.freeze()  # what start-up built lives as long as the command: collections skip it
     with Live(progress, console=stderr, refresh_per_second=8, transient=True):
         diagnoses = diagnose_fleet(
-            connect=ssh_connector(cfg), playbook=book, inventories=inventories,
+            connect=connect, playbook=book, inventories=inventories,
             evidence_dir=evidence_dir or Path(d.evidence_dir), now=datetime.now(UTC),
             limits=limits(cfg), progress=progress)
     if len(names) == 2:

@@ -28,6 +28,8 @@ from bot.errors import CommandTimedOut, RemoteError
 
 PRELUDE = "umask 077; set -C; "
 _GRACE = 2.0  # seconds the local deadline allows past the remote `timeout -k`
+# paramiko prefetches on a thread of its own: worth it for a core, not for a few requests
+_PREFETCH_OVER = 4 * paramiko.SFTPFile.MAX_REQUEST_SIZE
 
 
 class SshRunner:
@@ -212,7 +214,8 @@ class SshRunner:
                                       "limit; left on the host")
                 digest, copied = hashlib.sha256(), 0
                 with sftp.open(remote, "rb") as source, open(partial, "wb") as sink:
-                    source.prefetch(size)
+                    if size > _PREFETCH_OVER:
+                        source.prefetch(size)
                     while chunk := source.read(1 << 20):
                         copied += len(chunk)
                         if copied > max_bytes:
