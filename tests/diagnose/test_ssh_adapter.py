@@ -44,6 +44,29 @@ def test_runs_commands_on_one_reused_connection(sshd: Sshd) -> None:
         runner.close()
 
 
+def test_commands_share_a_worker_channel_and_keep_their_exact_output(sshd: Sshd) -> None:
+    """One channel for a run of commands; each one's bytes, stderr and status exactly, even
+    output without a final newline, empty output, or a line shaped like an end marker."""
+    runner = SshRunner(target_for(sshd), max_output_bytes=1000)
+    try:
+        cases = [("printf 'no newline'", "no newline", "", 0), ("true", "", "", 0),
+                 ("printf '\\n\\n'; echo e >&2; exit 7", "\n\n", "e\n", 7),
+                 ("echo 'segbot-end-0123456789abcdef 0'; echo next",
+                  "segbot-end-0123456789abcdef 0\nnext\n", "", 0)]
+        for command, out, err, status in cases * 3:
+            result = runner.run(command, timeout=10)
+            assert (result.stdout, result.stderr, result.exit_status) == (out, err, status)
+        assert runner.channels == 1
+        assert runner.run("sleep 5", timeout=0.5).timed_out  # ended on the host: kept
+        assert runner.run("seq 100000", timeout=10).truncated  # its worker is dropped...
+        assert runner.run("echo after", timeout=10).stdout == "after\n"  # ...a new one runs
+        assert runner.channels == 2
+        two_lines = runner.run("echo 'a\nb'", timeout=10)  # one line per worker command:
+        assert two_lines.stdout == "a\nb\n" and runner.channels == 3  # its own channel
+    finally:
+        runner.close()
+
+
 def test_values_with_shell_syntax_stay_one_word(sshd: Sshd, tmp_path: Path) -> None:
     runner = SshRunner(target_for(sshd))
     try:

@@ -1,8 +1,9 @@
 """The SSH CommandRunner (paramiko): one reused connection per host; commands run on a few
 long-lived shell workers (worker.py), copies on SFTP channels of their own.
 
-Commands read /dev/null rather than get an end-of-input: paramiko sends EOF outside its channel
-lock, and sshd drops the connection when that EOF trails the channel's close.
+Commands read /dev/null: a worker's stdin carries the commands after them, and on a channel of
+its own an end-of-input would race the close (paramiko sends EOF outside its channel lock, and
+sshd drops the connection when that EOF trails the channel's close).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class SshRunner:
         self.max_output_bytes = max_output_bytes
         self.kill_after = kill_after
         self.connections = 0  # TCP connections opened so far (reuse is measurable)
+        self.channels = 0  # session channels opened so far (workers, copies)
         self._lock = threading.Lock()
         self._client: paramiko.SSHClient | None = None
         self._sessions = threading.Condition()
@@ -129,6 +131,7 @@ class SshRunner:
                             # silent past deadlines).
                             self._session_limit = min(self._session_limit, self._open_sessions)
             if channel is not None:
+                self.channels += 1
                 return channel
             if self._open_sessions == 0:  # sshd frees a slot a bit late
                 time.sleep(min(backoff, max(0.0, deadline - time.monotonic())))
