@@ -7,8 +7,9 @@ fan-out) in another, so segbot's own CPU (handshakes included) and peak memory a
 apart from the simulator's. Wall time is compared with the ideal, ceil(hosts / max_hosts) x
 one host's time (the 1-host run's, in the same invocation), and with a stricter one that counts
 the command's fixed part (config, playbook, output) once. Then with 5% of hosts hanging and 5%
-refusing: every other host's own time, from its connect to its last step, against its deadline
-and against a quiet run.
+refusing: every other host's own time, from its first step to its last, against its deadline
+and against a quiet run. Past one wave of hosts segbot diagnoses on one process per core
+(bot/wiring/fan_out.py): CPU and peak memory count them all.
 """
 
 from __future__ import annotations
@@ -43,58 +44,76 @@ class Measured:
     base_rss_mb: float  # after imports, before the command
     results_bytes: int  # the diagnoses segbot holds, pickled
     results_held: int  # the same diagnoses, as objects in memory
-    own: dict[str, float]  # host -> seconds from its connect to its last step
-    slot: dict[str, float]  # host -> seconds from its connect to its decoded report
+    own: dict[str, float]  # host -> seconds from its first step's start to its last step's end
+    slot: dict[str, float]  # host -> seconds from its connect to its decoded report (this
+    # process's hosts only: the 1-host run's sets the strict ideal)
+    processes: int  # segbot's processes in the fan-out
     errors: dict[str, str]
     sim_cpu: float  # the simulator's CPU while serving (all hosts), for comparison
 
 
 def _segbot_child(config: str, result: str) -> None:
-    """Runs in the segbot process: the CLI, timed, with each host's start and end noted."""
+    """Runs in the segbot process: the CLI, timed, with each host's first and last step noted."""
     sys.path.insert(0, str(ROOT))
     import rich.live  # noqa: F401 - imported here so that the timed command excludes imports
 
     import bot.adapters.ssh
     import bot.app.diagnose as diagnose
-    import bot.app.fleet
-    import bot.commands.diagnose  # noqa: F401
+    import bot.app.fleet  # noqa: F401
+    import bot.commands.diagnose as command
+    import bot.wiring.fan_out as fan_out
     from bot.cli import main
 
     starts: dict[str, float] = {}
     ends: dict[str, float] = {}
     decoded: dict[str, float] = {}
-    fan_out, one_host = diagnose.diagnose_fleet, diagnose.diagnose_host
+    connects: dict[str, float] = {}
+    fan_out_all, one_host, connect_one = (
+        fan_out.diagnose_service_hosts, diagnose.diagnose_host, diagnose.connect_and_diagnose)
+    shown = command._Progress.__call__
+
+    def progress_timed(self: Any, host: str, step: str, status: str) -> None:
+        now = time.monotonic()
+        starts.setdefault(host, now)
+        ends[host] = now
+        shown(self, host, step, status)
+
+    # In this process only (not in the fan-out's other processes): a host's connect and its
+    # decoded report, for the 1-host run that sets the strict ideal.
+    def connect_timed(inventory: Any, **kwargs: Any) -> Any:
+        connects[inventory.host] = time.monotonic()
+        return connect_one(inventory, **kwargs)
 
     def host_timed(**kwargs: Any) -> Any:
         found = one_host(**kwargs)
         decoded[found.host] = time.monotonic()
         return found
 
-    def timed(*, connect: Any, progress: Any, **rest: Any) -> Any:
-        def connect_timed(host: str) -> Any:
-            starts[host] = time.monotonic()
-            return connect(host)
-
-        def progress_timed(host: str, step: str, status: str) -> None:
-            ends[host] = time.monotonic()
-            progress(host, step, status)
-
-        found = fan_out(connect=connect_timed, progress=progress_timed, **rest)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        processes.append(fan_out.processes_for(len(kwargs["inventories"]), kwargs["limits"]))
+        found = fan_out_all(*args, **kwargs)
         results.extend(found)
         return found
 
     results: list[Any] = []
-    diagnose.diagnose_fleet = timed  # type: ignore[assignment]
+    processes: list[int] = []
+    command._Progress.__call__ = progress_timed  # type: ignore[method-assign]
+    diagnose.connect_and_diagnose = connect_timed
     diagnose.diagnose_host = host_timed
+    fan_out.diagnose_service_hosts = timed
     before, start = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     with contextlib.suppress(SystemExit):  # exit status 1: some hosts failed, as planned
         main(["diagnose", "--config", config, SERVICE])
     wall, after = time.monotonic() - start, resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the fan-out's other processes
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    cpu += children.ru_utime + children.ru_stime
     Path(result).write_text(json.dumps({
-        "wall": wall, "cpu": cpu, "peak": after.ru_maxrss / 1024, "base": before.ru_maxrss / 1024,
-        "own": {h: ends[h] - starts[h] for h in starts if h in ends},
-        "slot": {h: decoded[h] - starts[h] for h in starts if h in decoded},
+        "wall": wall, "cpu": cpu, "peak": (after.ru_maxrss + children.ru_maxrss) / 1024,
+        "peak_self": after.ru_maxrss / 1024, "peak_child": children.ru_maxrss / 1024,
+        "base": before.ru_maxrss / 1024, "processes": processes[0] if processes else 0,
+        "own": {h: ends[h] - starts[h] for h in starts},
+        "slot": {h: decoded[h] - connects[h] for h in connects if h in decoded},
         "errors": {d.host: d.error for d in results if d.error},
         "results_bytes": len(pickle.dumps(results)), "results_held": _held(results)}))
 
@@ -147,7 +166,7 @@ def _measure(hosts: int, work: Path, *, hang: float = 0.0, refuse: float = 0.0,
     return Measured(hosts=hosts, wall=data["wall"], cpu=data["cpu"], peak_rss_mb=data["peak"],
                     base_rss_mb=data["base"], results_bytes=data["results_bytes"],
                     results_held=data["results_held"], own=data["own"], slot=data["slot"],
-                    errors=data["errors"], sim_cpu=sim_cpu)
+                    errors=data["errors"], sim_cpu=sim_cpu, processes=data["processes"])
 
 
 def main() -> None:
@@ -172,8 +191,8 @@ def main() -> None:
           f"max_hosts {max_hosts}; {os.cpu_count()} CPUs")
     print(f"{'hosts':>6} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'strict':>6} "
           f"{'CPU ms/host':>12} {'sim CPU':>8} {'peak MB':>8} {'MB over base':>12} "
-          f"{'results KB/host':>15} {'load':>5}")
-    print("(wall: the command, imports excluded; CPU: segbot's process, every thread; ideal: "
+          f"{'results KB/host':>15} {'procs':>5} {'load':>5}")
+    print("(wall: the command, imports excluded; CPU: segbot's processes, every thread; ideal: "
           "ceil(hosts / max_hosts) x the 1-host run's wall; strict: its fixed part once plus "
           "ceil(hosts / max_hosts) x that host's own connect-to-decoded time; load: 1-min "
           "load average after the run)")
@@ -200,7 +219,8 @@ def main() -> None:
               f"{run.wall / strict:>6.2f} {1000 * run.cpu / hosts:>12.1f} "
               f"{1000 * run.sim_cpu / hosts:>8.1f} {run.peak_rss_mb:>8.1f} "
               f"{run.peak_rss_mb - run.base_rss_mb:>12.1f} "
-              f"{run.results_bytes / hosts / 1024:>15.1f} {os.getloadavg()[0]:>5.1f}", flush=True)
+              f"{run.results_bytes / hosts / 1024:>15.1f} {run.processes:>5} "
+              f"{os.getloadavg()[0]:>5.1f}", flush=True)
         if run.errors:
             print(f"       unexpected errors: {dict(list(run.errors.items())[:3])}")
     if len(runs) >= 2:
@@ -238,7 +258,7 @@ def _faults(hosts: int, latency: float, command_latency: str, runs: list[Measure
     deadline = d.connect_timeout + d.run_timeout
     print(f"with 5% hanging and 5% refusing ({hosts} hosts): wall {run.wall:.2f}s; "
           f"failed hosts {kinds}")
-    print(f"  the other {len(good)} hosts' own time (connect to last step): median "
+    print(f"  the other {len(good)} hosts' own time (first step to last): median "
           f"{statistics.median(good):.2f}s, max {max(good):.2f}s (deadline "
           f"{deadline:g}s; quiet run: median "
           f"{statistics.median(quiet_own) if quiet_own else float('nan'):.2f}s, max "

@@ -311,25 +311,32 @@ def diagnose_unreachable(inventory: Inventory, playbook: Playbook, error: Segbot
                          error=reason)
 
 
+def connect_and_diagnose(inventory: Inventory, *, connect: Callable[[str], CommandRunner],
+                         playbook: Playbook, evidence_dir: Path, now: datetime,
+                         limits: Limits = Limits(), progress: Progress = _quiet,
+                         clock: Callable[[], float] = time.monotonic,
+                         steps: Executor | None = None) -> HostDiagnosis:
+    """One host of a fan-out: connected, then diagnosed; one we cannot reach is reported so."""
+    try:
+        runner = connect(inventory.host)
+    except (ConnectFailed, HostKeyRejected, RemoteError) as error:
+        for step in playbook.steps:
+            progress(inventory.host, step.id, "skipped")
+        return diagnose_unreachable(inventory, playbook, error)
+    return diagnose_host(runner=runner, playbook=playbook, inventory=inventory,
+                         evidence_dir=evidence_dir, now=now, limits=limits, progress=progress,
+                         clock=clock, steps=steps)
+
+
 def diagnose_fleet(*, connect: Callable[[str], CommandRunner], playbook: Playbook,
                    inventories: list[Inventory], evidence_dir: Path, now: datetime,
                    limits: Limits = Limits(), progress: Progress = _quiet,
                    clock: Callable[[], float] = time.monotonic) -> list[HostDiagnosis]:
     """Diagnose several hosts at once (at most `limits.max_hosts` in flight)."""
-
-    def one(inventory: Inventory) -> HostDiagnosis:
-        try:
-            runner = connect(inventory.host)
-        except (ConnectFailed, HostKeyRejected, RemoteError) as error:
-            for step in playbook.steps:
-                progress(inventory.host, step.id, "skipped")
-            return diagnose_unreachable(inventory, playbook, error)
-        return diagnose_host(runner=runner, playbook=playbook, inventory=inventory,
-                             evidence_dir=evidence_dir, now=now, limits=limits,
-                             progress=progress, clock=clock, steps=steps)
-
     hosts = max(1, min(limits.max_hosts, len(inventories)))
     # One pool of step threads for the fleet: a pool per host started 8 threads per host.
     with (ThreadPoolExecutor(max_workers=hosts * limits.max_parallel_steps) as steps,
           ThreadPoolExecutor(max_workers=hosts) as pool):
-        return list(pool.map(one, inventories))
+        return list(pool.map(lambda inventory: connect_and_diagnose(
+            inventory, connect=connect, playbook=playbook, evidence_dir=evidence_dir, now=now,
+            limits=limits, progress=progress, clock=clock, steps=steps), inventories))

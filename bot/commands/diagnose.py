@@ -181,7 +181,6 @@ def command(
     playbook: Annotated[Path | None, typer.Option("--playbook", help="Playbook YAML.")] = None,
 ) -> None:
     """Run the crash playbook over SSH, preserve the evidence, and decode it."""
-    import gc
     import json
     from datetime import UTC
 
@@ -207,21 +206,19 @@ def command(
     from rich.console import Console
     from rich.live import Live
 
-    from bot.app.diagnose import diagnose_fleet
     from bot.app.fleet import blast_radius, drift_leads
     from bot.config import load_playbook_file
-    from bot.wiring.ssh import inventory, limits, ssh_connector
+    from bot.wiring.fan_out import diagnose_service_hosts
+    from bot.wiring.ssh import inventory, limits
 
     book = load_playbook_file(playbook, cfg)
     d = cfg.defaults
     inventories = [inventory(cfg, h, service) for h in host_names]
     progress = _Progress(host_names, [s.id for s in book.steps])
     stderr = Console(stderr=True)
-    connect = ssh_connector(cfg)
-    gc.freeze()  # what start-up built lives as long as the command: collections skip it
     with Live(progress, console=stderr, refresh_per_second=8, transient=True):
-        diagnoses = diagnose_fleet(
-            connect=connect, playbook=book, inventories=inventories,
+        diagnoses = diagnose_service_hosts(
+            cfg, playbook=book, inventories=inventories,
             evidence_dir=evidence_dir or Path(d.evidence_dir), now=datetime.now(UTC),
             limits=limits(cfg), progress=progress)
     if len(names) == 2:

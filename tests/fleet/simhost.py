@@ -19,6 +19,7 @@ from typing import Any, Literal
 import asyncssh
 
 from bot.adapters.ssh.worker import bootstrap
+
 from .commands import REMOVE_CORE, Matcher, load_segfault_playbook, unwrap
 from .recording import Profile, fill, load_profile
 
