@@ -251,5 +251,8 @@ def command(
     failed = [d for d in diagnoses if d.error]
     if failed:
         for diagnosis in failed[:SUMMARY_OVER] if len(diagnoses) > SUMMARY_OVER else failed:
-            stderr.print(f"segbot: {diagnosis.host}: {diagnosis.error}", markup=False)
+            error = diagnosis.error or ""
+            named = error if error.startswith(f"{diagnosis.host}:") else (
+                f"{diagnosis.host}: {error}")
+            stderr.print(f"segbot: {named}", markup=False)
         raise typer.Exit(1)

@@ -26,6 +26,9 @@ class _ExpectedRefusals(logging.Filter):
 
 
 logging.getLogger("paramiko.transport").addFilter(_ExpectedRefusals())
+# paramiko's failures reach people as segbot's errors (translated below); its records go to the
+# logging a process set up (serve's), not to a bare stderr as tracebacks amid the CLI's report.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 class _Refuse(paramiko.MissingHostKeyPolicy):
