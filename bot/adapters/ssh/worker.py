@@ -8,7 +8,8 @@ holds a random token, so a command's output cannot end it early by accident.
 
 Any doubt about where a command's output ends (cap, deadline, text after the marker, a closed
 channel) ends the worker: its channel is closed, which stops the command as a one-shot channel's
-close did, and the next command gets a new worker.
+close did, and the next command gets a new worker. A playbook command must not leave a process
+behind that writes to its output later: that text would land in a later command's output.
 """
 
 from __future__ import annotations
