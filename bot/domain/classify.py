@@ -125,7 +125,7 @@ def _classify_one(crash: Crash) -> Classification:
             evidence.insert(0, "SIGSEGV without a kernel line: the fault address is unknown")
         return Classification(kind, "low", tuple(evidence))
     evidence.insert(0, f"fault at {address:#x}: {view.text}")
-    return _by_address(crash, address, view, evidence)
+    return _by_address(crash, address=address, view=view, evidence=evidence)
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def _fault_view(crash: Crash) -> _FaultView | None:
 
 
 def _by_address(
-    crash: Crash, address: int, view: _FaultView, evidence: list[str]
+    crash: Crash, *, address: int, view: _FaultView, evidence: list[str]
 ) -> Classification:
     if view.access == "exec":
         if view.cause == "protection":
@@ -178,11 +178,18 @@ def _by_address(
                 "jumped to an unmapped address: corrupted function pointer or return address",
             ),
         )
-    if view.cause == "protection" and view.access != "read":
+    if view.cause == "protection" and view.access == "write":
         return Classification(
             "write-to-readonly",
-            "high" if view.access == "write" else "medium",
+            "high",
             (*evidence, "wrote to read-only memory (a string literal, const data or code)"),
+        )
+    if view.cause == "protection" and view.access is None:
+        return Classification(
+            "write-to-readonly",
+            "medium",
+            (*evidence, "a mapped page refused the access: most often a write to read-only "
+             "memory (a string literal, const data or code)"),
         )
     if (
         crash.sp is not None

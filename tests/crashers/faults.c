@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 struct order { long id; long price; };
 
@@ -19,7 +20,8 @@ int main(int argc, char **argv) {
     case 'c': callback(); return 0;                                       /* fetch from 0x0 */
     case 'w': return (int)read_price((struct order *)0xdead000000000000); /* GP: SI_KERNEL */
     case 'k': raise(SIGSEGV); return 0;                                   /* SI_TKILL */
+    case 'a': abort();                                                    /* SIGABRT, SI_TKILL */
   }
-  fprintf(stderr, "usage: faults n|r|c|w|k\n");
+  fprintf(stderr, "usage: faults n|r|c|w|k|a\n");
   return 2;
 }
