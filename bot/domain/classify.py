@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.domain import siginfo
 from bot.domain.crash import Crash
 from bot.domain.signature import normalize_function
 from bot.domain.sites import count_sites
@@ -14,6 +15,7 @@ Confidence = Literal["low", "medium", "high"]
 NULL_PAGE = 0x10000  # vm.mmap_min_addr: nothing is ever mapped below it
 _STACK_REACH = 1 << 20
 _NON_CANONICAL = 0x0000_8000_0000_0000
+_SENT = frozenset({"SI_USER", "SI_TKILL", "SI_QUEUE"})
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,7 @@ def _richness(crash: Crash) -> tuple[int, int, int]:
 
 
 def _classify_one(crash: Crash) -> Classification:
-    signal, fault, address, instr = (
-        crash.signal,
-        crash.fault,
-        crash.fault_address,
-        crash.instruction,
-    )
+    signal, address, instr = crash.signal, crash.fault_address, crash.instruction
     evidence: list[str] = []
     if instr is not None:
         text = f"faulting instruction `{instr.text}`"
@@ -63,6 +60,16 @@ def _classify_one(crash: Crash) -> Classification:
             if instr.base_value < NULL_PAGE:
                 text += " (NULL or near-NULL)" if instr.base_value else " (NULL)"
         evidence.append(text)
+    if signal != "SIGABRT" and crash.signal_code in _SENT:
+        return Classification(
+            "signal-sent",
+            "high",
+            (
+                f"{signal} was sent ({crash.signal_code}: kill, tgkill or raise), not raised by "
+                "a bad access: find the sender (a watchdog, a supervisor, the program itself)",
+                *evidence,
+            ),
+        )
     if signal == "SIGABRT" or _aborted(crash):
         return Classification(
             "abort",
@@ -93,7 +100,9 @@ def _classify_one(crash: Crash) -> Classification:
             "medium",
             ("SIGBUS: a mapped file shrank under the process, or an alignment fault", *evidence),
         )
-    if crash.trap and crash.trap.startswith("general protection"):
+    if (crash.trap and crash.trap.startswith("general protection")) or (
+        signal == "SIGSEGV" and crash.signal_code == "SI_KERNEL"
+    ):
         if instr is not None and instr.is_call_or_jump:
             return Classification(
                 "bad-function-pointer",
@@ -109,14 +118,47 @@ def _classify_one(crash: Crash) -> Classification:
                 *evidence,
             ),
         )
-    if fault is None or address is None:
+    view = _fault_view(crash)
+    if view is None or address is None:
         kind = "unknown"
         if signal == "SIGSEGV":
             evidence.insert(0, "SIGSEGV without a kernel line: the fault address is unknown")
         return Classification(kind, "low", tuple(evidence))
-    evidence.insert(0, f"fault at {address:#x}: {fault.describe()} (error {fault.code:#x})")
-    if fault.access == "exec":
-        if fault.cause == "protection":
+    evidence.insert(0, f"fault at {address:#x}: {view.text}")
+    return _by_address(crash, address=address, view=view, evidence=evidence)
+
+
+@dataclass(frozen=True)
+class _FaultView:
+    """What is known of the access: the kernel's error code tells it all; the core's si_code
+    only whether the page was mapped (and an address equal to the ip is an instruction fetch)."""
+
+    cause: str
+    access: str | None
+    reserved_bit: bool
+    text: str
+
+
+def _fault_view(crash: Crash) -> _FaultView | None:
+    fault = crash.fault
+    if fault is not None:
+        return _FaultView(fault.cause, fault.access, fault.reserved_bit,
+                          f"{fault.describe()} (error {fault.code:#x})")
+    cause = siginfo.cause(crash.signal_code)
+    if cause is None or crash.fault_address is None:
+        return None
+    access = "exec" if crash.fault_address == crash.ip else None
+    what = "instruction fetch from " if access == "exec" else ""
+    page = "an unmapped page" if cause == "not-present" else "a page that forbids it"
+    return _FaultView(cause, access, False,
+                      f"{what}{page} ({crash.signal_code} in the core's siginfo)")
+
+
+def _by_address(
+    crash: Crash, *, address: int, view: _FaultView, evidence: list[str]
+) -> Classification:
+    if view.access == "exec":
+        if view.cause == "protection":
             return Classification(
                 "exec-non-exec",
                 "high",
@@ -136,15 +178,22 @@ def _classify_one(crash: Crash) -> Classification:
                 "jumped to an unmapped address: corrupted function pointer or return address",
             ),
         )
-    if fault.access == "write" and fault.cause == "protection":
+    if view.cause == "protection" and view.access == "write":
         return Classification(
             "write-to-readonly",
             "high",
             (*evidence, "wrote to read-only memory (a string literal, const data or code)"),
         )
+    if view.cause == "protection" and view.access is None:
+        return Classification(
+            "write-to-readonly",
+            "medium",
+            (*evidence, "a mapped page refused the access: most often a write to read-only "
+             "memory (a string literal, const data or code)"),
+        )
     if (
         crash.sp is not None
-        and fault.cause == "not-present"
+        and view.cause == "not-present"
         and crash.sp - _STACK_REACH <= address <= crash.sp + 4096
         and address >= NULL_PAGE
     ):
@@ -170,7 +219,7 @@ def _classify_one(crash: Crash) -> Classification:
                 f"an address this small is a field at offset {address:#x} of a NULL pointer",
             ),
         )
-    if fault.reserved_bit:
+    if view.reserved_bit:
         return Classification(
             "memory-corruption-suspected",
             "low",

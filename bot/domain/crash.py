@@ -15,6 +15,7 @@ from bot.domain.pagefault import PageFault
 class Crash:
     sources: tuple[str, ...]
     signal: str | None = None
+    signal_code: str | None = None
     time: datetime | None = None
     host: str | None = None
     pid: int | None = None

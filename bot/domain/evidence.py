@@ -45,6 +45,7 @@ class CrashEvidence:
     executable: str | None = None
     unit: str | None = None
     signal: str | None = None
+    signal_code: str | None = None  # si_code by name (SEGV_MAPERR), from the core's siginfo
     trap: str | None = None
     fault_address: int | None = None
     ip: int | None = None

@@ -155,6 +155,7 @@ def _compatible(one: CrashEvidence, other: CrashEvidence) -> bool:
 
 _FIELDS = (
     "signal",
+    "signal_code",
     "time",
     "host",
     "process",

@@ -7,6 +7,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
+from bot.domain import siginfo
 from bot.domain.crash import Crash
 from bot.domain.evidence import Fact, Frame
 from bot.domain.report import DecodedReport
@@ -55,13 +56,14 @@ def crash_to_dict(crash: Crash) -> dict[str, Any]:
         "executable": crash.executable,
         "unit": crash.unit,
         "signal": crash.signal,
+        "signal_code": crash.signal_code,
         "trap": crash.trap,
         "fault_address": hex_or_none(crash.fault_address),
         "ip": hex_or_none(crash.ip),
         "sp": hex_or_none(crash.sp),
         "error_code": crash.error_code,
         "access": fault.access if fault else None,
-        "cause": fault.cause if fault else None,
+        "cause": fault.cause if fault else siginfo.cause(crash.signal_code),
         "mode": fault.mode if fault else None,
         "module": crash.module,
         "module_base": hex_or_none(crash.module_base),

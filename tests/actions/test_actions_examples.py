@@ -1,4 +1,4 @@
-"""Every action example of the README loads with segbot's loader, and each HTTP one sends what
+"""Every action example of docs/usage.md loads with segbot's loader, and each HTTP one sends what
 it says (method, path, headers from the environment, the rendered body, the Idempotency-Key)
 to a local server standing in for the deploy or flag service."""
 

@@ -1,6 +1,6 @@
 """Documented sample payloads of every change route, as each sender posts them (trimmed to
-the fields segbot reads plus a few it ignores). The README's "Change events" section shows
-the generic one."""
+the fields segbot reads plus a few it ignores). The "Change events" section of docs/usage.md
+shows the generic one."""
 
 from __future__ import annotations
 

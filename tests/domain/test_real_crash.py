@@ -1,5 +1,5 @@
 """A real crash on this machine: a C program reads a struct field through NULL; the real kernel
-line, the real core, real gdb and readelf output decode into one crash."""
+line, the real core (with its siginfo), real gdb and readelf output decode into one crash."""
 
 from __future__ import annotations
 
@@ -68,6 +68,8 @@ def test_real_null_read_decodes(tmp_path: Path) -> None:
             "-ex",
             "set pagination off",
             "-ex",
+            "print $_siginfo",
+            "-ex",
             "thread apply all bt",
             "-ex",
             "info proc mappings",
@@ -93,6 +95,9 @@ def test_real_null_read_decodes(tmp_path: Path) -> None:
     assert crash.pid == child.pid
     assert crash.signal == "SIGSEGV"
     assert crash.fault_address == 0x38
+    assert crash.signal_code == "SEGV_MAPERR"  # the core's siginfo, merged into the same crash
+    [gdb_alone] = decode_sections([Section(output=gdb, command=f"gdb -q {binary} {core}")]).crashes
+    assert gdb_alone.fault_address == 0x38  # the core says what the kernel line says
     assert {"kernel", "gdb"} <= set(crash.sources)
     assert crash.executable == str(binary)
     assert crash.build_id is not None and crash.build_id in readelf

@@ -28,6 +28,7 @@ from bot.app.fleet import FLEET_OVER, FLEET_TABLE
 from bot.app.report_view import Button, Decision, HostProgress, ReportView
 from bot.app.summaries import SummaryView, summary_lines
 from bot.app.texts import title
+from bot.domain import siginfo
 from bot.domain.crash import Crash
 from bot.domain.evidence import Frame
 from bot.domain.incident import Incident
@@ -156,7 +157,8 @@ def headline(crash: Crash, report: DecodedReport) -> str:
         line += f" at {crash.time:%Y-%m-%d %H:%M:%S} UTC"
     details: list[str] = []
     if crash.fault_address is not None:
-        details.append(f"fault address `{crash.fault_address:#x}`")
+        code = f" ({esc(siginfo.describe(crash.signal_code))})" if crash.signal_code else ""
+        details.append(f"fault address `{crash.fault_address:#x}`{code}")
     if crash.ip is not None:
         site = f"ip `{crash.ip:#x}`"
         if crash.module and crash.site_offset is not None:
