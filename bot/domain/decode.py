@@ -11,6 +11,7 @@ from bot.domain.correlation import changes_before_first_crash
 from bot.domain.crash import Crash
 from bot.domain.evidence import BuildId, CrashEvidence, Fact, MemoryMapping, RestartPolicy
 from bot.domain.health import evidence_health, restart_storm
+from bot.domain.logline import split_records
 from bot.domain.merge import merge_crashes
 from bot.domain.parsers.registry import (
     PARSERS,
@@ -103,8 +104,9 @@ def decode_sections(
                 evidence.setdefault((item, seen[item]), item)
             facts.extend(_named_by_command(result.facts, section.command))
         claimed = frozenset().union(*(r.claimed for r in parsed)) if parsed else frozenset()
-        blank = {i for i, line in enumerate(_lines(section.output)) if not line.strip()}
-        total = len(_lines(section.output))
+        lines = split_records(section.output)
+        blank = {i for i, line in enumerate(lines) if not line.strip()}
+        total = len(lines)
         summaries.append(
             SectionSummary(
                 command=section.command,
@@ -199,8 +201,3 @@ def _with_build_ids(crashes: Sequence[Crash], facts: Sequence[Fact]) -> list[Cra
         linked.append(crash)
     return linked
 
-
-def _lines(text: str) -> list[str]:
-    from bot.domain.logline import split_records
-
-    return split_records(text)

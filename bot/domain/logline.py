@@ -70,7 +70,8 @@ def split_records(text: str) -> list[str]:
         text = text.replace("#012", "\n").replace("#011", "\t")
     lines = text.split("\n")
     if ">" in text:  # only a line that starts with ">" can be quoted: leave the rest unscanned
-        lines = [_QUOTE.sub("", line, count=1) if line.lstrip(" \t").startswith(">") else line
+        lines = [_QUOTE.sub("", line, count=1)
+                 if line[:1] in " \t>" and line.lstrip(" \t").startswith(">") else line
                  for line in lines]
     return lines
 
