@@ -27,9 +27,14 @@ _ORDER = {"kernel": 0, "coredump": 1, "gdb": 2, "systemd": 3, "journal": 4, "ale
 def merge_crashes(
     evidence: Iterable[CrashEvidence], mappings: Sequence[MemoryMapping] = ()
 ) -> list[Crash]:
+    return combine_groups(group_evidence(evidence), mappings)
+
+
+def group_evidence(evidence: Iterable[CrashEvidence]) -> list[list[CrashEvidence]]:
+    """The evidence of each crash occurrence together, its fields not merged yet."""
     items = sorted(evidence, key=lambda e: _ORDER[e.source])
     if len(items) == 1:  # an alert's one line: nothing to join
-        return [_combine(items, mappings)]
+        return [items]
     groups: list[list[CrashEvidence]] = []
     pidless: list[CrashEvidence] = []
     # Only groups sharing an id with an item can be its crash (_same_pid): found by id, not by
@@ -57,6 +62,13 @@ def merge_crashes(
             groups.append([item])
         else:
             group.append(item)
+    return groups
+
+
+def combine_groups(
+    groups: Iterable[list[CrashEvidence]], mappings: Sequence[MemoryMapping] = ()
+) -> list[Crash]:
+    """One crash per group of evidence, oldest first."""
     crashes = [_combine(group, mappings) for group in groups]
     return sorted(crashes, key=lambda c: (c.time is None, c.time or datetime.min, c.pid or 0))
 
