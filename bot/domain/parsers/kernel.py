@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Literal, TypedDict
 
 from bot.domain import signals
 from bot.domain.evidence import CodeBytes, CrashEvidence, Fact, OomKill
@@ -72,7 +73,7 @@ def parse(
     lines = split_records(text)
     # Each crash's fields stay open until the lines after it (its `Code:`, an arm64 pc) are
     # read, so that each CrashEvidence is built once.
-    crashes: list[dict[str, Any]] = []
+    crashes: list[_Fields] = []
     facts: list[Fact] = []
     claimed: set[int] = set()
     for index, raw in enumerate(lines):
@@ -112,6 +113,29 @@ def parse(
     )
 
 
+class _Fields(TypedDict):
+    """A kernel line's CrashEvidence, field by field, before it is built."""
+
+    source: Literal["kernel"]
+    pid: int
+    time: datetime | None
+    uptime_seconds: float | None
+    host: str | None
+    process: str
+    signal: str
+    trap: str | None
+    fault_address: int | None
+    ip: int | None
+    sp: int | None
+    error_code: int | None
+    module: str | None
+    module_base: int | None
+    module_size: int | None
+    file_offset: int | None
+    cpu: int | None
+    code: CodeBytes | None
+
+
 def _oom(message: str) -> re.Match[str] | None:
     if "Kill" not in message and not message.startswith("oom-kill:"):
         return None  # neither pattern can match: skip the search over the whole line
@@ -133,7 +157,7 @@ def _code_line(stripped: str) -> _CodeLine:
     return _CodeLine(matched=True, code=code_bytes(match["bytes"]))
 
 
-def _crash(line: LogLine, host: str | None) -> dict[str, Any] | None:
+def _crash(line: LogLine, host: str | None) -> _Fields | None:
     """The fields of the CrashEvidence a segfault or trap line holds."""
     message = line.message
     if message.startswith("`") and message.rstrip().endswith("`"):
