@@ -22,6 +22,7 @@ from typing import Literal
 
 from bot.app.enrich import SymbolSources, symbolize_report
 from bot.app.ports.hosts import CommandResult, CommandRunner, Fetched
+from bot.app.report_view import deployed_version
 from bot.domain.conclude import core_preserved
 from bot.domain.decode import DecodedReport, Focus, Section, decode_sections
 from bot.domain.evidence import ServiceExit
@@ -95,7 +96,16 @@ class HostDiagnosis:
     core_removed: bool | None = None  # the host's copy deleted (None: nothing to delete)
 
     def outcome(self, step_id: str) -> StepOutcome | None:
-        return next((o for o in self.steps if o.step == step_id), None)
+        return self._outcomes.get(step_id)
+
+    @cached_property  # a fleet's summary asks each host for each compared step
+    def _outcomes(self) -> dict[str, StepOutcome]:
+        return {o.step: o for o in reversed(self.steps)}  # the first of a step id wins
+
+    @cached_property  # the summary, the version tally and the table each ask
+    def version(self) -> str | None:
+        """The service's version on the host (its last deploy), else its binary's build-id."""
+        return deployed_version(self.report) if self.report is not None else None
 
     @cached_property  # asked per compared step and summary: once per host is enough
     def crashed(self) -> bool:
@@ -250,12 +260,13 @@ class _HostRun:
 
 def _decode(outcomes: list[StepOutcome], playbook: Playbook, inventory: Inventory,
             now: datetime) -> DecodedReport:
+    steps = {s.id: s for s in reversed(playbook.steps)}  # as Playbook.step: the first wins
     # A step without a parser is routed by its command (gdb: backtrace and mappings at once).
     sections = [
-        Section(output=o.output, command=o.command, parser=playbook.step(o.step).parser,
+        Section(output=o.output, command=o.command, parser=steps[o.step].parser,
                 host=inventory.host)
         for o in outcomes
-        if o.status == "ok" and o.output and not playbook.step(o.step).compare_only
+        if o.status == "ok" and o.output and not steps[o.step].compare_only
     ]
     focus = Focus(process=Path(inventory.binary).name[:15], executable=inventory.binary,
                   unit=inventory.unit)  # a shared dmesg shows other programs' crashes too

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.app.diagnose import HostDiagnosis
-from bot.app.report_view import HostProgress, deployed_version
+from bot.app.report_view import HostProgress
 from bot.domain.playbook import Playbook
 
 FLEET_OVER = 10  # hosts: above this a report shows counts and outliers, not a line per host
@@ -68,10 +68,6 @@ def _grouped(pairs: list[tuple[str | None, str]]) -> tuple[tuple[str | None, tup
     return tuple((value, tuple(hosts)) for value, hosts in groups.items())
 
 
-def _version(diagnosis: HostDiagnosis) -> str | None:
-    return deployed_version(diagnosis.report) if diagnosis.report is not None else None
-
-
 def blast_radius(diagnoses: Sequence[HostDiagnosis]) -> BlastRadius:
     reached = [d for d in diagnoses if not all(s.status == "skipped" for s in d.steps)]
     crashing = [d for d in reached if d.crashed]
@@ -82,13 +78,15 @@ def blast_radius(diagnoses: Sequence[HostDiagnosis]) -> BlastRadius:
         unreachable=tuple(d.host for d in diagnoses if id(d) not in reached_ids),
         signatures=_grouped([(d.report.signature if d.report else None, d.host)
                              for d in crashing]),
-        versions=_grouped([(_version(d), d.host) for d in reached]),
+        versions=_grouped([(d.version, d.host) for d in reached]),
     )
 
 
 def drift_leads(diagnoses: Sequence[HostDiagnosis], playbook: Playbook) -> list[Lead]:
     """Compared steps whose values on crashing hosts never appear on a healthy host."""
     leads: list[Lead] = []
+    # Hosts of one service mostly print the same thing: normalize each distinct output once.
+    normal: dict[str, str] = {}
     for step in (s for s in playbook.steps if s.compare):
         crash_values: list[tuple[str, str]] = []
         healthy_values: list[tuple[str, str]] = []
@@ -97,7 +95,9 @@ def drift_leads(diagnoses: Sequence[HostDiagnosis], playbook: Playbook) -> list[
             if outcome is None or outcome.status != "ok":
                 continue
             side = crash_values if diagnosis.crashed else healthy_values
-            side.append((normalized(outcome.output), diagnosis.host))
+            if (value := normal.get(outcome.output)) is None:
+                value = normal[outcome.output] = normalized(outcome.output)
+            side.append((value, diagnosis.host))
         if not crash_values or not healthy_values:
             continue
         if {v for v, _ in crash_values} & {v for v, _ in healthy_values}:
@@ -183,7 +183,7 @@ def summarize(diagnoses: Sequence[HostDiagnosis], zones: Mapping[str, str]) -> F
     return FleetSummary(
         hosts=len(diagnoses), crashing=len(radius.crashing), healthy=len(radius.healthy),
         unreachable=len(unreachable), signatures=signatures,
-        versions=_tally([(_version(d) or "unknown", d.crashed) for d in reached]),
+        versions=_tally([(d.version or "unknown", d.crashed) for d in reached]),
         zones=_tally([(zones.get(d.host, "?"), d.crashed) for d in reached]),
         outliers=tuple(outliers))
 
@@ -195,7 +195,7 @@ def fleet_table(diagnoses: Sequence[HostDiagnosis], zones: Mapping[str, str]) ->
         state = ("unreachable" if all(s.status == "skipped" for s in d.steps) else
                  "crashing" if d.crashed else "healthy")
         signature = d.report.signature if d.report and d.report.signature else ""
-        rows.append("\t".join([d.host, zones.get(d.host, "?"), _version(d) or "unknown", state,
+        rows.append("\t".join([d.host, zones.get(d.host, "?"), d.version or "unknown", state,
                                signature, " ".join((d.error or "").split())]))
     return "\n".join(rows) + "\n"
 

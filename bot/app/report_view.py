@@ -237,8 +237,9 @@ def _gist(report: DecodedReport) -> tuple[object, ...]:
 
 def deployed_version(report: DecodedReport) -> str | None:
     """The service's version on the host (its last deploy), else its binary's build-id."""
-    versions = [f.version for f in report.facts if isinstance(f, Deploy) and f.version]
-    if versions:
-        return versions[-1]
-    build_ids = [f.build_id for f in report.facts if isinstance(f, BuildId)]
-    return f"build-id {build_ids[0]}" if build_ids else None
+    version = next((f.version for f in reversed(report.facts)
+                    if isinstance(f, Deploy) and f.version), None)
+    if version is not None:
+        return version
+    build_id = next((f.build_id for f in report.facts if isinstance(f, BuildId)), None)
+    return f"build-id {build_id}" if build_id is not None else None

@@ -228,8 +228,9 @@ def command(
         else:
             _render_host(Console(), data)
     else:
-        radius, leads = blast_radius(diagnoses), drift_leads(diagnoses, book)
-        if json_output or len(diagnoses) <= SUMMARY_OVER:
+        leads = drift_leads(diagnoses, book)
+        if json_output or len(diagnoses) <= SUMMARY_OVER:  # the summary reckons its own
+            radius = blast_radius(diagnoses)
             fleet = fleet_to_dict(service, diagnoses, radius, leads)
         if json_output:
             typer.echo(json.dumps(fleet, indent=2, default=str))

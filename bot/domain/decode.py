@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from bot.domain.classify import classify
 from bot.domain.correlation import changes_before_first_crash
 from bot.domain.crash import Crash
 from bot.domain.evidence import BuildId, CrashEvidence, Fact, MemoryMapping, RestartPolicy
 from bot.domain.health import evidence_health, restart_storm
-from bot.domain.merge import merge_crashes
+from bot.domain.logline import split_records
+from bot.domain.merge import combine_groups, group_evidence, merge_crashes
 from bot.domain.parsers.registry import (
     PARSERS,
     SELF_IDENTIFYING,
@@ -21,7 +23,7 @@ from bot.domain.parsers.registry import (
 from bot.domain.parsers.result import Parsed
 from bot.domain.report import DecodedReport, SectionSummary
 from bot.domain.sections import Section, split_sections
-from bot.domain.shared_kernel import own_crashes_in_container
+from bot.domain.shared_kernel import machine_groups_apart
 from bot.domain.signature import crash_signature
 from bot.domain.timestamps import find_year
 from bot.domain.triage import determinism, recommend
@@ -33,6 +35,17 @@ __all__ = ["DecodedReport", "Focus", "Section", "decode_message", "decode_sectio
 _MESSAGE_PARSERS = ("kernel", "journal", "coredumpctl_info")
 
 
+class _Named(Protocol):
+    """Whatever names a program: a crash, or one source's evidence of it."""
+
+    @property
+    def process(self) -> str | None: ...
+    @property
+    def executable(self) -> str | None: ...
+    @property
+    def unit(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class Focus:
     """The program under investigation; any one matching name is enough."""
@@ -41,7 +54,7 @@ class Focus:
     executable: str | None = None
     unit: str | None = None
 
-    def matches(self, crash: Crash) -> bool:
+    def matches(self, crash: _Named) -> bool:
         if self.executable and crash.executable:
             return crash.executable == self.executable
         if self.unit and crash.unit:
@@ -103,8 +116,9 @@ def decode_sections(
                 evidence.setdefault((item, seen[item]), item)
             facts.extend(_named_by_command(result.facts, section.command))
         claimed = frozenset().union(*(r.claimed for r in parsed)) if parsed else frozenset()
-        blank = {i for i, line in enumerate(_lines(section.output)) if not line.strip()}
-        total = len(_lines(section.output))
+        lines = split_records(section.output)
+        blank = {i for i, line in enumerate(lines) if not line.strip()}
+        total = len(lines)
         summaries.append(
             SectionSummary(
                 command=section.command,
@@ -115,10 +129,12 @@ def decode_sections(
         )
     facts = list(dict.fromkeys(facts))
     mappings = [f for f in facts if isinstance(f, MemoryMapping)]
-    crashes = _with_build_ids(merge_crashes(list(evidence.values()), mappings), facts)
+    groups, machine = machine_groups_apart(group_evidence(evidence.values()), facts)
+    crashes = _with_build_ids(combine_groups(groups, mappings), facts)
     if focus is not None:
         crashes = [c for c in crashes if focus.matches(c)]
-    crashes, machine_lines = own_crashes_in_container(crashes, facts)
+        machine = [g for g in machine if focus.matches(_named(g, mappings))]
+    machine_lines = len(machine)
     classification = classify(crashes)
     storm = restart_storm(facts)
     health = evidence_health(facts, crashes)
@@ -147,6 +163,12 @@ def decode_sections(
     if report.primary is not None:
         primary_signature = crash_signature(report.primary)
     return replace(report, signature=primary_signature)
+
+
+def _named(group: list[CrashEvidence], mappings: Sequence[MemoryMapping]) -> _Named:
+    """What names the program of a group: its one line as it is (each kernel line is a crash
+    of its own), else the merged crash."""
+    return group[0] if len(group) == 1 else combine_groups([group], mappings)[0]
 
 
 def _parse_section(
@@ -199,8 +221,3 @@ def _with_build_ids(crashes: Sequence[Crash], facts: Sequence[Fact]) -> list[Cra
         linked.append(crash)
     return linked
 
-
-def _lines(text: str) -> list[str]:
-    from bot.domain.logline import split_records
-
-    return split_records(text)

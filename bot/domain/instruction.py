@@ -38,6 +38,7 @@ class Instruction:
         return self.mnemonic.startswith(("call", "jmp"))
 
 
+@lru_cache(maxsize=512)  # a crash loop faults on the same bytes at the same address each time
 def disassemble(code: CodeBytes, *, fault_address: int | None) -> Instruction | None:
     """The instruction at the marked byte; None when the bytes do not decode."""
     found = _decoded(code.data[code.fault_index :])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from bot.domain.timestamps import MONTHS, build_time, parse_iso
 
@@ -18,10 +19,13 @@ _DMESG_T = re.compile(
     r"^\[(?P<dow>[^\W\d_]{2,4}\.?)?\s*(?P<a>[^\W\d_]{2,5}\.?|\d{1,2}\.?)\s+(?P<b>[^\W\d_]{2,5}\.?|\d{1,2}\.?)"
     r"\s+(?P<clock>\d{1,2}:\d{2}:\d{2})\s+(?P<year>\d{4})\]\s?"
 )
+_FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+               "authpriv", "ftp", r"local\d")
 _FACILITY = re.compile(
-    r"^(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\d)\s*:"
+    rf"^(?:{'|'.join(_FACILITIES)})\s*:"
     r"\s*(?:emerg|alert|crit|err|warn|notice|info|debug)\s*:\s?"
 )
+_FACILITY_INITIALS = frozenset(name[0] for name in _FACILITIES)
 # OpenWrt's logread and ctime(3): "Sun Aug  9 13:47:00 2026 kern.info kernel: ...".
 _CTIME = re.compile(
     r"^[A-Z][a-z]{2}\s+(?P<month>[A-Z][a-z]{2})\s+(?P<day>\d{1,2})\s+"
@@ -64,22 +68,34 @@ def split_records(text: str) -> list[str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "#012" in text:
         text = text.replace("#012", "\n").replace("#011", "\t")
-    if ">" in text:
-        text = _QUOTE.sub("", text)
-    return text.split("\n")
+    lines = text.split("\n")
+    if ">" in text:  # only a line that starts with ">" can be quoted: leave the rest unscanned
+        lines = [_QUOTE.sub("", line, count=1)
+                 if line[:1] in " \t>" and line.lstrip(" \t").startswith(">") else line
+                 for line in lines]
+    return lines
 
 
 def parse_line(raw: str, *, year: int | None = None) -> LogLine:
     """Read the prefixes off one line; a line without any comes back as its own message."""
-    text = _PRIORITY.sub("", raw.strip())
+    text = raw.strip()
+    # Each pattern is tried only where its first character can start the line: a fleet's
+    # kernel log is hundreds of dmesg -T lines, each read once per host.
+    if text.startswith("<"):
+        text = _PRIORITY.sub("", text)
     time: datetime | None = None
     uptime: float | None = None
     host: str | None = None
     ident: str | None = None
     pid: int | None = None
 
-    text = _FACILITY.sub("", text)
-    if match := _ISO.match(text):
+    if text[:1] in _FACILITY_INITIALS:
+        text = _FACILITY.sub("", text)
+    if text.startswith("["):
+        if match := _DMESG_T.match(text):
+            time = _dmesg_time(match)
+            text = text[match.end() :]
+    elif match := _ISO.match(text):
         time = parse_iso(match["iso"])
         text, host, ident, pid = _read_ident(text[match.end() :], with_host=True)
     elif match := _SYSLOG.match(text):
@@ -92,9 +108,6 @@ def parse_line(raw: str, *, year: int | None = None) -> LogLine:
         if month is not None:
             time = build_time(int(match["year"]), month, int(match["day"]), match["clock"])
             text, host, ident, pid = _read_ident(text[match.end() :], with_host=False)
-    elif match := _DMESG_T.match(text):
-        time = _dmesg_time(match)
-        text = text[match.end() :]
     elif match := _KERNEL.match(text):
         ident, text = "kernel", text[match.end() :]
     if match := _UPTIME.match(text):
@@ -119,7 +132,13 @@ def _read_ident(rest: str, *, with_host: bool) -> tuple[str, str | None, str | N
 
 
 def _dmesg_time(match: re.Match[str]) -> datetime | None:
-    first, second = match["a"].rstrip(".").lower(), match["b"].rstrip(".").lower()
+    return _dmesg_stamp(match["a"], match["b"], match["clock"], match["year"])
+
+
+@lru_cache(maxsize=1024)
+def _dmesg_stamp(a: str, b: str, clock: str, year: str) -> datetime | None:
+    """Read once per stamp: a crash loop prints several lines a second under one stamp."""
+    first, second = a.rstrip(".").lower(), b.rstrip(".").lower()
     day: int | None
     if first.isdigit():
         day, month = int(first), MONTHS.get(second)
@@ -127,4 +146,4 @@ def _dmesg_time(match: re.Match[str]) -> datetime | None:
         month, day = MONTHS.get(first), int(second) if second.isdigit() else None
     if month is None or day is None:
         return None
-    return build_time(int(match["year"]), month, day, match["clock"])
+    return build_time(int(year), month, day, clock)

@@ -27,9 +27,14 @@ _ORDER = {"kernel": 0, "coredump": 1, "gdb": 2, "systemd": 3, "journal": 4, "ale
 def merge_crashes(
     evidence: Iterable[CrashEvidence], mappings: Sequence[MemoryMapping] = ()
 ) -> list[Crash]:
+    return combine_groups(group_evidence(evidence), mappings)
+
+
+def group_evidence(evidence: Iterable[CrashEvidence]) -> list[list[CrashEvidence]]:
+    """The evidence of each crash occurrence together, its fields not merged yet."""
     items = sorted(evidence, key=lambda e: _ORDER[e.source])
     if len(items) == 1:  # an alert's one line: nothing to join
-        return [_combine(items, mappings)]
+        return [items]
     groups: list[list[CrashEvidence]] = []
     pidless: list[CrashEvidence] = []
     # Only groups sharing an id with an item can be its crash (_same_pid): found by id, not by
@@ -57,6 +62,13 @@ def merge_crashes(
             groups.append([item])
         else:
             group.append(item)
+    return groups
+
+
+def combine_groups(
+    groups: Iterable[list[CrashEvidence]], mappings: Sequence[MemoryMapping] = ()
+) -> list[Crash]:
+    """One crash per group of evidence, oldest first."""
     crashes = [_combine(group, mappings) for group in groups]
     return sorted(crashes, key=lambda c: (c.time is None, c.time or datetime.min, c.pid or 0))
 
@@ -72,20 +84,26 @@ def _join_by_ip(groups: list[list[CrashEvidence]]) -> list[list[CrashEvidence]]:
     """A service in a container: the kernel prints the machine's pid, coredumpctl and gdb the
     container's. The faulting ip (ASLR moves it with every exec) still names one crash."""
     joined: list[_Joined] = []
+    by_ip: dict[int, list[int]] = {}  # ip -> the joined groups holding it, found without a scan
     for group in groups:
         this = _Joined(group, _site_ips(group), all(g.source == "kernel" for g in group),
                        any(g.source == "kernel" for g in group))
-        partner = next((other for other in joined if this.ips & other.ips
-                        and this.kernel_only != other.kernel_only
-                        and not (this.kernel_only and other.any_kernel)),
-                       None) if this.ips else None
-        if partner is None:
+        candidates = sorted({k for ip in this.ips for k in by_ip.get(ip, ())})
+        found = next((k for k in candidates
+                      if this.kernel_only != joined[k].kernel_only
+                      and not (this.kernel_only and joined[k].any_kernel)), None)
+        if found is None:
+            found = len(joined)
             joined.append(this)
         else:  # what the merged group says is the union of what each part says
+            partner = joined[found]
             partner.items.extend(group)
             partner.ips |= this.ips
             partner.kernel_only = partner.kernel_only and this.kernel_only
             partner.any_kernel = partner.any_kernel or this.any_kernel
+        for ip in this.ips:
+            if found not in by_ip.setdefault(ip, []):
+                by_ip[ip].append(found)
     return [j.items for j in joined]
 
 

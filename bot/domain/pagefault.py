@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 _PROTECTION, _WRITE, _USER, _RESERVED, _FETCH, _PKEY, _SHADOW_STACK = (1 << n for n in range(7))
@@ -34,6 +35,7 @@ class PageFault:
         return f"{self.mode}-mode {what[self.access]} {page}{tail}"
 
 
+@lru_cache(maxsize=128)  # a handful of codes ever occur; a crash loop repeats one
 def decode_error_code(code: int) -> PageFault:
     access: Literal["read", "write", "exec"] = "read"
     if code & _FETCH:

@@ -19,6 +19,9 @@ _TOKENS = re.compile(
     r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # JWT
     r")"
 )
+# What each of _TOKENS' alternatives starts with (case-sensitive, as the pattern is).
+_TOKEN_STARTS = ("xox", "xapp-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "glpat-", "AKIA", "ASIA",
+                 "sk-", "eyJ")
 _URL_CREDENTIALS = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*):[^\s@/]+@")
 _HEADER = re.compile(
     r"(?im)\b((?:proxy-)?authorization|cookie|set-cookie|x-api-key|x-auth-token|api-key)"
@@ -64,12 +67,13 @@ def redact(text: str) -> str:
     if "-----BEGIN " in text:
         text = _PEM.sub(lambda m: f"-----BEGIN {m.group(1)}-----{MASK}-----END {m.group(1)}-----",
                         text)
-    text = _TOKENS.sub(MASK, text)
+    if any(start in text for start in _TOKEN_STARTS):
+        text = _TOKENS.sub(MASK, text)
     if may("://"):
         text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:{MASK}@", text)
     if may("authorization", "cookie", "key", "token"):
         text = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-    if "--" in text:
+    if "--" in text and may("--pass", "--token", "--secret", "--api-key"):
         text = _LONG_OPTION.sub(lambda m: f"{m.group(1)}{MASK}", text)
     if may("mysql", "mariadb", "sshpass"):
         text = _PASSWORD_ARG.sub(lambda m: f"{m.group(1)}{MASK}", text)

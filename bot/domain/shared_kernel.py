@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.domain.crash import Crash
-from bot.domain.evidence import Container, Fact
+from bot.domain.evidence import Container, CrashEvidence, Fact
 
 
 def container_of(facts: Sequence[Fact]) -> str | None:
     return next((f.name for f in facts if isinstance(f, Container)), None)
 
 
-def own_crashes_in_container(crashes: Sequence[Crash], facts: Sequence[Fact]
-                             ) -> tuple[list[Crash], int]:
-    """The crashes this host's own records (core, gdb, systemd, journal) report, and how many
-    kernel-only lines were left out; outside a container every crash is the host's."""
+def machine_groups_apart(groups: Sequence[list[CrashEvidence]], facts: Sequence[Fact]
+                         ) -> tuple[list[list[CrashEvidence]], list[list[CrashEvidence]]]:
+    """The crashes (as groups of evidence) this host's own records (core, gdb, systemd,
+    journal) report, and those only the kernel does: in a container, the machine's, counted
+    but not decoded. Outside a container every crash is the host's."""
     if container_of(facts) is None:
-        return list(crashes), 0
-    own = [c for c in crashes if set(c.sources) - {"kernel"}]
-    return own, len(crashes) - len(own)
+        return list(groups), []
+    own: list[list[CrashEvidence]] = []
+    machine: list[list[CrashEvidence]] = []
+    for group in groups:
+        (own if any(e.source != "kernel" for e in group) else machine).append(group)
+    return own, machine

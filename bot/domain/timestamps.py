@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 # English first; a few common locales so `dmesg -T` under LANG=de_DE or fr_FR still decodes.
 MONTHS: dict[str, int] = {
@@ -62,6 +63,7 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+@lru_cache(maxsize=1024)  # a log repeats its stamps: several lines a second
 def build_time(year: int | None, month: int, day: int, clock: str) -> datetime | None:
     """A UTC datetime from parts; None when the year is unknown or the parts make no date."""
     if year is None:
@@ -103,12 +105,22 @@ def _zone(text: str | None) -> timezone:
     return timezone(offset if text[0] == "+" else -offset)
 
 
+# Each stamp is found by the literal it holds ("-" of a date, ":" of a clock), then checked
+# in place: a pattern that starts with a literal is scanned for far faster than one that
+# starts with \b or \d, and a fleet decodes every host's whole output for its year.
+_DATE_TAIL = re.compile(r"-\d{2}-\d{2}\b")
 _DATE_YEAR = re.compile(r"\b(20\d{2}|19\d{2})-\d{2}-\d{2}\b")
-_DMESG_T_YEAR = re.compile(r"\d{1,2}:\d{2}:\d{2} (20\d{2})\]")
+_CLOCK_TAIL = re.compile(r":\d{2} (20\d{2})\]")
+_DMESG_T_YEAR = re.compile(r"\d:\d{2}:\d{2} (20\d{2})\]")
 
 
 def find_year(text: str) -> int | None:
     """The year printed by any stamp in the evidence that has one (the latest such year)."""
-    years = [int(m) for m in _DATE_YEAR.findall(text)]
-    years += [int(m) for m in _DMESG_T_YEAR.findall(text)]
+    years: list[int] = []
+    for tail in _DATE_TAIL.finditer(text):  # "YYYY-MM-DD": the year is the 4 before the tail
+        if tail.start() >= 4 and (date := _DATE_YEAR.match(text, tail.start() - 4)):
+            years.append(int(date[1]))
+    for tail in _CLOCK_TAIL.finditer(text):  # dmesg -T: "H:MM:SS YYYY]"
+        if tail.start() >= 4 and _DMESG_T_YEAR.match(text, tail.start() - 4):
+            years.append(int(tail[1]))
     return max(years) if years else None

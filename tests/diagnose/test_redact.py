@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.redact import MASK, redact
@@ -102,10 +102,15 @@ WORDY = st.lists(st.sampled_from(
     ["password", "PassWd", "pwd", "SECRET", "token", "api-key", "Api_Key", "credentials",
      "Authorization", "cookie", "mysql", "MariaDB", "sshpass", "redis-cli", "://", "@", "-p",
      "--password", "-----BEGIN PRIVATE KEY-----", "=", ":", " ", "\n", '"', "'", "x", "7",
-     "ſ", "K", "İ", "é"]), max_size=30).map("".join)
+     "ſ", "K", "İ", "é", "xoxb-", "xapp-", "ghp_", "glpat-", "AKIA", "ASIA", "sk-", "eyJ", ".",
+     "0123456789ABCDEFGHIJ", "abcdefghijklmnopqrstu", "--token", "--SECRET", "--Api-Key",
+     "--pass", "--", "-----END PRIVATE KEY-----", "eyJabcdefgh.eyJabcdefgh.abcdefgh"]),
+    max_size=30).map("".join)
 
 
 @given(st.one_of(WORDY, st.text(max_size=200)))
+@example("run --api-key s3cr3t").via("a long option the shortcut must see")
+@example("Bearer eyJabcdefgh.eyJabcdefgh.abcdefgh").via("a token the shortcut must see")
 @settings(max_examples=400)
 def test_shortcuts_never_change_what_is_masked(text: str) -> None:
     assert redact(text) == _every_pattern(text)

@@ -50,7 +50,8 @@ _FATAL = re.compile(
     r"assertion failed|abort|ERROR|CRITICAL|crashed)\b"
 )
 
-_SYSTEMD_IDENTS = {"systemd", "init"}
+_SYSTEMD_IDENTS = frozenset({"systemd", "init"})
+_MAY_BE_CAUGHT = _SYSTEMD_IDENTS | {None}
 _NOT_APP = {"kernel", "systemd-coredump", "systemd-journald", "sudo", "sshd", "audit"}
 _REQUEST_ID = ("request_id", "req_id", "request-id", "requestid", "trace_id", "x_request_id")
 _PATH = ("path", "uri", "url", "route", "endpoint")
@@ -72,7 +73,7 @@ def parse(
     claimed: set[int] = set()
     for index, raw in enumerate(lines):
         line = parse_line(raw, year=year)
-        if line.ident in _SYSTEMD_IDENTS | {None} and (caught := _caught(line, host)):
+        if line.ident in _MAY_BE_CAUGHT and (caught := _caught(line, host)):
             crashes.append(caught)
             claimed.add(index)
             continue
@@ -120,7 +121,9 @@ def _caught(line: LogLine, host: str | None) -> CrashEvidence | None:
 
 def _systemd(line: LogLine) -> list[Fact]:
     message = line.message
-    if match := _EXITED.search(message):
+    # Each search runs only on a line holding its pattern's fixed words: a unit's log is
+    # mostly other lines, read once per host of a fleet.
+    if "process exited, code=" in message and (match := _EXITED.search(message)):
         code = match["code"]
         status = int(match["status"])
         signal = None
@@ -138,10 +141,12 @@ def _systemd(line: LogLine) -> list[Fact]:
                 source="journal",
             )
         ]
-    if match := _RESULT.search(message) or _OLD_FAILED.search(message):
+    if ("ailed with result " in message and (match := _RESULT.search(message))) or (
+        message.startswith("Unit ") and (match := _OLD_FAILED.search(message))
+    ):
         result = match.groupdict().get("result") or "failed"
         return [ServiceResult(unit=match["unit"], result=result, time=line.time, source="journal")]
-    if match := _COUNTER.search(message):
+    if "Scheduled restart job, " in message and (match := _COUNTER.search(message)):
         return [
             RestartCounter(
                 unit=match["unit"], count=int(match["count"]), time=line.time, source="journal"

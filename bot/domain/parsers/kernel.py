@@ -11,7 +11,10 @@ Code: 48 8b 47 38 ... <48> 8b 40 08
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Literal, TypedDict
 
 from bot.domain import signals
 from bot.domain.evidence import CodeBytes, CrashEvidence, Fact, OomKill
@@ -68,7 +71,9 @@ def parse(
     trap, fault_address, ip, sp, error_code, module/module_base/module_size or file_offset, cpu,
     code (the `Code:` line). Facts: OomKill(pid, process)."""
     lines = split_records(text)
-    crashes: list[CrashEvidence] = []
+    # Each crash's fields stay open until the lines after it (its `Code:`, an arm64 pc) are
+    # read, so that each CrashEvidence is built once.
+    crashes: list[_Fields] = []
     facts: list[Fact] = []
     claimed: set[int] = set()
     for index, raw in enumerate(lines):
@@ -77,17 +82,23 @@ def parse(
         if (crash := _crash(line, host)) is not None:
             crashes.append(crash)
             claimed.add(index)
-        elif (match := _ARM64_PC.search(message)) and crashes and crashes[-1].ip is None:
-            crashes[-1] = replace(crashes[-1], ip=int(match["pc"], 16))
+        elif (
+            ("PC is at 0x" in message or "pc : " in message)
+            and (match := _ARM64_PC.search(message))
+            and crashes
+            and crashes[-1]["ip"] is None
+        ):
+            crashes[-1]["ip"] = int(match["pc"], 16)
             claimed.add(index)
-        elif (match := _CODE.match(message.strip())) and crashes:
-            code = code_bytes(match["bytes"])
-            if code is not None and crashes[-1].code is None:
-                crashes[-1] = _with_code(crashes[-1], code)
+        elif (stripped := message.strip()).startswith("Code:") and crashes and (
+            marked := _code_line(stripped)
+        ).matched:
+            if marked.code is not None and crashes[-1]["code"] is None:
+                crashes[-1]["code"] = marked.code
             claimed.add(index)
         elif message.startswith("Code: "):
             claimed.add(index)  # "Code: Unable to access opcode bytes at ..." says nothing more
-        elif (match := _OOM.search(message) or _OOM_TASK.match(message)) is not None:
+        elif (match := _oom(message)) is not None:
             facts.append(
                 OomKill(
                     pid=int(match["pid"]), process=match["comm"], time=line.time, source="kernel"
@@ -95,11 +106,59 @@ def parse(
             )
             claimed.add(index)
     return Parsed(
-        crashes=tuple(crashes), facts=_unique(facts), claimed=frozenset(claimed), lines=len(lines)
+        crashes=tuple(CrashEvidence(**fields) for fields in crashes),
+        facts=_unique(facts),
+        claimed=frozenset(claimed),
+        lines=len(lines),
     )
 
 
-def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
+class _Fields(TypedDict):
+    """A kernel line's CrashEvidence, field by field, before it is built."""
+
+    source: Literal["kernel"]
+    pid: int
+    time: datetime | None
+    uptime_seconds: float | None
+    host: str | None
+    process: str
+    signal: str
+    trap: str | None
+    fault_address: int | None
+    ip: int | None
+    sp: int | None
+    error_code: int | None
+    module: str | None
+    module_base: int | None
+    module_size: int | None
+    file_offset: int | None
+    cpu: int | None
+    code: CodeBytes | None
+
+
+def _oom(message: str) -> re.Match[str] | None:
+    if "Kill" not in message and not message.startswith("oom-kill:"):
+        return None  # neither pattern can match: skip the search over the whole line
+    return _OOM.search(message) or _OOM_TASK.match(message)
+
+
+@dataclass(frozen=True)
+class _CodeLine:
+    matched: bool  # the line has the `Code:` bytes shape
+    code: CodeBytes | None  # None when no byte is marked
+
+
+@lru_cache(maxsize=256)
+def _code_line(stripped: str) -> _CodeLine:
+    """Read once per distinct line: a crash loop prints the same `Code:` bytes every time."""
+    match = _CODE.match(stripped)
+    if match is None:
+        return _CodeLine(matched=False, code=None)
+    return _CodeLine(matched=True, code=code_bytes(match["bytes"]))
+
+
+def _crash(line: LogLine, host: str | None) -> _Fields | None:
+    """The fields of the CrashEvidence a segfault or trap line holds."""
     message = line.message
     if message.startswith("`") and message.rstrip().endswith("`"):
         message = message.strip().strip("`")  # pasted as Markdown inline code
@@ -121,25 +180,26 @@ def _crash(line: LogLine, host: str | None) -> CrashEvidence | None:
     base = _hex(match["base"])
     size = _hex(match["size"])
     module = match["module"] if base is not None else None
-    return CrashEvidence(
-        source="kernel",
-        pid=int(match["pid"]),
-        time=line.time,
-        uptime_seconds=line.uptime,
-        host=host or line.host,
-        process=_comm(match["comm"]),
-        signal=signal,
-        trap=trap,
-        fault_address=_hex(match["addr"]),
-        ip=_hex(groups.get("ip")),
-        sp=_hex(groups.get("sp")),
-        error_code=_hex(groups.get("error")),
-        module=module or None,
-        module_base=base,
-        module_size=size,
-        file_offset=_hex(match["file_off"]),
-        cpu=int(groups["cpu"]) if groups.get("cpu") else None,
-    )
+    return {
+        "source": "kernel",
+        "pid": int(match["pid"]),
+        "time": line.time,
+        "uptime_seconds": line.uptime,
+        "host": host or line.host,
+        "process": _comm(match["comm"]),
+        "signal": signal,
+        "trap": trap,
+        "fault_address": _hex(match["addr"]),
+        "ip": _hex(groups.get("ip")),
+        "sp": _hex(groups.get("sp")),
+        "error_code": _hex(groups.get("error")),
+        "module": module or None,
+        "module_base": base,
+        "module_size": size,
+        "file_offset": _hex(match["file_off"]),
+        "cpu": int(groups["cpu"]) if groups.get("cpu") else None,
+        "code": None,
+    }
 
 
 # Text a paste leaves before the comm: "kernel: ", "traps: ", a dmesg stamp, a grep file name,
@@ -173,10 +233,6 @@ def code_bytes(text: str) -> CodeBytes | None:
     except ValueError:
         return None
     return CodeBytes(data=data, fault_index=fault_index)
-
-
-def _with_code(crash: CrashEvidence, code: CodeBytes) -> CrashEvidence:
-    return replace(crash, code=code)
 
 
 def _hex(text: str | None) -> int | None:
