@@ -94,6 +94,11 @@ def handler_for(emulator: SlackEmulator) -> type[BaseHTTPRequestHandler]:
                 self._json(200, {"ok": False, "error": "not_authed"})
                 return
             with emulator.lock:
+                held = emulator.holds.get(method)
+            if held is not None and not held.released.is_set():
+                held.reached.set()
+                held.released.wait(120)
+            with emulator.lock:
                 fault = self._fault(method)
                 emulator.calls.append(Call(method, args, time.monotonic(),
                                            fault.status if fault else 200))
