@@ -1,9 +1,10 @@
 """A `/segfault` acknowledged by a replica that is SIGKILLed before it answers: two real
-`segbot serve` replicas on one PostgreSQL database, the command sent to one of them, which is
-held (by the Slack emulator) at an exact point and killed there: before it recorded the
-request (authorizing the person against a user group) and after (creating the channel). The
-other replica takes the stored request over and answers the person once, with one incident,
-one channel, one timeline line for the command and the host diagnosed."""
+`segbot serve` replicas on one PostgreSQL database, the command sent to one of them (over
+HTTP, or over its own Socket Mode connection), which is held (by the Slack emulator) at an
+exact point and killed there: before it recorded the request (authorizing the person against
+a user group) and after (creating the channel). The other replica takes the stored request
+over and answers the person once, with one incident, one channel, one timeline line for the
+command and the host diagnosed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +26,7 @@ import yaml
 from tests.fleet.fleet import running_fleet, specs
 from tests.replicas.cluster import Replica, State, slash, until
 from tests.replicas.kill_actions import report_posts, services_config
+from tests.slack.socket_server import SocketModeServer
 from tests.support.effect_server import effect_server
 from tests.support.local_http import free_port
 from tests.support.slack_emulator import SlackEmulator
@@ -47,9 +50,9 @@ class Cluster:
 
 @contextmanager
 def two_replicas(tmp_path: Path, emulator: SlackEmulator, postgres_url: str, *,
-                 socket_url: str | None = None) -> Iterator[Cluster]:
+                 socket: SocketModeServer | None = None) -> Iterator[Cluster]:
     """Two replicas of serve on one database and two services of two simulated hosts each;
-    HTTP mode, or Socket Mode when `socket_url` is given."""
+    HTTP mode, or Socket Mode (each replica its own connection) when `socket` is given."""
     with ExitStack() as stack:
         effects = stack.enter_context(effect_server())
         fleet = stack.enter_context(running_fleet(specs(4), tmp_path / "fleet"))
@@ -64,20 +67,29 @@ def two_replicas(tmp_path: Path, emulator: SlackEmulator, postgres_url: str, *,
                "SEGBOT_LEASE_SECONDS": LEASE_SECONDS, "SEGBOT_CONFIG": str(config_path),
                "XDG_DATA_HOME": str(tmp_path / "data")}
         env.pop("SLACK_APP_TOKEN", None)
-        if socket_url is not None:
-            emulator.socket_url = socket_url
+        if socket is not None:
+            emulator.socket_url = socket.url
             env["SLACK_APP_TOKEN"] = "xapp-emulated-0"
             env.pop("SLACK_SIGNING_SECRET")
         replicas = [Replica(f"replica-{i}", free_port(), env, tmp_path / f"replica-{i}.log")
                     for i in range(2)]
-        for replica in replicas:
+        for replica in replicas:  # one after the other: Socket Mode's connection i is replica i
             replica.start()
             stack.callback(replica.stop)
-        for replica in replicas:
             replica.wait_ready(threading.Event())
+            if socket is not None:
+                socket.wait_connections(replicas.index(replica) + 1, 60)
         state = State(postgres_url)
         stack.callback(state.engine.dispose)
         yield Cluster(replicas, state, stack.enter_context(httpx.Client(timeout=20)), hosts)
+
+
+def command(emulator: SlackEmulator, text: str) -> dict[str, Any]:
+    """A slash command's Socket Mode payload."""
+    return {"command": "/segfault", "text": text, "user_id": "U0ALICE", "user_name": "alice",
+            "channel_id": "C0GENERAL", "channel_name": "general", "team_id": "T0EMU",
+            "api_app_id": "A0SEGBOT", "trigger_id": "1.2.3",
+            "response_url": f"{emulator.base}/response/U0ALICE"}
 
 
 def answers(emulator: SlackEmulator, host: str) -> list[str]:
@@ -125,12 +137,16 @@ def finished_once(cluster: Cluster, emulator: SlackEmulator, *, host: str, servi
 
 
 def killed_at(cluster: Cluster, emulator: SlackEmulator, *, method: str, replica: int,
-              host: str, service: str) -> tuple[str, int | None]:
+              host: str, service: str, socket: SocketModeServer | None = None
+              ) -> tuple[str, int | None]:
     """Send `/segfault HOST SERVICE` to one replica, hold it at its first call of `method`,
     SIGKILL it there, then let Slack go on; the stored request as it was at the kill."""
     held = emulator.hold(method)
     typed = f"{host} {service}"
-    slash(cluster.client, cluster.base(replica), emulator, typed, time.monotonic() + 60)
+    if socket is None:
+        slash(cluster.client, cluster.base(replica), emulator, typed, time.monotonic() + 60)
+    else:  # on that replica's own connection, acknowledged over it
+        socket.ack(socket.send("slash_commands", command(emulator, typed), to=replica), 30)
     # Acknowledged (HTTP 200) means stored: the row is there as the ack arrives.
     assert len(stored(cluster.state, typed)) == 1
     assert held.reached.wait(60), f"the replica never called {method}"
@@ -158,3 +174,19 @@ def test_a_command_whose_replica_dies_after_recording_it_is_answered_by_another(
                                          replica=1, host=host, service=service)
         assert incident is not None  # recorded: the incident is open, its channel under way
         finished_once(cluster, emulator, host=host, service=service, request_id=request_id)
+
+
+def test_a_socket_mode_command_whose_replica_dies_after_its_ack_is_answered_by_another(
+        tmp_path: Path, emulator: SlackEmulator, postgres_url: str) -> None:
+    socket = SocketModeServer()
+    try:
+        with two_replicas(tmp_path, emulator, postgres_url, socket=socket) as cluster:
+            host, service = cluster.hosts[0], "svc-00"
+            request_id, incident = killed_at(cluster, emulator, method="conversations.create",
+                                             replica=0, host=host, service=service,
+                                             socket=socket)
+            assert incident is not None
+            finished_once(cluster, emulator, host=host, service=service,
+                          request_id=request_id)
+    finally:
+        socket.stop()
