@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from bot.app.ports.slack import Reply
 from bot.app.ports.slash import SlashRequest, SlashRequests
 from bot.app.slash_commands import SlashCommands
 from bot.app.slash_grammar import Command
+from bot.domain.redact import redact
 from bot.errors import SegbotError, StaleLease
 
 log = logging.getLogger("segbot.slack.slash")
@@ -46,15 +46,14 @@ class SlashIntake:
         self.commands, self.requests, self.replica = commands, requests, replica
         self.reply_to, self.clock, self.new_id = reply_to, clock, new_id
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segbot-slash")
-        self._guard = threading.Lock()
-        self._running: set[str] = set()
 
     def receive(self, *, text: str, user: str, channel: str,
                 response_url: str | None) -> Received:
         """Stored and claimed by this replica, renewed from now on (call before the ack);
         raises StoreError when the database cannot take it (then do not ack it as taken)."""
+        # Kept redacted, as everything segbot stores: a pasted log may carry a secret.
         request = SlashRequest(id=self.new_id(), at=self.clock(), user=user, channel=channel,
-                               text=text, response_url=response_url)
+                               text=redact(text), response_url=response_url)
         lease = self.requests.receive(request, holder=self.replica.holder,
                                       ttl=self.replica.ttl)
         self.replica.heartbeat.hold(lease)
@@ -73,18 +72,16 @@ class SlashIntake:
     def take_over(self) -> int:
         """Run again, in the background, each request a dead replica acknowledged and never
         answered; how many this replica took."""
-        taken = 0
+        taken, replica = 0, self.replica
         since = self.clock() - RESPONSE_URL_LIFE
-        for request in self.requests.orphaned(holder=self.replica.holder, since=since):
-            with self._guard:
-                if request.id in self._running:
-                    continue
-            lease = self.replica.claim(slash_key(request.id))
+        for request in self.requests.orphaned(holder=replica.holder, since=since):
+            key = slash_key(request.id)
+            if replica.heartbeat.holds(key) is not None:
+                continue  # this process runs it (its lease lapsed while the store was away)
+            lease = replica.leases.claim(key, holder=replica.holder, ttl=replica.ttl)
             if lease is None:
                 continue  # another replica took it first
-            self.replica.heartbeat.hold(lease)
-            with self._guard:
-                self._running.add(request.id)
+            replica.heartbeat.hold(lease)
             log.info("taking over /segfault %s from %s (its replica stopped before answering)",
                      request.id[:8], request.user)
             self._pool.submit(self._replay, request, lease)
@@ -109,9 +106,6 @@ class SlashIntake:
                            f"(error id `{error_id}`; the bot's log has the details).")
             except SegbotError as failure:
                 log.warning("error id %s not shown to the user: %s", error_id, failure)
-        finally:
-            with self._guard:
-                self._running.discard(request.id)
 
     def _finish(self, lease: Lease) -> None:
         try:
