@@ -4,9 +4,9 @@ whose holder died (its lease lapsed unfinished) runs it again and answers the pe
 
 A replay is the same command with the same request id and received time: what it records is
 recorded once (bot.app.occurrences.request_diagnosis), what it starts is claimed once (the
-diagnoses' leases), and the answer follows. Slack offers no way to read a response_url's
-answers back, so an answer sent just before its replica died, before it finished the lease,
-is sent again by the replica taking over: at least once, twice only within that instant."""
+diagnoses' leases), and the answer is sent under the request's fence. Slack offers no way to
+read a response_url's answers back, so an answer sent in the instant before its replica died,
+before the fence's transaction committed, is sent again by the replica taking over."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from bot.app.ports.slash import SlashRequest, SlashRequests
 from bot.app.slash_commands import SlashCommands
 from bot.app.slash_grammar import Command
 from bot.domain.redact import redact
-from bot.errors import SegbotError, StaleLease
+from bot.domain.report import DecodedReport
+from bot.errors import SegbotError, StaleLease, StoreError
 
 log = logging.getLogger("segbot.slack.slash")
 RESPONSE_URL_LIFE = timedelta(minutes=30)  # Slack's: older requests cannot be answered there
@@ -35,6 +36,26 @@ class Received:
 
     request: SlashRequest
     lease: Lease
+
+
+class FencedReply:
+    """The answer to a stored request, sent under its lease's fence and finishing it in the
+    same transaction: a holder whose lease was taken over meanwhile does not answer (the
+    replica that took it over does), and a finished request is never answered again."""
+
+    def __init__(self, reply: Reply, *, replica: Replica, lease: Lease) -> None:
+        self.reply, self.replica, self.lease = reply, replica, lease
+        self.sent = False
+
+    def text(self, text: str) -> None:
+        with self.replica.fenced(self.lease, finish=True):
+            self.reply.text(text)
+        self.sent = True
+
+    def decoded(self, report: DecodedReport) -> None:
+        with self.replica.fenced(self.lease, finish=True):
+            self.reply.decoded(report)
+        self.sent = True
 
 
 class SlashIntake:
@@ -60,13 +81,28 @@ class SlashIntake:
         return Received(request, lease)
 
     def run(self, received: Received, command: Command, reply: Reply) -> None:
-        """The work after the ack, under the request's claim, finished once answered."""
+        """The work after the ack, under the request's claim; the answer is sent under its
+        fence and finishes it. When the store went away, or a claim the work needed was taken
+        over, it is left unanswered to a replay, which records it once and answers."""
         request, lease = received.request, received.lease
+        answer = FencedReply(reply, replica=self.replica, lease=lease)
         try:
             self.commands.run(command, user=request.user, channel=request.channel,
-                              reply=reply, request_id=request.id, at=request.at)
-        finally:
+                              reply=answer, request_id=request.id, at=request.at)
+        except StoreError as error:
             self.replica.heartbeat.drop(lease.key)
+            if answer.sent:
+                raise
+            log.warning("/segfault %s left to a replay: %s", request.id[:8], error)
+            self._release(lease)
+            return
+        except BaseException:
+            self.replica.heartbeat.drop(lease.key)
+            if not answer.sent:  # told by the error handler: not run again
+                self._finish(lease)
+            raise
+        self.replica.heartbeat.drop(lease.key)
+        if not answer.sent:
             self._finish(lease)
 
     def take_over(self) -> int:
@@ -106,6 +142,12 @@ class SlashIntake:
                            f"(error id `{error_id}`; the bot's log has the details).")
             except SegbotError as failure:
                 log.warning("error id %s not shown to the user: %s", error_id, failure)
+
+    def _release(self, lease: Lease) -> None:
+        try:
+            self.replica.leases.release(lease)
+        except SegbotError as error:  # it lapses by itself
+            log.warning("/segfault lease %s not released: %s", lease.key, error)
 
     def _finish(self, lease: Lease) -> None:
         try:

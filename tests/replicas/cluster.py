@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,6 +213,7 @@ class Person:
     patience: float = 60.0
     typed: dict[str, float] = field(default_factory=dict)  # host -> when last typed
     refused: set[str] = field(default_factory=set)  # told to type it again
+    accepted: Counter[str] = field(default_factory=Counter)  # acknowledged as taken in
     retyped: list[str] = field(default_factory=list)
 
     def type(self, host: str, service: str, deadline: float) -> None:
@@ -222,6 +224,15 @@ class Person:
             self.refused.add(typed)
         else:
             self.refused.discard(typed)
+            self.accepted[typed] += 1
+
+    def answers(self) -> Counter[str]:
+        """How many answers each typed command got (one per acknowledged typing)."""
+        with self.emulator.lock:
+            said = [str(c.args.get("text", "")) for c in self.emulator.calls
+                    if c.method == "response_url"]
+        return Counter({typed: sum(f"Diagnosing {typed.split(' ', 1)[0]};" in t for t in said)
+                        for typed in self.typed})
 
     def unanswered(self) -> list[str]:
         with self.emulator.lock:

@@ -4,9 +4,9 @@ replica SIGKILLed at random moments and restarted, and the whole database server
 the middle. Afterwards, for every incident: one channel, one report message, every alert
 stored once, every host diagnosed, each clicked action executed once as counted by the hosts
 and the deploy/flag service, each summary posted once (numbered without a gap or a repeat).
-Every /segfault is answered, also one acknowledged by a replica that died before answering
-(another takes the stored request over): the person types one again only when segbot said it
-could not take it in (the database restarting).
+Every /segfault is answered once, also one acknowledged by a replica that died before
+answering (another takes the stored request over): the person types one again only when
+segbot said it could not take it in (the database restarting).
 
 N is 6 here (CI); SEGBOT_KILL_INCIDENTS=50 runs the full test. SEGBOT_KILL_SEED repeats a run.
 """
@@ -202,4 +202,5 @@ def test_three_replicas_killed_at_random_finish_every_incident_once(
             assert sorted(numbers) == list(range(1, len(numbers) + 1)), (channel, numbers)
         assert not problems, problems  # each action executed once, counted where it ran
         assert not person.retyped, person.retyped  # every acknowledged /segfault answered
+        assert person.answers() == person.accepted, (person.answers(), person.accepted)
         assert not emulator.violations
