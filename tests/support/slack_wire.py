@@ -58,6 +58,9 @@ def handler_for(emulator: SlackEmulator) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if url.path.startswith("/response/"):  # a response_url: /response/USER
                 user = url.path.split("/")[2]
+                if len(body) < int(self.headers.get("Content-Length") or 0) or not body:
+                    self._send(400, b"invalid_payload", "text/plain")  # its sender died
+                    return
                 with emulator.lock:
                     fault = self._fault("response_url")
                 if fault is not None:  # expired or used up, as Slack's do
