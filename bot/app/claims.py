@@ -42,6 +42,10 @@ def report_key(incident_id: int) -> str:
     return f"report:{incident_id}"
 
 
+def slash_key(request_id: str) -> str:
+    return f"slash:{request_id}"
+
+
 def action_key(action_id: str) -> str:
     return f"action:{action_id}"[:200]
 

@@ -21,7 +21,13 @@ from bot.app.ports.containment import (
     Executor,
 )
 from bot.app.ports.store import Store
-from bot.domain.containment import ActionRecord, Outcome, describe, unsafe_targets
+from bot.domain.containment import (
+    ActionRecord,
+    Outcome,
+    describe,
+    how_to_check,
+    unsafe_targets,
+)
 from bot.domain.incident import TimelineEvent
 from bot.domain.mrkdwn import escape
 from bot.domain.redact import redact
@@ -209,7 +215,8 @@ class Containment:
                 continue  # another process decided it first
             self._tell(record.incident_id, f"{describe(record.action, record.target)} "
                        f"(requested by <@{record.requested_by}>): outcome unknown — {detail}. "
-                       "It will not be run again by itself.", "action", now)
+                       f"It will not be run again by itself; check "
+                       f"{how_to_check(record.action, record.target)}.", "action", now)
             told += 1
         return told
 

@@ -52,6 +52,7 @@ class IncidentChannels:
             if incident is None:
                 raise NotFound(f"no incident {incident_id}")
             named: list[str | None] = []
+            adopting: list[bool] = []
 
             def request(lease: Lease | None) -> ChannelRequest:
                 """Built once the channel is claimed (with replicas); a taken-over claim
@@ -60,6 +61,7 @@ class IncidentChannels:
                     invited = tuple(sorted({*invite, *self._invites.pop(incident_id, ())}))
                 named.append((incident.signature or "").split(" ", 1)[0]
                              or self._signals.pop(incident_id, "") or None)
+                adopting.append(lease is not None and lease.taken_over and bool(lease.note))
                 topic = (f"Incident #{incident.id}: {incident.service} crashing"
                          f"{' (' + incident.signature + ')' if incident.signature else ''}"
                          " | segbot keeps the report pinned at the top")
@@ -80,9 +82,14 @@ class IncidentChannels:
                     self.chat.invite(found, invite)
                 return found, False
             self._opened[incident.id] = time.monotonic()
-            if named[-1] is not None:
+            signal = named[-1]
+            if signal is not None:
                 self._named.add(incident.id)  # named after its signal already
             self._event(incident.id, f"incident channel <#{place.channel}>", now)
+        if signal is not None and adopting[-1]:
+            # Adopted under the name its dead holder gave it, maybe before the signal was
+            # known ("-crash"): renamed as a channel created here would have been named.
+            self._rename(incident, place, signal)
         return place, True
 
     def rename(self, incident_id: int, signal: str) -> None:
@@ -97,8 +104,13 @@ class IncidentChannels:
                 return
             self._named.add(incident_id)
         incident = self._incident(incident_id)
-        if incident is None or not place.dedicated:
+        if incident is not None:
+            self._rename(incident, place, signal)
+
+    def _rename(self, incident: Incident, place: Place, signal: str) -> None:
+        if not place.dedicated:
             return
+        incident_id = incident.id
         try:
             name = self.chat.rename(place, ChannelRequest(
                 incident_id=incident.id, service=incident.service, signal=signal,

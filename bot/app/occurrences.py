@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.app.ports.store import Store
+from bot.app.ports.store import RecordedCommand, Store
 from bot.domain.crash import Crash
 from bot.domain.evidence import Fact
 from bot.domain.host_crashes import CrashEvent, Seen, as_occurrences, crash_events, unseen
@@ -21,6 +21,15 @@ EPISODE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
+class Asked:
+    """A person's command behind a diagnosis request, on the timeline with it; a stored
+    slash request (`request_id`) is recorded with it too, so a replay does it once."""
+
+    said: str  # the command as the timeline shows it
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Requested:
     incident_id: int
     opened: bool
@@ -28,11 +37,16 @@ class Requested:
 
 
 def request_diagnosis(*, store: Store, host: str, service: str, actor: str, now: datetime,
-                      window: timedelta) -> Requested:
+                      window: timedelta, asked: Asked | None = None) -> Requested:
     """`/segfault HOST SERVICE`: the service's incident seen within `window`, or a new one;
     a diagnosis of `host` claimed for it. No occurrence: the diagnosis counts the crashes."""
     with store.transaction() as tx:
         tx.serialize_intake()
+        request_id = asked.request_id if asked is not None else None
+        done = tx.recorded_command(request_id) if request_id is not None else None
+        if done is not None:  # recorded before its replica died: the same answer, once
+            return Requested(done.incident_id, done.opened, (
+                (DiagnosisRequest(done.incident_id, host, service),) if done.claimed else ()))
         decision = group(service=service, signature=None, time=now,
                          open_incidents=tx.open_incidents(service), window=window)
         opened = not isinstance(decision, Join)
@@ -52,6 +66,11 @@ def request_diagnosis(*, store: Store, host: str, service: str, actor: str, now:
         for name in claimed:
             tx.add_event(incident_id,
                          TimelineEvent(now, "diagnosis", f"diagnosis requested on {name}"))
+        if asked is not None:
+            tx.add_event(incident_id, TimelineEvent(now, "command", asked.said, actor=actor,
+                                                    source="slack"))
+        if request_id is not None:
+            tx.record_command(request_id, RecordedCommand(incident_id, opened, bool(claimed)))
     return Requested(incident_id, opened,
                      tuple(DiagnosisRequest(incident_id, name, service) for name in claimed))
 

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from bot.app import texts
 from bot.app.ports.containment import ContainmentActions
-from bot.app.ports.slack import Chat, Proposal, SlackStore
+from bot.app.ports.slack import Chat, Proposal, ProposalState, SlackStore, Stuck
 from bot.app.report_view import Button, Decision
-from bot.domain.containment import TARGET_VALUE, rollback_version
+from bot.domain.containment import TARGET_VALUE, how_to_check, rollback_version
 from bot.domain.incident import Incident, Status
 from bot.domain.report import DecodedReport
 from bot.errors import SegbotError
@@ -103,8 +103,8 @@ def ensure_buttons(*, store: SlackStore, actions: ContainmentActions, incident: 
                 continue
             if (action in CONTAINMENT or action in REVERTS) and any(
                     p.action == action and dict(p.target) == target
-                    and p.state in {"executing", "done"} for p in existing):
-                continue  # done (or under way): the button no longer applies
+                    and p.state in {"executing", "done", "unknown"} for p in existing):
+                continue  # done, under way, or maybe done: never offered for a second run
             current = next((p for p in existing if p.action == action and p.state == "open"
                             and dict(p.target) == target and p.expires_at > now), None)
             if current is None:
@@ -144,3 +144,27 @@ def authorize(*, user: str, action: str, rules: Mapping[str, Sequence[str]],
         if user in members:
             return Verdict(True, f"member of {group}")
     return Verdict(False, texts.not_among(user, action))
+
+
+def settled(stuck: Stuck) -> tuple[ProposalState, str]:
+    """What a button whose action was decided without it says: the action's outcome; when
+    that is unknown, what to check (segbot does not run it again)."""
+    if stuck.state == "succeeded":
+        return "done", stuck.detail
+    if stuck.state == "failed":
+        return "failed", stuck.detail
+    where = how_to_check(stuck.proposal.action, stuck.proposal.target)
+    return "unknown", (f"segbot stopped while it ran: it may or may not have taken effect. "
+                       f"Check {where} before doing it by hand; segbot will not run it again.")
+
+
+def settle_stuck(*, store: SlackStore, before: datetime, now: datetime) -> set[int]:
+    """Buttons left executing by a replica that died after its action was decided (told
+    unknown by another replica, or finished), brought to the action's outcome; the incidents
+    whose report changed."""
+    touched = set()
+    for stuck in store.stuck_proposals(before=before):
+        state, outcome = settled(stuck)
+        store.finish_proposal(stuck.proposal.id, state=state, outcome=outcome, at=now)
+        touched.add(stuck.proposal.incident_id)
+    return touched

@@ -22,7 +22,7 @@ from bot.app.ports.containment import ContainmentActions
 from bot.app.ports.schedule import Announcer, ScheduleStore
 from bot.app.ports.slack import Chat, Place, SlackStore
 from bot.app.ports.store import Store
-from bot.app.proposals import ensure_buttons, label
+from bot.app.proposals import ensure_buttons, label, settle_stuck
 from bot.app.replica_work import ReplicaWork
 from bot.app.report_updater import ReportUpdater
 from bot.app.report_view import ReportBook, ReportView
@@ -186,6 +186,9 @@ class SlackFlows:
                         f"<@{lost.decided_by}> was lost (segbot stopped before starting it): "
                         "the button is offered again", self.clock())
             self.updater.touch(lost.incident_id)
+        for incident_id in settle_stuck(store=self.slack_store, now=self.clock(),
+                                        before=self.clock() - timedelta(seconds=grace)):
+            self.updater.touch(incident_id)  # the button says what became of its action
         for place in self.slack_store.places():
             seen = self._seen.get(place.incident_id)
             if place.report_ts is not None and seen is not None and seen[1] is Status.RESOLVED:

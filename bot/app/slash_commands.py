@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.app import texts
 from bot.app.incidents import assign_role, change_status, request_diagnoses
-from bot.app.occurrences import request_diagnosis
+from bot.app.occurrences import Asked, request_diagnosis
 from bot.app.ports.schedule import Announcer, ScheduleStore
 from bot.app.ports.slack import Chat, Reply, SlackStore
 from bot.app.ports.store import Store
@@ -42,6 +42,11 @@ def first_answer(command: Command) -> str | None:
     return None
 
 
+def works_after_ack(command: Command) -> bool:
+    """Whether the command's answer comes after the ack (its request is stored first)."""
+    return not isinstance(command, Help | Invalid)
+
+
 def diagnose_rules(rules: Mapping[str, Sequence[str]]) -> dict[str, Sequence[str]]:
     """`authorization.diagnose`, else the Re-run button's rule: /segfault HOST SERVICE starts
     the same production diagnosis (core extraction included) that button does."""
@@ -61,8 +66,10 @@ class SlashCommands:
     def parse(self, text: str) -> Command:
         return parse(text, services=self.policy.services)
 
-    def run(self, command: Command, *, user: str, channel: str, reply: Reply) -> None:
-        """The work after the ack; the answer goes to the user only."""
+    def run(self, command: Command, *, user: str, channel: str, reply: Reply,
+            request_id: str | None = None, at: datetime | None = None) -> None:
+        """The work after the ack; the answer goes to the user only. A stored request
+        (`request_id`, received `at`) is recorded with its effect, so a replay does it once."""
         if isinstance(command, Diagnose):
             verdict = authorize(user=user, action="diagnose",
                                 rules=diagnose_rules(self.policy.authorization), chat=self.chat)
@@ -74,7 +81,7 @@ class SlashCommands:
             if not verdict.allowed:
                 reply.text(texts.refused(verdict.reason))
                 return
-            self._diagnose(command, user=user, reply=reply)
+            self._diagnose(command, user=user, reply=reply, request_id=request_id, at=at)
         elif isinstance(command, Decode):
             reply.decoded(decode_text(command.text, now=self.clock()))
         elif isinstance(command, IncidentVerb):
@@ -133,17 +140,15 @@ class SlashCommands:
         return (f"The postmortem draft of incident #{incident_id} is in <#{place.channel}> "
                 f"(`segbot postmortem {incident_id}` gives it as Markdown or JSON).")
 
-    def _diagnose(self, command: Diagnose, *, user: str, reply: Reply) -> None:
-        now = self.clock()
+    def _diagnose(self, command: Diagnose, *, user: str, reply: Reply,
+                  request_id: str | None = None, at: datetime | None = None) -> None:
+        now = at or self.clock()
         # A request is a timeline event, not a crash: the diagnosis counts what happened.
-        requested = request_diagnosis(store=self.store, host=command.host,
-                                      service=command.service, actor=user, now=now,
-                                      window=self.policy.group_window)
+        requested = request_diagnosis(
+            store=self.store, host=command.host, service=command.service, actor=user, now=now,
+            window=self.policy.group_window,
+            asked=Asked(f"/segfault {command.host} {command.service}", request_id))
         incident_id = requested.incident_id
-        with self.store.transaction() as tx:
-            tx.add_event(incident_id, TimelineEvent(
-                now, "command", f"/segfault {command.host} {command.service}", actor=user,
-                source="slack"))
         # The host is reached while the channel is created: the first result waits for neither.
         self.flows.invite_when_opened(incident_id, (user,))
         if requested.diagnoses:

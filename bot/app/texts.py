@@ -44,6 +44,10 @@ def refused(reason: str) -> str:
 
 def already(name: str, state: str, by: str | None, user: str) -> str:
     """The answer to a click on something already decided; `by` is who decided it."""
+    if state == "unknown":
+        return (f"*{name}* was started{' by <@' + by + '>' if by else ''} and its outcome is "
+                "unknown (segbot stopped while it ran): segbot will not run it again; check "
+                "whether it took effect (the report says where).")
     if by == user:
         if state == "executing":
             return f"You already started *{name}*; it is running."

@@ -255,3 +255,20 @@ def describe(action: str, target: Mapping[str, str]) -> str:
     if action == "preserve_core":
         return f"copy the newest core of {service} off {target.get('host', '?')}"
     return f"{action} for {service}"
+
+
+def how_to_check(action: str, target: Mapping[str, str]) -> str:
+    """Where a person looks to learn whether an action whose outcome is unknown took effect
+    (Slack-escaped, as `describe`)."""
+    target = {k: escape(v) for k, v in target.items()}
+    service, host = target.get("service", "?"), target.get("host", "its hosts")
+    unit = target.get("unit") or f"{service}.service"
+    if action == "rollback":
+        return f"the deploy system: which version of {service} runs now"
+    if action == "disable_flag":
+        return f"the flag service: whether {target.get('flag', '?')} is off for {service}"
+    if action in {"restart_delay", "restart_delay_revert"}:
+        return f"`systemctl show -p RestartUSec {unit}` on {host}"
+    if action == "preserve_core":
+        return f"the evidence directory for a copy of the newest core from {host}"
+    return f"the far side of {action} for {service}"

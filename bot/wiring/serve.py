@@ -94,18 +94,21 @@ def slack_runtime(*, config: Config, store: SqlStore, environ: Mapping[str, str]
     from bot.adapters.scheduler import ScheduleDeps, SegbotScheduler
     from bot.adapters.slack.bolt_app import create_bolt_app
     from bot.adapters.slack.client import web_client
+    from bot.adapters.slack.reply import stored_reply
     from bot.adapters.slack.runtime import SlackRuntime
     from bot.adapters.slack.schedule_chat import SlackAnnouncer
     from bot.adapters.slack.settings import slack_env
     from bot.adapters.slack.web_chat import ChatSettings, SlackChat
     from bot.adapters.store.schedule_store import SqlScheduleStore
     from bot.adapters.store.slack_store import SqlSlackStore
+    from bot.adapters.store.slash_store import SqlSlashRequests
     from bot.app.clicks import Clicks
     from bot.app.containment import Containment
     from bot.app.slack_entry import SlackEntry
     from bot.app.slack_flows import SlackFlows
     from bot.app.slack_policy import SlackPolicy
     from bot.app.slash_commands import SlashCommands
+    from bot.app.slash_requests import SlashIntake
     from bot.wiring.replicas import replica_for
 
     env = slack_env(environ)
@@ -151,6 +154,8 @@ def slack_runtime(*, config: Config, store: SqlStore, environ: Mapping[str, str]
     slash = SlashCommands(flows=flows, store=store, slack_store=slack_store, chat=chat,
                           announcer=announcer, schedule=schedule, policy=policy,
                           clock=clock)
+    intake = SlashIntake(commands=slash, requests=SqlSlashRequests(engine), replica=replica,
+                         reply_to=stored_reply(chat), clock=clock)
     ways_in = SlackEntry(commands=slash, store=store, slack_store=slack_store, chat=chat,
                          policy=policy, clock=clock)
     clicks = Clicks(flows=flows, store=store, slack_store=slack_store, chat=chat,
@@ -158,14 +163,15 @@ def slack_runtime(*, config: Config, store: SqlStore, environ: Mapping[str, str]
     bolt = create_bolt_app(client=client, clicks=clicks, slash=slash, ways_in=ways_in, chat=chat,
                            signing_secret=env.signing_secret, socket_mode=env.socket_mode,
                            command=options.command, store=store, slack_store=slack_store,
-                           schedule=schedule, announcer=announcer, clock=clock)
+                           schedule=schedule, announcer=announcer, clock=clock,
+                           intake=intake)
     scheduler = SegbotScheduler(
         deps=ScheduleDeps(store=store, schedule=schedule, slack=slack_store,
                           announcer=announcer, clock=_utcnow, verify=actions.verify_due,
                           history=changes.history, replica=replica),
         options=config.schedule, leadership=leadership_for(engine))
     return SlackRuntime(flows=flows, bolt=bolt, env=env, actions=actions, scheduler=scheduler,
-                        poll_seconds=options.poll_seconds)
+                        poll_seconds=options.poll_seconds, intake=intake)
 
 
 class LoggingTrigger:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,7 +147,8 @@ def send(client: httpx.Client, url: str, deadline: float, **request: Any) -> Non
 
 
 def slash(client: httpx.Client, base: str, emulator: SlackEmulator, text_: str,
-           deadline: float) -> None:
+           deadline: float) -> str:
+    """Sent until a replica acknowledges it; the acknowledgement's text."""
     body = urlencode({
         "token": "unused", "team_id": "T0EMU", "team_domain": "emulated",
         "channel_id": "C0GENERAL", "channel_name": "general", "user_id": "U0ALICE",
@@ -157,7 +159,7 @@ def slash(client: httpx.Client, base: str, emulator: SlackEmulator, text_: str,
             answer = client.post(f"{base}/slack/events", content=body,
                                  headers=signed_headers(body))
             if answer.status_code == 200:
-                return
+                return str(answer.json().get("text") or "") if answer.content else ""
         except httpx.TransportError:
             pass
         assert time.monotonic() < deadline, "no replica took the slash command"
@@ -201,19 +203,36 @@ def ready(client: httpx.Client, base: str) -> bool:
 
 @dataclass
 class Person:
-    """Types `/segfault HOST SERVICE` and, when no answer came (the replica that acknowledged
-    it died before doing it), types it again."""
+    """Types `/segfault HOST SERVICE`; types it again at once when segbot says it could not
+    take it in (its database was away), and after `patience` with no answer (counted in
+    `retyped`: a lost command)."""
 
     client: httpx.Client
     base: str
     emulator: SlackEmulator
-    patience: float = 20.0
+    patience: float = 60.0
     typed: dict[str, float] = field(default_factory=dict)  # host -> when last typed
+    refused: set[str] = field(default_factory=set)  # told to type it again
+    accepted: Counter[str] = field(default_factory=Counter)  # acknowledged as taken in
     retyped: list[str] = field(default_factory=list)
 
     def type(self, host: str, service: str, deadline: float) -> None:
-        slash(self.client, self.base, self.emulator, f"{host} {service}", deadline)
-        self.typed[f"{host} {service}"] = time.monotonic()
+        typed = f"{host} {service}"
+        acked = slash(self.client, self.base, self.emulator, typed, deadline)
+        self.typed[typed] = time.monotonic()
+        if "type it again" in acked:
+            self.refused.add(typed)
+        else:
+            self.refused.discard(typed)
+            self.accepted[typed] += 1
+
+    def answers(self) -> Counter[str]:
+        """How many answers each typed command got (one per acknowledged typing)."""
+        with self.emulator.lock:
+            said = [str(c.args.get("text", "")) for c in self.emulator.calls
+                    if c.method == "response_url"]
+        return Counter({typed: sum(f"Diagnosing {typed.split(' ', 1)[0]};" in t for t in said)
+                        for typed in self.typed})
 
     def unanswered(self) -> list[str]:
         with self.emulator.lock:
@@ -223,9 +242,12 @@ class Person:
                 if f"Diagnosing {typed.split(' ', 1)[0]};" not in said]
 
     def retype(self, deadline: float) -> None:
-        """Again, each command left unanswered longer than `patience`."""
+        """Again, each command segbot refused (after a moment) or left unanswered longer
+        than `patience`."""
         for typed in self.unanswered():
-            if time.monotonic() - self.typed[typed] > self.patience:
-                self.retyped.append(typed)
+            waited = time.monotonic() - self.typed[typed]
+            if (typed in self.refused and waited > 1) or waited > self.patience:
+                if typed not in self.refused:
+                    self.retyped.append(typed)
                 host, service = typed.split(" ", 1)
                 self.type(host, service, deadline)

@@ -4,6 +4,7 @@ the replica executing it died and its lease lapsed. The deploy service counts th
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,12 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from bot.adapters.slack.blocks import report_message
 from bot.adapters.slack.runtime import SlackRuntime
 from bot.adapters.store import SqlStore, open_store
 from bot.app.claims import action_key
 from bot.app.containment import Containment
 from bot.app.ports.containment import ActionRequest
 from bot.app.ports.slack import Proposal
+from bot.app.proposals import ensure_buttons
+from bot.app.report_view import ReportView
 from bot.config import config_from
 from bot.domain.incident import Status
 from bot.wiring.serve import slack_runtime
@@ -119,6 +123,53 @@ def test_a_dead_replicas_action_is_told_unknown_and_never_run_again(
     assert len(notices) == 1 and "will not be run again" in notices[0], notices
     assert not b.execute(request).ok and b.recover() == 0
     assert _posts(deploys, "dead-1") == 1
+
+
+def test_a_dead_replicas_button_says_outcome_unknown_and_what_to_check(
+        store: SqlStore, emulator: SlackEmulator, deploys: EffectServer) -> None:
+    a, runtime = _replica(store, emulator, deploys), _runtime(store, emulator, deploys)
+    flows, b = runtime.flows, runtime.actions
+    assert isinstance(b, Containment)
+    request = _rollback(store, "dead-2")
+    clicked = datetime.now(UTC) - timedelta(minutes=10)
+    flows.slack_store.add_proposal(Proposal(
+        id="dead-2", incident_id=request.incident_id, action="rollback",
+        target=dict(request.target), state="open", created_at=clicked,
+        expires_at=clicked + timedelta(hours=1)))
+    assert flows.slack_store.claim_proposal("dead-2", by="U0ALICE", at=clicked)
+    a.executor = _Dies(a.executor)  # type: ignore[assignment]
+    with pytest.raises(_Died):  # the click's replica called the deploy system, then died
+        a.execute(request)
+    with store.engine.begin() as connection:  # its lease lapsed long ago
+        connection.execute(text("UPDATE work_lease SET expires_at = :t WHERE key = :k"),
+                           {"t": clicked, "k": action_key("dead-2")})
+    b.verify_due()
+    assert _state(store, "dead-2") == "unknown"
+    flows.poll()  # told unknown a moment ago: the button waits for the clicking replica
+    assert flows.slack_store.proposal("dead-2").state == "executing"  # type: ignore[union-attr]
+    with store.engine.begin() as connection:
+        connection.execute(text("UPDATE containment_action SET finished_at = :t WHERE id = :i"),
+                           {"t": clicked + timedelta(minutes=1), "i": "dead-2"})
+    flows.poll()
+    proposal = flows.slack_store.proposal("dead-2")
+    assert proposal is not None and proposal.state == "unknown"
+    assert proposal.outcome is not None and "Check the deploy system" in proposal.outcome
+    incident = flows.incident(request.incident_id)
+    assert incident is not None
+    buttons, decisions = ensure_buttons(
+        store=flows.slack_store, actions=b, incident=incident, report=None, report_host=None,
+        now=datetime.now(UTC), ttl=timedelta(hours=1), rules={"rollback": ["U0ALICE"]})
+    assert not [x for x in buttons if x.action == "rollback"]  # never offered a second run
+    blocks, _text = report_message(ReportView(incident=incident, report=None, report_host=None,
+                                              hosts=(), buttons=buttons, decisions=decisions))
+    shown = json.dumps(blocks)
+    assert "*outcome unknown*" in shown and "executing" not in shown
+    assert "Check the deploy system: which version of checkout-api runs now" in shown
+    detail = store.incident_detail(request.incident_id)
+    assert detail is not None
+    told = [e.text for e in detail.timeline if "outcome unknown" in e.text]
+    assert len(told) == 1 and "check the deploy system" in told[0], told
+    assert _posts(deploys, "dead-2") == 1
 
 
 class _Died(Exception):

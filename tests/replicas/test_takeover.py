@@ -108,10 +108,17 @@ def test_a_channel_is_adopted_when_the_signal_became_known_after_the_crash(
     a.flows.slack_store.add_place = _crash  # type: ignore[method-assign]
     with pytest.raises(Crash):  # created "...-crash", then died
         a.flows.ensure_place(incident)
+    [first_name] = [c.name for c in emulator.channels.values()]
+    assert first_name.endswith("-crash")
     b.flows.channels.rename(incident, "SIGSEGV")  # the first decoded crash, before the channel
     _dies(store, f"channel:{incident}")
     place = b.flows.ensure_place(incident)
     assert len(emulator.channels) == 1 and place.channel in emulator.channels
+    # adopted, then named after the signal as a channel created by B would have been
+    assert emulator.channels[place.channel].name == first_name.replace("-crash", "-sigsegv")
+    detail = store.incident_detail(incident)
+    assert detail is not None and any(e.text.startswith("channel renamed to #")
+                                       for e in detail.timeline)
 
 
 def test_a_report_posted_before_a_crash_is_found_not_posted_again(

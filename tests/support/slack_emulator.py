@@ -28,6 +28,17 @@ PAGE = 100  # conversations.* page size when no limit is given
 
 
 @dataclass
+class Held:
+    """Calls of one method waiting: `reached` once one arrived, they go on once released."""
+
+    reached: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class Channel:
     id: str
     name: str
@@ -53,6 +64,7 @@ class SlackEmulator:
         self.served_files: dict[str, bytes] = {}  # GET /files/NAME (url_private_download)
         self.outside: set[str] = set()  # channels segbot is not a member of
         self.socket_url: str | None = None  # Socket Mode: where apps.connections.open points
+        self.holds: dict[str, Held] = {}  # method -> calls wait there until released
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
         self._ts = itertools.count(1)
@@ -77,6 +89,13 @@ class SlackEmulator:
              retry_after: int | None = None) -> None:
         with self.lock:
             self.faults.setdefault(method, []).append(Fault(status, times, retry_after))
+
+    def hold(self, method: str) -> Held:
+        """Calls of `method` wait from now until released (a test kills the caller there)."""
+        held = Held()
+        with self.lock:
+            self.holds[method] = held
+        return held
 
     def called(self, method: str) -> list[Call]:
         with self.lock:

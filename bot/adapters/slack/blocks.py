@@ -288,8 +288,9 @@ def _button(index: int, button: Button) -> ButtonElement:
 
 def _decision(decision: Decision) -> str:
     outcome = f" — {esc(decision.outcome[:200])}" if decision.outcome else ""
+    state = "outcome unknown" if decision.state == "unknown" else decision.state
     return (f"<@{decision.actor}> {esc(title(decision.action))}: "
-            f"*{decision.state}* at {decision.at:%H:%M:%S}{outcome}")
+            f"*{state}* at {decision.at:%H:%M:%S}{outcome}")
 
 
 def _files(view: ReportView) -> str:

@@ -17,13 +17,14 @@ from bot.app.ports.slack import SlackStore
 from bot.app.ports.store import Store
 from bot.app.slack_entry import SlackEntry
 from bot.app.slash_commands import SlashCommands
+from bot.app.slash_requests import SlashIntake
 
 
 def create_bolt_app(*, client: WebClient, clicks: Clicks, slash: SlashCommands,
                     ways_in: SlackEntry, chat: SlackChat, signing_secret: str | None,
                     socket_mode: bool, command: str, store: Store, slack_store: SlackStore,
                     schedule: ScheduleStore, announcer: Announcer,
-                    clock: Callable[[], datetime]) -> App:
+                    clock: Callable[[], datetime], intake: SlashIntake | None = None) -> App:
     app = App(
         client=client,
         signing_secret=signing_secret,
@@ -36,7 +37,7 @@ def create_bolt_app(*, client: WebClient, clicks: Clicks, slash: SlashCommands,
         logger=logging.getLogger("segbot.slack.bolt"),
     )
     errors.register(app, chat)
-    commands.register(app, slash, ways_in, chat, command=command)
+    commands.register(app, slash, ways_in, chat, command=command, intake=intake)
     actions.register(app, clicks, chat)
     entry.register(app, ways_in, chat)
     timeline.register(app, store=store, slack_store=slack_store, schedule=schedule,

@@ -4,12 +4,14 @@ was typed), else chat.postEphemeral in the channel."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Respond
 
 from bot.adapters.slack.blocks import decoded_message
 from bot.adapters.slack.web_chat import SlackChat
+from bot.app.ports.slash import SlashRequest
 from bot.domain.report import DecodedReport
 from bot.errors import SlackError
 
@@ -47,3 +49,15 @@ class EphemeralReply:
         else:
             self._chat.tell_blocks(channel=self._channel, user=self._user, blocks=blocks,
                                    text=text)
+
+
+def stored_reply(chat: SlackChat) -> Callable[[SlashRequest], EphemeralReply]:
+    """Answers to a stored `/segfault` (a replica taking it over): its response_url while it
+    lasts, else chat.postEphemeral in the channel it was typed in."""
+
+    def reply(request: SlashRequest) -> EphemeralReply:
+        respond = Respond(response_url=request.response_url) if request.response_url else None
+        return EphemeralReply(respond=respond, chat=chat, channel=request.channel,
+                              user=request.user)
+
+    return reply

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.adapters.slack.settings import SlackEnv
 from bot.app.ports.containment import ContainmentActions
 from bot.app.slack_flows import SlackFlows
+from bot.app.slash_requests import SlashIntake
 
 log = logging.getLogger("segbot.slack")
 MAX_BODY = 1 << 20
@@ -35,8 +36,9 @@ class Background(Protocol):
 class SlackRuntime:
     def __init__(self, *, flows: SlackFlows, bolt: App, env: SlackEnv,
                  actions: ContainmentActions, scheduler: Background,
-                 poll_seconds: float) -> None:
+                 poll_seconds: float, intake: SlashIntake | None = None) -> None:
         self.flows, self.bolt, self.env, self.actions = flows, bolt, env, actions
+        self.intake = intake  # stored /segfault requests, taken over from dead replicas
         self.scheduler, self.poll_seconds = scheduler, poll_seconds
         self.trigger = flows.trigger
         self._stop = threading.Event()
@@ -81,6 +83,8 @@ class SlackRuntime:
         self.scheduler.stop()
         self.flows.stop()
         self.actions.stop()
+        if self.intake is not None:
+            self.intake.stop()
         if self._poller is not None:
             self._poller.join(5)
 
@@ -90,6 +94,11 @@ class SlackRuntime:
                 self.flows.poll()
             except Exception as error:  # the store or Slack is down: try again next round
                 log.warning("Slack catch-up failed: %s", error)
+            try:
+                if self.intake is not None:
+                    self.intake.take_over()
+            except Exception as error:  # as above: the next round looks again
+                log.warning("/segfault takeover failed: %s", error)
 
     def _signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
         """Slack's signature and 5-minute timestamp window, checked before Bolt sees the body

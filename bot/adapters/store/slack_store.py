@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.adapters.store.action_tables import ContainmentActionRow
 from bot.adapters.store.engine import in_transaction
 from bot.adapters.store.slack_tables import SlackEvidenceRow, SlackPlaceRow, SlackProposalRow
-from bot.app.ports.slack import Place, Proposal, ProposalState
+from bot.app.ports.slack import Place, Proposal, ProposalState, Stuck
 
 _P = SlackProposalRow.__table__  # type: ignore[attr-defined]
 _L = SlackPlaceRow.__table__  # type: ignore[attr-defined]
@@ -123,6 +123,16 @@ class SqlSlackStore:
                 if moved.rowcount == 1:  # type: ignore[attr-defined]
                     reopened.append(_proposal(row))
             return reopened
+
+    def stuck_proposals(self, *, before: datetime) -> list[Stuck]:
+        a = ContainmentActionRow.__table__.c  # type: ignore[attr-defined]
+        with self._tx() as s:
+            rows = s.execute(
+                select(SlackProposalRow, a.state, a.detail)
+                .join(ContainmentActionRow, a.id == _P.c.id)
+                .where(_P.c.state == "executing", a.state != "executing",
+                       a.finished_at < before)).all()
+            return [Stuck(_proposal(r[0]), r[1], r[2] or "") for r in rows]
 
     def close_proposals(self, incident_id: int, *, state: ProposalState, at: datetime) -> int:
         with self._tx() as s:

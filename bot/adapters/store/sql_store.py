@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.adapters.store.engine import database_url, in_transaction, open_engine, translate_errors
 from bot.adapters.store.intake_statements import INTAKE_LOCK, IntakeStatements
+from bot.adapters.store.slash_tables import SlashRequestRow
 from bot.adapters.store.tables import (
     AuditRow,
     IncidentHostRow,
@@ -24,6 +25,7 @@ from bot.adapters.store.tables import (
     TimelineRow,
     stored_time,
 )
+from bot.app.ports.store import RecordedCommand
 from bot.domain.alerts import Occurrence
 from bot.domain.incident import (
     DiagnosisRequest,
@@ -143,6 +145,17 @@ class SqlTx:
 
     def add_report(self, incident_id: int, host: str, body: str, at: datetime) -> None:
         self._s.add(ReportRow(incident_id=incident_id, host=host, created_at=at, body=body))
+
+    def recorded_command(self, request_id: str) -> RecordedCommand | None:
+        row = self._s.get(SlashRequestRow, request_id)
+        if row is None or row.incident_id is None:
+            return None
+        return RecordedCommand(row.incident_id, bool(row.opened), bool(row.claimed))
+
+    def record_command(self, request_id: str, recorded: RecordedCommand) -> None:
+        table = SlashRequestRow.__table__  # type: ignore[attr-defined]
+        self._s.execute(update(table).where(table.c.id == request_id).values(
+            incident_id=recorded.incident_id, opened=recorded.opened, claimed=recorded.claimed))
 
     def _update_incident(self, incident_id: int, **values: Any) -> None:
         table = IncidentRow.__table__  # type: ignore[attr-defined]

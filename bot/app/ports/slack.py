@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from bot.app.report_view import ReportView
     from bot.domain.report import DecodedReport
 
-ProposalState = Literal["open", "executing", "done", "failed", "expired", "void"]
+ProposalState = Literal["open", "executing", "done", "failed", "unknown", "expired", "void"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,16 @@ class Proposal:
     outcome: str | None = None
 
 
+@dataclass(frozen=True)
+class Stuck:
+    """A proposal left executing although its action was decided (its replica died between
+    the two records): the action's state and detail."""
+
+    proposal: Proposal
+    state: str  # succeeded | failed | unknown
+    detail: str
+
+
 class SlackStore(Protocol):
     def place(self, incident_id: int) -> Place | None: ...
 
@@ -66,6 +76,9 @@ class SlackStore(Protocol):
     def reopen_unstarted(self, *, before: datetime) -> list[Proposal]:
         """Proposals clicked before `before` whose action never started (its process died
         first), open again; as they were clicked (who, when)."""
+
+    def stuck_proposals(self, *, before: datetime) -> list[Stuck]:
+        """Proposals still executing whose action was decided before `before`."""
 
     def claim_proposal(self, proposal_id: str, *, by: str, at: datetime) -> bool:
         """open -> executing if still open and unexpired at `at`; True for exactly one caller."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -17,6 +18,15 @@ from bot.domain.incident import (
     Status,
     TimelineEvent,
 )
+
+
+@dataclass(frozen=True)
+class RecordedCommand:
+    """What a stored `/segfault HOST SERVICE` did to the store, recorded with it."""
+
+    incident_id: int
+    opened: bool  # it opened the incident (else joined one)
+    claimed: bool  # it claimed the host's diagnosis (else it asked for a re-run)
 
 
 class StoreTx(Protocol):
@@ -64,6 +74,12 @@ class StoreTx(Protocol):
 
     def add_report(self, incident_id: int, host: str, body: str, at: datetime) -> None:
         """Keep a decoded report (decoded-evidence JSON text) from one host."""
+
+    def recorded_command(self, request_id: str) -> RecordedCommand | None:
+        """What the stored slash request `request_id` recorded, if it was recorded."""
+
+    def record_command(self, request_id: str, recorded: RecordedCommand) -> None:
+        """Mark the stored slash request recorded, with the writes of this transaction."""
 
 
 class Store(Protocol):
