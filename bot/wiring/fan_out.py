@@ -45,7 +45,7 @@ def _fewer_malloc_arenas() -> None:
 def processes_for(hosts: int, limits: Limits, cpus: int | None = None) -> int:
     """One process per core when there is more than one wave of hosts, each keeping at least
     4 hosts in flight."""
-    cpus = cpus if cpus is not None else (os.cpu_count() or 1)
+    cpus = cpus if cpus is not None else len(os.sched_getaffinity(0))  # the cores we may use
     waves = math.ceil(hosts / max(1, limits.max_hosts))
     return max(1, min(cpus, waves, limits.max_hosts // 4, _MAX_PROCESSES))
 
