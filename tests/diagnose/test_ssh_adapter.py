@@ -67,6 +67,24 @@ def test_commands_share_a_worker_channel_and_keep_their_exact_output(sshd: Sshd)
         runner.close()
 
 
+def test_a_worker_that_died_while_idle_is_replaced_not_reported(sshd: Sshd) -> None:
+    """The worker's shell killed between commands (an OOM kill, an admin): the next command
+    runs on a new worker; the host is not taken for lost."""
+    runner = SshRunner(target_for(sshd))
+    try:
+        # `timeout`'s parent is the worker's shell; the killer outlives this command, silently.
+        shell = runner.run("ps -o ppid= -p $PPID", timeout=10).stdout.strip()
+        runner.run(f"(sleep 0.3; kill -9 {shell}) >/dev/null 2>&1 &", timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(int(shell)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(int(shell))
+        assert runner.run("echo fine", timeout=10).stdout == "fine\n"
+        assert runner.channels == 2 and runner.connections == 1
+    finally:
+        runner.close()
+
+
 def test_values_with_shell_syntax_stay_one_word(sshd: Sshd, tmp_path: Path) -> None:
     runner = SshRunner(target_for(sshd))
     try:

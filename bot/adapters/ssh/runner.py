@@ -154,14 +154,17 @@ class SshRunner:
             self._release(channel)
 
     def _worker(self, deadline: float) -> ShellWorker:
-        found = self._open(deadline, take_idle=True)
-        if isinstance(found, ShellWorker):
-            return found
-        try:
-            return ShellWorker(found)
-        except BaseException:
-            self._release(found)
-            raise
+        while True:
+            found = self._open(deadline, take_idle=True)
+            if not isinstance(found, ShellWorker):
+                try:
+                    return ShellWorker(found)
+                except BaseException:
+                    self._release(found)
+                    raise
+            if found.ready():
+                return found
+            self._release(found.channel)  # ended or spoke while idle: not to be trusted
 
     def _give_back(self, worker: ShellWorker) -> None:
         transport = worker.channel.get_transport()
@@ -192,14 +195,21 @@ class SshRunner:
             if "\n" in wrapped:  # a worker reads one line per command
                 with self._session(deadline) as channel:
                     return drain(channel, wrapped, bounds)
-            worker = self._worker(deadline)
-            try:
-                return worker.run(wrapped, bounds)
-            except BaseException:
-                worker.close()
-                raise
-            finally:
-                self._give_back(worker)
+            for _ in range(2):
+                worker = self._worker(deadline)
+                reused = worker.commands > 0
+                try:
+                    result = worker.run(wrapped, bounds)
+                except BaseException:
+                    worker.close()
+                    raise
+                finally:
+                    self._give_back(worker)
+                # Ended before a byte of this command: the worker had died while idle and the
+                # command never ran there. Once more, on a new worker.
+                if not (reused and worker.ended_unheard):
+                    break
+            return result
 
     # -- files --------------------------------------------------------------------------------
     def fetch(self, remote: str, local: Path, *, max_bytes: int, timeout: float) -> Fetched:

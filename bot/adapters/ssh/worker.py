@@ -26,6 +26,7 @@ from bot.app.ports.hosts import CommandResult
 from bot.errors import ConnectFailed
 
 _CHUNK = 1 << 16
+_MARKER_ROOM = 64  # bytes past a cap still read: the end marker may follow the output
 _SAFETY_WAKE = 5.0
 
 
@@ -54,6 +55,14 @@ class ShellWorker:
         channel.in_stderr_buffer.set_event(self._readable.side("err"))
         channel.exec_command(bootstrap(token))
         self.reusable = True
+        self.commands = 0
+        self.ended_unheard = False
+
+    def ready(self) -> bool:
+        """Alive and silent since its last command."""
+        channel = self.channel
+        return not (channel.closed or channel.eof_received or channel.exit_status_ready()
+                    or channel.recv_ready() or channel.recv_stderr_ready())
 
     def close(self) -> None:
         self.reusable = False
@@ -69,10 +78,11 @@ class ShellWorker:
         out_done = err_done = truncated = timed_out = False
         scanned_out = scanned_err = 0
         transport = channel.get_transport()
+        self.commands += 1
         while not (out_done and err_done):
-            while channel.recv_ready():
+            while channel.recv_ready() and len(out) <= max_output + _MARKER_ROOM:
                 out += channel.recv(_CHUNK)
-            while channel.recv_stderr_ready():
+            while channel.recv_stderr_ready() and len(err) <= STDERR_CAP + _MARKER_ROOM:
                 err += channel.recv_stderr(_CHUNK)
             if not out_done and (end := self._out_end.search(out, max(0, scanned_out - 40))):
                 out_done, status = True, int(end.group(1))
@@ -84,8 +94,8 @@ class ShellWorker:
                 self.reusable = self.reusable and stop + len(self._err_end) == len(err)
                 del err[stop:]
             scanned_err = len(err)
-            if (not out_done and len(out) > max_output) or (not err_done
-                                                            and len(err) > STDERR_CAP):
+            if (not out_done and len(out) > max_output + _MARKER_ROOM) or (
+                    not err_done and len(err) > STDERR_CAP + _MARKER_ROOM):
                 truncated = True
                 break
             if out_done and err_done:
@@ -93,7 +103,10 @@ class ShellWorker:
             if channel.closed or channel.eof_received:
                 if transport is None or not transport.is_active():
                     raise ConnectFailed(f"{host}: connection lost during a command")
-                break  # the worker's shell ended: the command's fate is unknown
+                # The worker's shell ended: the command's fate is unknown, unless not a byte
+                # came (then the shell had died before reading it).
+                self.ended_unheard = not (out or err)
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 timed_out = True
@@ -101,6 +114,7 @@ class ShellWorker:
             self._readable.wait(min(remaining, _SAFETY_WAKE))
         if not (out_done and err_done):
             self.close()
+        truncated = truncated or len(out) > max_output or len(err) > STDERR_CAP
         duration = time.monotonic() - bounds.start
         timed_out = timed_out or exit_meaning(status, duration, bounds.timeout)
         return CommandResult(stdout=out[:max_output].decode("utf-8", "replace"),
