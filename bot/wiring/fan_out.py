@@ -142,8 +142,8 @@ class _SharedRun:
                     self._bury(ours_alive=ours.is_alive())
         finally:
             ours.join()
-            for child in self.children:
-                child.join(timeout=10)
+            for child in self.children:  # every result is in: a late starter holds nothing
+                child.join(timeout=2)
                 if child.is_alive():
                     child.kill()
         return [self.results[i] for i in range(len(self.inventories))]
