@@ -25,6 +25,7 @@ from bot.app.report_view import ReportView
 from bot.config import config_from
 from bot.domain.incident import Status
 from bot.wiring.serve import slack_runtime
+from tests.replicas.lapse import lease_lapses
 from tests.support.effect_server import EffectServer, effect_server
 from tests.support.slack_emulator import SlackEmulator
 from tests.support.slack_harness import BOT_TOKEN, SECRET
@@ -111,10 +112,8 @@ def test_a_dead_replicas_action_is_told_unknown_and_never_run_again(
         a.execute(request)  # the call went out, then the process died
     assert _posts(deploys, "dead-1") == 1 and _state(store, "dead-1") == "executing"
     assert b.recover() == 0  # its lease still runs
-    with store.engine.begin() as connection:  # ... until it lapses
-        connection.execute(text("UPDATE work_lease SET expires_at = :t WHERE key = :k"),
-                           {"t": datetime.now(UTC) - timedelta(days=1),
-                            "k": action_key("dead-1")})
+    # ... until it lapses
+    lease_lapses(store.engine, action_key("dead-1"), datetime.now(UTC) - timedelta(days=1))
     b.verify_due()  # the leader's round, without any process restarting
     assert _state(store, "dead-1") == "unknown"
     detail = store.incident_detail(request.incident_id)
@@ -140,9 +139,7 @@ def test_a_dead_replicas_button_says_outcome_unknown_and_what_to_check(
     a.executor = _Dies(a.executor)  # type: ignore[assignment]
     with pytest.raises(_Died):  # the click's replica called the deploy system, then died
         a.execute(request)
-    with store.engine.begin() as connection:  # its lease lapsed long ago
-        connection.execute(text("UPDATE work_lease SET expires_at = :t WHERE key = :k"),
-                           {"t": clicked, "k": action_key("dead-2")})
+    lease_lapses(store.engine, action_key("dead-2"), clicked)  # its lease lapsed long ago
     b.verify_due()
     assert _state(store, "dead-2") == "unknown"
     flows.poll()  # told unknown a moment ago: the button waits for the clicking replica

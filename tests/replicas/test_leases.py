@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from bot.adapters.store import open_engine
 from bot.adapters.store.leases import SqlLeases
 from bot.app.claims import Heartbeat, Lease, run_claimed
 from bot.errors import StaleLease
+from tests.replicas.lapse import lease_lapses
 
 
 @pytest.fixture
@@ -22,13 +22,6 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = open_engine(database_url)
     yield engine
     engine.dispose()
-
-
-def _expire(engine: Engine, key: str) -> None:
-    """The holder died: its lease runs out (set in the past rather than waited for)."""
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE work_lease SET expires_at = :t WHERE key = :k"),
-                           {"t": datetime(2000, 1, 1, tzinfo=UTC), "k": key})
 
 
 def test_one_holder_at_a_time(engine: Engine) -> None:
@@ -44,7 +37,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_is_fenced(engine: Eng
     leases = SqlLeases(engine, sole=False)
     old = leases.claim("diagnosis:1:node-17", holder="a", ttl=30)
     assert old is not None
-    _expire(engine, old.key)
+    lease_lapses(engine, old.key)
     new = leases.claim(old.key, holder="b", ttl=30)
     assert new is not None and new.token == 2 and new.taken_over
     assert not leases.renew(old, ttl=30)
@@ -56,7 +49,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_is_fenced(engine: Eng
         pass
     leases.finish(new)
     assert leases.finished(old.key)
-    _expire(engine, old.key)
+    lease_lapses(engine, old.key)
     assert leases.claim(old.key, holder="c", ttl=30) is None  # finished work stays finished
 
 
@@ -97,7 +90,7 @@ def test_the_heartbeat_keeps_a_lease_and_reports_one_taken_over(engine: Engine) 
     beat.hold(lease)
     beat.beat()
     assert not lost and beat.holds("report:2") == lease
-    _expire(engine, lease.key)
+    lease_lapses(engine, lease.key)
     assert leases.claim(lease.key, holder="b", ttl=30) is not None
     beat.beat()
     assert lost == [lease] and beat.holds("report:2") is None
@@ -127,7 +120,7 @@ def test_a_takeover_waits_for_a_fenced_write_in_progress(engine: Engine) -> None
     leases = SqlLeases(engine, sole=False)
     old = leases.claim("report:3", holder="a", ttl=30)
     assert old is not None
-    _expire(engine, old.key)
+    lease_lapses(engine, old.key)
     order: list[str] = []
     inside = threading.Event()
 
@@ -185,6 +178,6 @@ def test_a_fenced_finish_leaves_nothing_to_take_over(engine: Engine) -> None:
     assert lease is not None
     with leases.fenced(lease, finish=True):
         pass  # the work's writes
-    _expire(engine, lease.key)  # its holder dies right after them
+    lease_lapses(engine, lease.key)  # its holder dies right after them
     assert leases.finished(lease.key)
     assert leases.claim(lease.key, holder="b", ttl=30) is None

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from bot.adapters.slack.runtime import SlackRuntime
 from bot.adapters.store import SqlStore, open_store
@@ -24,6 +23,7 @@ from bot.domain.alerts import Occurrence
 from bot.domain.incident import DiagnosisRequest
 from bot.errors import StaleLease, StoreError
 from bot.wiring.serve import slack_runtime
+from tests.replicas.lapse import lease_lapses
 from tests.support.slack_emulator import SlackEmulator
 from tests.support.slack_harness import BOT_TOKEN, SECRET, LocalRunner, local_diagnosis
 
@@ -68,13 +68,6 @@ def _incident(store: SqlStore, *, minutes_ago: float = 0) -> int:
                   window=timedelta(minutes=15)).results[0].incidents[0]
 
 
-def _dies(store: SqlStore, key: str) -> None:
-    """The replica holding `key` died: its lease runs out."""
-    with store.engine.begin() as connection:
-        connection.execute(text("UPDATE work_lease SET expires_at = :t WHERE key = :k"),
-                           {"t": datetime(2000, 1, 1, tzinfo=UTC), "k": key})
-
-
 class Crash(Exception):
     """Stands for the process dying at this point."""
 
@@ -93,7 +86,7 @@ def test_a_channel_created_before_a_crash_is_adopted(
     with pytest.raises(Crash):
         a.flows.ensure_place(incident)
     assert len(emulator.channels) == 1
-    _dies(store, f"channel:{incident}")
+    lease_lapses(store.engine, f"channel:{incident}")
     place = b.flows.ensure_place(incident)
     assert len(emulator.channels) == 1 and place.channel in emulator.channels
     assert store.incident_detail(incident) is not None
@@ -111,7 +104,7 @@ def test_a_channel_is_adopted_when_the_signal_became_known_after_the_crash(
     [first_name] = [c.name for c in emulator.channels.values()]
     assert first_name.endswith("-crash")
     b.flows.channels.rename(incident, "SIGSEGV")  # the first decoded crash, before the channel
-    _dies(store, f"channel:{incident}")
+    lease_lapses(store.engine, f"channel:{incident}")
     place = b.flows.ensure_place(incident)
     assert len(emulator.channels) == 1 and place.channel in emulator.channels
     # adopted, then named after the signal as a channel created by B would have been
@@ -137,7 +130,7 @@ def test_a_report_posted_before_a_crash_is_found_not_posted_again(
     assert b.flows.publish(incident) is True  # a live replica edits the report: not this one
     assert len(emulator.called("chat.postMessage")) == 1
     assert not emulator.called("chat.update")
-    _dies(store, report_key(incident))
+    lease_lapses(store.engine, report_key(incident))
     assert b.flows.publish(incident) is True
     assert len(emulator.called("chat.postMessage")) == 1  # found by its metadata
     assert emulator.called("conversations.history")
@@ -158,7 +151,7 @@ def test_a_dead_replicas_diagnosis_is_taken_over_and_its_late_writes_refused(
     dead = a.flows.replica.leases.claim(key, holder=a.flows.replica.holder, ttl=30)
     assert dead is not None  # A started on the host, then died
     assert b.flows.replica.leases.orphaned_diagnoses(grace=1, holder="b") == []  # A lives
-    _dies(store, key)
+    lease_lapses(store.engine, key)
     b.flows.start()
     try:
         b.flows.poll()
@@ -190,9 +183,8 @@ def test_a_rerun_a_person_asked_for_is_taken_over_when_its_replica_dies(
     assert b.flows.replica.leases.orphaned_diagnoses(grace=3600, holder="b") == []  # A lives
     b.flows.trigger(rerun)  # the same re-run asked again meanwhile: A has it
     assert not b.flows.replica.leases.finished(key)
-    with store.engine.begin() as connection:  # A died a minute ago: its lease ran out
-        connection.execute(text("UPDATE work_lease SET expires_at = :t WHERE key = :k"),
-                           {"t": datetime.now(UTC) - timedelta(minutes=1), "k": key})
+    # A died a minute ago: its lease ran out
+    lease_lapses(store.engine, key, datetime.now(UTC) - timedelta(minutes=1))
     assert b.flows.replica.leases.orphaned_diagnoses(grace=3600, holder="b") == [rerun]
     b.flows.start()
     try:
