@@ -34,12 +34,18 @@ _LOST = "the segbot process diagnosing this host died"
 _M_ARENA_MAX = -8  # glibc's malloc.h
 
 
-def _fewer_malloc_arenas() -> None:
-    """glibc gives threads malloc arenas of their own (8 per core): a fan-out's threads spread
-    their short-lived buffers over them, and memory grew with hosts while objects did not.
-    Two arenas keep it flat. Elsewhere than glibc this does nothing."""
+def _connector(config: Config) -> Callable[[str], Any]:
+    """The SSH connector, with this process made ready for a fan-out's many threads."""
+    from bot.wiring.ssh import ssh_connector
+
+    connect = ssh_connector(config)
+    # glibc gives threads malloc arenas of their own (8 per core): a fan-out's threads spread
+    # their short-lived buffers over them, and memory grew with hosts while objects did not.
+    # Two arenas keep it flat; elsewhere than glibc this does nothing.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, 2)
+    gc.freeze()  # what start-up built lives as long as the process: collections skip it
+    return connect
 
 
 def processes_for(hosts: int, limits: Limits, cpus: int | None = None) -> int:
@@ -64,11 +70,8 @@ class _Share:
                    taken: Callable[[int], None], progress: Progress) -> None:
         """Diagnose hosts from `work` on `limits.max_hosts` threads until each meets its stop."""
         from bot.app import diagnose
-        from bot.wiring.ssh import ssh_connector
 
-        connect = ssh_connector(self.config)
-        _fewer_malloc_arenas()
-        gc.freeze()  # what start-up built lives as long as the process: collections skip it
+        connect = _connector(self.config)
 
         def loop(steps: ThreadPoolExecutor) -> None:
             while (item := work.get()) is not None:
@@ -94,15 +97,11 @@ def diagnose_service_hosts(config: Config, *, playbook: Playbook, inventories: l
                            ) -> list[HostDiagnosis]:
     """Every inventory's diagnosis, in order, on one process or several."""
     from bot.app import diagnose
-    from bot.wiring.ssh import ssh_connector
 
     count = processes if processes is not None else processes_for(len(inventories), limits)
     if count <= 1:
-        connect = ssh_connector(config)
-        _fewer_malloc_arenas()
-        gc.freeze()
         return diagnose.diagnose_fleet(
-            connect=connect, playbook=playbook, inventories=inventories,
+            connect=_connector(config), playbook=playbook, inventories=inventories,
             evidence_dir=evidence_dir, now=now, limits=limits, progress=progress)
     share = _Share(config=config, playbook=playbook, evidence_dir=evidence_dir, now=now,
                    limits=replace(limits, max_hosts=max(1, limits.max_hosts // count)))
