@@ -110,7 +110,6 @@ def _segbot_child(config: str, result: str) -> None:
     cpu += children.ru_utime + children.ru_stime
     Path(result).write_text(json.dumps({
         "wall": wall, "cpu": cpu, "peak": (after.ru_maxrss + children.ru_maxrss) / 1024,
-        "peak_self": after.ru_maxrss / 1024, "peak_child": children.ru_maxrss / 1024,
         "base": before.ru_maxrss / 1024, "processes": processes[0] if processes else 0,
         "own": {h: ends[h] - starts[h] for h in starts},
         "slot": {h: decoded[h] - connects[h] for h in connects if h in decoded},

@@ -124,18 +124,24 @@ def test_a_dead_replicas_action_is_told_unknown_and_never_run_again(
     assert _posts(deploys, "dead-1") == 1
 
 
+def _clicked(flows: Any, request: ActionRequest, proposal: str) -> datetime:
+    """The request's button, clicked by Alice ten minutes ago; the click's time."""
+    clicked = datetime.now(UTC) - timedelta(minutes=10)
+    flows.slack_store.add_proposal(Proposal(
+        id=proposal, incident_id=request.incident_id, action="rollback",
+        target=dict(request.target), state="open", created_at=clicked,
+        expires_at=clicked + timedelta(hours=1)))
+    assert flows.slack_store.claim_proposal(proposal, by="U0ALICE", at=clicked)
+    return clicked
+
+
 def test_a_dead_replicas_button_says_outcome_unknown_and_what_to_check(
         store: SqlStore, emulator: SlackEmulator, deploys: EffectServer) -> None:
     a, runtime = _replica(store, emulator, deploys), _runtime(store, emulator, deploys)
     flows, b = runtime.flows, runtime.actions
     assert isinstance(b, Containment)
     request = _rollback(store, "dead-2")
-    clicked = datetime.now(UTC) - timedelta(minutes=10)
-    flows.slack_store.add_proposal(Proposal(
-        id="dead-2", incident_id=request.incident_id, action="rollback",
-        target=dict(request.target), state="open", created_at=clicked,
-        expires_at=clicked + timedelta(hours=1)))
-    assert flows.slack_store.claim_proposal("dead-2", by="U0ALICE", at=clicked)
+    clicked = _clicked(flows, request, "dead-2")
     a.executor = _Dies(a.executor)  # type: ignore[assignment]
     with pytest.raises(_Died):  # the click's replica called the deploy system, then died
         a.execute(request)
@@ -190,12 +196,7 @@ def test_a_click_whose_replica_died_before_starting_it_is_offered_again(
         store: SqlStore, emulator: SlackEmulator, deploys: EffectServer) -> None:
     flows = _runtime(store, emulator, deploys).flows
     request = _rollback(store, "lost-1")
-    clicked = datetime.now(UTC) - timedelta(minutes=10)
-    flows.slack_store.add_proposal(Proposal(
-        id="lost-1", incident_id=request.incident_id, action="rollback",
-        target=dict(request.target), state="open", created_at=clicked,
-        expires_at=clicked + timedelta(hours=1)))
-    assert flows.slack_store.claim_proposal("lost-1", by="U0ALICE", at=clicked)
+    clicked = _clicked(flows, request, "lost-1")
     flows.poll()  # the claim's replica died before writing the action's intent
     proposal = flows.slack_store.proposal("lost-1")
     assert proposal is not None and proposal.state == "open" and proposal.decided_by is None
